@@ -1,0 +1,993 @@
+"""Screen practices' 3D rendering against the 20 % benchmark of the retired Novitas LCD.
+
+Novitas LCD L35408 "3D Interpretation and Reporting of Imaging Studies" (effective
+2015-10-01, **retired 2023-09-28**) said: "Medicare expects that no more than 20 percent
+of the total CT and MR imaging of any practice be submitted with 3-D rendering", with
+cancer evaluation allowed to exceed it. The LCD is retired: the 20 % test here is a
+*benchmark drawn from a retired LCD*, not an active coverage rule.
+
+CMS's own screens compare providers with percentiles (PEPPER) or one chi-square test
+each (comparative billing reports) without accounting for volume or multiplicity.
+:func:`screen` reports, for each practice, an exact test against the benchmark with
+false-discovery-rate control, funnel-plot limits with and without overdispersion,
+empirical-Bayes shrinkage, and the percentile screen beside them, so that a reader can
+see where the methods agree and where they do not.
+
+Definitions (also returned as text in :attr:`ScreenResult.definitions`)
+-----------------------------------------------------------------------
+- **Encounter basis** (default): ``n`` = CT/MR encounters, ``x`` = encounters with at
+  least one linked 3D line (76376/76377). With the oncology exemption (default) both
+  count only non-oncology encounters (``n_nononc_encounters``,
+  ``n_nononc_encounters_3d`` of :mod:`analysis.summary`); ``rate = x / n`` is a true
+  binomial proportion.
+- **Services basis**: ``x`` = 3D units (``units_3d_76376 + units_3d_76377``), ``n`` =
+  CT/MR units (``ct_mr_units``), the only basis the Medicare PUF allows. Units carry no
+  diagnosis, so the oncology exemption cannot be applied on this basis; units are not
+  independent Bernoulli trials, so the binomial statistics are an approximation. Where
+  ``x > n`` the statistics use ``min(x, n)``.
+- **Exact test**: one-sided binomial test of H0: p <= threshold,
+  ``p_value = P(X >= x | n, threshold) = binom.sf(x - 1, n, threshold)``.
+- **Interval**: two-sided ``ci_level`` interval, Clopper–Pearson (exact, default) or
+  Wilson score (no continuity correction).
+- **Multiplicity**: Benjamini–Hochberg q-values across the practices screened;
+  ``flag = q_value < alpha``.
+- **Funnel limits**: for the practice's ``n``, the exact binomial quantiles of
+  Binomial(n, threshold) at 2.5/97.5 % (95 % limits) and 0.1/99.9 % (99.8 %), smoothed
+  by Spiegelhalter's interpolation (2005, appendix A.1.1): with ``r_p`` the p-quantile
+  and ``F`` the binomial CDF, ``limit = (r_p - a) / n``,
+  ``a = (F(r_p) - p) / (F(r_p) - F(r_p - 1))``. ``funnel_z = (rate - t) /
+  sqrt(t (1 - t) / n)``. ``above_exact_95``/``above_exact_998``: rate above the upper
+  limit (the screen is about excess, so only the upper limit flags).
+- **Overdispersion** (Spiegelhalter 2005b), estimated around the peer pooled rate
+  ``p0 = sum x / sum n`` (not around the threshold: centring on the threshold would
+  count the distance between peers and the benchmark as overdispersion):
+  ``z_i = (rate_i - p0) / s_i``, ``s_i^2 = p0 (1 - p0) / n_i``; the z-scores are
+  Winsorised at 10 % (the ``floor(0.1 I)`` lowest and highest are set to the nearest
+  remaining value); ``phi = mean(z_w^2)``. Multiplicative limits
+  ``t +/- z_q sqrt(max(phi, 1) t (1 - t) / n)``. Additive (DerSimonian–Laird)
+  ``tau2 = max(0, (I phi - (I - 1)) / (sum w - sum w^2 / sum w))``, ``w_i = 1 / s_i^2``,
+  limits ``t +/- z_q sqrt(t (1 - t) / n + tau2)``. Both are reported *beside* the exact
+  limits, each with its own flag, never replacing them.
+- **Shrinkage** (empirical Bayes, beta-binomial): ``p_i ~ Beta(a, b)``,
+  ``x_i | p_i ~ Binomial(n_i, p_i)``; ``a, b`` maximise the beta-binomial marginal
+  likelihood across the practices screened (fallback: Kleinman's method of moments,
+  used when fewer than 3 practices are screened or the optimiser fails). Posterior
+  ``Beta(a + x, b + n - x)``; ``shrunken_rate`` is its mean and
+  ``prob_above = P(p > threshold | data)``; ``flag_shrinkage = prob_above > 0.95``.
+- **Peer percentile**: share of practices screened whose rate is <= the practice's
+  (empirical CDF). ``flag_percentile``: rate above the ``percentile_flag`` quantile
+  (linear interpolation) of peers' rates, the PEPPER-style screen.
+- **Excess**: ``excess_x = max(0, x - threshold * n)``; ``excess_usd = excess_x *
+  usd_per_x`` where ``usd_per_x`` is the practice's observed allowed dollars of 3D
+  lines (``allowed_3d_76376_usd + allowed_3d_76377_usd``) per encounter with 3D
+  (``n_encounters_3d``, all encounters: the summary does not split dollars by oncology)
+  on the encounter basis, per 3D unit on the services basis. 3D lines without an
+  observed ``allowed_usd`` add no dollars (``n_unpriced_3d_lines`` counts them).
+- Practices with ``n == 0`` are reported but not screened: NaN statistics, no flags;
+  they do not count in the BH correction, the overdispersion or the prior.
+
+References
+----------
+Clopper CJ, Pearson ES (1934). Biometrika 26:404–413.
+Wilson EB (1927). J Am Stat Assoc 22:209–212.
+Benjamini Y, Hochberg Y (1995). J R Stat Soc B 57:289–300.
+Spiegelhalter DJ (2005). Funnel plots for comparing institutional performance.
+Stat Med 24:1185–1202.
+Spiegelhalter DJ (2005b). Handling over-dispersion of performance indicators.
+Qual Saf Health Care 14:347–351.
+DerSimonian R, Laird N (1986). Control Clin Trials 7:177–188.
+Kleinman JC (1973). Proportions with extraneous variance. J Am Stat Assoc 68:46–54.
+Efron B, Morris C (1975). J Am Stat Assoc 70:311–319 (empirical Bayes).
+Novitas Solutions, LCD L35408, retired 2023-09-28; CMS PEPPER user's guide.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+from analysis.errors import InputError
+
+__all__ = [
+    "LCD_STATUS",
+    "BetaPrior",
+    "Overdispersion",
+    "ScreenResult",
+    "ScreenSettings",
+    "bh_qvalues",
+    "binomial_ci",
+    "fit_beta_prior",
+    "funnel_limits",
+    "overdispersion",
+    "screen",
+]
+
+LCD_STATUS = (
+    'Novitas LCD L35408 "3D Interpretation and Reporting of Imaging Studies", effective '
+    '2015-10-01, RETIRED 2023-09-28. Its text: "Medicare expects that no more than 20 '
+    "percent of the total CT and MR imaging of any practice be submitted with 3-D "
+    'rendering"; cancer evaluation may exceed it. The threshold test is a benchmark drawn '
+    "from a retired LCD, not an active coverage rule."
+)
+
+_FUNNEL_LEVELS = {"95": 0.95, "998": 0.998}
+_SHRINK_PROB = 0.95
+_WINSOR = 0.10
+
+
+# --------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class ScreenSettings:
+    """Options of :func:`screen` (validated; ``to_dict`` for the manifest).
+
+    Parameters
+    ----------
+    threshold : float
+        Benchmark share in (0, 1); 0.20 from the retired LCD L35408.
+    basis : {"encounters", "services"}
+    exempt_oncology : bool
+        Exclude oncology encounters from ``n`` and ``x`` (encounter basis only).
+    alpha : float
+        False discovery rate; ``flag = q_value < alpha``.
+    ci : {"clopper-pearson", "wilson"}
+    ci_level : float
+        Two-sided confidence level of ``ci_low``/``ci_high``.
+    periods, payers : tuple of str or None
+        Keep only these periods (a year also selects its quarters) / payers; None = all.
+    percentile_flag : float
+        Quantile of peers' rates above which the percentile screen flags.
+    shrinkage : {"mle", "moments"}
+        How the beta prior is fitted.
+    """
+
+    threshold: float = 0.20
+    basis: Literal["encounters", "services"] = "encounters"
+    exempt_oncology: bool = True
+    alpha: float = 0.05
+    ci: Literal["clopper-pearson", "wilson"] = "clopper-pearson"
+    ci_level: float = 0.95
+    periods: tuple[str, ...] | None = None
+    payers: tuple[str, ...] | None = None
+    percentile_flag: float = 0.90
+    shrinkage: Literal["mle", "moments"] = "mle"
+
+    def __post_init__(self) -> None:
+        for name in ("threshold", "alpha", "ci_level", "percentile_flag"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not 0.0 < float(value) < 1.0:
+                raise InputError(
+                    f"{name} must be a number strictly between 0 and 1", column=name, value=value
+                )
+        choices = {
+            "basis": ("encounters", "services"),
+            "ci": ("clopper-pearson", "wilson"),
+            "shrinkage": ("mle", "moments"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise InputError(
+                    f"{name} must be one of {', '.join(allowed)}",
+                    column=name,
+                    value=getattr(self, name),
+                )
+        for name in ("periods", "payers"):
+            value = getattr(self, name)
+            if value is not None:
+                if isinstance(value, str):
+                    value = (value,)
+                object.__setattr__(self, name, tuple(str(v) for v in value))
+        object.__setattr__(self, "exempt_oncology", bool(self.exempt_oncology))
+
+    @property
+    def oncology_exemption_applied(self) -> bool:
+        """The exemption applies on the encounter basis only (units carry no diagnosis)."""
+        return self.exempt_oncology and self.basis == "encounters"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for name in ("periods", "payers"):
+            out[name] = None if out[name] is None else list(out[name])
+        out["oncology_exemption_applied"] = self.oncology_exemption_applied
+        return out
+
+
+@dataclass(frozen=True)
+class Overdispersion:
+    """Spiegelhalter's (2005b) overdispersion estimates across the practices screened.
+
+    ``pooled_rate`` is ``p0``; ``phi`` the Winsorised multiplicative factor (NaN when it
+    cannot be estimated: fewer than 2 practices or ``p0`` in {0, 1}); ``tau2`` the
+    additive DerSimonian–Laird variance on the rate scale; ``chi2_p`` the p-value of
+    ``I phi`` against chi-square with ``I - 1`` degrees of freedom (a test of no
+    overdispersion); ``n_practices`` = I.
+    """
+
+    pooled_rate: float
+    phi: float
+    tau2: float
+    chi2_p: float
+    n_practices: int
+
+    @property
+    def phi_used(self) -> float:
+        """Factor applied to the limits: ``max(phi, 1)`` (1 when phi is NaN)."""
+        return 1.0 if not np.isfinite(self.phi) else max(self.phi, 1.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"phi_used": self.phi_used}
+
+
+@dataclass(frozen=True)
+class BetaPrior:
+    """The fitted Beta(a, b) prior of the practices' true rates."""
+
+    a: float
+    b: float
+    method: str
+    loglik: float
+
+    @property
+    def mean(self) -> float:
+        return self.a / (self.a + self.b)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"mean": self.mean}
+
+
+# --------------------------------------------------------------- building blocks
+
+
+def binomial_ci(
+    x: Any, n: Any, *, method: str = "clopper-pearson", level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided confidence interval of a binomial proportion, vectorised.
+
+    Clopper–Pearson: ``[Beta^-1(a/2; x, n-x+1), Beta^-1(1-a/2; x+1, n-x)]`` with the
+    ends 0 at x = 0 and 1 at x = n. Wilson: ``(x + z^2/2)/(n + z^2) +/-
+    z/(n + z^2) sqrt(x (n - x)/n + z^2/4)``, z the ``1 - a/2`` normal quantile.
+    Both match ``scipy.stats.binomtest(x, n).proportion_ci(level, method="exact"|"wilson")``.
+    NaN where ``n == 0``.
+    """
+    x = np.asarray(x, dtype=float)
+    n = np.asarray(n, dtype=float)
+    a = 1.0 - level
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "clopper-pearson":
+            lo = np.where(x > 0, special.betaincinv(x, n - x + 1, a / 2), 0.0)
+            hi = np.where(x < n, special.betaincinv(x + 1, n - x, 1 - a / 2), 1.0)
+        elif method == "wilson":
+            z = stats.norm.isf(a / 2)
+            centre = (x + z * z / 2) / (n + z * z)
+            half = z / (n + z * z) * np.sqrt(x * (n - x) / n + z * z / 4)
+            lo, hi = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+        else:
+            raise InputError("ci must be 'clopper-pearson' or 'wilson'", column="ci", value=method)
+    bad = n <= 0
+    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+def bh_qvalues(p: Any) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values); NaN entries are not counted.
+
+    ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` over the m non-missing p-values in
+    increasing order. Matches ``scipy.stats.false_discovery_control(p, method="bh")``.
+    """
+    p = np.asarray(p, dtype=float)
+    q = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return q
+    pv = p[ok]
+    order = np.argsort(pv, kind="stable")
+    scaled = pv[order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    out = np.empty(m)
+    out[order] = adjusted
+    q[ok] = out
+    return q
+
+
+def funnel_limits(n: Any, threshold: float, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact binomial funnel limits (rate scale) around ``threshold`` at volume ``n``.
+
+    For p = (1 - level)/2 (lower) and 1 - (1 - level)/2 (upper): ``r_p`` is the
+    p-quantile of Binomial(n, threshold) (smallest r with F(r) >= p) and the limit is
+    ``(r_p - a)/n`` with ``a = (F(r_p) - p)/(F(r_p) - F(r_p - 1))`` — Spiegelhalter's
+    interpolation (Stat Med 2005; 24:1185, appendix A.1.1), which makes the limits a
+    smooth function of n. NaN where n == 0.
+
+    Examples
+    --------
+    n = 40, threshold 0.2, level 0.95, upper: F(12) = 0.95676 < 0.975 <= F(13) = 0.98059,
+    so r = 13, a = (0.98059 - 0.975)/(0.98059 - 0.95676) = 0.2347 and the limit is
+    (13 - 0.2347)/40 = 0.3191.
+
+    >>> lo, hi = funnel_limits(40, 0.2, 0.95)
+    >>> round(float(hi), 4)
+    0.3191
+    """
+    n = np.asarray(n, dtype=float)
+    out = []
+    for p in ((1 - level) / 2, 1 - (1 - level) / 2):
+        r = stats.binom.ppf(p, n, threshold)
+        f_r = stats.binom.cdf(r, n, threshold)
+        f_rm1 = stats.binom.cdf(r - 1, n, threshold)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = (f_r - p) / (f_r - f_rm1)
+            lim = (r - a) / n
+        out.append(np.where(n > 0, np.clip(lim, 0.0, 1.0), np.nan))
+    return out[0], out[1]
+
+
+def _winsorise(z: np.ndarray, share: float = _WINSOR) -> np.ndarray:
+    """Set the floor(share * I) lowest and highest values to the nearest remaining one."""
+    k = int(math.floor(share * z.size))
+    if k == 0:
+        return z.copy()
+    s = np.sort(z)
+    return np.clip(z, s[k], s[z.size - 1 - k])
+
+
+def overdispersion(x: Any, n: Any) -> Overdispersion:
+    """Winsorised phi and DerSimonian–Laird tau² around the pooled rate (Spiegelhalter 2005b).
+
+    ``p0 = sum x / sum n``; ``z_i = (x_i/n_i - p0)/s_i``, ``s_i^2 = p0(1-p0)/n_i``;
+    ``phi = mean(winsorised z^2)`` (10 % each end); ``tau2 = max(0, (I phi - (I-1)) /
+    (sum w - sum w^2/sum w))`` with ``w_i = 1/s_i^2``. Practices with n == 0 are ignored.
+    """
+    x = np.asarray(x, dtype=float)
+    n = np.asarray(n, dtype=float)
+    keep = n > 0
+    x, n = np.minimum(x[keep], n[keep]), n[keep]
+    i = int(n.size)
+    p0 = float(x.sum() / n.sum()) if i else float("nan")
+    if i < 2 or not 0.0 < p0 < 1.0:
+        return Overdispersion(p0, float("nan"), float("nan"), float("nan"), i)
+    s2 = p0 * (1 - p0) / n
+    z = (x / n - p0) / np.sqrt(s2)
+    phi = float(np.mean(_winsorise(z) ** 2))
+    w = 1.0 / s2
+    tau2 = max(0.0, (i * phi - (i - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    chi2_p = float(stats.chi2.sf(i * phi, i - 1))
+    return Overdispersion(p0, phi, float(tau2), chi2_p, i)
+
+
+def _betabinom_negloglik(params: np.ndarray, x: np.ndarray, n: np.ndarray) -> float:
+    mu = special.expit(params[0])
+    kappa = math.exp(params[1])
+    return -float(stats.betabinom.logpmf(x, n, mu * kappa, (1 - mu) * kappa).sum())
+
+
+_LOG_KAPPA_BOUNDS = (math.log(1e-2), math.log(1e7))
+
+
+def _moments_prior(x: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """Kleinman (1973) moments: returns (mu, kappa) with kappa = a + b.
+
+    With ``mu = sum x / sum n``, ``S = sum n_i (r_i - mu)^2`` has expectation
+    ``mu (1 - mu) [(I - 1) + rho B]``, ``B = sum (n_i - 1)(1 - n_i / N)`` and
+    ``rho = 1/(kappa + 1)`` the intra-practice correlation; solve for rho, clip to
+    ``[1/(1e7 + 1), 0.99]``.
+    """
+    big_n = n.sum()
+    mu = float(x.sum() / big_n)
+    mu = min(max(mu, 1e-6), 1 - 1e-6)
+    s = float((n * (x / n - mu) ** 2).sum())
+    b = float(((n - 1) * (1 - n / big_n)).sum())
+    rho = (s / (mu * (1 - mu)) - (n.size - 1)) / b if b > 0 else 0.0
+    rho = min(max(rho, 1.0 / (math.exp(_LOG_KAPPA_BOUNDS[1]) + 1)), 0.99)
+    return mu, 1.0 / rho - 1.0
+
+
+def fit_beta_prior(x: Any, n: Any, *, method: str = "mle") -> BetaPrior:
+    """Fit the Beta(a, b) prior of an empirical-Bayes beta-binomial model.
+
+    ``method="mle"`` maximises ``sum log BetaBinom(x_i | n_i, a, b)`` over
+    ``(logit mu, log kappa)`` (``a = mu kappa``, ``b = (1 - mu) kappa``, ``kappa`` bounded
+    to [1e-2, 1e7]; the upper bound is reached when the rates vary no more than
+    binomially, and then every practice shrinks to the pooled rate), starting from the
+    method-of-moments estimate. ``method="moments"``, or fewer than 3 practices, or an
+    optimiser failure: Kleinman's (1973) method of moments (see ``_moments_prior``).
+    Practices with n == 0 are ignored.
+    """
+    x = np.asarray(x, dtype=float)
+    n = np.asarray(n, dtype=float)
+    keep = n > 0
+    x, n = np.minimum(x[keep], n[keep]), n[keep]
+    if n.size == 0:
+        return BetaPrior(float("nan"), float("nan"), "none", float("nan"))
+    mu0, kappa0 = _moments_prior(x, n)
+    start = np.array([special.logit(mu0), math.log(kappa0)])
+    used = "moments"
+    params = start
+    if method == "mle" and n.size >= 3:
+        res = optimize.minimize(
+            _betabinom_negloglik,
+            start,
+            args=(x, n),
+            method="L-BFGS-B",
+            bounds=[(-15.0, 15.0), _LOG_KAPPA_BOUNDS],
+        )
+        if res.success and np.all(np.isfinite(res.x)):
+            params, used = res.x, "mle"
+        else:
+            used = "moments (optimiser failed)"
+    elif method == "mle":
+        used = "moments (fewer than 3 practices)"
+    mu = float(special.expit(params[0]))
+    kappa = math.exp(float(params[1]))
+    return BetaPrior(mu * kappa, (1 - mu) * kappa, used, -_betabinom_negloglik(params, x, n))
+
+
+# ----------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class ScreenResult:
+    """What :func:`screen` returns.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per practice (columns documented in :func:`screen`).
+    agreement : DataFrame
+        One row per combination of ``flag_exact``, ``flag_percentile``,
+        ``flag_shrinkage`` among practices screened: ``n_practices``, ``practice_ids``
+        (comma separated) and ``agree`` (all three the same).
+    trend : DataFrame
+        One row per practice × period: ``practice_id, period, n, x, rate, ci_low,
+        ci_high, p_value`` (per period, not multiplicity-adjusted), ``funnel_hi95,
+        funnel_hi998, above_exact_998``.
+    settings : ScreenSettings
+    definitions : str
+        Every definition used, as text.
+    overdispersion : Overdispersion
+    prior : BetaPrior
+    """
+
+    table: pd.DataFrame
+    agreement: pd.DataFrame
+    trend: pd.DataFrame
+    settings: ScreenSettings
+    definitions: str
+    overdispersion: Overdispersion
+    prior: BetaPrior
+    lcd_status: str = field(default=LCD_STATUS)
+
+    @property
+    def n_screened(self) -> int:
+        return int(self.table["screened"].sum())
+
+    @property
+    def n_flagged(self) -> int:
+        return int(self.table["flag"].sum())
+
+    @property
+    def disagreements(self) -> pd.DataFrame:
+        """Practices screened whose exact, percentile and shrinkage flags differ."""
+        t = self.table.loc[self.table["screened"]]
+        flags = t[["flag_exact", "flag_percentile", "flag_shrinkage"]]
+        return t.loc[
+            flags.nunique(axis=1) > 1,
+            [
+                "practice_id",
+                "n",
+                "x",
+                "rate",
+                "q_value",
+                "prob_above",
+                "percentile",
+                "flag_exact",
+                "flag_percentile",
+                "flag_shrinkage",
+            ],
+        ]
+
+    @property
+    def headline(self) -> str:
+        s = self.settings
+        return (
+            f"{self.n_screened} practices screened, {self.n_flagged} flagged: 3D rendering "
+            f"on more than {s.threshold:.0%} of "
+            + (
+                "non-oncology CT/MR encounters"
+                if s.oncology_exemption_applied
+                else "CT/MR encounters"
+                if s.basis == "encounters"
+                else "CT/MR units"
+            )
+            + f" beyond chance (one-sided exact binomial test, Benjamini–Hochberg "
+            f"q < {s.alpha:g})."
+        )
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Compact per-practice table, most significant first."""
+        cols = [
+            "practice_id",
+            "n",
+            "x",
+            "rate",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "q_value",
+            "flag",
+            "shrunken_rate",
+            "prob_above",
+            "percentile",
+            "excess_x",
+            "excess_usd",
+        ]
+        return (
+            self.table[cols]
+            .sort_values(["q_value", "practice_id"], na_position="last")
+            .reset_index(drop=True)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Headline numbers and settings (JSON-serialisable)."""
+        return {
+            "n_screened": self.n_screened,
+            "n_flagged": self.n_flagged,
+            "flagged": self.table.loc[self.table["flag"], "practice_id"].tolist(),
+            "settings": self.settings.to_dict(),
+            "overdispersion": self.overdispersion.to_dict(),
+            "prior": self.prior.to_dict(),
+            "lcd_status": self.lcd_status,
+        }
+
+    def _repr_html_(self) -> str:
+        fmt = {
+            "rate": "{:.1%}",
+            "ci_low": "{:.1%}",
+            "ci_high": "{:.1%}",
+            "p_value": "{:.3g}",
+            "q_value": "{:.3g}",
+            "shrunken_rate": "{:.1%}",
+            "prob_above": "{:.3f}",
+            "percentile": "{:.0%}",
+            "excess_x": "{:,.1f}",
+            "excess_usd": "${:,.0f}",
+        }
+        table = self.summary.to_html(
+            index=False, na_rep="–", formatters={k: v.format for k, v in fmt.items()}, border=0
+        )
+        defs = "".join(
+            f"<li>{html.escape(line)}</li>"
+            for line in self.definitions.splitlines()
+            if line.strip()
+        )
+        return (
+            "<div class='rad3d-lcd-screen'>"
+            f"<p><strong>{html.escape(self.headline)}</strong></p>"
+            f"<p><em>LCD status:</em> {html.escape(self.lcd_status)}</p>"
+            f"{table}"
+            f"<details open><summary>Definitions</summary><ul>{defs}</ul></details>"
+            "</div>"
+        )
+
+
+# ------------------------------------------------------------------------ screen
+
+_KEYS = ("practice_id", "period", "payer")
+_COUNTS = {
+    ("encounters", True): ("n_nononc_encounters", "n_nononc_encounters_3d"),
+    ("encounters", False): ("n_encounters", "n_encounters_3d"),
+}
+_DOLLARS = ("allowed_3d_76376_usd", "allowed_3d_76377_usd")
+
+
+def _select(frame: pd.DataFrame, settings: ScreenSettings, *, name: str) -> pd.DataFrame:
+    missing = [c for c in _KEYS if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"the {name} has no column {missing[0]!r}; pass a frame from "
+            "analysis.summary.summarize",
+            column=missing[0],
+        )
+    out = frame.assign(
+        period=frame["period"].astype(str),
+        payer=frame["payer"].astype(str),
+        practice_id=frame["practice_id"].astype(str),
+    )
+    if settings.payers is not None:
+        unknown = sorted(set(settings.payers) - set(out["payer"]))
+        if unknown:
+            raise InputError(
+                f"payer not in the {name}; available: {', '.join(sorted(set(out['payer'])))}",
+                column="payer",
+                value=unknown[0],
+            )
+        out = out.loc[out["payer"].isin(settings.payers)]
+    if settings.periods is not None:
+        keep = np.zeros(len(out), dtype=bool)
+        for p in settings.periods:
+            hit = (out["period"] == p) | out["period"].str.startswith(p + "Q")
+            if not hit.any():
+                raise InputError(
+                    f"period not in the {name}; available: {', '.join(sorted(set(out['period'])))}",
+                    column="period",
+                    value=p,
+                )
+            keep |= hit.to_numpy()
+        out = out.loc[keep]
+    return out
+
+
+def _counts(frame: pd.DataFrame, settings: ScreenSettings, *, name: str) -> pd.DataFrame:
+    """Add ``n`` and ``x`` for the basis; check the columns they come from."""
+    if settings.basis == "services":
+        needed = ("ct_mr_units", "units_3d_76376", "units_3d_76377")
+    else:
+        needed = _COUNTS[("encounters", settings.oncology_exemption_applied)]
+    for col in needed:
+        if col not in frame.columns:
+            raise InputError(
+                f"the {name} has no column {col!r}, needed on the {settings.basis} basis",
+                column=col,
+            )
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = values.isna() | (values < 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"counts must be non-negative numbers (in the {name})",
+                row=row + 1,
+                column=col,
+                value=frame[col].iloc[row],
+            )
+    if settings.basis == "services":
+        n = frame["ct_mr_units"].astype(float)
+        x = frame["units_3d_76376"].astype(float) + frame["units_3d_76377"].astype(float)
+    else:
+        n_col, x_col = needed
+        n, x = frame[n_col].astype(float), frame[x_col].astype(float)
+        over = x > n
+        if over.any():
+            row = int(np.flatnonzero(over.to_numpy())[0])
+            raise InputError(
+                f"encounters with 3D exceed encounters (in the {name})",
+                row=row + 1,
+                column=x_col,
+                value=frame[x_col].iloc[row],
+            )
+    return frame.assign(n=n, x=x)
+
+
+def _per_practice_stats(n: np.ndarray, x: np.ndarray, s: ScreenSettings) -> dict:
+    """Rate, interval, exact p-value and funnel limits, vectorised (x clipped to n)."""
+    t = s.threshold
+    xe = np.minimum(x, n)
+    screened = n > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(screened, x / n, np.nan)
+        z = np.where(screened, (rate - t) / np.sqrt(t * (1 - t) / n), np.nan)
+    lo, hi = binomial_ci(xe, n, method=s.ci, level=s.ci_level)
+    p = np.where(screened, stats.binom.sf(xe - 1, n, t), np.nan)
+    out = {"rate": rate, "ci_low": lo, "ci_high": hi, "p_value": p, "funnel_z": z}
+    for tag, level in _FUNNEL_LEVELS.items():
+        flo, fhi = funnel_limits(n, t, level)
+        out[f"funnel_lo{tag}"], out[f"funnel_hi{tag}"] = flo, fhi
+        out[f"above_exact_{tag}"] = screened & (rate > fhi)
+    return out
+
+
+def _definitions(s: ScreenSettings, od: Overdispersion, prior: BetaPrior) -> str:
+    t = f"{s.threshold:.0%}"
+    if s.basis == "services":
+        basis = (
+            "Services basis: n = CT/MR units, x = 3D units (76376 + 76377); units "
+            "carry no diagnosis, so oncology is not exempt on this basis"
+            + (" (exemption requested but not applicable)" if s.exempt_oncology else "")
+            + "; binomial statistics are an approximation for units."
+        )
+    elif s.exempt_oncology:
+        basis = (
+            "Encounter basis, oncology exempt: n = non-oncology CT/MR encounters "
+            "(practice, patient, date), x = those with >= 1 linked 3D line "
+            "(76376/76377); oncology = any ICD-10-CM diagnosis in the cancer set."
+        )
+    else:
+        basis = (
+            "Encounter basis, all encounters: n = CT/MR encounters, x = encounters "
+            "with >= 1 linked 3D line (76376/76377)."
+        )
+    ci = "Clopper–Pearson (exact)" if s.ci == "clopper-pearson" else "Wilson score"
+    lines = [
+        f"Benchmark: {t} of a practice's CT and MR imaging with 3D rendering, from "
+        "Novitas LCD L35408 (effective 2015-10-01, retired 2023-09-28); a benchmark from "
+        "a retired LCD, not an active rule.",
+        basis,
+        "Periods: "
+        + ("all in the summary" if s.periods is None else ", ".join(s.periods))
+        + "; payers: "
+        + ("all" if s.payers is None else ", ".join(s.payers))
+        + ".",
+        f"Rate = x / n. Interval: two-sided {s.ci_level:.0%} {ci}.",
+        f"Exact test: one-sided binomial, H0 p <= {s.threshold:g}; p_value = "
+        f"P(X >= x | n, {s.threshold:g}).",
+        f"Multiplicity: Benjamini–Hochberg q-values across practices screened; flagged "
+        f"when q < {s.alpha:g}.",
+        "Funnel limits: exact Binomial(n, threshold) quantiles at 95 % and 99.8 % with "
+        "Spiegelhalter's (2005) interpolation; funnel_z = (rate - threshold) / "
+        "sqrt(threshold (1 - threshold) / n).",
+        f"Overdispersion (Spiegelhalter 2005b) around the pooled rate "
+        f"{od.pooled_rate:.4f}: Winsorised (10 %) phi = {od.phi:.3f} (applied as "
+        f"max(phi, 1) = {od.phi_used:.3f}), DerSimonian–Laird tau2 = {od.tau2:.3g}; "
+        "adjusted limits are shown beside the exact limits, never replacing them.",
+        f"Shrinkage: empirical-Bayes beta-binomial, prior Beta({prior.a:.3g}, "
+        f"{prior.b:.3g}) fitted by {prior.method}; shrunken rate = posterior mean; "
+        f"prob_above = P(p > {s.threshold:g} | data); shrinkage flag when prob_above > "
+        f"{_SHRINK_PROB:g}.",
+        f"Peer percentile: share of practices screened with a rate <= the practice's; "
+        f"percentile flag when the rate is above the {s.percentile_flag:.0%} quantile "
+        "of peers (PEPPER-style).",
+        f"Excess: excess_x = max(0, x - {s.threshold:g} n); excess_usd = excess_x times "
+        "the observed allowed dollars of 3D lines per "
+        + ("3D unit" if s.basis == "services" else "encounter with 3D (all encounters)")
+        + "; lines without allowed_usd add no dollars.",
+        "Practices with n = 0 are reported but not screened (no p-value, no flag).",
+    ]
+    return "\n".join(lines)
+
+
+def _trend(frame: pd.DataFrame, s: ScreenSettings) -> pd.DataFrame:
+    by = (
+        frame.groupby(["practice_id", "period"], as_index=False, observed=True)[["n", "x"]]
+        .sum()
+        .sort_values(["practice_id", "period"])
+        .reset_index(drop=True)
+    )
+    st = _per_practice_stats(by["n"].to_numpy(float), by["x"].to_numpy(float), s)
+    return by.assign(
+        n=_maybe_int(by["n"].to_numpy(float)),
+        x=_maybe_int(by["x"].to_numpy(float)),
+        rate=st["rate"],
+        ci_low=st["ci_low"],
+        ci_high=st["ci_high"],
+        p_value=st["p_value"],
+        funnel_hi95=st["funnel_hi95"],
+        funnel_hi998=st["funnel_hi998"],
+        above_exact_998=st["above_exact_998"],
+    )
+
+
+def _agreement(table: pd.DataFrame) -> pd.DataFrame:
+    """Cross-tab of the three flags over practices screened, all 8 combinations."""
+    flags = ("flag_exact", "flag_percentile", "flag_shrinkage")
+    t = table.loc[table["screened"]]
+    ids = t["practice_id"].to_numpy()
+    values = t[list(flags)].to_numpy(bool)
+    rows = []
+    for combo in itertools.product((False, True), repeat=3):
+        hit = (values == np.array(combo)).all(axis=1)
+        rows.append(
+            dict(zip(flags, combo, strict=True))
+            | {
+                "n_practices": int(hit.sum()),
+                "practice_ids": ", ".join(sorted(ids[hit])),
+                "agree": len(set(combo)) == 1,
+            }
+        )
+    return pd.DataFrame(rows).astype({"n_practices": "int64", "practice_ids": "string"})
+
+
+def screen(
+    summary: pd.DataFrame,
+    *,
+    threshold: float = 0.20,
+    basis: Literal["encounters", "services"] = "encounters",
+    exempt_oncology: bool = True,
+    alpha: float = 0.05,
+    ci: Literal["clopper-pearson", "wilson"] = "clopper-pearson",
+    ci_level: float = 0.95,
+    periods: Sequence[str] | str | None = None,
+    payers: Sequence[str] | str | None = None,
+    percentile_flag: float = 0.90,
+    shrinkage: Literal["mle", "moments"] = "mle",
+    quarterly: pd.DataFrame | None = None,
+) -> ScreenResult:
+    """Screen each practice's 3D rendering rate against the LCD L35408 benchmark.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Practice × period × payer summary (``analysis.summary.summarize``); rows are
+        filtered by ``periods``/``payers`` and summed per practice.
+    threshold, basis, exempt_oncology, alpha, ci, ci_level, periods, payers,
+    percentile_flag, shrinkage
+        See :class:`ScreenSettings`.
+    quarterly : DataFrame, optional
+        A quarterly summary for the trend; default: the periods present in ``summary``.
+
+    Returns
+    -------
+    ScreenResult
+        ``table`` has one row per practice: ``practice_id, screened, n, x, rate,
+        ci_low, ci_high, p_value, q_value, flag`` (= ``flag_exact``), ``n_encounters,
+        n_encounters_3d, n_onc_encounters, n_onc_encounters_3d`` (when in the summary),
+        ``expected_x`` (threshold × n), ``funnel_z, funnel_lo95, funnel_hi95,
+        funnel_lo998, funnel_hi998, above_exact_95, above_exact_998``, multiplicative
+        (``phi_hi95, phi_hi998, above_phi_95, above_phi_998``) and additive
+        (``tau_hi95, tau_hi998, above_tau_95, above_tau_998``) overdispersion-adjusted
+        upper limits, ``shrunken_rate, prob_above, flag_shrinkage, percentile,
+        flag_percentile, excess_x, usd_per_x, excess_usd``. The definitions are in the
+        module docstring and in ``result.definitions``.
+
+    Raises
+    ------
+    InputError
+        Bad option, missing column, negative or inconsistent counts, unknown payer or
+        period.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"practice_id": ["A", "B"], "period": "2024", "payer": "X",
+    ...                   "n_nononc_encounters": [100, 100],
+    ...                   "n_nononc_encounters_3d": [35, 10]})
+    >>> r = screen(s)
+    >>> r.table[["practice_id", "x", "flag"]].to_dict("list")
+    {'practice_id': ['A', 'B'], 'x': [35, 10], 'flag': [True, False]}
+    """
+    s = ScreenSettings(
+        threshold=threshold,
+        basis=basis,
+        exempt_oncology=exempt_oncology,
+        alpha=alpha,
+        ci=ci,
+        ci_level=ci_level,
+        periods=_as_iterable(periods),
+        payers=_as_iterable(payers),
+        percentile_flag=percentile_flag,
+        shrinkage=shrinkage,
+    )
+    rows = _counts(_select(summary, s, name="summary"), s, name="summary")
+    if rows.empty:
+        raise InputError("the summary has no rows for the periods and payers selected")
+    numeric = [c for c in rows.columns if c not in _KEYS and pd.api.types.is_numeric_dtype(rows[c])]
+    per = (
+        rows.groupby("practice_id", as_index=False, observed=True)[numeric]
+        .sum()
+        .sort_values("practice_id")
+        .reset_index(drop=True)
+    )
+    n = per["n"].to_numpy(float)
+    x = per["x"].to_numpy(float)
+    screened = n > 0
+    st = _per_practice_stats(n, x, s)
+    q = bh_qvalues(st["p_value"])
+    flag_exact = screened & (q < s.alpha)
+
+    od = overdispersion(x, n)
+    t = s.threshold
+    adjusted = {}
+    for tag, level in _FUNNEL_LEVELS.items():
+        zq = stats.norm.isf((1 - level) / 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var = t * (1 - t) / n
+            phi_hi = np.where(screened, t + zq * np.sqrt(od.phi_used * var), np.nan)
+            tau2 = od.tau2 if np.isfinite(od.tau2) else 0.0
+            tau_hi = np.where(screened, t + zq * np.sqrt(var + tau2), np.nan)
+        adjusted |= {
+            f"phi_hi{tag}": phi_hi,
+            f"above_phi_{tag}": screened & (st["rate"] > phi_hi),
+            f"tau_hi{tag}": tau_hi,
+            f"above_tau_{tag}": screened & (st["rate"] > tau_hi),
+        }
+
+    prior = fit_beta_prior(x, n, method=s.shrinkage)
+    xe = np.minimum(x, n)
+    post_a, post_b = prior.a + xe, prior.b + n - xe
+    shrunk = np.where(screened, post_a / (post_a + post_b), np.nan)
+    prob_above = np.where(screened, stats.beta.sf(t, post_a, post_b), np.nan)
+
+    rates = st["rate"][screened]
+    percentile = np.full(n.shape, np.nan)
+    flag_pct = np.zeros(n.shape, dtype=bool)
+    if rates.size:
+        sorted_rates = np.sort(rates)
+        percentile[screened] = np.searchsorted(sorted_rates, rates, side="right") / rates.size
+        cut = float(np.quantile(rates, s.percentile_flag))
+        flag_pct = screened & (st["rate"] > cut)
+
+    if s.basis == "services":
+        per_x_den = (per["units_3d_76376"] + per["units_3d_76377"]).to_numpy(float)
+    else:
+        per_x_den = (
+            per["n_encounters_3d"].to_numpy(float) if "n_encounters_3d" in per.columns else x
+        )
+    if all(c in per.columns for c in _DOLLARS):
+        dollars = per[list(_DOLLARS)].sum(axis=1).to_numpy(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            usd_per_x = np.where(per_x_den > 0, dollars / per_x_den, np.nan)
+    else:
+        usd_per_x = np.full(n.shape, np.nan)
+    excess = np.where(screened, np.maximum(0.0, x - t * n), 0.0)
+    excess_usd = np.where(excess > 0, excess * usd_per_x, 0.0)
+
+    extra = [
+        c
+        for c in ("n_encounters", "n_encounters_3d", "n_onc_encounters", "n_onc_encounters_3d")
+        if c in per.columns
+    ]
+    table = (
+        pd.DataFrame(
+            {
+                "practice_id": per["practice_id"].astype(str),
+                "screened": screened,
+                "n": _maybe_int(n),
+                "x": _maybe_int(x),
+                "rate": st["rate"],
+                "ci_low": st["ci_low"],
+                "ci_high": st["ci_high"],
+                "p_value": st["p_value"],
+                "q_value": q,
+                "flag": flag_exact,
+            }
+        )
+        .join(per[extra])
+        .assign(
+            expected_x=np.where(screened, t * n, np.nan),
+            funnel_z=st["funnel_z"],
+            **{
+                k: st[k]
+                for k in (
+                    "funnel_lo95",
+                    "funnel_hi95",
+                    "funnel_lo998",
+                    "funnel_hi998",
+                    "above_exact_95",
+                    "above_exact_998",
+                )
+            },
+            **adjusted,
+            shrunken_rate=shrunk,
+            prob_above=prob_above,
+            flag_exact=flag_exact,
+            flag_shrinkage=screened & (prob_above > _SHRINK_PROB),
+            percentile=percentile,
+            flag_percentile=flag_pct,
+            excess_x=excess,
+            usd_per_x=usd_per_x,
+            excess_usd=excess_usd,
+        )
+    )
+    if quarterly is not None:
+        trend_rows = _counts(
+            _select(quarterly, s, name="quarterly summary"), s, name="quarterly summary"
+        )
+    else:
+        trend_rows = rows
+    return ScreenResult(
+        table=table,
+        agreement=_agreement(table),
+        trend=_trend(trend_rows, s),
+        settings=s,
+        definitions=_definitions(s, od, prior),
+        overdispersion=od,
+        prior=prior,
+    )
+
+
+def _as_iterable(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _maybe_int(values: np.ndarray) -> np.ndarray:
+    """Counts as int64 when they are whole numbers (they always are from a summary)."""
+    return values.astype("int64") if np.all(values == np.round(values)) else values

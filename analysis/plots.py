@@ -1,0 +1,639 @@
+"""Figures for the rad3d reports.
+
+Every function returns a :class:`matplotlib.figure.Figure` built without ``pyplot``, so
+nothing is shown, saved or kept in global state; the caller (a notebook cell, a report
+writer) decides. Figures use one colour-blind-safe palette (Okabe & Ito 2008) and no
+red/green value judgements; titles state the finding and axes carry units.
+
+References
+----------
+Okabe M, Ito K (2008). Color Universal Design (CUD): how to make figures and
+presentations that are friendly to colorblind people. https://jfly.uni-koeln.de/color/
+Spiegelhalter DJ (2005). Funnel plots for comparing institutional performance.
+Stat Med 24:1185–1202.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+from scipy.stats import norm
+
+from analysis.errors import InputError
+from analysis.lcd import funnel_limits
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from analysis.lcd import ScreenResult
+
+__all__ = [
+    "COLORS",
+    "OKABE_ITO",
+    "PALETTE",
+    "funnel_plot",
+    "legend_below",
+    "new_figure",
+    "rate_distribution",
+    "style_axes",
+    "trend_plot",
+]
+
+# ------------------------------------------------------------------ palette/style
+
+#: The Okabe–Ito colour-blind-safe palette (hex), in its usual order.
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+
+#: Colour cycle for categorical series (black last: it is kept for reference lines).
+PALETTE: tuple[str, ...] = tuple(
+    OKABE_ITO[k]
+    for k in (
+        "blue",
+        "orange",
+        "sky_blue",
+        "bluish_green",
+        "reddish_purple",
+        "vermillion",
+        "yellow",
+        "black",
+    )
+)
+
+#: Roles used across the figures. "highlight" marks what a figure is about (e.g. a
+#: flagged practice); it is a contrast, not a verdict, so no red/green pair is used.
+COLORS: dict[str, str] = {
+    "primary": OKABE_ITO["blue"],
+    "highlight": OKABE_ITO["orange"],
+    "secondary": OKABE_ITO["sky_blue"],
+    "reference": OKABE_ITO["black"],
+    "muted": "#8C8C8C",
+}
+
+_FONT = {"title": 11.5, "subtitle": 9.0, "label": 10.0, "tick": 9.0}
+
+
+def new_figure(*, width: float = 7.0, height: float = 5.0) -> tuple[Figure, Axes]:
+    """A new Figure (no pyplot state) with one Axes and the palette as colour cycle.
+
+    Sized in inches for a printed page (7 × 5 in fits a portrait A4/Letter column).
+    """
+    fig = Figure(figsize=(width, height), layout="constrained", dpi=110)
+    ax = fig.add_subplot()
+    ax.set_prop_cycle(color=list(PALETTE))
+    return fig, ax
+
+
+def legend_below(fig: Figure, ax: Axes, *, ncol: int = 2) -> None:
+    """Put the Axes' legend under the plot, outside the data area."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=8, frameon=False)
+
+
+def style_axes(
+    ax: Axes,
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    subtitle: str | None = None,
+    percent_y: bool = False,
+) -> Axes:
+    """House style: labelled axes with units, light grid, no top/right spines.
+
+    ``title`` should state the finding; ``subtitle`` the method or data in small type.
+    ``percent_y`` formats a 0–1 y axis as percent.
+    """
+    ax.set_xlabel(xlabel, fontsize=_FONT["label"])
+    ax.set_ylabel(ylabel, fontsize=_FONT["label"])
+    ax.tick_params(labelsize=_FONT["tick"])
+    ax.grid(True, color="#DDDDDD", linewidth=0.6)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if percent_y:
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    sub = textwrap.fill(subtitle, 95) if subtitle else ""
+    if title:
+        ax.set_title(
+            textwrap.fill(title, 78),
+            fontsize=_FONT["title"],
+            loc="left",
+            pad=6 + 11 * (sub.count("\n") + 1) if sub else 6,
+        )
+    if sub:
+        ax.annotate(
+            sub,
+            xy=(0.0, 1.0),
+            xycoords="axes fraction",
+            xytext=(0, 4),
+            textcoords="offset points",
+            fontsize=_FONT["subtitle"],
+            color="#444444",
+            va="bottom",
+            ha="left",
+            annotation_clip=False,
+        )
+    return ax
+
+
+# ------------------------------------------------------------------- LCD screen
+
+
+def _volume_label(result: ScreenResult) -> tuple[str, str]:
+    s = result.settings
+    if s.basis == "services":
+        return "CT/MR units", "3D units per CT/MR unit"
+    what = "non-oncology CT/MR encounters" if s.oncology_exemption_applied else "CT/MR encounters"
+    return what, f"{what[0].upper()}{what[1:]} with 3D rendering"
+
+
+def _finding(result: ScreenResult) -> str:
+    s = result.settings
+    return (
+        f"{result.n_flagged} of {result.n_screened} practices bill 3D above the "
+        f"{s.threshold:.0%} benchmark beyond chance"
+    )
+
+
+def funnel_plot(
+    result: ScreenResult,
+    *,
+    overdispersion: str | None = "tau2",
+    label_flagged: bool = True,
+    log_x: bool | None = None,
+) -> Figure:
+    """Funnel plot: each practice's rate against its volume, around the benchmark.
+
+    Shows the threshold, the exact binomial 95 % and 99.8 % limits (Spiegelhalter's
+    interpolation, solid), the overdispersion-adjusted limits (``"tau2"``: additive
+    DerSimonian–Laird, ``"phi"``: multiplicative Winsorised; dashed) beside them, and
+    the practices flagged by the exact test with BH control (labelled). Practices with
+    n = 0 are not plotted.
+
+    Parameters
+    ----------
+    result : ScreenResult
+    overdispersion : {"tau2", "phi", None}
+        Which adjusted limits to draw (None: exact limits only).
+    label_flagged : bool
+        Write the practice id next to each flagged practice.
+    log_x : bool, optional
+        Log volume axis; default when volumes span more than a factor of 20.
+    """
+    if overdispersion not in ("tau2", "phi", None):
+        raise InputError(
+            "overdispersion must be 'tau2', 'phi' or None",
+            column="overdispersion",
+            value=overdispersion,
+        )
+    s = result.settings
+    t = s.threshold
+    tab = result.table.loc[result.table["screened"]]
+    fig, ax = new_figure()
+    if tab.empty:
+        style_axes(ax, xlabel="Volume", ylabel="Rate", title="No practice to screen")
+        return fig
+    n = tab["n"].to_numpy(float)
+    lo_n, hi_n = max(1.0, n.min() / 1.5), n.max() * 1.5
+    if log_x is None:
+        log_x = hi_n / lo_n > 20
+    grid = np.unique(
+        np.round(np.geomspace(lo_n, hi_n, 400) if log_x else np.linspace(lo_n, hi_n, 400))
+    )
+    limit_style = {
+        "95": (COLORS["secondary"], 1.2, "95 %"),
+        "998": (COLORS["primary"], 1.4, "99.8 %"),
+    }
+    for tag, level in (("95", 0.95), ("998", 0.998)):
+        color, lw, name = limit_style[tag]
+        lo, hi = funnel_limits(grid, t, level)
+        ax.plot(grid, hi, color=color, lw=lw, label=f"Exact {name} limits")
+        ax.plot(grid, lo, color=color, lw=lw)
+        if overdispersion is not None:
+            od = result.overdispersion
+            zq = float(norm.isf((1 - level) / 2))
+            var = t * (1 - t) / grid
+            if overdispersion == "tau2":
+                tau2 = od.tau2 if np.isfinite(od.tau2) else 0.0
+                half = zq * np.sqrt(var + tau2)
+                adj = f"τ² = {tau2:.2g}"
+            else:
+                half = zq * np.sqrt(od.phi_used * var)
+                adj = f"φ = {od.phi_used:.2f}"
+            ax.plot(
+                grid,
+                np.clip(t + half, 0, 1),
+                color=color,
+                lw=lw,
+                ls="--",
+                label=f"{name} limits, overdispersion-adjusted ({adj})",
+            )
+            ax.plot(grid, np.clip(t - half, 0, 1), color=color, lw=lw, ls="--")
+    ax.axhline(
+        t, color=COLORS["reference"], lw=1.2, label=f"Benchmark {t:.0%} (retired LCD L35408)"
+    )
+    flagged = tab["flag"].to_numpy(bool)
+    ax.scatter(
+        n[~flagged],
+        tab["rate"].to_numpy(float)[~flagged],
+        s=22,
+        color=COLORS["muted"],
+        edgecolor="white",
+        linewidth=0.4,
+        zorder=3,
+        label="Practice",
+    )
+    ax.scatter(
+        n[flagged],
+        tab["rate"].to_numpy(float)[flagged],
+        s=36,
+        marker="D",
+        color=COLORS["highlight"],
+        edgecolor=COLORS["reference"],
+        linewidth=0.6,
+        zorder=4,
+        label=f"Flagged (BH q < {s.alpha:g})",
+    )
+    if label_flagged:
+        for _, row in tab.loc[tab["flag"]].iterrows():
+            ax.annotate(
+                str(row["practice_id"]),
+                (row["n"], row["rate"]),
+                xytext=(4, 3),
+                textcoords="offset points",
+                fontsize=8,
+            )
+    if log_x:
+        ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ymax = max(float(np.nanmax(tab["rate"])), t) * 1.15
+    ax.set_ylim(0, min(1.0, max(ymax, 2 * t)))
+    ax.set_xlim(lo_n, hi_n)
+    volume, rate = _volume_label(result)
+    style_axes(
+        ax,
+        xlabel=f"Volume: {volume} per practice" + (" (log scale)" if log_x else ""),
+        ylabel=f"{rate} (%)",
+        title=_finding(result),
+        subtitle=(
+            "Funnel plot: one-sided exact binomial test, Benjamini–Hochberg; "
+            "benchmark from Novitas LCD L35408 (retired 2023-09-28)"
+        ),
+        percent_y=True,
+    )
+    legend_below(fig, ax)
+    return fig
+
+
+def rate_distribution(result: ScreenResult, *, bins: int | None = None) -> Figure:
+    """Histogram of practices' rates, flagged practices stacked in the highlight colour.
+
+    Marks the benchmark and the peer-percentile cut (the PEPPER-style screen), so the
+    figure shows how many practices each rule would single out.
+    """
+    s = result.settings
+    tab = result.table.loc[result.table["screened"]]
+    fig, ax = new_figure()
+    rates = tab["rate"].to_numpy(float)
+    if rates.size == 0:
+        style_axes(ax, xlabel="Rate", ylabel="Practices", title="No practice to screen")
+        return fig
+    flagged = tab["flag"].to_numpy(bool)
+    top = max(float(rates.max()), s.threshold) * 1.05
+    edges = np.linspace(0, top, (bins or min(30, max(8, rates.size // 2))) + 1)
+    ax.hist(
+        [rates[~flagged], rates[flagged]],
+        bins=edges,
+        stacked=True,
+        color=[COLORS["primary"], COLORS["highlight"]],
+        edgecolor="white",
+        label=["Not flagged", f"Flagged by exact test (BH q < {s.alpha:g})"],
+    )
+    ax.axvline(s.threshold, color=COLORS["reference"], lw=1.4, label=f"Benchmark {s.threshold:.0%}")
+    cut = float(np.quantile(rates, s.percentile_flag))
+    ax.axvline(
+        cut,
+        color=COLORS["reference"],
+        lw=1.2,
+        ls=":",
+        label=f"Peer {s.percentile_flag:.0%} quantile ({cut:.1%})",
+    )
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    _, rate = _volume_label(result)
+    above = int((rates > s.threshold).sum())
+    style_axes(
+        ax,
+        xlabel=f"{rate} (%)",
+        ylabel="Practices (count)",
+        title=(
+            f"Median practice {np.median(rates):.1%}; {above} of {rates.size} above "
+            f"{s.threshold:.0%}, {int(flagged.sum())} beyond chance"
+        ),
+        subtitle="Distribution of practice rates; benchmark from retired Novitas LCD L35408",
+    )
+    legend_below(fig, ax)
+    return fig
+
+
+def trend_plot(result: ScreenResult, practice_id: str) -> Figure:
+    """One practice's rate per period with its interval, the benchmark and the upper
+    exact 95 %/99.8 % funnel limits at that period's volume.
+
+    Raises
+    ------
+    InputError
+        ``practice_id`` is not in the result.
+    """
+    s = result.settings
+    tr = result.trend.loc[result.trend["practice_id"] == str(practice_id)]
+    if tr.empty:
+        known = ", ".join(sorted(result.trend["practice_id"].unique())[:10])
+        raise InputError(
+            f"practice not in the screen (first ids: {known})",
+            column="practice_id",
+            value=practice_id,
+        )
+    tr = tr.loc[tr["n"] > 0].sort_values("period")
+    fig, ax = new_figure()
+    pos = np.arange(len(tr))
+    rate = tr["rate"].to_numpy(float)
+    yerr = np.vstack([rate - tr["ci_low"].to_numpy(float), tr["ci_high"].to_numpy(float) - rate])
+    ax.axhline(s.threshold, color=COLORS["reference"], lw=1.2, label=f"Benchmark {s.threshold:.0%}")
+    ax.plot(
+        pos,
+        tr["funnel_hi95"],
+        color=COLORS["secondary"],
+        lw=1.0,
+        marker="_",
+        ms=14,
+        label="Exact 95 % upper limit at the period's volume",
+    )
+    ax.plot(
+        pos,
+        tr["funnel_hi998"],
+        color=COLORS["primary"],
+        lw=1.0,
+        marker="_",
+        ms=14,
+        ls="--",
+        label="Exact 99.8 % upper limit",
+    )
+    ax.errorbar(
+        pos,
+        rate,
+        yerr=yerr,
+        fmt="o",
+        color=COLORS["highlight"],
+        ecolor=COLORS["highlight"],
+        mec=COLORS["reference"],
+        capsize=3,
+        zorder=4,
+        label=f"Rate with {s.ci_level:.0%} interval",
+    )
+    ax.set_xticks(pos, tr["period"].astype(str).tolist())
+    ax.set_xlim(-0.5, len(tr) - 0.5)
+    top = np.nanmax(np.concatenate([tr["ci_high"].to_numpy(float), [s.threshold * 1.6]]))
+    ax.set_ylim(0, min(1.0, top * 1.1))
+    above = int(tr["above_exact_998"].sum())
+    _, label = _volume_label(result)
+    style_axes(
+        ax,
+        xlabel="Period",
+        ylabel=f"{label} (%)",
+        title=(f"Practice {practice_id}: above the 99.8 % limit in {above} of {len(tr)} periods"),
+        subtitle=(
+            "Per-period exact limits around the benchmark; periods are not "
+            "adjusted for multiplicity"
+        ),
+        percent_y=True,
+    )
+    legend_below(fig, ax)
+    return fig
+
+
+# ---------------------------------------------------------------- impact figures
+# Figures of the revenue model (analysis.impact, analysis.uncertainty). They take the
+# result objects and return Figures; dollars are formatted as $k / $M.
+
+__all__ += [
+    "convergence_plot",
+    "impact_by_year",
+    "loss_distribution",
+    "policy_comparison",
+    "psa_histogram",
+    "tornado_plot",
+]
+
+
+def _usd(value: float, _pos: object = None) -> str:
+    a = abs(value)
+    if a >= 1e6:
+        return f"${value / 1e6:,.1f}M"
+    if a >= 1e3:
+        return f"${value / 1e3:,.0f}k"
+    return f"${value:,.0f}"
+
+
+def _pick_policy(result, policy: str | None) -> str:
+    names = [p.name for p in result.policies]
+    if policy is None:
+        alternatives = [p.name for p in result.policies if p.kind != "status_quo"]
+        return alternatives[0] if alternatives else names[0]
+    if policy not in names:
+        raise InputError(f"policy not in the result; choose one of {names}", column="policy",
+                         value=policy)
+    return policy
+
+
+def impact_by_year(result, policy: str | None = None) -> Figure:
+    """Statewide 3D revenue per year in the world without and with a policy.
+
+    Parameters
+    ----------
+    result : analysis.impact.ImpactResult
+    policy : str, optional
+        Policy name (default: the first policy other than the status quo).
+    """
+    name = _pick_policy(result, policy)
+    t = result.totals[result.totals["policy"] == name]
+    fig, ax = new_figure(width=7.0, height=4.6)
+    x = np.arange(len(t))
+    ax.bar(x - 0.2, t["revenue_without_usd"], width=0.4, color=COLORS["muted"],
+           label="Without the policy (status quo)")
+    ax.bar(x + 0.2, t["revenue_with_usd"], width=0.4, color=COLORS["primary"],
+           label=f"With {name}")
+    for xi, (w, loss) in enumerate(zip(t["revenue_without_usd"], t["loss_usd"], strict=True)):
+        ax.annotate(f"-{_usd(loss)}", (xi + 0.2, w - loss), xytext=(0, 3),
+                    textcoords="offset points", ha="center", fontsize=8)
+    ax.set_xticks(x, [f"Year {y}\n({s:%Y})" for y, s in zip(t["year"], t["year_start"],
+                                                            strict=True)])
+    ax.yaxis.set_major_formatter(FuncFormatter(_usd))
+    total = t["loss_usd"].sum()
+    style_axes(
+        ax, xlabel="Horizon year", ylabel="3D rendering revenue, all practices (USD)",
+        title=f"{name}: practices lose {_usd(total)} of 3D revenue over {len(t)} year(s)",
+        subtitle=("Year 1 = the baseline claims annualized; undiscounted; non-compliant "
+                  "lines excluded from both worlds"),
+    )
+    legend_below(fig, ax)
+    return fig
+
+
+def loss_distribution(result, policy: str | None = None, *, year: int = 1) -> Figure:
+    """Who loses most: each practice's loss as a share of its 3D revenue, ranked.
+
+    One bar per practice (largest share first), coloured by the size of its loss
+    in dollars; practices without 3D revenue are left out.
+    """
+    name = _pick_policy(result, policy)
+    p = result.practices
+    p = (p[(p["policy"] == name) & (p["year"] == year)]
+         .dropna(subset=["loss_share"])
+         .sort_values("loss_share", ascending=False, kind="stable"))
+    fig, ax = new_figure(width=7.0, height=4.6)
+    x = np.arange(len(p))
+    big = p["loss_usd"] >= p["loss_usd"].median() if len(p) else p["loss_usd"]
+    ax.bar(x[big.to_numpy()], p.loc[big, "loss_share"], width=0.9, color=COLORS["highlight"],
+           label="Loss at or above the median in dollars")
+    ax.bar(x[~big.to_numpy()], p.loc[~big, "loss_share"], width=0.9, color=COLORS["primary"],
+           label="Loss below the median in dollars")
+    ax.set_xlim(-1, max(len(p), 1))
+    ax.set_ylim(0, 1.05)
+    ax.set_xticks([])
+    half = int((p["loss_share"] > 0.5).sum())
+    style_axes(
+        ax, xlabel=f"Practices, ranked by loss share ({len(p)} with 3D revenue)",
+        ylabel="Loss, share of the practice's 3D revenue (%)",
+        title=f"{name}: {half} of {len(p)} practices lose more than half of their 3D revenue",
+        subtitle=f"Year {year}; share of 3D revenue from all payers",
+        percent_y=True,
+    )
+    legend_below(fig, ax)
+    return fig
+
+
+def tornado_plot(tornado, *, top: int = 10) -> Figure:
+    """One-way sensitivity (tornado): the outcome at each parameter's low and high bound.
+
+    Parameters
+    ----------
+    tornado : DataFrame
+        From :func:`analysis.uncertainty.one_way`.
+    top : int
+        Number of parameters shown (widest swings).
+    """
+    t = tornado[tornado["swing"] > 0].head(top).iloc[::-1]
+    base = float(tornado["outcome_base"].iloc[0])
+    fig, ax = new_figure(width=7.0, height=0.45 * max(len(t), 3) + 2.2)
+    y = np.arange(len(t))
+    ax.barh(y, t["outcome_low"] - base, left=base, color=COLORS["secondary"],
+            label="Parameter at its low value")
+    ax.barh(y, t["outcome_high"] - base, left=base, color=COLORS["primary"],
+            label="Parameter at its high value")
+    ax.axvline(base, color=COLORS["reference"], lw=1.0)
+    labels = [f"{r.parameter} ({r.low:g} / {r.high:g})" for r in t.itertuples()]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.xaxis.set_major_formatter(FuncFormatter(_usd))
+    metric = tornado["metric"].iloc[0] if "metric" in tornado else "outcome"
+    policy = tornado["policy"].iloc[0] if "policy" in tornado else ""
+    lead = t["parameter"].iloc[-1] if len(t) else "no parameter"
+    ax.grid(True, axis="x")
+    style_axes(ax, xlabel=f"{metric.replace('_usd', '')} over the horizon (USD)", ylabel="",
+               title=f"{policy}: {lead} moves the result most",
+               subtitle=f"One-way sensitivity around the base case {_usd(base)}")
+    legend_below(fig, ax)
+    return fig
+
+
+def psa_histogram(psa_result, *, metric: str = "loss_usd", bins: int = 50) -> Figure:
+    """Distribution of a PSA total with its central interval and the base case."""
+    x = psa_result.totals[metric].to_numpy()
+    lo, hi = psa_result.interval(metric)
+    det = psa_result.deterministic[metric]
+    fig, ax = new_figure(width=7.0, height=4.6)
+    ax.hist(x, bins=bins, color=COLORS["secondary"], edgecolor="white", linewidth=0.4,
+            label=f"{len(x):,} draws")
+    ax.axvspan(lo, hi, color=COLORS["primary"], alpha=0.12,
+               label=f"{psa_result.level:.0%} interval {_usd(lo)} to {_usd(hi)}")
+    ax.axvline(x.mean(), color=COLORS["primary"], lw=1.5, label=f"Mean {_usd(x.mean())}")
+    ax.axvline(det, color=COLORS["reference"], lw=1.2, ls="--",
+               label=f"Base case {_usd(det)}")
+    ax.xaxis.set_major_formatter(FuncFormatter(_usd))
+    style_axes(ax, xlabel=f"{metric.replace('_usd', '')} over the horizon (USD)",
+               ylabel="Number of draws",
+               title=(f"{psa_result.policy.name}: {psa_result.level:.0%} of draws between "
+                      f"{_usd(lo)} and {_usd(hi)}"),
+               subtitle="Probabilistic sensitivity analysis; distributions in "
+                        "impact_assumptions.csv")
+    legend_below(fig, ax)
+    return fig
+
+
+def convergence_plot(conv) -> Figure:
+    """Running mean and interval of a PSA total against the number of draws."""
+    t = conv.table
+    fig, ax = new_figure(width=7.0, height=4.6)
+    ax.fill_between(t["n_draws"], t["lower"], t["upper"], color=COLORS["secondary"],
+                    alpha=0.35, label=f"Running {conv.level:.0%} interval")
+    ax.plot(t["n_draws"], t["mean"], color=COLORS["primary"], lw=1.6, label="Running mean")
+    if conv.n_stable:
+        ax.axvline(conv.n_stable, color=COLORS["reference"], lw=1.0, ls="--",
+                   label=f"Stable within {conv.tolerance:.0%} from {conv.n_stable:,} draws")
+    ax.yaxis.set_major_formatter(FuncFormatter(_usd))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    title = (f"The interval is stable from {conv.n_stable:,} draws" if conv.n_stable
+             else "The interval has not yet stabilised: run more draws")
+    style_axes(ax, xlabel="Number of draws", ylabel=f"{conv.metric or 'total'} (USD)",
+               title=title,
+               subtitle="Mean and interval of the first n draws; stable = moved by at most "
+                        "the tolerance since n/2 draws")
+    legend_below(fig, ax)
+    return fig
+
+
+def policy_comparison(result, psa_results=None) -> Figure:
+    """Horizon revenue loss of every policy, with PSA intervals where given.
+
+    Parameters
+    ----------
+    result : analysis.impact.ImpactResult
+    psa_results : sequence of analysis.uncertainty.PSAResult, optional
+        Error bars from their intervals (matched by policy name).
+    """
+    s = result.summary
+    s = s[s["loss_horizon_usd"].notna()]
+    intervals = {r.policy.name: r.interval("loss_usd") for r in (psa_results or [])}
+    fig, ax = new_figure(width=7.0, height=4.6)
+    y = np.arange(len(s))[::-1]
+    ax.barh(y, s["loss_horizon_usd"], color=COLORS["primary"], height=0.6,
+            label="Base case")
+    if intervals:
+        lo = np.array([intervals.get(n, (v, v))[0] for n, v in
+                       zip(s["policy"], s["loss_horizon_usd"], strict=True)])
+        hi = np.array([intervals.get(n, (v, v))[1] for n, v in
+                       zip(s["policy"], s["loss_horizon_usd"], strict=True)])
+        ax.errorbar((lo + hi) / 2, y, xerr=(hi - lo) / 2, fmt="none",
+                    ecolor=COLORS["reference"], capsize=4, label="PSA 95 % interval")
+    ax.set_yticks(y, list(s["policy"]))
+    ax.xaxis.set_major_formatter(FuncFormatter(_usd))
+    horizon = result.assumptions.horizon_years
+    worst = s.loc[s["loss_horizon_usd"].idxmax(), "policy"] if len(s) else ""
+    style_axes(ax, xlabel=f"3D revenue lost by all practices over {horizon} year(s) (USD)",
+               ylabel="", title=f"{worst} costs practices the most",
+               subtitle="Undiscounted; each alternative applied to the same payers")
+    ax.grid(True, axis="x")
+    legend_below(fig, ax)
+    return fig

@@ -1,0 +1,833 @@
+"""Uncertainty in the revenue impact: scenarios, one-way sensitivity, PSA.
+
+Three complementary analyses, as the ISPOR budget-impact guidance recommends
+(Sullivan et al., 2014):
+
+- **Named scenarios** (:func:`run_scenarios`): a table of input sets, each run
+  through :func:`analysis.impact.impact` for every policy.
+- **One-way sensitivity** (:func:`one_way`): every parameter with a documented
+  ``low``/``high`` in ``data/reference/impact_assumptions.csv`` moved alone to each
+  bound; the result is the data of a tornado diagram.
+- **Probabilistic sensitivity analysis** (:func:`psa`): all uncertain parameters
+  drawn together with an explicit ``rng``, the model evaluated for every draw.
+
+PSA distributions
+-----------------
+Each parameter's distribution is named in the assumption table and fitted to its
+base value and range: the mean is the base case and the standard deviation is
+``(high - low) / 3.92`` (the range read as a 95 % interval) for ``lognormal``
+(prices and multipliers), ``gamma`` (costs), ``beta`` (shares) and ``normal``
+(growth rates). ``pert`` is a beta distribution on ``[low, high]`` with mode at the
+base (for a share whose base sits on a bound, e.g. a product scope of 1.0: its mean
+``(low + 4 base + high) / 6`` is then below the base); ``uniform`` spans
+``[low, high]``; ``fixed`` is not drawn (its low/high are still used one-way).
+Correlations, where stated, enter through a Gaussian copula: correlated standard
+normal draws are mapped through each marginal's quantile function.
+
+Payer mix (optional): the model uses each practice's observed payer mix; with
+``payer_mix_concentration`` the share of the practice's 3D volume billed to each
+payer is drawn from a Dirichlet distribution centred on the observed shares
+(concentration = its total pseudo-count; larger = less uncertain).
+
+Because revenue is linear in prices and volumes (see :mod:`analysis.impact`), the
+model is evaluated as arrays ``draws x practice-payer rows``, in chunks: 10,000
+draws over 500 practices take seconds (``benchmarks/bench_psa.py``).
+
+References
+----------
+Sullivan SD et al., Value Health 2014;17:5-14 (ISPOR BIA Good Practice II).
+Briggs A, Claxton K, Sculpher M. Decision Modelling for Health Economic Evaluation.
+Oxford University Press, 2006 (ch. 4: choosing distributions; beta for
+probabilities, gamma/lognormal for costs and relative prices, Dirichlet for
+multinomial shares).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.errors import InputError
+from analysis.impact import (
+    ImpactAssumptions,
+    ImpactBase,
+    _annual,
+    _horizon_totals,
+    _json_default,
+    _parameters,
+    _year_factors,
+    assumption_table,
+    impact,
+    impact_base,
+)
+from analysis.policy import Policy
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "METRICS",
+    "Convergence",
+    "PSAResult",
+    "ScenarioResult",
+    "convergence",
+    "default_scenarios",
+    "one_way",
+    "parameter_table",
+    "psa",
+    "run_scenarios",
+    "sample_parameters",
+]
+
+DISTRIBUTIONS = ("lognormal", "gamma", "beta", "normal", "pert", "uniform", "fixed")
+#: Horizon totals (discounted at ``discount_rate``; undiscounted by default).
+METRICS = (
+    "loss_usd",
+    "net_margin_loss_usd",
+    "payer_savings_usd",
+    "patient_savings_usd",
+    "revenue_without_usd",
+)
+_Z95 = 2 * stats.norm.ppf(0.975)  # 3.92: a 95 % range is this many sd wide
+
+
+# ----------------------------------------------------------- parameter table
+
+
+def parameter_table(
+    assumptions: ImpactAssumptions | None = None,
+    policy: Policy | None = None,
+    *,
+    table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The assumption table with ``base`` set to the values actually used.
+
+    Parameters
+    ----------
+    assumptions, policy : optional
+        Their values replace the reference ``base`` (so a CLI ``--multiplier 2.0``
+        centres the PSA on 2.0); ``low``/``high`` are widened to include the base.
+    table : DataFrame, optional
+        Another table with the columns of
+        :func:`analysis.impact.assumption_table` (at least ``parameter, base, low,
+        high, distribution``).
+
+    Returns
+    -------
+    DataFrame
+        One row per parameter, validated.
+    """
+    table = assumption_table() if table is None else table.copy()
+    need = ["parameter", "base", "low", "high", "distribution"]
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise InputError("the parameter table lacks a column", column=missing[0])
+    known = set(ImpactAssumptions.parameter_names()) | {"scope_share", "threshold"}
+    for i, rec in enumerate(table.to_dict("records"), start=1):
+        if rec["parameter"] not in known:
+            raise InputError(f"unknown parameter; known: {sorted(known)}", row=i,
+                             column="parameter", value=rec["parameter"])
+        if rec["distribution"] not in DISTRIBUTIONS:
+            raise InputError(f"unknown distribution; choose one of {list(DISTRIBUTIONS)}",
+                             row=i, column="distribution", value=rec["distribution"])
+    base = table["base"].astype(float).to_numpy(copy=True)
+    for i, name in enumerate(table["parameter"]):
+        if assumptions is not None and name in ImpactAssumptions.parameter_names():
+            base[i] = getattr(assumptions, name)
+        if policy is not None and name in ("scope_share", "threshold"):
+            base[i] = getattr(policy, name)
+    table = table.assign(
+        base=base,
+        low=np.minimum(table["low"].astype(float), base),
+        high=np.maximum(table["high"].astype(float), base),
+    )
+    for i, rec in enumerate(table.to_dict("records"), start=1):
+        _fit(rec, row=i)  # raises on infeasible specifications
+    return table.reset_index(drop=True)
+
+
+def _fit(rec: Mapping[str, Any], *, row: int | None = None) -> dict[str, float]:
+    """Distribution parameters for one table row (mean = base, sd from the range)."""
+    kind, m = rec["distribution"], float(rec["base"])
+    lo, hi = float(rec["low"]), float(rec["high"])
+    sd = (hi - lo) / _Z95
+    where = {"row": row, "column": "distribution", "value": f"{rec['parameter']}: {kind}"}
+    if kind == "fixed" or (sd == 0 and kind != "pert"):
+        return {"kind": "fixed", "value": m}
+    if kind == "normal":
+        return {"kind": kind, "mean": m, "sd": sd}
+    if kind in ("lognormal", "gamma"):
+        if m <= 0:
+            raise InputError(f"a {kind} parameter needs a base > 0", **where)
+        if kind == "lognormal":
+            s2 = np.log1p((sd / m) ** 2)
+            return {"kind": kind, "mu": np.log(m) - s2 / 2, "sigma": np.sqrt(s2)}
+        return {"kind": kind, "shape": (m / sd) ** 2, "scale": sd**2 / m}
+    if kind == "beta":
+        var = sd**2
+        if not (0 < m < 1) or var >= m * (1 - m):
+            raise InputError(
+                "a beta share needs a base inside (0, 1) and a range narrower than the base "
+                "allows; use 'pert' for a share whose base is on a bound", **where)
+        common = m * (1 - m) / var - 1
+        return {"kind": kind, "a": m * common, "b": (1 - m) * common}
+    if kind == "pert":
+        if hi <= lo:
+            return {"kind": "fixed", "value": m}
+        return {"kind": kind, "lo": lo, "hi": hi,
+                "a": 1 + 4 * (m - lo) / (hi - lo), "b": 1 + 4 * (hi - m) / (hi - lo)}
+    return {"kind": "uniform", "lo": lo, "hi": hi}  # uniform
+
+
+def _quantiles(fit: Mapping[str, float], z: np.ndarray) -> np.ndarray:
+    """Map standard normal draws through the fitted marginal's quantile function."""
+    kind = fit["kind"]
+    if kind == "normal":
+        return fit["mean"] + fit["sd"] * z
+    if kind == "lognormal":
+        return np.exp(fit["mu"] + fit["sigma"] * z)
+    u = stats.norm.cdf(z)
+    if kind == "gamma":
+        return stats.gamma.ppf(u, fit["shape"], scale=fit["scale"])
+    if kind == "beta":
+        return stats.beta.ppf(u, fit["a"], fit["b"])
+    if kind == "pert":
+        return fit["lo"] + (fit["hi"] - fit["lo"]) * stats.beta.ppf(u, fit["a"], fit["b"])
+    return fit["lo"] + (fit["hi"] - fit["lo"]) * u  # uniform
+
+
+def sample_parameters(
+    table: pd.DataFrame,
+    n_draws: int,
+    *,
+    rng: np.random.Generator,
+    correlation: Mapping[tuple[str, str], float] | None = None,
+) -> pd.DataFrame:
+    """Draw every parameter of ``table`` ``n_draws`` times.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`parameter_table`.
+    n_draws : int
+    rng : numpy.random.Generator
+        The only source of randomness.
+    correlation : mapping of (parameter, parameter) to rho, optional
+        Rank-preserving correlation through a Gaussian copula (the correlation of
+        the underlying normals).
+
+    Returns
+    -------
+    DataFrame
+        ``n_draws`` rows, one column per parameter (``fixed`` ones constant).
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("rng must be a numpy.random.Generator (np.random.default_rng(seed))")
+    n_draws = int(n_draws)
+    if n_draws < 1:
+        raise InputError("need at least one draw", column="n_draws", value=n_draws)
+    fits = {rec["parameter"]: _fit(rec) for rec in table.to_dict("records")}
+    varying = [p for p, f in fits.items() if f["kind"] != "fixed"]
+    corr = np.eye(len(varying))
+    for (a, b), rho in (correlation or {}).items():
+        if a not in varying or b not in varying:
+            raise InputError("correlation between parameters that are not drawn",
+                             column="correlation", value=(a, b))
+        if not -1 < rho < 1:
+            raise InputError("a correlation must be in (-1, 1)", column="correlation",
+                             value=rho)
+        i, j = varying.index(a), varying.index(b)
+        corr[i, j] = corr[j, i] = rho
+    try:
+        chol = np.linalg.cholesky(corr)
+    except np.linalg.LinAlgError:
+        raise InputError("the correlations are not a valid (positive definite) matrix",
+                         column="correlation") from None
+    z = rng.standard_normal((n_draws, len(varying))) @ chol.T
+    out = {}
+    for name, fit in fits.items():
+        if fit["kind"] == "fixed":
+            out[name] = np.full(n_draws, fit["value"])
+        else:
+            out[name] = _quantiles(fit, z[:, varying.index(name)])
+    return pd.DataFrame(out)
+
+
+def _param_arrays(
+    draws: pd.DataFrame, assumptions: ImpactAssumptions, policy: Policy
+) -> dict[str, np.ndarray]:
+    """Every engine parameter as an array over draws (base values where not drawn)."""
+    base = _parameters(assumptions, policy)
+    n = len(draws)
+    return {
+        k: draws[k].to_numpy(dtype=float) if k in draws else np.repeat(v, n)
+        for k, v in base.items()
+    }
+
+
+def _evaluate(
+    base: ImpactBase,
+    policy: Policy,
+    params: Mapping[str, np.ndarray],
+    assumptions: ImpactAssumptions,
+    *,
+    rng: np.random.Generator | None = None,
+    payer_mix_concentration: float | None = None,
+    chunk_elements: int = 1_000_000,
+) -> dict[str, np.ndarray]:
+    """Horizon totals ``(n_draws, n_practices)`` per metric, evaluated in chunks."""
+    classes = assumptions.payer_class(base.rows["payer"])
+    arrays = base.arrays()
+    n_draws = len(params["commercial_multiplier"])
+    n_rows = len(base.rows)
+    chunk = max(1, chunk_elements // max(1, n_rows))
+    mix_setup = None
+    if payer_mix_concentration is not None:
+        mix_setup = _mix_setup(base, arrays)
+    out = {m: np.empty((n_draws, len(base.practice_ids))) for m in METRICS}
+    for start in range(0, n_draws, chunk):
+        sl = slice(start, min(start + chunk, n_draws))
+        p = {k: v[sl] for k, v in params.items()}
+        mix = None
+        if mix_setup is not None:
+            mix = _mix_draws(mix_setup, sl.stop - sl.start, payer_mix_concentration, rng)
+        annual = _annual(base, policy, p, classes, arrays=arrays, mix=mix)
+        factors = _year_factors(policy, p, horizon=assumptions.horizon_years,
+                                start_date=assumptions.start_date)
+        for m, v in _horizon_totals(annual, factors, p).items():
+            out[m][sl] = v
+    return out
+
+
+def _mix_setup(base: ImpactBase, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    units = sum(arrays[f"rev_units_{g}"] for g in ("onc", "ind", "oth"))
+    starts = base.row_starts()
+    owner = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(units)]))
+    total = np.add.reduceat(units, starts)[owner]
+    share = np.where(total > 0, units / np.where(total > 0, total, 1.0), 0.0)
+    return {"share": share, "owner": owner, "active": share > 0}
+
+
+def _mix_draws(setup: Mapping[str, np.ndarray], n: int, concentration: float,
+               rng: np.random.Generator | None) -> np.ndarray:
+    """Dirichlet(concentration x observed shares) payer mix per practice, as factors."""
+    if rng is None:
+        raise TypeError("payer mix draws need an rng")
+    if not concentration > 0:
+        raise InputError("must be > 0", column="payer_mix_concentration", value=concentration)
+    active = setup["active"]
+    share, owner = setup["share"][active], setup["owner"][active]
+    gam = rng.gamma(concentration * share, size=(n, len(share)))
+    sums = np.zeros((n, owner.max() + 1 if len(owner) else 0))
+    np.add.at(sums.T, owner, gam.T)
+    factors = np.ones((n, len(setup["share"])))
+    factors[:, active] = gam / sums[:, owner] / share
+    return factors
+
+
+# ------------------------------------------------------------------ one-way
+
+
+def one_way(
+    summary: pd.DataFrame | ImpactBase,
+    policy: Policy,
+    *,
+    assumptions: ImpactAssumptions | None = None,
+    table: pd.DataFrame | None = None,
+    metric: str = "loss_usd",
+) -> pd.DataFrame:
+    """One-way sensitivity: each parameter alone at its low and high bound.
+
+    Parameters
+    ----------
+    summary : DataFrame or ImpactBase
+    policy : Policy
+    assumptions : ImpactAssumptions, optional
+    table : DataFrame, optional
+        Parameter table (default :func:`parameter_table` of the assumptions).
+    metric : str
+        A horizon total in :data:`METRICS`, summed over practices.
+
+    Returns
+    -------
+    DataFrame
+        Tornado data, widest swing first: ``parameter, label, base, low, high,
+        outcome_base, outcome_low, outcome_high, swing`` (``|outcome_high -
+        outcome_low|``). Parameters without a range are left out.
+    """
+    if metric not in METRICS:
+        raise InputError(f"unknown metric; choose one of {list(METRICS)}", column="metric",
+                         value=metric)
+    assumptions = assumptions or ImpactAssumptions()
+    table = parameter_table(assumptions, policy, table=table)
+    base = _as_base(summary, assumptions)
+    ranged = table[table["high"] > table["low"]].reset_index(drop=True)
+    k = len(ranged)
+    frame = pd.DataFrame({p: np.repeat(b, 1 + 2 * k)
+                          for p, b in zip(table["parameter"], table["base"], strict=True)})
+    for i, rec in enumerate(ranged.to_dict("records")):
+        frame.loc[1 + 2 * i, rec["parameter"]] = rec["low"]
+        frame.loc[2 + 2 * i, rec["parameter"]] = rec["high"]
+    params = _param_arrays(frame, assumptions, policy)
+    totals = _evaluate(base, policy, params, assumptions)[metric].sum(axis=1)
+    label = ranged["label"] if "label" in ranged else ranged["parameter"]
+    return (
+        pd.DataFrame({
+            "parameter": ranged["parameter"],
+            "label": label,
+            "base": ranged["base"],
+            "low": ranged["low"],
+            "high": ranged["high"],
+            "outcome_base": totals[0],
+            "outcome_low": totals[1::2],
+            "outcome_high": totals[2::2],
+        })
+        .assign(swing=lambda d: (d["outcome_high"] - d["outcome_low"]).abs())
+        .sort_values("swing", ascending=False, kind="stable")
+        .reset_index(drop=True)
+        .assign(metric=metric, policy=policy.name)
+    )
+
+
+def _as_base(summary: pd.DataFrame | ImpactBase, assumptions: ImpactAssumptions) -> ImpactBase:
+    if isinstance(summary, ImpactBase):
+        return summary
+    return impact_base(summary, baseline_days=assumptions.baseline_days)
+
+
+# ------------------------------------------------------------------ scenarios
+
+
+_POLICY_FIELDS = ("scope_share", "threshold", "effective_date", "payers")
+_SETTING_FIELDS = ("horizon_years", "start_date", "baseline_days")
+
+
+def default_scenarios() -> pd.DataFrame:
+    """Named scenarios of the defaults' plausible alternatives (a table).
+
+    Columns ``scenario, description`` and one column per changed input (missing =
+    base case). Values come from the ranges in ``impact_assumptions.csv``.
+    """
+    table = assumption_table().set_index("parameter")
+    return pd.DataFrame([
+        {"scenario": "base", "description": "Base case (reference defaults)"},
+        {"scenario": "low_commercial_price",
+         "description": "Commercial rates at the low end (1.2 x Medicare)",
+         "commercial_multiplier": table.at["commercial_multiplier", "low"]},
+        {"scenario": "high_commercial_price",
+         "description": "Commercial rates at the high end (2.5 x Medicare)",
+         "commercial_multiplier": table.at["commercial_multiplier", "high"]},
+        {"scenario": "narrow_scope",
+         "description": "Policy applies to 70% of the payer's business",
+         "scope_share": table.at["scope_share", "low"]},
+        {"scenario": "mid_year_start",
+         "description": "Policy in force from 1 July of year 1",
+         "effective_date": "2025-07-01"},
+        {"scenario": "growth_and_fee_cuts",
+         "description": "Volume +5%/yr, fees -3%/yr",
+         "volume_growth": table.at["volume_growth", "high"],
+         "fee_update": table.at["fee_update", "low"]},
+        {"scenario": "no_behavioural_response",
+         "description": "Practices keep rendering all unpaid studies",
+         "stop_share": 0.0},
+    ])
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """Totals of every scenario x policy x year, and their headline numbers."""
+
+    totals: pd.DataFrame
+    summary: pd.DataFrame
+    scenarios: pd.DataFrame
+
+    def _repr_html_(self) -> str:
+        cols = ["scenario", "policy", "loss_year1_usd", "loss_horizon_usd",
+                "loss_share_year1", "n_practices_losing"]
+        fmt = {"loss_year1_usd": "{:,.0f}", "loss_horizon_usd": "{:,.0f}",
+               "loss_share_year1": "{:.1%}"}
+        return ("<div><h4>Scenarios</h4>"
+                + self.summary[cols].style.format(fmt).hide(axis="index").to_html() + "</div>")
+
+
+def run_scenarios(
+    summary: pd.DataFrame | ImpactBase,
+    policies: Policy | Sequence[Policy],
+    *,
+    scenarios: pd.DataFrame | None = None,
+    assumptions: ImpactAssumptions | None = None,
+) -> ScenarioResult:
+    """Run a table of named input sets through :func:`analysis.impact.impact`.
+
+    Parameters
+    ----------
+    summary : DataFrame or ImpactBase
+    policies : Policy or sequence of Policy
+    scenarios : DataFrame, optional
+        A ``scenario`` column (unique names), an optional ``description`` and columns
+        named after :class:`ImpactAssumptions` fields or the policy fields
+        ``scope_share, threshold, effective_date, payers``; empty cells keep the
+        base value. Default :func:`default_scenarios`.
+    assumptions : ImpactAssumptions, optional
+        The base case.
+
+    Returns
+    -------
+    ScenarioResult
+        ``totals`` (scenario x policy x year) and ``summary`` (scenario x policy).
+    """
+    assumptions = assumptions or ImpactAssumptions()
+    scenarios = default_scenarios() if scenarios is None else scenarios
+    if "scenario" not in scenarios.columns:
+        raise InputError("the scenario table needs a 'scenario' column", column="scenario")
+    if scenarios["scenario"].duplicated().any():
+        dup = scenarios.loc[scenarios["scenario"].duplicated(), "scenario"].iloc[0]
+        raise InputError("scenario names must be unique", column="scenario", value=dup)
+    policies = (policies,) if isinstance(policies, Policy) else tuple(policies)
+    fields = {f.name for f in dataclasses.fields(ImpactAssumptions)}
+    totals, heads = [], []
+    for i, rec in enumerate(scenarios.to_dict("records"), start=1):
+        changes = {k: v for k, v in rec.items()
+                   if k not in ("scenario", "description") and not _missing(v)}
+        unknown = set(changes) - fields - set(_POLICY_FIELDS)
+        if unknown:
+            raise InputError("unknown scenario input", row=i, column=sorted(unknown)[0],
+                             value=rec["scenario"])
+        a_changes = {k: v for k, v in changes.items() if k in fields}
+        if "horizon_years" in a_changes:
+            a_changes["horizon_years"] = int(a_changes["horizon_years"])
+        p_changes = {k: v for k, v in changes.items() if k in _POLICY_FIELDS}
+        scen_assumptions = assumptions.replace(**a_changes)
+        scen_policies = tuple(
+            p if p.kind == "status_quo" else p.replace(**p_changes) for p in policies
+        )
+        if isinstance(summary, ImpactBase) and "baseline_days" in a_changes:
+            raise InputError("baseline_days needs the summary, not an annualized base",
+                             row=i, column="baseline_days", value=rec["scenario"])
+        result = impact(summary, scen_policies, assumptions=scen_assumptions)
+        label = {"scenario": rec["scenario"], "description": rec.get("description", "")}
+        totals.append(result.totals.assign(**label))
+        heads.append(result.summary.assign(**label))
+    first = ["scenario", "description", "policy"]
+    t = pd.concat(totals, ignore_index=True)
+    s = pd.concat(heads, ignore_index=True)
+    return ScenarioResult(
+        totals=t[first + [c for c in t.columns if c not in first]],
+        summary=s[first + [c for c in s.columns if c not in first]],
+        scenarios=scenarios.reset_index(drop=True),
+    )
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+# ------------------------------------------------------------------ PSA
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """Running mean and interval of a PSA outcome against the number of draws.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Per checkpoint ``n_draws, mean, mcse`` (Monte Carlo standard error of the
+        mean), ``lower, upper`` (the central ``level`` interval of the first
+        ``n_draws`` draws) and ``rel_change``: the largest change of mean, lower and
+        upper since the checkpoint at half as many draws, relative to ``|mean|``.
+    tolerance : float
+    n_stable : int or None
+        Stopping rule: the first checkpoint from which ``rel_change <= tolerance``
+        at every later checkpoint (None if the last one still exceeds it).
+    converged : bool
+        ``rel_change <= tolerance`` at the last checkpoint.
+    """
+
+    table: pd.DataFrame
+    tolerance: float
+    n_stable: int | None
+    converged: bool
+    level: float
+    metric: str = ""
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.table
+
+    def __repr__(self) -> str:
+        state = (f"stable from {self.n_stable:,} draws" if self.n_stable
+                 else "not yet stable")
+        return (f"Convergence({self.metric or 'outcome'}: {state} at tolerance "
+                f"{self.tolerance:g}; {int(self.table['n_draws'].iloc[-1]):,} draws)")
+
+    def _repr_html_(self) -> str:
+        return f"<div><p>{html.escape(repr(self))}</p>{self.table.to_html(index=False)}</div>"
+
+
+def convergence(
+    values: np.ndarray | pd.Series,
+    *,
+    tolerance: float = 0.01,
+    level: float = 0.95,
+    n_checkpoints: int = 40,
+    min_draws: int = 100,
+    metric: str = "",
+) -> Convergence:
+    """Convergence diagnostic of a PSA outcome (draws in the order drawn).
+
+    At ``n_checkpoints`` evenly spaced numbers of draws ``n`` (from ``min_draws``)
+    the running mean and central ``level`` interval are computed from the first
+    ``n`` draws and compared with those from the first ``n // 2`` draws. The
+    interval is *stable* at ``n`` when mean, lower and upper bound each moved by at
+    most ``tolerance x |mean|``; the stopping rule reports the first ``n`` from
+    which it stays stable.
+
+    Parameters
+    ----------
+    values : array of shape (n_draws,)
+    tolerance : float
+        Relative tolerance (default 1 % of the mean).
+    level : float
+        Interval level (default 0.95: 2.5th-97.5th percentiles).
+    n_checkpoints, min_draws : int
+
+    Returns
+    -------
+    Convergence
+    """
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1 or len(x) < 2:
+        raise InputError("need a 1-d array of at least 2 draws", column="values")
+    if not 0 < level < 1:
+        raise InputError("level must be in (0, 1)", column="level", value=level)
+    if not tolerance > 0:
+        raise InputError("tolerance must be > 0", column="tolerance", value=tolerance)
+    n = len(x)
+    first = min(max(2, min_draws), n)
+    points = np.unique(np.linspace(first, n, max(2, n_checkpoints)).round().astype(int))
+    alpha = (1 - level) / 2
+    csum, csum2 = np.cumsum(x), np.cumsum(x * x)
+
+    def stats_at(k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        mean = csum[k - 1] / k
+        var = np.maximum(csum2[k - 1] / k - mean**2, 0.0) * k / np.maximum(k - 1, 1)
+        qs = np.array([np.quantile(x[:j], [alpha, 1 - alpha]) for j in k])
+        return mean, np.sqrt(var / k), qs[:, 0], qs[:, 1]
+
+    mean, mcse, lo, hi = stats_at(points)
+    hmean, _, hlo, hhi = stats_at(np.maximum(points // 2, 1))
+    scale = np.where(np.abs(mean) > 0, np.abs(mean), np.maximum(hi - lo, 1e-12))
+    change = np.max(np.abs(np.vstack([mean - hmean, lo - hlo, hi - hhi])), axis=0) / scale
+    ok = change <= tolerance
+    n_stable = None
+    if ok[-1]:
+        bad = np.flatnonzero(~ok)
+        n_stable = int(points[bad[-1] + 1] if len(bad) else points[0])
+    table = pd.DataFrame({"n_draws": points, "mean": mean, "mcse": mcse, "lower": lo,
+                          "upper": hi, "rel_change": change, "stable": ok})
+    return Convergence(table=table, tolerance=tolerance, n_stable=n_stable,
+                       converged=bool(ok[-1]), level=level, metric=metric)
+
+
+def _interval(x: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(x, [alpha, 1 - alpha], axis=axis)
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class PSAResult:
+    """Probabilistic sensitivity analysis of one policy.
+
+    Attributes
+    ----------
+    policy : Policy
+    assumptions : ImpactAssumptions
+    table : DataFrame
+        Parameter specifications used (:func:`parameter_table`).
+    parameters : DataFrame
+        One row per draw, one column per parameter.
+    totals : DataFrame
+        One row per draw: ``draw`` and the horizon totals of :data:`METRICS`, summed
+        over practices.
+    practice_ids : tuple of str
+    practice_loss_usd : ndarray, shape (n_draws, n_practices)
+        Horizon-total revenue loss of every practice in every draw.
+    deterministic : dict
+        The base-case value of every metric (same engine, parameters at base).
+    deterministic_practice_loss_usd : ndarray, shape (n_practices,)
+    level : float
+        Interval level (0.95).
+    """
+
+    policy: Policy
+    assumptions: ImpactAssumptions
+    table: pd.DataFrame
+    parameters: pd.DataFrame
+    totals: pd.DataFrame
+    practice_ids: tuple[str, ...]
+    practice_loss_usd: np.ndarray
+    deterministic: dict[str, float]
+    deterministic_practice_loss_usd: np.ndarray
+    revenue_without_practice_usd: np.ndarray
+    level: float = 0.95
+    payer_mix_concentration: float | None = None
+
+    @property
+    def n_draws(self) -> int:
+        return len(self.totals)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Per metric (horizon totals, all practices): base case, mean, sd, median, interval."""
+        rows = []
+        for m in METRICS:
+            x = self.totals[m].to_numpy()
+            lo, hi = _interval(x, self.level)
+            rows.append({"metric": m, "deterministic": self.deterministic[m],
+                         "mean": x.mean(), "sd": x.std(ddof=1) if len(x) > 1 else 0.0,
+                         "median": np.median(x), "lower": float(lo), "upper": float(hi),
+                         "mcse": x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0})
+        return pd.DataFrame(rows).assign(policy=self.policy.name, level=self.level,
+                                         n_draws=self.n_draws)
+
+    @property
+    def practice_summary(self) -> pd.DataFrame:
+        """Per practice: horizon loss (base case, mean, median, interval) and its share."""
+        x = self.practice_loss_usd
+        lo, hi = _interval(x, self.level, axis=0)
+        rev = self.revenue_without_practice_usd
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(rev > 0, self.deterministic_practice_loss_usd / rev, np.nan)
+        return pd.DataFrame({
+            "practice_id": list(self.practice_ids),
+            "policy": self.policy.name,
+            "deterministic": self.deterministic_practice_loss_usd,
+            "mean": x.mean(axis=0),
+            "median": np.median(x, axis=0),
+            "lower": lo,
+            "upper": hi,
+            "loss_share": share,
+        })
+
+    def interval(self, metric: str = "loss_usd") -> tuple[float, float]:
+        """The central ``level`` interval of a total."""
+        lo, hi = _interval(self.totals[metric].to_numpy(), self.level)
+        return float(lo), float(hi)
+
+    def convergence(self, metric: str = "loss_usd", **options: Any) -> Convergence:
+        """:func:`convergence` of a total over the draws."""
+        return convergence(self.totals[metric].to_numpy(), level=self.level, metric=metric,
+                           **options)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Headline totals with intervals, the parameter table and the convergence state."""
+        conv = self.convergence()
+        return json.loads(json.dumps({
+            "policy": self.policy.to_dict(),
+            "n_draws": self.n_draws,
+            "level": self.level,
+            "payer_mix_concentration": self.payer_mix_concentration,
+            "totals": self.summary.to_dict("records"),
+            "parameters": self.table.to_dict("records"),
+            "convergence": {"metric": "loss_usd", "tolerance": conv.tolerance,
+                            "n_stable": conv.n_stable, "converged": conv.converged},
+        }, default=_json_default))
+
+    def __repr__(self) -> str:
+        lo, hi = self.interval()
+        return (f"PSAResult({self.policy.name}: {self.n_draws:,} draws, horizon loss mean "
+                f"${self.totals['loss_usd'].mean():,.0f}, {self.level:.0%} interval "
+                f"${lo:,.0f} to ${hi:,.0f})")
+
+    def _repr_html_(self) -> str:
+        fmt = {c: "{:,.0f}" for c in ("deterministic", "mean", "sd", "median", "lower",
+                                      "upper", "mcse")}
+        table = self.summary.drop(columns=["policy", "level", "n_draws"])
+        return (f"<div><h4>PSA: {html.escape(self.policy.description)}</h4>"
+                f"<p>{self.n_draws:,} draws; horizon totals over "
+                f"{self.assumptions.horizon_years} year(s); {self.level:.0%} intervals.</p>"
+                + table.style.format(fmt).hide(axis="index").to_html() + "</div>")
+
+
+def psa(
+    summary: pd.DataFrame | ImpactBase,
+    policy: Policy,
+    *,
+    rng: np.random.Generator,
+    n_draws: int = 10_000,
+    assumptions: ImpactAssumptions | None = None,
+    table: pd.DataFrame | None = None,
+    correlation: Mapping[tuple[str, str], float] | None = None,
+    payer_mix_concentration: float | None = None,
+    level: float = 0.95,
+) -> PSAResult:
+    """Probabilistic sensitivity analysis of a policy's revenue impact.
+
+    Parameters
+    ----------
+    summary : DataFrame or ImpactBase
+        The additive practice summary (or its annualized base).
+    policy : Policy
+    rng : numpy.random.Generator
+        The only source of randomness: the same seed gives identical results.
+    n_draws : int
+        Number of draws (10,000 by default).
+    assumptions : ImpactAssumptions, optional
+        The base case; distributions are centred on its values.
+    table : DataFrame, optional
+        Parameter specifications (default: ``impact_assumptions.csv``).
+    correlation : mapping, optional
+        ``{(parameter, parameter): rho}`` through a Gaussian copula.
+    payer_mix_concentration : float, optional
+        Draw each practice's payer mix of 3D volume from a Dirichlet distribution
+        with this total concentration around the observed shares.
+    level : float
+        Interval level.
+
+    Returns
+    -------
+    PSAResult
+
+    Examples
+    --------
+    >>> result = psa(summary, full_bundling(), rng=np.random.default_rng(1))  # doctest: +SKIP
+    >>> result.summary                                                          # doctest: +SKIP
+    """
+    assumptions = assumptions or ImpactAssumptions()
+    table = parameter_table(assumptions, policy, table=table)
+    base = _as_base(summary, assumptions)
+    draws = sample_parameters(table, n_draws, rng=rng, correlation=correlation)
+    params = _param_arrays(draws, assumptions, policy)
+    out = _evaluate(base, policy, params, assumptions, rng=rng,
+                    payer_mix_concentration=payer_mix_concentration)
+    det = _evaluate(base, policy, _parameters(assumptions, policy), assumptions)
+    totals = pd.DataFrame({m: out[m].sum(axis=1) for m in METRICS}).assign(
+        draw=np.arange(1, n_draws + 1)
+    )
+    return PSAResult(
+        policy=policy,
+        assumptions=assumptions,
+        table=table,
+        parameters=draws,
+        totals=totals[["draw", *METRICS]],
+        practice_ids=base.practice_ids,
+        practice_loss_usd=out["loss_usd"],
+        deterministic={m: float(det[m].sum()) for m in METRICS},
+        deterministic_practice_loss_usd=det["loss_usd"][0],
+        revenue_without_practice_usd=det["revenue_without_usd"][0],
+        level=level,
+        payer_mix_concentration=payer_mix_concentration,
+    )

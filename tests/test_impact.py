@@ -1,0 +1,410 @@
+"""Tests for analysis.impact: hand-worked losses, annualization, years, properties."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis.errors import InputError
+from analysis.impact import (
+    REQUIRED_COLUMNS,
+    ImpactAssumptions,
+    assumption_table,
+    default_policies,
+    impact,
+    impact_base,
+)
+from analysis.policy import full_bundling, lcd_cap, medical_necessity, status_quo
+
+# ------------------------------------------------------------------ fixtures
+
+
+def srow(practice: str, period: str, payer: str, **values) -> dict:
+    """One summary row; every count and dollar not given is zero."""
+    row = dict.fromkeys(REQUIRED_COLUMNS[3:], 0.0)
+    unknown = set(values) - set(row)
+    assert not unknown, unknown
+    return row | values | {"practice_id": practice, "period": period, "payer": payer}
+
+
+def hand_summary() -> pd.DataFrame:
+    """Three summary rows, worked by hand below (2024Q1-Q2: half a year, factor 2).
+
+    A / BCBSNC / Q1: onc  2 enc, $100 observed ($80 paid)
+                     ind  4 enc, $200 observed ($160 paid)
+                     oth 10 enc, $300 observed ($240 paid) + 2 lines without
+                         allowed or paid priced at Medicare $50 -> 1.8 x 50 = $90
+                     50 non-oncology CT/MR encounters; one non-compliant line ($70)
+    A / MEDICARE / Q2: oth 5 enc, Medicare price $120, no paid -> $120
+    B / BCBSNC / Q2:  ind 5 enc $250 ($200 paid), oth 10 enc $400 ($320 paid);
+                     100 non-oncology encounters
+    Annual revenue without (x2): A = (100 + 200 + 390 + 120) x 2 = 1620;
+    B = (250 + 400) x 2 = 1300.
+    """
+    return pd.DataFrame([
+        srow("A", "2024Q1", "BCBSNC", n_nononc_encounters=50,
+             rev_units_onc=2, rev_encounters_onc=2, rev_observed_usd_onc=100,
+             rev_paid_usd_onc=80,
+             rev_units_ind=4, rev_encounters_ind=4, rev_observed_usd_ind=200,
+             rev_paid_usd_ind=160,
+             rev_units_oth=10, rev_encounters_oth=10, rev_observed_usd_oth=300,
+             rev_medicare_usd_oth=50, rev_paid_usd_oth=240, rev_unpaid_lines_oth=2,
+             noncompliant_allowed_usd=70, n_noncompliant_3d_lines=1),
+        srow("A", "2024Q2", "MEDICARE", n_nononc_encounters=40, rev_units_oth=5,
+             rev_encounters_oth=5, rev_medicare_usd_oth=120, rev_unpaid_lines_oth=5),
+        srow("B", "2024Q2", "BCBSNC", n_nononc_encounters=100,
+             rev_units_ind=5, rev_encounters_ind=5, rev_observed_usd_ind=250,
+             rev_paid_usd_ind=200,
+             rev_units_oth=10, rev_encounters_oth=10, rev_observed_usd_oth=400,
+             rev_paid_usd_oth=320),
+    ])
+
+
+def year1(result, policy: str) -> pd.DataFrame:
+    p = result.practices
+    return p[(p["policy"] == policy) & (p["year"] == 1)].set_index("practice_id")
+
+
+# ---------------------------------------------------------- hand-worked tests
+
+
+def test_hand_worked_losses_per_practice_and_policy():
+    result = impact(hand_summary(), default_policies())
+    # Full bundling (BCBSNC): A loses its BCBSNC revenue (100+200+390) x 2 = 1380,
+    # i.e. 1380 / 1620 = 85.19 % of its 3D revenue; B loses all 1300.
+    fb = year1(result, "full_bundling")
+    assert fb.loc["A", "loss_usd"] == pytest.approx(1380.0)
+    assert fb.loc["A", "loss_share"] == pytest.approx(1380 / 1620)
+    assert fb.loc["B", "loss_usd"] == pytest.approx(1300.0)
+    assert fb.loc["A", "revenue_with_usd"] == pytest.approx(240.0)  # Medicare 120 x 2
+    # LCD cap: A has 4 + 10 = 14 non-oncology 3D encounters and may have
+    # 0.2 x 50 = 10, so 4/14 of its ind + oth revenue is unpaid:
+    # 4/14 x (200 + 390) x 2 = 337.142857. B: 15 <= 0.2 x 100 = 20, no loss.
+    cap = year1(result, "lcd_cap")
+    assert cap.loc["A", "loss_usd"] == pytest.approx(4 / 14 * 590 * 2)
+    assert cap.loc["B", "loss_usd"] == 0.0
+    # Medical necessity: only the oth groups of BCBSNC: A 390 x 2, B 400 x 2.
+    mn = year1(result, "medical_necessity")
+    assert mn.loc["A", "loss_usd"] == pytest.approx(780.0)
+    assert mn.loc["B", "loss_usd"] == pytest.approx(800.0)
+    # Status quo changes nothing.
+    assert (year1(result, "status_quo")["loss_usd"] == 0).all()
+
+
+def test_noncompliant_lines_are_never_revenue_and_reported_apart():
+    result = impact(hand_summary(), default_policies())
+    for policy in ("status_quo", "full_bundling", "lcd_cap", "medical_necessity"):
+        y = year1(result, policy)
+        # The $70 non-compliant line (x2 annualized) is reported ...
+        assert y.loc["A", "noncompliant_allowed_usd"] == pytest.approx(140.0)
+        # ... but not in the revenue of either world.
+        assert y.loc["A", "revenue_without_usd"] == pytest.approx(1620.0)
+    # Removing it changes no revenue or loss.
+    clean = hand_summary().assign(noncompliant_allowed_usd=0.0, n_noncompliant_3d_lines=0.0)
+    a = impact(hand_summary(), default_policies()).practices
+    b = impact(clean, default_policies()).practices
+    pd.testing.assert_series_equal(a["loss_usd"], b["loss_usd"])
+
+
+def test_payer_patient_split_and_behavioural_response():
+    y = year1(impact(hand_summary(), full_bundling()), "full_bundling")
+    # Payer part of A's lost BCBSNC revenue: 80 + 160 + 240 observed paid, plus
+    # 0.8 x (2 of 10 oth lines without paid) x 390 = 62.4 -> 542.4 x 2 = 1084.8.
+    assert y.loc["A", "payer_savings_usd"] == pytest.approx(1084.8)
+    assert y.loc["A", "patient_savings_usd"] == pytest.approx(1380 - 1084.8)
+    # 2 + 4 + 10 renderings x 2 = 32 unpaid; 25 % stop at $15 each: $120 avoided.
+    assert y.loc["A", "renderings_unpaid"] == pytest.approx(32.0)
+    assert y.loc["A", "cost_avoided_usd"] == pytest.approx(120.0)
+    assert y.loc["A", "net_margin_loss_usd"] == pytest.approx(1260.0)
+
+
+def test_annualization_of_a_partial_year():
+    base = impact_base(hand_summary())
+    # Q1 and Q2 of 2024 are half a year: every amount doubled.
+    assert base.annualization_factor == 2.0
+    assert base.periods == ("2024Q1", "2024Q2")
+    assert base.baseline_days == 182.0  # 2024-01-01 .. 2024-07-01 (leap year)
+    # Explicit days: 365 / 91 for one quarter of data.
+    q1 = hand_summary().iloc[[0]]
+    by_days = impact(q1, full_bundling(), assumptions=ImpactAssumptions(baseline_days=91))
+    # A's BCBSNC loss in Q1 is 690; x 365/91 = 2767.582...
+    assert year1(by_days, "full_bundling").loc["A", "loss_usd"] == pytest.approx(690 * 365 / 91)
+    # A full year is not rescaled; a gap counts (2024Q1 and 2024Q4 span a year).
+    full = hand_summary().assign(period="2024")
+    assert impact_base(full).annualization_factor == 1.0
+    gap = hand_summary().assign(period=["2024Q1", "2024Q4", "2024Q4"])
+    assert impact_base(gap).annualization_factor == 1.0
+
+
+def test_years_growth_fees_effective_date_and_discounting():
+    a = ImpactAssumptions(volume_growth=0.10, fee_update=0.02, discount_rate=0.03,
+                          horizon_years=3)
+    pol = full_bundling(effective_date="2025-07-01")
+    res = impact(hand_summary(), pol, assumptions=a)
+    p = res.practices.set_index(["practice_id", "year"])
+    # Year 1 (2025): in force from 1 July = 184 of 365 days.
+    assert p.loc[("A", 1), "in_force_share"] == pytest.approx(184 / 365)
+    assert p.loc[("A", 1), "loss_usd"] == pytest.approx(1380 * 184 / 365)
+    # Year 2: full year, volume x 1.1, prices x 1.02.
+    assert p.loc[("A", 2), "loss_usd"] == pytest.approx(1380 * 1.1 * 1.02)
+    assert p.loc[("A", 3), "revenue_without_usd"] == pytest.approx(1620 * 1.1**2 * 1.02**2)
+    # Costs avoided grow with volume only.
+    assert p.loc[("A", 2), "cost_avoided_usd"] == pytest.approx(120 * 1.1)
+    t = res.totals.set_index("year")
+    assert t.loc[2, "loss_pv_usd"] == pytest.approx(t.loc[2, "loss_usd"] / 1.03)
+    s = res.summary.iloc[0]
+    assert s["loss_horizon_usd"] == pytest.approx(t["loss_usd"].sum())
+    assert s["loss_pv_usd"] == pytest.approx((t["loss_usd"] / 1.03 ** (t.index - 1)).sum())
+
+
+def test_policy_before_the_horizon_is_fully_in_force_and_after_is_not():
+    res = impact(hand_summary(), [full_bundling(name="early", effective_date="2020-03-01"),
+                                  full_bundling(name="late", effective_date="2031-01-01")])
+    t = res.totals.set_index(["policy", "year"])
+    assert t.loc[("early", 1), "in_force_share"] == 1.0
+    assert t.loc[("late", 3), "loss_usd"] == 0.0
+
+
+def test_multipliers_by_payer_class():
+    # Only unpriced lines use the multiplier: A's oth Medicare part $50 at 2.5 instead
+    # of 1.8 adds 0.7 x 50 x 2 = 70 to A's BCBSNC loss.
+    hi = impact(hand_summary(), full_bundling(),
+                assumptions=ImpactAssumptions(commercial_multiplier=2.5))
+    assert year1(hi, "full_bundling").loc["A", "loss_usd"] == pytest.approx(1450.0)
+    # The Medicare row is priced at the medicare multiplier: 1.0 x 120 x 2.
+    med = impact(hand_summary(), full_bundling(payers=("MEDICARE",)))
+    assert year1(med, "full_bundling").loc["A", "loss_usd"] == pytest.approx(240.0)
+    # Relabel MEDICARE as Medicaid: 0.75 x 240.
+    mcd = impact(hand_summary(), full_bundling(payers=("MEDICARE",)),
+                 assumptions=ImpactAssumptions(payer_classes={"MEDICARE": "medicaid"}))
+    assert year1(mcd, "full_bundling").loc["A", "loss_usd"] == pytest.approx(180.0)
+
+
+def hand_lines() -> pd.DataFrame:
+    """Claim lines of one practice, 2024Q1-Q2 (x2), BCBSNC, paid = 80 % of allowed."""
+    rows = [
+        ("X", "2024-02-01", "74177", "C34.90", 100.0), ("X", "2024-02-01", "76376", "C34.90", 30.0),
+        ("Y", "2024-03-01", "71250", "R91.8", 70.0), ("Y", "2024-03-01", "76377", "R91.8", 80.0),
+        ("Z", "2024-04-10", "71275", "I26.99", 120.0), ("Z", "2024-04-10", "76376", "I26.99", 25.0),
+        ("V", "2024-05-01", "70450", "R51.9", 60.0), ("V", "2024-05-01", "76376", "R51.9", 20.0),
+        ("W1", "2024-01-15", "71250", "R05.9", 70.0), ("W2", "2024-04-15", "71250", "R05.9", 70.0),
+        ("W3", "2024-06-15", "70450", "R51.9", 60.0),
+    ]
+    lines = pd.DataFrame(rows, columns=["patient_id", "service_date", "cpt_code",
+                                        "diagnosis_codes", "allowed_usd"])
+    strings = ["claim_id", "practice_id", "patient_id", "cpt_code", "modifiers",
+               "place_of_service", "payer", "diagnosis_codes", "state"]
+    return lines.assign(
+        claim_id=[f"c{i}" for i in range(len(lines))], line_number=1, practice_id="P1",
+        modifiers="26", units=1, place_of_service="22", payer="BCBSNC", state="NC",
+        paid_usd=lines["allowed_usd"] * 0.8,
+        service_date=pd.to_datetime(lines["service_date"]),
+    ).astype(dict.fromkeys(strings, "string") | {"line_number": "int64", "units": "int64"})
+
+
+def test_end_to_end_from_claim_lines():
+    from analysis.summary import summarize
+
+    # One practice, 2024Q1-Q2 (x2), BCBSNC, all allowed amounts observed:
+    #   X 02-01 CT 74177 + 76376 $30 (lung cancer C34.90: oncology)
+    #   Y 03-01 CT 71250 + 76377 $80 (R91.8: other)
+    #   Z 04-10 CTA 71275 + 76376 $25 (I26.99) -> non-compliant (CTA on 76376's list)
+    #   V 05-01 CT 70450 + 76376 $20 (R51.9: other)
+    #   W1, W2, W3: CT without 3D (non-oncology)
+    # Non-oncology encounters: Y Z V W1 W2 W3 = 6; compliant non-oncology 3D: Y V = 2.
+    # Revenue without: 30 + 80 + 20 = 130 per half year -> 260.
+    # full bundling 260; cap pays 0.2 x 6 = 1.2 of 2 -> loses 0.4 x 100 x 2 = 80;
+    # medical necessity loses oth = (80 + 20) x 2 = 200; non-compliant 25 x 2 = 50.
+    lines = hand_lines()
+    result = impact(summarize(lines, period="quarter"), default_policies())
+    loss = {pol: year1(result, pol).loc["P1", "loss_usd"] for pol in
+            ("status_quo", "full_bundling", "lcd_cap", "medical_necessity")}
+    assert loss == pytest.approx({"status_quo": 0.0, "full_bundling": 260.0,
+                                  "lcd_cap": 80.0, "medical_necessity": 200.0})
+    y = year1(result, "full_bundling")
+    assert y.loc["P1", "noncompliant_allowed_usd"] == pytest.approx(50.0)
+    assert y.loc["P1", "payer_savings_usd"] == pytest.approx(0.8 * 260)
+
+
+# ----------------------------------------------------------------- the result
+
+
+def test_result_renders_and_serializes():
+    res = impact(hand_summary(), default_policies())
+    assert list(res.summary["policy"]) == ["status_quo", "full_bundling", "lcd_cap",
+                                           "medical_necessity"]
+    text = res.headline()
+    assert "full_bundling: practices lose $2,680" in text
+    html = res._repr_html_()
+    assert "Assumptions and sources" in html and "Urban Institute" in html
+    d = res.to_dict()
+    assert d["baseline"]["annualization_factor"] == 2.0
+    assert {r["parameter"] for r in d["assumption_sources"]} >= {
+        "commercial_multiplier", "effective_date", "scope_share"}
+    tidy = res.practices
+    assert not tidy.duplicated(["practice_id", "policy", "year"]).any()
+    assert {"practice_id", "policy", "year", "revenue_without_usd", "revenue_with_usd",
+            "loss_usd", "loss_share", "net_margin_loss_usd", "payer_savings_usd",
+            "patient_savings_usd"} <= set(tidy.columns)
+
+
+def test_defaults_match_the_reference_table():
+    table = assumption_table().set_index("parameter")
+    a = ImpactAssumptions()
+    for name in a.parameter_names():
+        assert getattr(a, name) == table.at[name, "base"], name
+    assert lcd_cap().threshold == table.at["threshold", "base"]
+    assert full_bundling().scope_share == table.at["scope_share", "base"]
+    assert table["source"].str.len().gt(20).all()
+    assert ImpactAssumptions.from_dict(a.to_dict()) == a
+
+
+def test_input_errors_name_the_problem():
+    with pytest.raises(InputError, match="rev_units_onc"):
+        impact(hand_summary().drop(columns="rev_units_onc"))
+    with pytest.raises(InputError, match="row 2.*rev_observed_usd_ind"):
+        impact(hand_summary().assign(rev_observed_usd_ind=[1.0, -5.0, 1.0]))
+    with pytest.raises(InputError, match="period"):
+        impact(hand_summary().assign(period="last spring"))
+    with pytest.raises(InputError, match="horizon_years"):
+        ImpactAssumptions(horizon_years=7)
+    with pytest.raises(InputError, match="stop_share"):
+        ImpactAssumptions(stop_share=1.2)
+    with pytest.raises(InputError, match="unique"):
+        impact(hand_summary(), [lcd_cap(), lcd_cap()])
+
+
+# ------------------------------------------------------------------ properties
+
+PAYERS = ["BCBSNC", "MEDICARE", "MEDICAID", "OTHER_COMMERCIAL"]
+
+
+@st.composite
+def summaries(draw) -> pd.DataFrame:
+    n = draw(st.integers(1, 6))
+    money = st.floats(0, 5000, allow_nan=False).map(lambda x: round(x, 2))
+    count = st.integers(0, 40)
+    rows = []
+    for i in range(n):
+        values = {"n_nononc_encounters": draw(st.integers(0, 300)),
+                  "noncompliant_allowed_usd": draw(money)}
+        for g in ("onc", "ind", "oth"):
+            units = draw(count)
+            values |= {f"rev_units_{g}": units, f"rev_encounters_{g}": units,
+                       f"rev_observed_usd_{g}": draw(money),
+                       f"rev_medicare_usd_{g}": draw(money),
+                       f"rev_paid_usd_{g}": draw(money) * 0.5,
+                       f"rev_unpaid_lines_{g}": draw(st.integers(0, units))}
+        rows.append(srow(f"P{i % 3}", draw(st.sampled_from(["2024Q1", "2024Q2"])),
+                         PAYERS[i % 4], **values))
+    return pd.DataFrame(rows)
+
+
+FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+COUNT_AND_USD = [c for c in REQUIRED_COLUMNS[3:]]
+USD = [c for c in COUNT_AND_USD if "_usd" in c]
+
+
+@FAST
+@given(s=summaries())
+def test_status_quo_loses_nothing(s):
+    res = impact(s, status_quo())
+    assert (res.practices["loss_usd"] == 0).all()
+    assert (res.practices["revenue_with_usd"] == res.practices["revenue_without_usd"]).all()
+
+
+ALTERNATIVES = default_policies()[1:]
+
+
+@FAST
+@given(s=summaries(), k=st.floats(0.25, 8.0))
+def test_loss_is_linear_in_volume(s, k):
+    scaled = s.assign(**{c: s[c] * k for c in COUNT_AND_USD})
+    a = impact(s, ALTERNATIVES).practices["loss_usd"].to_numpy()
+    b = impact(scaled, ALTERNATIVES).practices["loss_usd"].to_numpy()
+    np.testing.assert_allclose(b, k * a, rtol=1e-9, atol=1e-6)
+
+
+@FAST
+@given(s=summaries(), k=st.floats(0.25, 8.0))
+def test_loss_is_linear_in_price(s, k):
+    scaled = s.assign(**{c: s[c] * k for c in USD})
+    a = impact(s, ALTERNATIVES).practices["loss_usd"].to_numpy()
+    b = impact(scaled, ALTERNATIVES).practices["loss_usd"].to_numpy()
+    np.testing.assert_allclose(b, k * a, rtol=1e-9, atol=1e-6)
+
+
+def test_loss_is_affine_in_the_multiplier():
+    # Equal steps of the commercial multiplier give equal changes: only the $50 of
+    # unpriced BCBSNC lines move, by 0.5 x 50 x 2 = 50 per step.
+    m = [impact(hand_summary(), full_bundling(),
+                assumptions=ImpactAssumptions(commercial_multiplier=x)).totals["loss_usd"].iloc[0]
+         for x in (1.0, 1.5, 2.0)]
+    assert np.diff(m) == pytest.approx([50.0, 50.0])
+
+
+@FAST
+@given(s=summaries(), threshold=st.floats(0.05, 1.0))
+def test_cap_loss_is_zero_at_or_below_the_threshold(s, threshold):
+    res = impact(s, lcd_cap(threshold=threshold))
+    bc = s[s["payer"] == "BCBSNC"].groupby("practice_id")[
+        ["rev_encounters_ind", "rev_encounters_oth", "n_nononc_encounters"]].sum()
+    below = bc.index[bc["rev_encounters_ind"] + bc["rev_encounters_oth"]
+                     <= threshold * bc["n_nononc_encounters"]]
+    p = res.practices.set_index("practice_id")
+    assert (p.loc[p.index.isin(below), "loss_usd"] == 0).all()
+    assert (p["loss_usd"] >= 0).all()
+    assert (p["loss_usd"] <= p["revenue_without_usd"] + 1e-9).all()
+
+
+@FAST
+@given(s=summaries())
+def test_practices_add_up_to_the_whole(s):
+    # The model is per practice: practices run separately add up to the statewide
+    # totals (with the same baseline length, as the summary is additive).
+    same = ImpactAssumptions(baseline_days=182)
+    pols = ALTERNATIVES
+    whole = impact(s, pols, assumptions=same).totals.set_index(["policy", "year"])
+    parts = pd.concat([impact(part, pols, assumptions=same).totals
+                       for _, part in s.groupby("practice_id")])
+    summed = parts.groupby(["policy", "year"])[["loss_usd", "revenue_without_usd"]].sum()
+    pd.testing.assert_frame_equal(whole[["loss_usd", "revenue_without_usd"]].sort_index(),
+                                  summed.sort_index(), check_exact=False, rtol=1e-9)
+
+
+def test_cli_writes_the_outputs(tmp_path):
+    import json
+
+    from analysis.cli import main
+
+    claims = tmp_path / "claims.csv"
+    hand_lines().assign(service_date=lambda d: d["service_date"].dt.strftime("%Y-%m-%d")).to_csv(
+        claims, index=False)
+    out = tmp_path / "out"
+    code = main(["impact", str(claims), "--policy", "all", "--horizon", "2", "--draws", "300",
+                 "--seed", "3", "--out", str(out)])
+    assert code == 0
+    practices = pd.read_csv(out / "impact_practices.csv")
+    y1 = practices[practices["year"] == 1].set_index("policy")
+    # The hand-worked losses of test_end_to_end_from_claim_lines.
+    assert y1.loc["full_bundling", "loss_usd"] == pytest.approx(260.0)
+    assert y1.loc["lcd_cap", "loss_usd"] == pytest.approx(80.0)
+    assert y1.loc["medical_necessity", "loss_usd"] == pytest.approx(200.0)
+    summary = json.loads((out / "impact_summary.json").read_text())
+    fb = summary["policies"]["full_bundling"]
+    assert fb["psa"]["n_draws"] == 300
+    assert fb["psa"]["totals"][0]["lower"] <= fb["psa"]["totals"][0]["upper"]
+    assert any(r["parameter"] == "commercial_multiplier" for r in summary["assumption_sources"])
+    assert (out / "impact.xlsx").stat().st_size > 0
+    assert (out / "impact_tornado_lcd_cap.png").exists()
+    # A user error is one line and exit code 2.
+    assert main(["impact", str(claims), "--horizon", "9", "--out", str(out)]) == 2
+
+
+def test_start_date_is_a_date():
+    assert ImpactAssumptions(start_date="2026-01-01").start_date == dt.date(2026, 1, 1)

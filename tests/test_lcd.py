@@ -1,0 +1,617 @@
+"""Tests for analysis.lcd: the threshold screen against the retired LCD L35408 benchmark.
+
+Fixtures are hand-built practice summaries with the columns of the
+``analysis.summary`` contract; expected numbers are worked out in comments or quoted
+from the independent scipy computation they must match.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from analysis import lcd
+from analysis.errors import InputError
+
+ZERO_COLS = (
+    "n_encounters_3d_76376", "n_encounters_3d_76377", "ct_mr_lines", "n_lines_3d",
+    "n_noncompliant_3d_lines", "n_orphan_3d_lines", "n_separate_date_3d_lines",
+    "n_unpriced_3d_lines", "noncompliant_allowed_usd",
+)  # fmt: skip
+
+
+def make_summary(rows: list[dict]) -> pd.DataFrame:
+    """A summary frame (analysis.summary contract columns) from per-row essentials.
+
+    Each row gives practice_id, period, payer, nononc (n, x), onc (n, x) and optionally
+    ct_mr_units, units_3d_76376/77, allowed_3d_76376/77_usd; totals are derived.
+    """
+    out = []
+    for r in rows:
+        n_non, x_non = r["nononc"]
+        n_onc, x_onc = r.get("onc", (0, 0))
+        out.append({
+            "practice_id": r["practice_id"], "period": r.get("period", "2024"),
+            "payer": r.get("payer", "BCBSNC"),
+            "n_encounters": n_non + n_onc, "n_encounters_3d": x_non + x_onc,
+            "n_onc_encounters": n_onc, "n_onc_encounters_3d": x_onc,
+            "n_nononc_encounters": n_non, "n_nononc_encounters_3d": x_non,
+            "ct_mr_units": r.get("ct_mr_units", n_non + n_onc),
+            "units_3d_76376": r.get("units_3d_76376", x_non + x_onc),
+            "units_3d_76377": r.get("units_3d_76377", 0),
+            "allowed_3d_76376_usd": r.get("allowed_3d_76376_usd", 0.0),
+            "allowed_3d_76377_usd": r.get("allowed_3d_76377_usd", 0.0),
+            **dict.fromkeys(ZERO_COLS, 0),
+        })  # fmt: skip
+    return pd.DataFrame(out).astype(
+        {"practice_id": "string", "period": "string", "payer": "string"}
+    )
+
+
+# A: 40 non-oncology encounters, 12 with 3D (30 %); 10 oncology encounters, 3 with 3D.
+#    3D dollars $400 (76376) + $200 (76377) over 15 encounters with 3D = $40 each.
+# B: 100 non-onc, 35 with 3D (35 %), split over two payers and two quarters.
+# C: 50 non-onc, 5 with 3D (10 %).
+# D: only oncology encounters (n = 0 on the exempt basis): reported, not screened.
+SMALL = make_summary([
+    {"practice_id": "A", "nononc": (40, 12), "onc": (10, 3),
+     "allowed_3d_76376_usd": 400.0, "allowed_3d_76377_usd": 200.0},
+    {"practice_id": "B", "period": "2024Q1", "payer": "BCBSNC", "nononc": (30, 10)},
+    {"practice_id": "B", "period": "2024Q2", "payer": "BCBSNC", "nononc": (20, 8)},
+    {"practice_id": "B", "period": "2024Q2", "payer": "MEDICARE", "nononc": (50, 17)},
+    {"practice_id": "C", "nononc": (50, 5), "onc": (5, 5)},
+    {"practice_id": "D", "nononc": (0, 0), "onc": (20, 15)},
+])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small() -> lcd.ScreenResult:
+    return lcd.screen(SMALL)
+
+
+def row(result: lcd.ScreenResult, pid: str) -> pd.Series:
+    return result.table.set_index("practice_id").loc[pid]
+
+
+# ------------------------------------------------------------- reference values
+
+
+def test_counts_per_basis(small):
+    t = small.table.set_index("practice_id")
+    assert t["n"].to_dict() == {"A": 40, "B": 100, "C": 50, "D": 0}
+    assert t["x"].to_dict() == {"A": 12, "B": 35, "C": 5, "D": 0}
+    assert t.loc["A", "n_onc_encounters"] == 10 and t.loc["A", "n_onc_encounters_3d"] == 3
+    # Without the exemption: all encounters. A: 50 / 15, D: 20 / 15.
+    full = lcd.screen(SMALL, exempt_oncology=False).table.set_index("practice_id")
+    assert full.loc["A", ["n", "x"]].tolist() == [50, 15]
+    assert full.loc["D", ["n", "x"]].tolist() == [20, 15]
+    # Services basis: x = units_3d_76376 + units_3d_76377, n = ct_mr_units; no exemption.
+    serv = lcd.screen(SMALL, basis="services")
+    assert serv.table.set_index("practice_id").loc["C", ["n", "x"]].tolist() == [55, 10]
+    assert not serv.settings.oncology_exemption_applied
+    assert "not applicable" in serv.definitions
+
+
+def test_p_value_matches_binomtest(small):
+    for pid, x, n in [("A", 12, 40), ("B", 35, 100), ("C", 5, 50)]:
+        # scipy.stats.binomtest(x, n, 0.2, alternative="greater").pvalue
+        ref = stats.binomtest(x, n, 0.2, alternative="greater").pvalue
+        assert row(small, pid)["p_value"] == pytest.approx(ref, rel=1e-10)
+    # Hand value: binomtest(12, 40, 0.2, alternative="greater").pvalue = 0.0875052359
+    assert row(small, "A")["p_value"] == pytest.approx(0.0875052359, rel=1e-8)
+
+
+@pytest.mark.parametrize(("ci", "method"), [("clopper-pearson", "exact"), ("wilson", "wilson")])
+def test_intervals_match_scipy_proportion_ci(ci, method):
+    res = lcd.screen(SMALL, ci=ci, ci_level=0.90)
+    for pid, x, n in [("A", 12, 40), ("B", 35, 100), ("C", 5, 50)]:
+        # scipy.stats.binomtest(x, n).proportion_ci(0.90, method=method)
+        ref = stats.binomtest(x, n).proportion_ci(0.90, method=method)
+        r = row(res, pid)
+        assert r["ci_low"] == pytest.approx(ref.low, rel=1e-9)
+        assert r["ci_high"] == pytest.approx(ref.high, rel=1e-9)
+
+
+def test_intervals_at_the_edges():
+    lo, hi = lcd.binomial_ci([0, 7, 3], [7, 7, 0])
+    # x = 0: [0, 1 - 0.025**(1/7)]; x = n: [0.025**(1/7), 1]; n = 0: undefined.
+    assert lo[0] == 0 and hi[0] == pytest.approx(1 - 0.025 ** (1 / 7))
+    assert lo[1] == pytest.approx(0.025 ** (1 / 7)) and hi[1] == 1
+    assert np.isnan(lo[2]) and np.isnan(hi[2])
+
+
+def test_bh_hand_case_and_scipy():
+    # Sorted p: .01 .03 .04 .5 (m = 4); m p / rank: .04 .06 .0533 .5; running min from
+    # the top: .04 .0533 .0533 .5.
+    q = lcd.bh_qvalues([0.01, 0.04, 0.03, 0.5])
+    np.testing.assert_allclose(q, [0.04, 0.16 / 3, 0.16 / 3, 0.5])
+    p = np.random.default_rng(7).uniform(size=50) ** 3
+    # scipy.stats.false_discovery_control(p, method="bh")
+    np.testing.assert_allclose(lcd.bh_qvalues(p), stats.false_discovery_control(p, method="bh"))
+    # NaN (unscreened) entries are skipped, not counted in m.
+    q = lcd.bh_qvalues([0.01, np.nan, 0.04])
+    np.testing.assert_allclose(q, [0.02, np.nan, 0.04])
+
+
+def test_q_values_and_flags_in_screen(small):
+    t = small.table.set_index("practice_id")
+    ps = t.loc[["A", "B", "C"], "p_value"].to_numpy()
+    # scipy.stats.false_discovery_control(ps, method="bh") over the 3 screened practices
+    np.testing.assert_allclose(
+        t.loc[["A", "B", "C"], "q_value"], stats.false_discovery_control(ps, method="bh")
+    )
+    # B: p = 0.000336, q = 3 x 0.000336 = 0.00101 < 0.05 -> flagged; A: q = 0.131.
+    assert t["flag"].to_dict() == {"A": False, "B": True, "C": False, "D": False}
+    assert (t["flag"] == (t["q_value"] < 0.05)).all()
+    assert lcd.screen(SMALL, alpha=0.2).table.set_index("practice_id").loc["A", "flag"]
+
+
+def test_multiplicity_can_remove_a_nominally_significant_flag():
+    # P: 13 of 40, binomtest(13, 40, 0.2, alternative="greater").pvalue = 0.04324 < 0.05,
+    # but with two unremarkable peers (p = 1) BH gives q = 3 x 0.04324 = 0.1297.
+    s = make_summary(
+        [
+            {"practice_id": "P", "nononc": (40, 13)},
+            {"practice_id": "Q", "nononc": (40, 0)},
+            {"practice_id": "R", "nononc": (40, 1)},
+        ]
+    )
+    p = lcd.screen(s).table.set_index("practice_id").loc["P"]
+    assert p["p_value"] == pytest.approx(0.0432416224, rel=1e-8)
+    assert p["q_value"] == pytest.approx(3 * 0.0432416224, rel=1e-8)
+    assert not p["flag"]
+    # Alone, the same practice is flagged (q = p).
+    assert lcd.screen(s.iloc[:1]).table["flag"].item()
+
+
+def test_unscreened_practice_is_reported_not_screened(small):
+    d = row(small, "D")
+    assert not d["screened"] and not d["flag"] and not d["flag_shrinkage"]
+    assert not d["flag_percentile"]
+    for col in (
+        "rate",
+        "p_value",
+        "q_value",
+        "ci_low",
+        "shrunken_rate",
+        "prob_above",
+        "percentile",
+        "funnel_hi95",
+    ):
+        assert math.isnan(d[col]), col
+    assert small.n_screened == 3 and len(small.table) == 4
+
+
+# ----------------------------------------------------------------- funnel limits
+
+
+def test_funnel_limits_hand_case():
+    # Binomial(40, 0.2). Upper 95 %: F(12) = 0.956758 < 0.975 <= F(13) = 0.980593, so
+    # r = 13, a = (0.980593 - 0.975) / (0.980593 - 0.956758) = 0.234657,
+    # limit = (13 - 0.234657) / 40 = 0.319134.
+    # Lower 95 %: F(2) = 0.007942 < 0.025 <= F(3) = 0.028462, a = 0.003462 / 0.020520
+    # = 0.168718, limit = (3 - 0.168718) / 40 = 0.070782.
+    # Upper 99.8 %: F(15) = 0.997064 < 0.999 <= F(16) = 0.999009, a = 0.004608,
+    # limit = (16 - 0.004608) / 40 = 0.399885.
+    lo95, hi95 = lcd.funnel_limits(40, 0.2, 0.95)
+    assert float(hi95) == pytest.approx(0.319134, abs=2e-6)
+    assert float(lo95) == pytest.approx(0.070782, abs=2e-6)
+    _, hi998 = lcd.funnel_limits(40, 0.2, 0.998)
+    assert float(hi998) == pytest.approx(0.399885, abs=2e-6)
+    # n = 1: r = 1 at p = 0.975, a = (1 - 0.975) / 0.2 = 0.125 -> 0.875.
+    assert float(lcd.funnel_limits(1, 0.2, 0.95)[1]) == pytest.approx(0.875)
+
+
+def test_funnel_limits_approach_normal_limits_at_large_n():
+    n = 20_000
+    lo, hi = lcd.funnel_limits(n, 0.2, 0.998)
+    half = stats.norm.isf(0.001) * math.sqrt(0.2 * 0.8 / n)
+    assert float(hi) == pytest.approx(0.2 + half, abs=3e-4)
+    assert float(lo) == pytest.approx(0.2 - half, abs=3e-4)
+
+
+def test_funnel_columns_in_table(small):
+    a = row(small, "A")
+    assert a["funnel_hi95"] == pytest.approx(0.319134, abs=2e-6)
+    # funnel_z = (0.3 - 0.2) / sqrt(0.16 / 40) = 0.1 / 0.063246 = 1.581139
+    assert a["funnel_z"] == pytest.approx(1.581139, abs=1e-6)
+    assert not a["above_exact_95"]  # 0.30 < 0.319
+    b = row(small, "B")  # 0.35 at n = 100 is above both exact limits
+    assert b["above_exact_95"] and b["above_exact_998"]
+
+
+# ---------------------------------------------------------------- overdispersion
+
+
+def test_overdispersion_hand_case():
+    # Three practices, n = 100 each, x = 10, 20, 30: p0 = 0.2, s = sqrt(0.16/100) = 0.04,
+    # z = -2.5, 0, 2.5 (I = 3: floor(0.3) = 0 values Winsorised), phi = 12.5/3 = 4.1667.
+    # w = 625 each: sum w - sum w^2 / sum w = 1875 - 625 = 1250;
+    # tau2 = (3 x 4.1667 - 2) / 1250 = 10.5 / 1250 = 0.0084.
+    od = lcd.overdispersion([10, 20, 30], [100, 100, 100])
+    assert od.pooled_rate == pytest.approx(0.2)
+    assert od.phi == pytest.approx(12.5 / 3)
+    assert od.tau2 == pytest.approx(0.0084)
+    # chi-square test of no overdispersion: scipy.stats.chi2.sf(12.5, 2)
+    assert od.chi2_p == pytest.approx(stats.chi2.sf(12.5, 2))
+
+
+def test_winsorising_sets_ten_percent_each_end_to_the_nearest_value():
+    z = np.array([-9.0, -1, -0.5, 0, 0.1, 0.2, 0.3, 0.4, 1, 7])  # I = 10: one each end
+    w = lcd._winsorise(z)
+    assert w[0] == -1 and w[-1] == 1 and (w[1:-1] == z[1:-1]).all()
+
+
+def test_adjusted_limits_beside_exact(small):
+    t = small.table.set_index("practice_id")
+    od = small.overdispersion
+    # phi_hi = t + z * sqrt(max(phi, 1) t(1-t)/n); tau_hi = t + z sqrt(t(1-t)/n + tau2)
+    z95 = stats.norm.isf(0.025)
+    n = 40
+    assert t.loc["A", "phi_hi95"] == pytest.approx(0.2 + z95 * math.sqrt(od.phi_used * 0.16 / n))
+    assert t.loc["A", "tau_hi95"] == pytest.approx(0.2 + z95 * math.sqrt(0.16 / n + od.tau2))
+    # the exact limits are still there and unchanged
+    assert t.loc["A", "funnel_hi95"] == pytest.approx(0.319134, abs=2e-6)
+    for col in ("above_phi_95", "above_phi_998", "above_tau_95", "above_tau_998"):
+        assert t[col].dtype == bool
+
+
+def test_no_overdispersion_leaves_limits_binomial():
+    # Identical rates: z = 0 everywhere, phi = 0 -> applied factor max(phi, 1) = 1, tau2 = 0.
+    od = lcd.overdispersion([20, 40, 60], [100, 200, 300])
+    assert od.phi == 0 and od.phi_used == 1 and od.tau2 == 0
+
+
+# --------------------------------------------------------------------- shrinkage
+
+
+def test_shrinkage_is_the_beta_posterior(small):
+    a, b = small.prior.a, small.prior.b
+    for pid, x, n in [("A", 12, 40), ("B", 35, 100), ("C", 5, 50)]:
+        post = stats.beta(a + x, b + n - x)  # scipy.stats.beta posterior
+        r = row(small, pid)
+        assert r["shrunken_rate"] == pytest.approx(post.mean())
+        assert r["prob_above"] == pytest.approx(post.sf(0.2))
+        assert r["flag_shrinkage"] == (post.sf(0.2) > 0.95)
+
+
+def test_mle_prior_maximises_the_betabinomial_likelihood():
+    rng = np.random.default_rng(11)
+    n = rng.integers(50, 400, size=150)
+    x = rng.binomial(n, rng.beta(4.0, 36.0, size=n.size))
+    prior = lcd.fit_beta_prior(x, n)
+    assert prior.method == "mle"
+
+    def loglik(a, b):  # scipy.stats.betabinom marginal
+        return stats.betabinom.logpmf(x, n, a, b).sum()
+
+    assert prior.loglik == pytest.approx(loglik(prior.a, prior.b))
+    for fa, fb in [(1.1, 1), (0.9, 1), (1, 1.1), (1, 0.9), (1.1, 1.1), (0.9, 0.9)]:
+        assert loglik(prior.a, prior.b) >= loglik(prior.a * fa, prior.b * fb)
+    mom = lcd.fit_beta_prior(x, n, method="moments")
+    assert mom.method == "moments" and loglik(prior.a, prior.b) >= mom.loglik
+    # Both recover the simulated prior's mean (0.10) and roughly its strength (40).
+    assert prior.mean == pytest.approx(0.10, abs=0.01)
+    assert 20 < prior.a + prior.b < 80 and 15 < mom.a + mom.b < 120
+
+
+def test_prior_falls_back_to_moments_with_few_practices():
+    prior = lcd.fit_beta_prior([3, 9], [20, 30])
+    assert prior.method.startswith("moments")
+    assert prior.mean == pytest.approx(12 / 50)
+
+
+# ------------------------------------------------------- percentile and excess
+
+
+def test_percentile_and_pepper_style_flag():
+    s = make_summary(
+        [
+            {"practice_id": p, "nononc": (100, x)}
+            for p, x in zip("WXYZ", [10, 20, 30, 40], strict=True)
+        ]
+    )
+    t = lcd.screen(s).table.set_index("practice_id")
+    # Empirical CDF of rates .1 .2 .3 .4: .25 .5 .75 1; the 90 % quantile (linear) is
+    # .3 + .7 x .1 = .37, so only Z (0.40) is above it.
+    assert t["percentile"].tolist() == [0.25, 0.5, 0.75, 1.0]
+    assert t["flag_percentile"].tolist() == [False, False, False, True]
+
+
+def test_excess_and_dollars(small):
+    a = row(small, "A")
+    # excess = 12 - 0.2 x 40 = 4 encounters; $600 / 15 encounters with 3D = $40 each.
+    assert a["excess_x"] == pytest.approx(4.0)
+    assert a["usd_per_x"] == pytest.approx(40.0)
+    assert a["excess_usd"] == pytest.approx(160.0)
+    c = row(small, "C")
+    assert c["excess_x"] == 0 and c["excess_usd"] == 0
+
+
+# --------------------------------------------------------- agreement and trend
+
+
+def test_agreement_table_counts_every_screened_practice(small):
+    ag = small.agreement
+    assert len(ag) == 8 and ag["n_practices"].sum() == small.n_screened
+    dis = set(small.disagreements["practice_id"])
+    assert dis == set(
+        ag.loc[~ag["agree"] & (ag["n_practices"] > 0), "practice_ids"].str.split(", ").explode()
+    )
+    t = small.table.loc[small.table["screened"]]
+    same = (t["flag_exact"] == t["flag_percentile"]) & (t["flag_exact"] == t["flag_shrinkage"])
+    assert dis == set(t.loc[~same, "practice_id"])
+
+
+def test_trend_per_period_adds_up(small):
+    tr = small.trend
+    b = tr.loc[tr["practice_id"] == "B"].set_index("period")
+    # B: Q1 30/10; Q2 20/8 + 50/17 (two payers) = 70/25
+    assert b[["n", "x"]].to_dict("index") == {
+        "2024Q1": {"n": 30, "x": 10},
+        "2024Q2": {"n": 70, "x": 25},
+    }
+    assert b.loc["2024Q2", "p_value"] == pytest.approx(
+        stats.binomtest(25, 70, 0.2, alternative="greater").pvalue
+    )
+    totals = tr.groupby("practice_id")[["n", "x"]].sum()
+    assert totals.to_dict() == small.table.set_index("practice_id")[["n", "x"]].to_dict()
+
+
+def test_trend_from_a_quarterly_summary_and_filters():
+    yearly = SMALL.loc[SMALL["practice_id"] == "B"].assign(period="2024")
+    res = lcd.screen(yearly, quarterly=SMALL.loc[SMALL["practice_id"] == "B"])
+    assert res.trend["period"].tolist() == ["2024Q1", "2024Q2"]
+    only = lcd.screen(SMALL, payers=["MEDICARE"])
+    assert only.table["practice_id"].tolist() == ["B"] and only.table["n"].tolist() == [50]
+    # A year selects its quarters; a quarter selects itself.
+    assert lcd.screen(SMALL, periods="2024").n_screened == 3
+    assert lcd.screen(SMALL, periods=["2024Q2"]).table["n"].tolist() == [70]
+
+
+# ---------------------------------------------------------------- calibration
+
+
+def test_calibration_with_known_truth():
+    rng = np.random.default_rng(20240928)
+    m0, m1 = 400, 15
+    n0 = rng.integers(30, 2000, size=m0)
+    x0 = rng.binomial(n0, 0.20)  # true rate exactly at the threshold
+    n1 = rng.integers(1000, 3000, size=m1)
+    x1 = rng.binomial(n1, 0.32)  # far above, large volume
+    ids = [f"N{i:03d}" for i in range(m0)] + [f"H{i:02d}" for i in range(m1)]
+    frame = make_summary(
+        [
+            {"practice_id": p, "nononc": (int(n), int(x))}
+            for p, n, x in zip(ids, np.r_[n0, n1], np.r_[x0, x1], strict=True)
+        ]
+    )
+    res = lcd.screen(frame).table.set_index("practice_id")
+    null = res.loc[res.index.str.startswith("N")]
+    # Raw exact tests at the boundary: P(p < alpha) <= alpha (discreteness makes it
+    # conservative); allow 3 binomial standard errors of sampling error.
+    se = math.sqrt(0.05 * 0.95 / m0)
+    assert (null["p_value"] < 0.05).mean() <= 0.05 + 3 * se
+    # BH-flagged share among true nulls <= alpha (up to the same sampling error).
+    assert null["flag"].mean() <= 0.05 + 3 * se
+    # Every large practice far above the threshold is flagged, by both model-based rules.
+    high = res.loc[res.index.str.startswith("H")]
+    assert high["flag"].all() and high["flag_shrinkage"].all()
+
+    # Under the global null only (no true signals), BH controls the family-wise rate:
+    only_null = lcd.screen(frame.loc[frame["practice_id"].str.startswith("N")])
+    assert only_null.table["flag"].mean() <= 0.05 + 3 * se
+
+
+def test_practices_below_threshold_are_not_flagged():
+    rng = np.random.default_rng(3)
+    n = rng.integers(100, 3000, size=200)
+    frame = make_summary(
+        [
+            {"practice_id": f"P{i:03d}", "nononc": (int(k), int(x))}
+            for i, (k, x) in enumerate(zip(n, rng.binomial(n, 0.08), strict=True))
+        ]
+    )
+    assert lcd.screen(frame).n_flagged == 0
+
+
+# ------------------------------------------------------------------ properties
+
+practice = st.integers(0, 300).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.lists(practice, min_size=1, max_size=12),
+    t1=st.floats(0.02, 0.9),
+    dt=st.floats(0.001, 0.5),
+)
+def test_flags_are_monotone_in_the_threshold(data, t1, dt):
+    t2 = min(t1 + dt, 0.98)
+    frame = make_summary([{"practice_id": f"P{i:02d}", "nononc": nx} for i, nx in enumerate(data)])
+    low = lcd.screen(frame, threshold=t1).table
+    high = lcd.screen(frame, threshold=t2).table
+    # A higher threshold never adds a flag (exact test + BH, and shrinkage).
+    assert not (high["flag"] & ~low["flag"]).any()
+    assert not (high["flag_shrinkage"] & ~low["flag_shrinkage"]).any()
+    assert (high["p_value"].fillna(0) >= low["p_value"].fillna(0) - 1e-12).all()
+
+
+# --------------------------------------------------------- result and errors
+
+
+def test_result_renders_with_lcd_status_and_definitions(small):
+    html = small._repr_html_()
+    for text in (
+        "L35408",
+        "2015-10-01",
+        "2023-09-28",
+        "RETIRED",
+        "3 practices screened",
+        "1 flagged",
+        "Benjamini",
+        "Spiegelhalter",
+        "Definitions",
+    ):
+        assert text in html, text
+    for word in (
+        "Clopper",
+        "one-sided",
+        "Winsorised",
+        "DerSimonian",
+        "Beta(",
+        "percentile",
+        "Excess",
+        "n = 0",
+    ):
+        assert word in small.definitions, word
+    json.dumps(small.to_dict())  # serialisable for the manifest
+    assert small.settings.to_dict()["threshold"] == 0.2
+    assert small.summary["practice_id"].iloc[0] == "B"  # most significant first
+    with pytest.raises(AttributeError):
+        small.table = None  # frozen
+
+
+def test_screen_does_not_mutate_its_input():
+    before = SMALL.copy()
+    lcd.screen(SMALL, basis="services")
+    pd.testing.assert_frame_equal(SMALL, before)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "column"),
+    [({"threshold": 1.2}, "threshold"), ({"alpha": 0}, "alpha"),
+     ({"basis": "claims"}, "basis"), ({"ci": "wald"}, "ci"),
+     ({"payers": ["AETNA"]}, "payer"), ({"periods": ["2023"]}, "period")],
+)  # fmt: skip
+def test_bad_options_raise_input_error(kwargs, column):
+    with pytest.raises(InputError) as err:
+        lcd.screen(SMALL, **kwargs)
+    assert err.value.column == column
+
+
+def test_bad_summaries_raise_input_error():
+    with pytest.raises(InputError, match="n_nononc_encounters"):
+        lcd.screen(SMALL.drop(columns="n_nononc_encounters"))
+    bad = SMALL.assign(n_nononc_encounters_3d=SMALL["n_nononc_encounters_3d"] + 100)
+    with pytest.raises(InputError) as err:
+        lcd.screen(bad)
+    assert err.value.row == 1 and err.value.column == "n_nononc_encounters_3d"
+    with pytest.raises(InputError, match="non-negative"):
+        lcd.screen(SMALL.assign(n_nononc_encounters=-1))
+
+
+# ------------------------------------------------------------------------- CLI
+
+
+def _claims_fixture(path) -> None:
+    """Hand-made claims: practice HI bills 3D on 12 of 20 non-oncology CT encounters
+    (60 %), LO on 2 of 20 (10 %); each also has 5 oncology encounters, all with 3D.
+
+    Each encounter: one CT abdomen/pelvis line (74177); a 3D encounter adds a 76376
+    line on the same claim and date ($25 allowed). Encounters are spread over the four
+    quarters of 2024 (patient i on day 1 of month 1 + 3 (i mod 4)).
+    """
+    rows = []
+    for pid, n3d in (("HI", 12), ("LO", 2)):
+        for i in range(25):
+            onc = i >= 20
+            claim = f"{pid}-{i:03d}"
+            date = f"2024-{1 + 3 * (i % 4):02d}-01"
+            dx = "C34.90" if onc else "R10.9"
+            base = {
+                "claim_id": claim,
+                "practice_id": pid,
+                "patient_id": f"{pid}P{i:03d}",
+                "service_date": date,
+                "modifiers": "26",
+                "units": 1,
+                "place_of_service": "22",
+                "payer": "BCBSNC" if i % 2 else "MEDICARE",
+                "diagnosis_codes": dx,
+                "state": "NC",
+            }
+            rows.append(base | {"line_number": 1, "cpt_code": "74177", "allowed_usd": 90.0})
+            if onc or i < n3d:
+                rows.append(base | {"line_number": 2, "cpt_code": "76376", "allowed_usd": 25.0})
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def test_cli_lcd_on_a_small_fixture(tmp_path, capsys):
+    from analysis.cli import main
+
+    claims_csv = tmp_path / "claims.csv"
+    _claims_fixture(claims_csv)
+    out = tmp_path / "out"
+    assert main(["lcd", str(claims_csv), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    # HI: 12/20, binomtest(12, 20, 0.2, alternative="greater").pvalue = 1.0e-4 -> flagged;
+    # LO: 2/20 -> p = 0.93. Oncology encounters (5 each, all with 3D) are exempt.
+    assert "2 practices screened, 1 flagged" in printed
+    assert "HI (60.0% of 20" in printed and "L35408" in printed and "2023-09-28" in printed
+    assert "Definitions:" in printed and "Benjamini" in printed
+    table = pd.read_csv(out / "lcd_screen.csv").set_index("practice_id")
+    assert table.loc["HI", ["n", "x"]].tolist() == [20, 12]
+    assert table.loc["HI", "p_value"] == pytest.approx(
+        stats.binomtest(12, 20, 0.2, alternative="greater").pvalue
+    )
+    # excess = 12 - 4 = 8 encounters x ($25 x 17 lines / 17 encounters with 3D) = $200
+    assert table.loc["HI", "excess_usd"] == pytest.approx(200.0)
+    assert table["flag"].to_dict() == {"HI": True, "LO": False}
+    book = pd.read_excel(out / "lcd_screen.xlsx", sheet_name=None)
+    assert set(book) == {"screen", "agreement", "trend", "definitions", "settings"}
+    assert sorted(book["trend"]["period"].unique()) == ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
+    assert (out / "funnel.png").read_bytes()[:4] == b"\x89PNG"
+
+    # Options: no exemption counts the 5 oncology encounters (17 of 25); one payer.
+    assert (
+        main(
+            [
+                "lcd",
+                str(claims_csv),
+                "--no-oncology-exemption",
+                "--payer",
+                "MEDICARE",
+                "--period",
+                "year",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    table = pd.read_csv(out / "lcd_screen.csv").set_index("practice_id")
+    # MEDICARE = even i: HI i in 0,2,...,24 -> 13 encounters, 3D for i < 12 (6) and
+    # i >= 20 (20, 22, 24: 3) = 9.
+    assert table.loc["HI", ["n", "x"]].tolist() == [13, 9]
+
+
+def test_cli_lcd_user_errors_exit_2(tmp_path, capsys):
+    from analysis.cli import main
+
+    assert main(["lcd", str(tmp_path / "missing.csv"), "--out", str(tmp_path)]) == 2
+    assert "missing.csv" in capsys.readouterr().err
+    claims_csv = tmp_path / "claims.csv"
+    _claims_fixture(claims_csv)
+    assert main(["lcd", str(claims_csv), "--threshold", "1.5", "--out", str(tmp_path)]) == 2
+    assert "threshold" in capsys.readouterr().err
+    assert main(["lcd", str(claims_csv), "--payer", "AETNA", "--out", str(tmp_path)]) == 2
+    assert "AETNA" in capsys.readouterr().err
+
+
+def test_cli_lcd_on_the_bundled_sample(tmp_path, capsys):
+    from analysis.cli import main
+
+    assert main(["lcd", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "practices screened" in printed and "flagged" in printed
+    assert "Definitions:" in printed
+    for name in ("lcd_screen.csv", "lcd_screen.xlsx", "funnel.png"):
+        assert (tmp_path / name).stat().st_size > 0

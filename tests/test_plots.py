@@ -1,0 +1,150 @@
+"""Tests for analysis.plots (LCD screen figures): figures are returned, never shown."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from analysis import lcd, plots  # noqa: E402
+from analysis.errors import InputError  # noqa: E402
+
+
+def _summary() -> pd.DataFrame:
+    """Eleven practices over four quarters: H1 and H2 bill 3D on ~35 % (flagged), P1-P9
+    on 6-14 %; Z has only oncology encounters (n = 0: reported, never screened).
+    """
+    rows = []
+    low = {f"P{i}": 0.05 + 0.01 * i for i in range(1, 10)}
+    rates = {"H1": 0.35, "H2": 0.36, **low}
+    for q in ("2024Q1", "2024Q2", "2024Q3", "2024Q4"):
+        for k, (pid, r) in enumerate(rates.items()):
+            n = 100 + 40 * k
+            x = round(r * n)
+            rows.append(
+                {
+                    "practice_id": pid,
+                    "period": q,
+                    "payer": "BCBSNC",
+                    "n_encounters": n,
+                    "n_encounters_3d": x,
+                    "n_onc_encounters": 0,
+                    "n_onc_encounters_3d": 0,
+                    "n_nononc_encounters": n,
+                    "n_nononc_encounters_3d": x,
+                }
+            )
+    rows.append(
+        {
+            "practice_id": "Z",
+            "period": "2024Q1",
+            "payer": "BCBSNC",
+            "n_encounters": 5,
+            "n_encounters_3d": 0,
+            "n_onc_encounters": 5,
+            "n_onc_encounters_3d": 0,
+            "n_nononc_encounters": 0,
+            "n_nononc_encounters_3d": 0,
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def result() -> lcd.ScreenResult:
+    res = lcd.screen(_summary())
+    assert set(res.table.loc[res.table["flag"], "practice_id"]) == {"H1", "H2"}
+    return res
+
+
+def _render(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def test_palette_is_okabe_ito_without_a_red_green_pair():
+    assert len(set(plots.PALETTE)) == len(plots.PALETTE) == 8
+    assert set(plots.PALETTE) == set(plots.OKABE_ITO.values())
+    # Flagged vs. not flagged is orange vs. grey: no red/green verdict.
+    assert plots.COLORS["highlight"] == "#E69F00"
+    assert "#FF0000" not in plots.PALETTE and "#00FF00" not in plots.PALETTE
+
+
+def test_funnel_plot(result):
+    fig = plots.funnel_plot(result)
+    assert isinstance(fig, Figure)
+    assert plt.get_fignums() == []  # not registered with pyplot: never shown
+    ax = fig.axes[0]
+    assert ax.get_title(loc="left").startswith("2 of 11 practices bill 3D above the 20%")
+    assert "encounters" in ax.get_xlabel() and "(%)" in ax.get_ylabel()
+    ids = set(result.table["practice_id"])
+    assert sorted(t.get_text() for t in ax.texts if t.get_text() in ids) == ["H1", "H2"]
+    styles = {(to_hex(line.get_color()), line.get_linestyle()) for line in ax.lines}
+    assert ("#000000", "-") in styles  # threshold
+    solid = [ln for ln in ax.lines if ln.get_linestyle() == "-" and len(ln.get_xdata()) > 2]
+    dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    assert len(solid) == 4 and len(dashed) == 4  # exact and adjusted, 95 % and 99.8 %
+    # The exact upper 95 % curve is the one analysis.lcd.funnel_limits gives.
+    curve = solid[0]
+    n = np.asarray(curve.get_xdata(), dtype=float)
+    np.testing.assert_allclose(curve.get_ydata(), lcd.funnel_limits(n, 0.2, 0.95)[1])
+    # Points: 9 unflagged + 2 flagged; Z (n = 0) is not plotted.
+    offsets = [c.get_offsets().shape[0] for c in ax.collections]
+    assert sorted(offsets) == [2, 9]
+    assert len(_render(fig)) > 10_000
+
+
+def test_funnel_plot_without_overdispersion(result):
+    ax = plots.funnel_plot(result, overdispersion=None, label_flagged=False).axes[0]
+    assert not [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    assert all(t.get_text() not in ("H1", "H2") for t in ax.texts)
+    with pytest.raises(InputError):
+        plots.funnel_plot(result, overdispersion="both")
+
+
+def test_rate_distribution(result):
+    fig = plots.rate_distribution(result)
+    ax = fig.axes[0]
+    title = ax.get_title(loc="left")
+    assert "2 of 11 above 20%" in title and "2 beyond chance" in title
+    heights = sum(p.get_height() for p in ax.patches)
+    assert heights == 11  # every screened practice counted once
+    assert len(_render(fig)) > 10_000
+
+
+def test_trend_plot(result):
+    fig = plots.trend_plot(result, "H1")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
+    assert "H1: above the 99.8 % limit in 4 of 4 periods" in ax.get_title(loc="left")
+    assert "P1: above the 99.8 % limit in 0 of 4" in plots.trend_plot(result, "P1").axes[
+        0
+    ].get_title(loc="left")
+    assert len(_render(fig)) > 10_000
+    with pytest.raises(InputError) as err:
+        plots.trend_plot(result, "NOPE")
+    assert err.value.column == "practice_id"
+
+
+def test_style_axes_labels_and_spines():
+    fig, ax = plots.new_figure()
+    plots.style_axes(
+        ax,
+        xlabel="Year",
+        ylabel="Revenue (USD)",
+        title="Finding",
+        subtitle="method",
+        percent_y=False,
+    )
+    assert ax.get_xlabel() == "Year" and not ax.spines["top"].get_visible()
+    assert fig.get_figwidth() == 7.0

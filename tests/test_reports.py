@@ -1,0 +1,315 @@
+"""Tests for analysis.reports: parameter validation, scenarios, the batch runner.
+
+The runner is exercised on tiny throwaway notebooks written into tmp folders, with the
+shared-input preparation replaced by a fixed, hand-made summary, so these tests check
+the machinery (validation, parallel papermill runs, failure handling, resume, export,
+atomic publication, privacy gate) independently of the domain modules.
+``tests/test_notebooks.py`` runs the real notebooks on real (small) claims.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from analysis import cli, reports
+from analysis.errors import InputError
+from analysis.privacy import MARKER
+
+PATIENTS = ["PATX00001", "PATX00002", "PATX00003"]
+CLAIMS = ["CLMX00001", "CLMX00002", "CLMX00003"]
+
+PARAMS = """\
+scenario_name: str = "adhoc"  # scenario label
+practice_id: str = ""  # practice of a scorecard
+inputs_dir: str = ""  # prepared inputs
+output_dir: str = ""  # outputs
+claims: list[str] = []  # claims files
+threshold: float = 0.20  # LCD benchmark share (retired Novitas L35408)
+fail_practice: str = ""  # fail on purpose for this practice
+leak: bool = False  # print a patient id on purpose
+min_cell_count: int = 11  # smallest count shown
+internal: bool = False  # internal run
+seed: int = 7  # seed"""
+
+BODY = """\
+from analysis import reports
+rpt = reports.ReportWriter(output_dir, notebook=NAME, scenario=scenario_name,
+                           practice_id=practice_id, min_cell_count=min_cell_count,
+                           internal=internal)
+inputs = reports.load_inputs(inputs_dir)
+summary = inputs.summary("year")"""
+
+WORK = """\
+import matplotlib.pyplot as plt
+assert practice_id != fail_practice or not practice_id, f"practice {practice_id} failed on purpose"
+print(inputs.lines["patient_id"].iloc[0] if leak else "no leak")
+rpt.table("summary", summary, caption="Summary")
+fig, ax = plt.subplots()
+ax.bar(summary["practice_id"], summary["n_encounters"])
+rpt.figure("bars", fig, caption="Encounters")
+rpt.headline("total_encounters", int(summary["n_encounters"].sum()), label="Encounters")
+rpt.headline("threshold", threshold, label="Threshold", unit="share")
+rpt.finish()"""
+
+
+def _write_notebook(folder: Path, name: str) -> Path:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [
+        new_markdown_cell(f"# {name}"),
+        new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
+        new_code_cell(f"NAME = {name!r}\n" + BODY),
+        new_code_cell(WORK),
+    ]
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i}"
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _fake_inputs(paths, link_window_days):
+    # Practice A: 120 encounters, B: 4 (a small cell), C: 300.
+    summary = pd.DataFrame({
+        "practice_id": ["A", "B", "C"], "period": "2024", "payer": "BCBSNC",
+        "n_encounters": [120, 4, 300], "n_encounters_3d": [30, 2, 45],
+    })
+    lines = pd.DataFrame({"patient_id": PATIENTS, "claim_id": CLAIMS,
+                          "practice_id": ["A", "B", "C"]})
+    return {
+        "frames": {
+            "lines": lines, "quarantine": pd.DataFrame({"patient_id": pd.Series([], dtype="str")}),
+            "encounters": lines, "lines_3d": lines,
+            "summary_year": summary, "summary_quarter": summary.assign(period="2024Q1"),
+        },
+        "report": {"rows_read": 3, "rows_accepted": 3, "rows_quarantined": 0},
+    }
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """A folder of two tiny notebooks, a claims file and a scenario file."""
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    _write_notebook(nbdir, "summary_page")
+    _write_notebook(nbdir, "practice_scorecard")
+    claims = tmp_path / "claims.csv"
+    claims.write_text("claim_id\nCLMX00001\n")
+    scenario = tmp_path / "base.yaml"
+    scenario.write_text("name: base\ntitle: Base\nparameters:\n  threshold: 0.2\n")
+    monkeypatch.setattr(reports, "_compute_inputs", _fake_inputs)
+    # the resume key covers the package source; pin it so the test does not depend on
+    # the source tree staying untouched while it runs
+    monkeypatch.setattr(reports, "_source_hash", lambda: "0" * 64)
+    monkeypatch.setattr(reports, "NOTEBOOK_DIR", nbdir)
+    return {"nbdir": nbdir, "claims": claims, "scenario": scenario, "tmp": tmp_path}
+
+
+def _run(tiny, **options):
+    kwargs = dict(scenarios=[tiny["scenario"]], claims=[tiny["claims"]],
+                  out=tiny["tmp"] / "reports" / "latest", workers=2,
+                  notebook_dir=tiny["nbdir"], progress=False)
+    kwargs.update(options)
+    return reports.run_report(**kwargs)
+
+
+# ------------------------------------------------------------------ parameters
+
+
+def test_notebook_parameters_reads_types_defaults_and_help(tiny):
+    params = reports.notebook_parameters(tiny["nbdir"] / "summary_page.ipynb")
+    p = params["threshold"]
+    assert (p.type_name, p.default, p.help) == ("float", 0.2,
+                                                "LCD benchmark share (retired Novitas L35408)")
+    assert params["claims"].type_name == "list[str]" and params["claims"].default == []
+    assert params["leak"].default is False
+
+
+def test_parameter_papermill_cannot_read_is_an_error(tmp_path):
+    nb = new_notebook(cells=[new_code_cell("a: int = 1  # a = b is bad",
+                                           metadata={"tags": ["parameters"]})])
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python"}
+    nbformat.write(nb, tmp_path / "bad.ipynb")
+    with pytest.raises(InputError, match="papermill cannot read"):
+        reports.notebook_parameters(tmp_path / "bad.ipynb")
+    nb.cells[0].metadata = {}
+    nbformat.write(nb, tmp_path / "bad.ipynb")
+    with pytest.raises(InputError, match="no cell tagged 'parameters'"):
+        reports.notebook_parameters(tmp_path / "bad.ipynb")
+
+
+@pytest.mark.parametrize(
+    ("type_name", "value", "ok"),
+    [
+        ("float", 0.2, True), ("float", 1, True), ("float", "0.2", False),
+        ("float", True, False), ("int", 3, True), ("int", 3.0, False),
+        ("bool", False, True), ("bool", 0, False), ("str", "x", True),
+        ("list[str]", ["a", "b"], True), ("list[str]", "a", False),
+        ("list[str]", ["a", 1], False), ("str | None", None, True),
+        ("Optional[int]", None, True), ("dict[str, float]", {"a": 1.5}, True),
+        ("dict[str, float]", {"a": "x"}, False), ("", object(), True),
+    ],
+)
+def test_type_matching(type_name, value, ok):
+    assert reports._matches(type_name, value) is ok
+
+
+def test_validate_parameters_unknown_wrong_type_missing_file_reserved(tiny):
+    declared = {"summary_page": reports.notebook_parameters(
+        tiny["nbdir"] / "summary_page.ipynb")}
+    reports.validate_parameters({"threshold": 0.25}, declared)
+    with pytest.raises(InputError, match="unknown parameter") as err:
+        reports.validate_parameters({"treshold": 0.25}, declared, source="s.yaml")
+    assert "s.yaml" in str(err.value) and "treshold" in str(err.value)
+    with pytest.raises(InputError, match="wrong type"):
+        reports.validate_parameters({"threshold": "high"}, declared)
+    with pytest.raises(InputError, match="file not found"):
+        reports.validate_parameters({"claims": ["no/such/claims.csv"]}, declared)
+    with pytest.raises(InputError, match="set by rad3d report"):
+        reports.validate_parameters({"output_dir": "/tmp"}, declared)
+
+
+def test_load_scenario(tmp_path):
+    good = tmp_path / "s.yaml"
+    good.write_text("title: T\nparameters:\n  threshold: 0.25\n"
+                    "notebooks:\n  summary_page:\n    seed: 3\n")
+    s = reports.load_scenario(good)
+    assert s.name == "s" and s.parameters_for("summary_page") == {"threshold": 0.25, "seed": 3}
+    assert s.to_dict()["parameters"] == {"threshold": 0.25}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("parameter:\n  threshold: 0.25\n")
+    with pytest.raises(InputError, match="unknown key"):
+        reports.load_scenario(bad)
+    bad.write_text("parameters: [unclosed\n")
+    with pytest.raises(InputError, match="YAML"):
+        reports.load_scenario(bad)
+    with pytest.raises(InputError, match="not found"):
+        reports.load_scenario(tmp_path / "none.yaml")
+
+
+# ------------------------------------------------------------------- the writer
+
+
+def test_report_writer_suppresses_saves_and_records(tmp_path):
+    w = reports.ReportWriter(tmp_path, notebook="nb", scenario="base")
+    w.table("t", pd.DataFrame({"practice_id": ["A", "B", "C"], "n_lines": [120, 4, 300],
+                               "rate": [0.1, 0.2, 0.3]}))
+    w.headline("n_lines_total", 7, label="small")  # a count of 1-10: not recorded
+    w.headline("loss_usd", 1234.5, unit="usd")
+    w.finish()
+    shown = pd.read_csv(tmp_path / "tables" / "t.csv")
+    # 4 is primary, 120 its complement; their rates go with them
+    assert shown["n_lines"].astype(str).tolist() == [MARKER, MARKER, "300"]
+    assert shown["rate"].astype(str).tolist() == [MARKER, MARKER, "0.3"]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["headline"]["n_lines_total"] == {
+        "value": None, "label": "small", "unit": "", "note": "", "suppressed": True}
+    assert results["headline"]["loss_usd"]["value"] == 1234.5
+    assert results["privacy"]["suppressed_cells"] == 4
+    assert pd.read_excel(tmp_path / "tables" / "nb.xlsx", sheet_name="t").shape == (3, 3)
+    with pytest.raises(ValueError, match="identifier"):
+        w.table("ids", pd.DataFrame({"patient_id": ["P1"]}))
+    with pytest.raises(InputError, match="internal"):
+        reports.ReportWriter(tmp_path, min_cell_count=3)
+
+
+# --------------------------------------------------------------------- batches
+
+
+def test_missing_claims_file_fails_before_anything_runs(tiny, capsys):
+    out = tiny["tmp"] / "reports" / "latest"
+    with pytest.raises(InputError, match="claims file not found"):
+        _run(tiny, claims=[tiny["tmp"] / "missing.csv"])
+    assert not (tiny["tmp"] / "reports").exists()
+    # the CLI prints one line and exits 2
+    code = cli.main(["report", "--claims", str(tiny["tmp"] / "missing.csv"),
+                     "--params", str(tiny["scenario"]), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "missing.csv" in err and "Traceback" not in err
+
+
+def test_bad_scenario_fails_before_anything_runs(tiny):
+    tiny["scenario"].write_text("parameters:\n  threshold: high\n")
+    with pytest.raises(InputError, match="wrong type"):
+        _run(tiny)
+    tiny["scenario"].write_text("parameters:\n  min_cell_count: 5\n")
+    with pytest.raises(InputError, match="internal"):
+        _run(tiny)
+    tiny["scenario"].write_text("parameters:\n  threshold: 0.2\n")
+    with pytest.raises(InputError, match="--practices"):
+        _run(tiny, practices="A,Z")
+    # the practices are known only once the claims are prepared (cached beside the
+    # report), but no notebook ran and no report folder was written
+    assert not (tiny["tmp"] / "reports" / "latest").exists()
+    assert [p.name for p in (tiny["tmp"] / "reports").iterdir()] == [".rad3d-cache"]
+
+
+@pytest.mark.slow
+def test_batch_continues_past_a_failed_practice_and_resumes(tiny, capsys):
+    tiny["scenario"].write_text("name: base\nparameters:\n  fail_practice: B\n")
+    out = tiny["tmp"] / "reports" / "latest"
+    code = cli.main(["report", "--params", str(tiny["scenario"]), "--claims",
+                     str(tiny["claims"]), "--out", str(out), "--workers", "2",
+                     "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "base/practice_scorecard/B" in err and "failed on purpose" in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    status = {j["rel_dir"]: j["status"] for j in manifest["jobs"]}
+    assert status == {"base/summary_page": "ok", "base/practice_scorecard/A": "ok",
+                      "base/practice_scorecard/B": "failed",
+                      "base/practice_scorecard/C": "ok"}
+    assert manifest["failures"] == ["base/practice_scorecard/B"]
+    index = (out / "index.html").read_text()
+    assert "1 run(s) failed" in index and "failed on purpose" in index
+    # the failed notebook is kept, with its error, for reading
+    assert (out / "base/practice_scorecard/B/practice_scorecard.html").is_file()
+    # outputs of the good runs
+    a = out / "base/practice_scorecard/A"
+    assert (a / "figures/bars.png").stat().st_size > 0
+    assert json.loads((a / "results.json").read_text())["headline"]["total_encounters"][
+        "value"] == 424
+    html = (a / "practice_scorecard.html").read_text()
+    assert "rpt.table" not in html and "data:image/png;base64" in html
+    assert "cdnjs" not in html
+    # --resume: the runs that succeeded with the same key are reused, B runs again
+    result = _run(tiny, resume=True)
+    by = {r["rel_dir"]: r["status"] for r in result.records}
+    assert by["base/practice_scorecard/A"] == "reused"
+    assert by["base/summary_page"] == "reused"
+    assert by["base/practice_scorecard/B"] == "failed"
+    assert not result.ok and result.published
+    # nothing half-built is left beside the report
+    leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(".latest")]
+    assert leftovers == []
+
+
+@pytest.mark.slow
+def test_privacy_gate_refuses_to_publish_a_leak(tiny, capsys):
+    tiny["scenario"].write_text("name: base\nparameters:\n  leak: true\n")
+    result = _run(tiny, practices="none", workers=1)
+    assert not result.published
+    assert set(result.privacy_hits["identifier"]) == {PATIENTS[0]}
+    assert not (tiny["tmp"] / "reports" / "latest").exists()
+    # without the leak: published, manifest complete, no identifier anywhere
+    tiny["scenario"].write_text("name: base\nparameters:\n  leak: false\n")
+    result = _run(tiny, practices="none", workers=1)
+    assert result.ok
+    out = tiny["tmp"] / "reports" / "latest"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["privacy"]["base"]["min_cell_count"] == 11
+    assert manifest["inputs"][0]["claims"][0]["sha256"] == reports.sha256_file(tiny["claims"])
+    assert {"python", "pandas", "papermill"} <= set(manifest["versions"])
+    assert "commit" in manifest["git"] and "dirty" in manifest["git"]
+    job = json.loads((out / "base/summary_page/manifest.json").read_text())
+    assert job["seed"] == 7 and job["parameters"]["threshold"] == 0.2
+    from analysis.privacy import scan_for_identifiers
+
+    assert scan_for_identifiers(out, PATIENTS + CLAIMS).empty
