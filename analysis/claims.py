@@ -113,7 +113,8 @@ dollar is silently dropped.
 required column missing (named, with the headers found), a file that is empty, binary
 (NUL bytes, a ZIP/Excel workbook), not valid in the given encoding (the message says
 where and which ``encoding=`` to pass), an unreadable Parquet file, a path that does not
-exist or a glob that matches nothing.
+exist or a glob that matches nothing. A file with a header and no rows is not an error:
+it loads zero rows (one of several monthly files may be empty).
 
 References
 ----------
@@ -288,7 +289,6 @@ def _numbered_base(key: str) -> str:
     return re.sub(r"\d+(?:st|nd|rd|th)?", "", key)
 
 
-@cache
 def header_aliases() -> pd.DataFrame:
     """Recognised headers: ``column, alias, source`` from
     ``data/reference/claims_header_aliases.csv``.
@@ -297,6 +297,11 @@ def header_aliases() -> pd.DataFrame:
     ``modifiers`` and ``diagnosis_codes`` aliases (``Modifier 2``, ``Dx 10``,
     ``ICD_DGNS_CD3``) are joined in header order.
     """
+    return _alias_table().copy()
+
+
+@cache
+def _alias_table() -> pd.DataFrame:
     table = pd.read_csv(REFERENCE_DIR / "claims_header_aliases.csv", dtype=str,
                         keep_default_na=False)
     unknown = set(table["column"]) - set(CANONICAL_COLUMNS)
@@ -307,7 +312,7 @@ def header_aliases() -> pd.DataFrame:
 
 @cache
 def _alias_index() -> tuple[dict[str, str], dict[str, str]]:
-    table = header_aliases()
+    table = _alias_table()
     exact = {_header_key(a): c for a, c in zip(table["alias"], table["column"], strict=True)}
     numbered = {
         _numbered_base(_header_key(a)): c
@@ -382,12 +387,14 @@ def _map_headers(headers: list[str], column_map: dict[str, str | None], label: s
     missing = [c for c in REQUIRED_COLUMNS if c not in sources]
     if missing:
         col = missing[0]
-        looked = ", ".join(header_aliases().query("column == @col")["alias"].tolist()[:8])
+        table = _alias_table()
+        looked = ", ".join(table.loc[table["column"].eq(col), "alias"].tolist()[:8])
         found = ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
         more = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
         raise InputError(
             f"required column {col!r} is missing{more}; headers found: {found}; "
-            f"recognised names include {looked}; pass column_map={{'<your header>': {col!r}}}",
+            f"recognised names include {looked}; pass column_map={{'<your header>': {col!r}}} "
+            "(rad3d validate --column-map map.yaml)",
             file=label, column=col)
     return sources, ignored
 

@@ -130,8 +130,9 @@ Examples
 ...     "allowed_usd": [90.0, 40.0, float("nan")], "paid_usd": float("nan"), "state": "NC",
 ... })
 >>> linked = link(lines)
->>> linked.lines_3d[["cpt_code", "days_after_base", "noncompliant_reason"]].to_dict("list")
-{'cpt_code': ['76377', '76376'], 'days_after_base': [0, 3], 'noncompliant_reason': ['', 'both_3d_codes']}
+>>> l3 = linked.lines_3d
+>>> l3["days_after_base"].tolist(), l3["noncompliant_reason"].tolist()
+([0, 3], ['', 'both_3d_codes'])
 """
 
 from __future__ import annotations
@@ -203,6 +204,10 @@ class LinkSettings:
     default_state : str, default "NC"
         State used to price 3D lines whose ``state`` is missing [assumption: the
         bundled analysis is of North Carolina practices]; ``"US"`` prices nationally.
+    medicare_prices : bool, default True
+        Price 3D lines from the Medicare PFS (``medicare_usd``). False leaves
+        ``medicare_usd`` missing, e.g. for a utilization screen of years outside the
+        conversion factors the fee schedule knows.
     """
 
     link_window_days: int = 7
@@ -211,6 +216,7 @@ class LinkSettings:
     ct_mr_include: tuple[str, ...] = ()
     ct_mr_exclude: tuple[str, ...] = ()
     default_state: str = "NC"
+    medicare_prices: bool = True
 
     def __post_init__(self) -> None:
         window = self.link_window_days
@@ -250,6 +256,7 @@ class LinkSettings:
             "ct_mr_include": list(self.ct_mr_include),
             "ct_mr_exclude": list(self.ct_mr_exclude),
             "default_state": self.default_state,
+            "medicare_prices": self.medicare_prices,
         }
 
 
@@ -349,9 +356,7 @@ def _days(dates: pd.Series) -> np.ndarray:
     return dates.to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
-def _smallest_listed_code(
-    keys: np.ndarray, rank: np.ndarray, query: np.ndarray
-) -> np.ndarray:
+def _smallest_listed_code(keys: np.ndarray, rank: np.ndarray, query: np.ndarray) -> np.ndarray:
     """For each query key, the smallest code rank among the lines with that key, or -1."""
     out = np.full(len(query), -1, dtype=np.int64)
     if len(keys) == 0 or len(query) == 0:
@@ -366,9 +371,7 @@ def _smallest_listed_code(
     return out
 
 
-def _modal_payer(
-    enc_idx: np.ndarray, payer_code: np.ndarray, claim_key, n_enc: int
-) -> np.ndarray:
+def _modal_payer(enc_idx: np.ndarray, payer_code: np.ndarray, claim_key, n_enc: int) -> np.ndarray:
     """Per encounter, the most frequent payer code; ties to the first line by claim key.
 
     ``claim_key(mask)`` returns the ``claim_id`` and ``line_number`` arrays of the
@@ -384,12 +387,14 @@ def _modal_payer(
         sel = mixed[enc_idx]
         claim_id, line_number = claim_key(sel)
         best = (
-            pd.DataFrame({
-                "enc": enc_idx[sel],
-                "payer": payer_code[sel],
-                "claim_id": claim_id,
-                "line_number": line_number,
-            })
+            pd.DataFrame(
+                {
+                    "enc": enc_idx[sel],
+                    "payer": payer_code[sel],
+                    "claim_id": claim_id,
+                    "line_number": line_number,
+                }
+            )
             .sort_values(["enc", "claim_id", "line_number"], kind="stable")
             .assign(pos=lambda d: np.arange(len(d)))
             .groupby(["enc", "payer"], sort=False)
@@ -429,6 +434,7 @@ def link(
     ct_mr_include: Iterable[str] = (),
     ct_mr_exclude: Iterable[str] = (),
     default_state: str = "NC",
+    medicare_prices: bool = True,
     rvu: pd.DataFrame | None = None,
     gpci: pd.DataFrame | None = None,
 ) -> Linked:
@@ -441,7 +447,8 @@ def link(
         ``service_date`` datetime64, ``units`` int, ``allowed_usd``/``paid_usd``
         float with NaN for missing. The frame must hold all lines of each practice
         it contains (linking never crosses practices).
-    link_window_days, oncology, indications, ct_mr_include, ct_mr_exclude, default_state
+    link_window_days, oncology, indications, ct_mr_include, ct_mr_exclude, default_state,
+    medicare_prices
         See :class:`LinkSettings`.
     rvu, gpci : DataFrame, optional
         Fee tables for :func:`analysis.fees.price` (default: the bundled 2025 files).
@@ -464,6 +471,7 @@ def link(
         ct_mr_include=tuple(ct_mr_include),
         ct_mr_exclude=tuple(ct_mr_exclude),
         default_state=default_state,
+        medicare_prices=bool(medicare_prices),
     )
     lines = _check_columns(lines)
 
@@ -510,9 +518,7 @@ def link(
     del payer_all, dx_all
     dx_u = pd.Series(dx_uniques, dtype="string")
     dx_onc = np.append(codes.in_icd10_set(dx_u, settings.oncology).to_numpy(bool), False)[dx_idx]
-    dx_ind = np.append(codes.in_icd10_set(dx_u, settings.indications).to_numpy(bool), False)[
-        dx_idx
-    ]
+    dx_ind = np.append(codes.in_icd10_set(dx_u, settings.indications).to_numpy(bool), False)[dx_idx]
 
     # --- encounters
     ct_rows = np.flatnonzero(sct)
@@ -581,28 +587,34 @@ def link(
 
     first_ct = ct_rows[first_row]
     ones = np.ones(len(li))
-    encounters = pd.DataFrame({
-        "encounter_id": np.arange(n_enc, dtype=np.int64),
-        "practice_id": pd.array(p_uniques.take(pc[first_ct]), dtype="string"),
-        "patient_id": pd.array(t_uniques.take(pt[first_ct]), dtype="string"),
-        "service_date": column("service_date", rel[first_ct]),
-        "payer": pd.array(
-            payer_uniques.take(_modal_payer(enc_idx, payer_code[ct_rows], claim_key, n_enc)),
-            dtype="string",
-        ),
-        "ct_mr_lines": np.bincount(enc_idx, minlength=n_enc).astype(np.int64),
-        "ct_mr_units": np.rint(per_enc(units[ct_rows])).astype(np.int64),
-        "angiography_lines": np.rint(per_enc(u_angio[cidx[ct_rows]])).astype(np.int64),
-        "is_oncology": enc_onc,
-        "is_indicated": enc_ind,
-        "has_3d": per_enc(ones, li) > 0,
-        "has_3d_76376": per_enc(is76[linked], li) > 0,
-        "has_3d_76377": per_enc(is77[linked], li) > 0,
-        "n_3d_lines": np.rint(per_enc(ones, li)).astype(np.int64),
-        "units_3d_76376": np.rint(per_enc(np.where(is76, units3, 0)[linked], li)).astype(np.int64),
-        "units_3d_76377": np.rint(per_enc(np.where(is77, units3, 0)[linked], li)).astype(np.int64),
-        "noncompliant_3d_lines": np.rint(per_enc(noncompliant[linked], li)).astype(np.int64),
-    })
+    encounters = pd.DataFrame(
+        {
+            "encounter_id": np.arange(n_enc, dtype=np.int64),
+            "practice_id": pd.array(p_uniques.take(pc[first_ct]), dtype="string"),
+            "patient_id": pd.array(t_uniques.take(pt[first_ct]), dtype="string"),
+            "service_date": column("service_date", rel[first_ct]),
+            "payer": pd.array(
+                payer_uniques.take(_modal_payer(enc_idx, payer_code[ct_rows], claim_key, n_enc)),
+                dtype="string",
+            ),
+            "ct_mr_lines": np.bincount(enc_idx, minlength=n_enc).astype(np.int64),
+            "ct_mr_units": np.rint(per_enc(units[ct_rows])).astype(np.int64),
+            "angiography_lines": np.rint(per_enc(u_angio[cidx[ct_rows]])).astype(np.int64),
+            "is_oncology": enc_onc,
+            "is_indicated": enc_ind,
+            "has_3d": per_enc(ones, li) > 0,
+            "has_3d_76376": per_enc(is76[linked], li) > 0,
+            "has_3d_76377": per_enc(is77[linked], li) > 0,
+            "n_3d_lines": np.rint(per_enc(ones, li)).astype(np.int64),
+            "units_3d_76376": np.rint(per_enc(np.where(is76, units3, 0)[linked], li)).astype(
+                np.int64
+            ),
+            "units_3d_76377": np.rint(per_enc(np.where(is77, units3, 0)[linked], li)).astype(
+                np.int64
+            ),
+            "noncompliant_3d_lines": np.rint(per_enc(noncompliant[linked], li)).astype(np.int64),
+        }
+    )
 
     # --- the 3D line table
     from analysis import fees
@@ -614,43 +626,49 @@ def link(
     nat = np.array("NaT", dtype=enc_dates.dtype)
     encounter_date = np.where(linked, enc_dates[pos_c] if n_enc else nat, nat)
     rev_group = np.where(line_onc, "onc", np.where(line_ind, "ind", "oth"))
-    lines_3d = pd.DataFrame({
-        "claim_id": l3["claim_id"].astype("string"),
-        "line_number": l3["line_number"].to_numpy(dtype=np.int64),
-        "practice_id": l3["practice_id"].astype("string"),
-        "patient_id": l3["patient_id"].astype("string"),
-        "service_date": l3["service_date"],
-        "cpt_code": pd.array(np.where(is76, "76376", "76377"), dtype="string"),
-        "component": pd.array(
-            _map_unique(l3["modifiers"], fees.component_from_modifiers), dtype="string"
-        ),
-        "setting": pd.array(
-            _map_unique(l3["place_of_service"], fees.setting_from_pos), dtype="string"
-        ),
-        "units": units3,
-        "payer": l3["payer"].astype("string"),
-        "state": state,
-        "allowed_usd": l3["allowed_usd"].to_numpy(dtype=float, na_value=np.nan),
-        "paid_usd": l3["paid_usd"].to_numpy(dtype=float, na_value=np.nan),
-        "diagnosis_codes": l3["diagnosis_codes"].astype("string"),
-        "encounter_id": pd.array(np.where(linked, link_idx, 0), dtype="Int64"),
-        "encounter_date": encounter_date,
-        "days_after_base": pd.array(days_after, dtype="Int64"),
-        "is_orphan": ~linked,
-        "is_separate_date": linked & (days_after > 0),
-        "is_noncompliant": noncompliant,
-        "noncompliant_reason": pd.array(reason, dtype="string"),
-        "is_oncology": line_onc.astype(bool),
-        "is_indicated": line_ind.astype(bool),
-        "rev_group": pd.array(rev_group, dtype="string"),
-    })
+    lines_3d = pd.DataFrame(
+        {
+            "claim_id": l3["claim_id"].astype("string"),
+            "line_number": l3["line_number"].to_numpy(dtype=np.int64),
+            "practice_id": l3["practice_id"].astype("string"),
+            "patient_id": l3["patient_id"].astype("string"),
+            "service_date": l3["service_date"],
+            "cpt_code": pd.array(np.where(is76, "76376", "76377"), dtype="string"),
+            "component": pd.array(
+                _map_unique(l3["modifiers"], fees.component_from_modifiers), dtype="string"
+            ),
+            "setting": pd.array(
+                _map_unique(l3["place_of_service"], fees.setting_from_pos), dtype="string"
+            ),
+            "units": units3,
+            "payer": l3["payer"].astype("string"),
+            "state": state,
+            "allowed_usd": l3["allowed_usd"].to_numpy(dtype=float, na_value=np.nan),
+            "paid_usd": l3["paid_usd"].to_numpy(dtype=float, na_value=np.nan),
+            "diagnosis_codes": l3["diagnosis_codes"].astype("string"),
+            "encounter_id": pd.array(np.where(linked, link_idx, 0), dtype="Int64"),
+            "encounter_date": encounter_date,
+            "days_after_base": pd.array(days_after, dtype="Int64"),
+            "is_orphan": ~linked,
+            "is_separate_date": linked & (days_after > 0),
+            "is_noncompliant": noncompliant,
+            "noncompliant_reason": pd.array(reason, dtype="string"),
+            "is_oncology": line_onc.astype(bool),
+            "is_indicated": line_ind.astype(bool),
+            "rev_group": pd.array(rev_group, dtype="string"),
+        }
+    )
     lines_3d = lines_3d.assign(
         encounter_id=lines_3d["encounter_id"].mask(~linked),
         days_after_base=lines_3d["days_after_base"].mask(~linked),
     )
     # Optional pricing keys (not in the canonical schema) for multi-locality states.
     optional = {c: l3[c].astype("string") for c in ("mac", "locality") if c in l3}
-    medicare = _price(lines_3d.assign(**optional), rvu, gpci)
+    medicare = (
+        _price(lines_3d.assign(**optional), rvu, gpci)
+        if settings.medicare_prices
+        else np.full(len(lines_3d), np.nan)
+    )
     lines_3d = lines_3d.assign(medicare_usd=medicare)
 
     return Linked(

@@ -501,25 +501,35 @@ def _annual(
         policy, a, applies,
         scope_share=params["scope_share"][:, None], threshold=params["threshold"][:, None],
     )
-    vol = 1.0 if mix is None else mix
     phi = params["payer_cost_share"][:, None]
-    out = {k: np.zeros((n_draws, n_rows)) for k in _ANNUAL}
+    shape = (n_draws, n_rows)
+    revenue_all, loss, payer_sav, unpaid = (np.zeros(shape) for _ in range(4))
     for g in GROUPS:
-        revenue = (a[f"rev_observed_usd_{g}"] + mult * a[f"rev_medicare_usd_{g}"]) * vol
-        payer = np.clip(
-            a[f"rev_paid_usd_{g}"] * vol + phi * a[f"unpaid_fraction_{g}"] * revenue, 0.0, revenue
-        )
-        cut = 1.0 - keep[g]
-        out["revenue_without_usd"] += revenue
-        out["loss_usd"] += cut * revenue
-        out["payer_savings_usd"] += cut * payer
-        out["renderings_unpaid"] += cut * (a[f"rev_units_{g}"] * vol)
+        revenue = a[f"rev_observed_usd_{g}"] + mult * a[f"rev_medicare_usd_{g}"]
+        paid = a[f"rev_paid_usd_{g}"]
+        units = a[f"rev_units_{g}"]
+        if mix is not None:
+            revenue, paid, units = revenue * mix, paid * mix, units * mix
+        revenue_all += revenue
+        k = keep[g]
+        if k.shape[0] == 1 and np.all(k == 1.0):
+            continue  # fully paid group: no loss (most groups of most policies)
+        cut = 1.0 - k
+        lost = cut * revenue
+        loss += lost
+        # The payer's part: observed paid amounts, plus the cost-share assumption on the
+        # lines without paid_usd; never more than the revenue itself.
+        payer_sav += cut * np.minimum(paid + phi * a[f"unpaid_fraction_{g}"] * revenue, revenue)
+        unpaid += cut * units
+    noncompliant = a["noncompliant_allowed_usd"] * (1.0 if mix is None else mix)
+    out = {"revenue_without_usd": revenue_all, "loss_usd": loss,
+           "payer_savings_usd": payer_sav, "renderings_unpaid": unpaid,
+           "noncompliant_allowed_usd": np.broadcast_to(noncompliant, shape)}
+    if reduce:
+        starts = base.row_starts()
+        out = {k: np.add.reduceat(v, starts, axis=1) for k, v in out.items()}
     out["patient_savings_usd"] = out["loss_usd"] - out["payer_savings_usd"]
-    out["noncompliant_allowed_usd"] += a["noncompliant_allowed_usd"] * vol
-    if not reduce:
-        return out
-    starts = base.row_starts()
-    return {k: np.add.reduceat(v, starts, axis=1) for k, v in out.items()}
+    return out
 
 
 def _in_force(policy: Policy, start_date: dt.date, horizon: int) -> np.ndarray:

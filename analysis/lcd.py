@@ -562,7 +562,10 @@ class ScreenResult:
             "excess_usd": "${:,.0f}",
         }
         table = self.summary.to_html(
-            index=False, na_rep="–", formatters={k: v.format for k, v in fmt.items()}, border=0
+            index=False,
+            na_rep="–",
+            formatters={k: _fmt_or_dash(v) for k, v in fmt.items()},
+            border=0,
         )
         defs = "".join(
             f"<li>{html.escape(line)}</li>"
@@ -986,6 +989,11 @@ def _as_iterable(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _fmt_or_dash(spec: str):
+    """A formatter for ``DataFrame.to_html`` that shows missing values as a dash."""
+    return lambda v: "–" if pd.isna(v) else spec.format(v)
 
 
 def _maybe_int(values: np.ndarray) -> np.ndarray:

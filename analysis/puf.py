@@ -157,7 +157,7 @@ _NUMERIC = (
 # Bytes per provider-file row, to turn ``batch_rows`` into a parser block size
 # (a 3.0 GB file of 9.7 M rows averages ~ 320 bytes a row).
 _BYTES_PER_ROW = 330
-_MIN_BLOCK = 1 << 14
+_MIN_BLOCK = 1 << 12
 
 # US states, DC and territories: USPS code, FIPS code, name (ANSI/FIPS PUB 5-2,
 # as used in the geography file's Rndrng_Prvdr_Geo_Cd / _Geo_Desc), and the
@@ -456,10 +456,13 @@ def _scan(
         wanted_states = j_states if wanted_states is None else wanted_states & j_states
     expected = len(_LAYOUTS[layout])
 
+    header = list(_LAYOUTS[layout])
+    rows_before = 1  # physical rows before the current piece (the header)
+
     def on_malformed(row: pacsv.InvalidRow) -> str:
         stats.malformed.append(
             {
-                "row": row.number,
+                "row": None if row.number is None else rows_before + row.number,
                 "reason": f"expected {expected} fields, found {row.actual_columns}",
                 "column": "",
                 "value": "",
@@ -468,26 +471,22 @@ def _scan(
         )
         return "skip" if on_error == "quarantine" else "error"
 
-    reader = pacsv.open_csv(
-        str(path),
-        read_options=pacsv.ReadOptions(
-            block_size=max(batch_rows * _BYTES_PER_ROW, _MIN_BLOCK), encoding="utf8"
-        ),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=on_malformed),
-        convert_options=pacsv.ConvertOptions(
-            include_columns=list(_KEEP),
-            column_types=dict.fromkeys(_KEEP, pa.string()),
-            strings_can_be_null=False,
-        ),
+    read_options = pacsv.ReadOptions(column_names=header, use_threads=False)
+    parse_options = pacsv.ParseOptions(invalid_row_handler=on_malformed)
+    convert_options = pacsv.ConvertOptions(
+        include_columns=list(_KEEP),
+        column_types=dict.fromkeys(_KEEP, pa.string()),
+        strings_can_be_null=False,
     )
     code_set = pa.array(keep_codes, pa.string())
     state_set = None if wanted_states is None else pa.array(sorted(wanted_states), pa.string())
     n_valid = 0
-    while True:
+    for piece, n_lines in _pieces(path, max(batch_rows * _BYTES_PER_ROW, _MIN_BLOCK)):
         try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            break
+            batch = pacsv.read_csv(
+                pa.py_buffer(piece), read_options=read_options, parse_options=parse_options,
+                convert_options=convert_options,
+            )
         except pa.ArrowInvalid as err:
             if stats.malformed and on_error == "raise":
                 first = stats.malformed[0]
@@ -498,6 +497,7 @@ def _scan(
                     value=first["text"][:80],
                 ) from None
             raise InputError(f"cannot parse the CSV: {err}", file=path) from None
+        rows_before += n_lines
         n = batch.num_rows
         if n == 0:
             continue
@@ -541,6 +541,42 @@ def _scan(
         stats.rows_kept += len(frame)
         if len(frame):
             yield frame.reset_index(drop=True)
+
+
+def _pieces(path: Path, size: int) -> Iterator[tuple[bytes, int]]:
+    """The data rows of a CSV in pieces of about ``size`` bytes, cut at line ends.
+
+    Yields ``(piece, n_lines)``; the header line and a UTF-8 BOM are skipped. A cut
+    never falls inside a quoted field (the piece up to a cut holds an even number of
+    double quotes; escaped quotes come in pairs). Parsing each piece separately keeps
+    memory to one piece, whatever the file size (pyarrow's own streaming reader reads
+    ahead without bound on a fast disk).
+    """
+    with pa.input_stream(str(path), compression="detect") as stream:
+        buffer = b""
+        header_done = False
+        while True:
+            data = stream.read(size)
+            buffer += data
+            if not header_done:
+                if buffer.startswith(b"\xef\xbb\xbf"):
+                    buffer = buffer[3:]
+                end = buffer.find(b"\n")
+                if end < 0 and data:
+                    continue
+                buffer = b"" if end < 0 else buffer[end + 1:]
+                header_done = True
+            if not data:
+                if buffer.strip():
+                    yield buffer, buffer.count(b"\n") + (not buffer.endswith(b"\n"))
+                return
+            cut = buffer.rfind(b"\n") + 1
+            while cut > 0 and buffer.count(b'"', 0, cut) % 2:
+                cut = buffer.rfind(b"\n", 0, cut - 1) + 1
+            if cut == 0:
+                continue
+            piece, buffer = buffer[:cut], buffer[cut:]
+            yield piece, piece.count(b"\n")
 
 
 _LINE_COLUMNS = [

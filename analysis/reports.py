@@ -1474,6 +1474,7 @@ class Job:
     parameters: Mapping[str, Any]
     key: str
     notebook_path: str
+    effective_parameters: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -1486,6 +1487,7 @@ class Job:
             "practice_id": self.practice_id, "rel_dir": self.rel_dir,
             "parameters": dict(self.parameters), "key": self.key,
             "notebook_path": self.notebook_path,
+            "effective_parameters": dict(self.effective_parameters),
         }
 
 
@@ -1543,9 +1545,11 @@ def plan_jobs(
                      "source": source},
                     sort_keys=True, default=_json_default,
                 ))
+                effective = {k: p.default for k, p in params_decl.items()} | params
                 if "inputs_dir" in params_decl and inputs.folder is not None:
                     params["inputs_dir"] = str(inputs.folder)
-                jobs.append(Job(nb, scenario.name, practice, rel, params, key, str(path)))
+                jobs.append(Job(nb, scenario.name, practice, rel, params, key, str(path),
+                                effective))
     return jobs
 
 
@@ -1659,6 +1663,7 @@ def _execute_job(job: dict[str, Any], stage: str) -> dict[str, Any]:
         "finished_at": dt.datetime.fromtimestamp(finished, dt.UTC).isoformat(timespec="seconds"),
         "seconds": round(finished - started, 2),
         "parameters": {k: v for k, v in job["parameters"].items()},
+        "effective_parameters": job.get("effective_parameters", {}),
     }
     _write_json(work / "job.json", record)
     shutil.rmtree(final, ignore_errors=True)
@@ -2025,7 +2030,8 @@ def _run_jobs(
 
 
 def _job_manifest(job: Job, record: Mapping[str, Any]) -> dict[str, Any]:
-    params = dict(job.parameters)
+    params = {**dict(job.effective_parameters), **dict(job.parameters)}
+    params.pop("output_dir", None)
     inputs_hashes = {}
     if params.get("inputs_dir"):
         info_path = Path(params["inputs_dir"]) / "inputs.json"
@@ -2061,8 +2067,8 @@ def _manifest(scenarios, nb_paths, declared, prepared, records, privacy, *, star
             "prepared_sha256": info.get("files"), "rows": info.get("rows"),
             "claims_report": info.get("claims_report"),
         })
-    seeds = sorted({r["parameters"].get("seed") for r in records
-                    if r.get("parameters", {}).get("seed") is not None}, key=str)
+    seeds = sorted({r["effective_parameters"].get("seed") for r in records
+                    if (r.get("effective_parameters") or {}).get("seed") is not None}, key=str)
     return {
         "tool": "rad3d report",
         "started_at": started_at,

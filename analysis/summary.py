@@ -143,7 +143,9 @@ _LINE_USD = (
 _REV_COUNTS = tuple(
     f"rev_{m}_{g}" for g in REV_GROUPS for m in ("units", "lines", "encounters", "unpaid_lines")
 )
-_REV_USD = tuple(f"rev_{m}_{g}" for g in REV_GROUPS for m in ("observed_usd", "medicare_usd", "paid_usd"))
+_REV_USD = tuple(
+    f"rev_{m}_{g}" for g in REV_GROUPS for m in ("observed_usd", "medicare_usd", "paid_usd")
+)
 
 #: Integer (count) columns of a summary.
 COUNT_COLUMNS: tuple[str, ...] = _ENCOUNTER_COUNTS + _LINE_COUNTS + _REV_COUNTS
@@ -180,7 +182,9 @@ def period(dates: pd.Series, *, kind: str = "year") -> pd.Series:
     if not pd.api.types.is_datetime64_any_dtype(dates):
         dates = pd.to_datetime(dates)
     year = dates.dt.year.to_numpy(dtype=np.int64, na_value=-1)
-    code = year * 10 + (dates.dt.quarter.to_numpy(dtype=np.int64, na_value=0) if kind == "quarter" else 0)
+    code = year * 10 + (
+        dates.dt.quarter.to_numpy(dtype=np.int64, na_value=0) if kind == "quarter" else 0
+    )
     # Format the few distinct periods once, not every row.
     idx, uniques = pd.factorize(code)
     fmt = [
@@ -191,39 +195,47 @@ def period(dates: pd.Series, *, kind: str = "year") -> pd.Series:
     return pd.Series(labels.take(idx), index=dates.index, name="period", dtype="string")
 
 
+_DTYPES: dict[str, str] = {k: "string" for k in KEY_COLUMNS} | {
+    c: ("int64" if c in COUNT_COLUMNS else "float64") for c in SUM_COLUMNS
+}
+
+
 def empty_summary() -> pd.DataFrame:
     """A summary with no rows and the right columns and dtypes."""
-    cols = {k: pd.Series([], dtype="string") for k in KEY_COLUMNS}
-    cols |= {c: pd.Series([], dtype="int64" if c in COUNT_COLUMNS else "float64")
-             for c in SUM_COLUMNS}  # fmt: skip
-    return pd.DataFrame(cols)
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in _DTYPES.items()})
 
 
 def _group_sum(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     if frame.empty:
         return frame.loc[:, list(KEY_COLUMNS) + list(columns)]
-    return frame.groupby(list(KEY_COLUMNS), sort=False, observed=True)[list(columns)].sum().reset_index()
+    return (
+        frame.groupby(list(KEY_COLUMNS), sort=False, observed=True)[list(columns)]
+        .sum()
+        .reset_index()
+    )
 
 
 def _encounter_part(enc: pd.DataFrame, kind: str) -> pd.DataFrame:
     onc, has, ind = enc["is_oncology"], enc["has_3d"], enc["is_indicated"]
-    rows = pd.DataFrame({
-        "practice_id": enc["practice_id"],
-        "period": period(enc["service_date"], kind=kind),
-        "payer": enc["payer"],
-        "n_encounters": 1,
-        "n_encounters_3d": has.astype(np.int64),
-        "n_encounters_3d_76376": enc["has_3d_76376"].astype(np.int64),
-        "n_encounters_3d_76377": enc["has_3d_76377"].astype(np.int64),
-        "n_onc_encounters": onc.astype(np.int64),
-        "n_onc_encounters_3d": (onc & has).astype(np.int64),
-        "n_nononc_encounters": (~onc).astype(np.int64),
-        "n_nononc_encounters_3d": (~onc & has).astype(np.int64),
-        "n_ind_encounters": ind.astype(np.int64),
-        "n_ind_encounters_3d": (ind & has).astype(np.int64),
-        "ct_mr_lines": enc["ct_mr_lines"],
-        "ct_mr_units": enc["ct_mr_units"],
-    })
+    rows = pd.DataFrame(
+        {
+            "practice_id": enc["practice_id"],
+            "period": period(enc["service_date"], kind=kind),
+            "payer": enc["payer"],
+            "n_encounters": 1,
+            "n_encounters_3d": has.astype(np.int64),
+            "n_encounters_3d_76376": enc["has_3d_76376"].astype(np.int64),
+            "n_encounters_3d_76377": enc["has_3d_76377"].astype(np.int64),
+            "n_onc_encounters": onc.astype(np.int64),
+            "n_onc_encounters_3d": (onc & has).astype(np.int64),
+            "n_nononc_encounters": (~onc).astype(np.int64),
+            "n_nononc_encounters_3d": (~onc & has).astype(np.int64),
+            "n_ind_encounters": ind.astype(np.int64),
+            "n_ind_encounters_3d": (ind & has).astype(np.int64),
+            "ct_mr_lines": enc["ct_mr_lines"],
+            "ct_mr_units": enc["ct_mr_units"],
+        }
+    )
     return _group_sum(rows, _ENCOUNTER_COUNTS)
 
 
@@ -276,16 +288,16 @@ def _line_part(l3: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     """Order rows and columns, fill absent cells with zero, fix dtypes."""
-    base = empty_summary()
-    for c in SUM_COLUMNS:
-        if c not in frame.columns:
-            frame = frame.assign(**{c: 0})
-    extra = [c for c in frame.columns if c not in base.columns]
+    absent = {c: 0 for c in SUM_COLUMNS if c not in frame.columns}
+    if absent:
+        frame = frame.assign(**absent)
+    extra = [c for c in frame.columns if c not in _DTYPES]
     frame = frame.loc[:, list(KEY_COLUMNS) + list(SUM_COLUMNS) + extra]
     frame = frame.fillna({c: 0 for c in SUM_COLUMNS})
-    dtypes = {k: "string" for k in KEY_COLUMNS}
-    dtypes |= {c: ("int64" if c in COUNT_COLUMNS else "float64") for c in SUM_COLUMNS}
-    return frame.astype(dtypes).sort_values(list(KEY_COLUMNS), kind="stable").reset_index(drop=True)
+    dtypes = {c: t for c, t in _DTYPES.items() if frame[c].dtype != t}
+    if dtypes:
+        frame = frame.astype(dtypes)
+    return frame.sort_values(list(KEY_COLUMNS), kind="stable").reset_index(drop=True)
 
 
 def summarize_linked(linked: Linked, *, period: str = "year") -> pd.DataFrame:
@@ -339,8 +351,10 @@ def summarize(lines: pd.DataFrame, *, period: str = "year", **link_options) -> p
     ...     "allowed_usd": [90.0, 20.0, 60.0],
     ... })
     >>> s = summarize(lines, period="quarter")
-    >>> s[["period", "n_encounters", "n_encounters_3d", "allowed_3d_76376_usd"]].to_dict("list")
-    {'period': ['2024Q1', '2024Q2'], 'n_encounters': [1, 1], 'n_encounters_3d': [1, 0], 'allowed_3d_76376_usd': [20.0, 0.0]}
+    >>> s[["period", "n_encounters", "n_encounters_3d"]].to_dict("list")
+    {'period': ['2024Q1', '2024Q2'], 'n_encounters': [1, 1], 'n_encounters_3d': [1, 0]}
+    >>> s["allowed_3d_76376_usd"].tolist()
+    [20.0, 0.0]
     """
     return summarize_linked(link(lines, **link_options), period=period)
 

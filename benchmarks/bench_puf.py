@@ -145,7 +145,7 @@ def _write_section(report: dict) -> None:
         f"- Versions: {', '.join(f'{k} {v}' for k, v in report['versions'].items())}.",
         f"- File: synthetic, real 28-column layout, {report['rows']:,} rows, "
         f"{report['file_gb']:.2f} GB (written in {report['generate_seconds']:.0f} s by "
-        "`write_synthetic_puf`, seed 7).",
+        "`write_synthetic_puf`, seed 7, one core).",
         "- Query: keep CT/MR + 76376/76377 rows (all states), sum services per NPI "
         "(CT/MR, 76376, 76377). Each engine in its own process; peak memory = the "
         "child's maximum resident set size.",
@@ -153,7 +153,7 @@ def _write_section(report: dict) -> None:
         "| engine | wall time (s) | peak memory (MB) | rows kept / NPIs |",
         "|---|---:|---:|---|",
         f"| rad3d `read_provider_service` + `summarize_puf` (pyarrow streaming, "
-        f"200k-row blocks) | {r3['seconds']} | {r3['peak_rss_mb']} | "
+        f"~66 MB pieces) | {r3['seconds']} | {r3['peak_rss_mb']} | "
         f"{r3['result']['rows_kept']:,} / {r3['result']['n_npis']:,} |",
         f"| DuckDB {report['versions']['duckdb']} `read_csv` + GROUP BY (includes a second "
         f"count(*) scan) | {dk['seconds']} | {dk['peak_rss_mb']} | – / "
@@ -201,12 +201,16 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     args.file.parent.mkdir(parents=True, exist_ok=True)
     gen_seconds = 0.0
+    sidecar = args.file.with_name(args.file.name + ".generate.json")
     if not args.file.exists():
         t0 = time.perf_counter()
         subprocess.run([sys.executable, __file__, "--child", "generate", "--file",
                         str(args.file), "--rows", str(args.rows)], check=True)
         gen_seconds = time.perf_counter() - t0
         print(f"generated {args.rows:,} rows in {gen_seconds:.0f} s", flush=True)
+        sidecar.write_text(json.dumps({"generate_seconds": gen_seconds}))
+    elif sidecar.exists():  # a file kept from an earlier run (--keep)
+        gen_seconds = json.loads(sidecar.read_text())["generate_seconds"]
     engines = [_run_child("rad3d", args.file), _run_child("duckdb", args.file)]
     a, b = engines[0]["result"], engines[1]["result"]
     same = (
@@ -234,6 +238,7 @@ def main() -> None:
     print(json.dumps(report, indent=2))
     if not args.keep:
         args.file.unlink()
+        sidecar.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -44,8 +44,18 @@ def make_lines(rows: list[dict]) -> pd.DataFrame:
         paid_usd=frame["paid_usd"].astype("float64"),
         **{
             c: frame[c].astype("string")
-            for c in ("claim_id", "practice_id", "patient_id", "cpt_code", "modifiers",
-                      "place_of_service", "payer", "diagnosis_codes", "rendering_npi", "state")
+            for c in (
+                "claim_id",
+                "practice_id",
+                "patient_id",
+                "cpt_code",
+                "modifiers",
+                "place_of_service",
+                "payer",
+                "diagnosis_codes",
+                "rendering_npi",
+                "state",
+            )
         },  # fmt: skip
     )
 
@@ -325,6 +335,17 @@ def test_medicare_price_of_3d_lines_north_carolina_2025():
     assert y["medicare_usd"] == pytest.approx(2 * 72.67, abs=0.012)
 
 
+def test_pricing_can_be_switched_off_for_years_the_fee_schedule_does_not_know():
+    lines = make_lines([
+        {"service_date": "2019-06-03", "cpt_code": CT},
+        {"service_date": "2019-06-03", "cpt_code": "76376"},
+    ])  # fmt: skip
+    with pytest.raises(InputError):  # no 2019 conversion factor
+        link(lines)
+    l3 = link(lines, medicare_prices=False).lines_3d
+    assert l3["medicare_usd"].isna().all() and not l3["is_orphan"].any()
+
+
 def test_input_is_not_modified_and_row_order_does_not_matter():
     lines = make_lines([
         {"service_date": "2024-03-01", "cpt_code": CT},
@@ -378,4 +399,5 @@ def test_settings_serialize():
         "ct_mr_include": ["75565"],
         "ct_mr_exclude": [],
         "default_state": "NC",
+        "medicare_prices": True,
     }

@@ -461,6 +461,7 @@ def test_result_renders_with_lcd_status_and_definitions(small):
         "Definitions",
     ):
         assert text in html, text
+    assert "nan" not in html  # practice D (not screened) shows dashes
     for word in (
         "Clopper",
         "one-sided",

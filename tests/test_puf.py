@@ -242,7 +242,7 @@ def test_consistency_hand_example():
 
 
 def test_rollups_npi_organization_crosswalk(tmp_path):
-    rows = HAND[:4] + [row(npi="1245319599", code="74177", ent="O", name="Big Imaging, LLC")]
+    rows = HAND[:4] + [row(npi="1245319599", code="74177", ent="O", name='"Big Imaging, LLC"')]
     lines = puf.read_provider_service(write(tmp_path / "p.csv", rows)).lines
     by_npi = puf.assign_practices(lines)
     assert by_npi.counts["practices"] == 2

@@ -52,8 +52,17 @@ def make_lines(rows: list[dict]) -> pd.DataFrame:
         paid_usd=frame["paid_usd"].astype("float64"),
         **{
             c: frame[c].astype("string")
-            for c in ("claim_id", "practice_id", "patient_id", "cpt_code", "modifiers",
-                      "place_of_service", "payer", "diagnosis_codes", "state")
+            for c in (
+                "claim_id",
+                "practice_id",
+                "patient_id",
+                "cpt_code",
+                "modifiers",
+                "place_of_service",
+                "payer",
+                "diagnosis_codes",
+                "state",
+            )
         },  # fmt: skip
     )
 

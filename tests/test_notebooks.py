@@ -1,0 +1,247 @@
+"""The report notebooks: structure, and a real run through papermill on small data.
+
+The run uses small synthetic claims (6 practices) and the base-case scenario; the
+headline numbers each notebook records in ``results.json`` are recomputed here with
+the package's own functions and must agree. The whole report folder is then scanned
+for every patient and claim identifier of the input, and every shown table for
+counts from 1 to 10.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+
+from analysis import claims, impact, lcd, reports, synth, uncertainty
+from analysis.privacy import scan_for_identifiers, shown_small_counts
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ("policy_brief", "lcd_screen", "revenue_impact", "practice_scorecard")
+BASE = ROOT / "notebooks" / "params" / "base.yaml"
+
+sys.path.insert(0, str(ROOT / "notebooks"))
+import build_notebooks  # noqa: E402
+
+sys.path.pop(0)
+
+
+# ------------------------------------------------------------------- structure
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_committed_notebook_is_clean_and_matches_its_source(name):
+    path = ROOT / "notebooks" / f"{name}.ipynb"
+    assert path.read_text(encoding="utf-8") == build_notebooks.build(name), (
+        "run notebooks/build_notebooks.py")
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert "parameters" in code[0].metadata.get("tags", [])
+    for cell in code:
+        tree = ast.parse(cell.source)
+        assert not [n for n in ast.walk(tree)
+                    if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.Lambda)], cell.source
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_parameter_is_typed_and_documented(name):
+    params = reports.notebook_parameters(ROOT / "notebooks" / f"{name}.ipynb")
+    for p in params.values():
+        assert p.type_name, f"{name}: {p.name} has no type annotation"
+        assert len(p.help) > 10, f"{name}: {p.name} has no help comment"
+    # defaults agree with the documented defaults of the model
+    if "commercial_multiplier" in params:
+        defaults = impact.ImpactAssumptions()
+        for field in impact.ImpactAssumptions.parameter_names():
+            if field in params:
+                assert params[field].default == getattr(defaults, field), field
+        assert params["horizon_years"].default == defaults.horizon_years
+        assert params["start_date"].default == defaults.start_date.isoformat()
+    if "threshold" in params:
+        assert params["threshold"].default == lcd.ScreenSettings().threshold
+
+
+def test_papermill_help_notebook_documents_parameters():
+    out = subprocess.run(
+        [sys.executable, "-m", "papermill", "--help-notebook",
+         str(ROOT / "notebooks" / "lcd_screen.ipynb")],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert "threshold: float (default 0.20)" in out
+    assert "retired Novitas L35408" in out
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks" / "params").glob("*.yaml")))
+def test_scenario_files_validate(path):
+    declared = {n: reports.notebook_parameters(ROOT / "notebooks" / f"{n}.ipynb")
+                for n in NOTEBOOKS}
+    scenario = reports.load_scenario(path)
+    reports.validate_parameters(scenario.parameters, declared, source=path)
+
+
+def test_required_scenarios_exist():
+    names = {reports.load_scenario(p).name
+             for p in (ROOT / "notebooks" / "params").glob("*.yaml")}
+    assert {"base", "commercial_high", "commercial_low", "lcd_cap"} <= names
+
+
+# ------------------------------------------------------------------ a real run
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("nbrun")
+    claims_file = tmp / "claims.parquet"
+    generated = synth.generate(6, rng=np.random.default_rng(11), scale=1 / 120)
+    synth.write_lines(generated.lines, claims_file)
+    loaded = claims.load_claims([str(claims_file)])
+    practices = sorted(loaded.lines["practice_id"].unique())[:2]
+    result = reports.run_report(
+        scenarios=[BASE], claims=[claims_file], practices=",".join(practices),
+        notebooks=list(NOTEBOOKS), out=tmp / "reports" / "latest", workers=2,
+        progress=False,
+    )
+    inputs = reports.prepare_inputs([claims_file], cache_dir=tmp / "reports" / ".rad3d-cache")
+    return {"result": result, "out": tmp / "reports" / "latest", "loaded": loaded,
+            "inputs": inputs, "practices": practices}
+
+
+def _headline(run, rel):
+    data = json.loads((run["out"] / rel / "results.json").read_text())
+    return {k: v["value"] for k, v in data["headline"].items()}
+
+
+def _base_parameters():
+    return reports.load_scenario(BASE).parameters
+
+
+@pytest.mark.slow
+def test_every_notebook_ran(run):
+    result = run["result"]
+    assert result.ok, result.summary.to_string()
+    rels = {r["rel_dir"] for r in result.records}
+    assert rels == {"base/policy_brief", "base/lcd_screen", "base/revenue_impact",
+                    *(f"base/practice_scorecard/{p}" for p in run["practices"])}
+    for rel in rels:
+        folder = run["out"] / rel
+        name = rel.split("/")[1]
+        assert (folder / f"{name}.html").is_file() and (folder / f"{name}.ipynb").is_file()
+        assert (folder / "results.json").is_file() and (folder / "manifest.json").is_file()
+        assert list((folder / "tables").glob("*.csv")) and list((folder / "tables").glob("*.xlsx"))
+    index = (run["out"] / "index.html").read_text()
+    for rel in rels:
+        assert rel in index
+
+
+@pytest.mark.slow
+def test_lcd_headlines_match_the_package(run):
+    summary = run["inputs"].summary("year")
+    screen = lcd.screen(summary, quarterly=run["inputs"].summary("quarter"))
+    got = _headline(run, "base/lcd_screen")
+    assert got["n_practices_screened"] == screen.n_screened == 6
+    assert got["n_practices_flagged"] == screen.n_flagged
+    t = screen.table.loc[screen.table["screened"]]
+    assert got["n_practices_above_threshold"] == int((t["rate"] > 0.20).sum())
+    no_exempt = lcd.screen(summary, exempt_oncology=False)
+    assert got["n_practices_flagged_without_exemption"] == no_exempt.n_flagged
+    assert got["overdispersion_phi"] == pytest.approx(screen.overdispersion.phi)
+
+
+@pytest.mark.slow
+def test_impact_headlines_match_the_package(run):
+    summary = run["inputs"].summary("year")
+    p = _base_parameters()
+    assumptions = impact.ImpactAssumptions(commercial_multiplier=p["commercial_multiplier"],
+                                           horizon_years=p["horizon_years"])
+    policies = reports.scenario_policies(
+        ["status_quo", "full_bundling", "lcd_cap", "medical_necessity"],
+        payers=p["policy_payers"], effective_date=p["effective_date"],
+        scope_share=p["scope_share"])
+    result = impact.impact(summary, policies, assumptions=assumptions)
+    row = result.summary.set_index("policy").loc["full_bundling"]
+    sim = uncertainty.psa(summary, policies[1], rng=np.random.default_rng(p["seed"]),
+                          n_draws=10_000, assumptions=assumptions)
+    lower, upper = sim.interval()
+    for rel in ("base/revenue_impact", "base/policy_brief"):
+        got = _headline(run, rel)
+        assert got["loss_year1_usd"] == pytest.approx(row["loss_year1_usd"])
+        assert got["loss_horizon_usd"] == pytest.approx(row["loss_horizon_usd"])
+        assert got["loss_share_year1"] == pytest.approx(row["loss_share_year1"])
+        assert got["n_practices_losing"] == row["n_practices_losing"]
+        assert got["loss_horizon_lower_usd"] == pytest.approx(lower)
+        assert got["loss_horizon_upper_usd"] == pytest.approx(upper)
+    assert row["loss_year1_usd"] > 0
+
+
+@pytest.mark.slow
+def test_scorecard_headlines_match_the_package(run):
+    summary = run["inputs"].summary("year")
+    screen = lcd.screen(summary, quarterly=run["inputs"].summary("quarter"))
+    result = impact.impact(summary, reports.scenario_policies(
+        ["status_quo", "full_bundling", "lcd_cap", "medical_necessity"]))
+    for practice in run["practices"]:
+        got = _headline(run, f"base/practice_scorecard/{practice}")
+        row = screen.table.set_index("practice_id").loc[practice]
+        assert got["rate"] == pytest.approx(row["rate"])
+        assert got["flagged"] == bool(row["flag"])
+        loss = result.practices.query(
+            "practice_id == @practice and policy == 'full_bundling'")["loss_usd"].sum()
+        assert got["loss_horizon_usd"] == pytest.approx(loss)
+
+
+@pytest.mark.slow
+def test_brief_states_the_lcd_status_cheers_and_no_code(run):
+    html = (run["out"] / "base/policy_brief/policy_brief.html").read_text()
+    text = BeautifulSoup(html, "html.parser").get_text(" ")
+    assert "CHEERS 2022" in text and "Perspective" in text and "Time horizon" in text
+    assert "retired" in text and "2023-09-28" in text and "2015-10-01" in text
+    assert "Limitations" in text and "Assumptions and sources" in text
+    assert "rpt.table(" not in html and "import numpy" not in html
+    assert "cdnjs" not in html  # self-contained: nothing fetched
+
+
+@pytest.mark.slow
+def test_no_patient_identifier_anywhere_in_the_report(run):
+    lines = run["loaded"].lines
+    identifiers = set(lines["patient_id"].astype(str)) | set(lines["claim_id"].astype(str))
+    assert len(identifiers) > 100
+    hits = scan_for_identifiers(run["out"], identifiers)
+    assert hits.empty, hits.head().to_string()
+
+
+def _html_tables(path: Path) -> list[pd.DataFrame]:
+    soup = BeautifulSoup(path.read_text(), "html.parser")
+    frames = []
+    for table in soup.find_all("table"):
+        head = [th.get_text(strip=True) for th in table.find_all("th")]
+        rows = [[td.get_text(strip=True).replace(",", "").replace("$", "")
+                 for td in tr.find_all("td")] for tr in table.find_all("tr")]
+        rows = [r for r in rows if r and len(r) == len(head)]
+        if head and rows:
+            frames.append(pd.DataFrame(rows, columns=head))
+    return frames
+
+
+@pytest.mark.slow
+def test_no_shown_count_between_1_and_10(run):
+    checked = 0
+    for csv in run["out"].rglob("*.csv"):
+        bad = shown_small_counts(pd.read_csv(csv))
+        assert bad.empty, f"{csv}: {bad.to_dict('records')}"
+        checked += 1
+    for page in run["out"].rglob("*.html"):
+        for frame in _html_tables(page):
+            bad = shown_small_counts(frame)
+            assert bad.empty, f"{page}: {bad.to_dict('records')}"
+            checked += 1
+    assert checked > 20
