@@ -806,34 +806,24 @@ def _run_puf(args) -> int:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    samples = puf.sample_paths()
-    path = Path(args.file) if args.file else samples["provider"]
-    geography_path = args.geography or (None if args.file else samples["geography"])
-    exposure_state = args.exposure_state.strip().upper()
-    if args.state:
-        screen_states = sorted({s.strip().upper() for s in args.state})
-    elif args.jurisdiction:
-        screen_states = puf.jurisdiction_states(args.jurisdiction)
-    else:
-        screen_states = None
-    read_states = None if screen_states is None else sorted({*screen_states, exposure_state})
-    bounds = puf.SuppressionBounds(services_per_beneficiary=args.services_per_beneficiary)
-    read = puf.read_provider_service(path, states=read_states)
-    lines = read.lines
-    screen_lines = lines if screen_states is None else lines.loc[lines["state"].isin(screen_states)]
-    crosswalk = puf.read_crosswalk(args.crosswalk) if args.crosswalk else None
-    rolled = puf.assign_practices(screen_lines, rollup=args.rollup, crosswalk=crosswalk)
-    summary = puf.summarize_puf(rolled.lines, period=args.year, bounds=bounds)
-    result = puf.screen_puf(summary, lines=rolled.lines, threshold=args.threshold,
-                            alpha=args.alpha, bounds=bounds)
-    geography = puf.read_geography_service(geography_path) if geography_path else None
-    medicare = puf.medicare_3d_totals(
-        state=exposure_state,
-        lines=None if geography is not None else lines,
-        geography=geography,
+    run = puf.medicare_benchmark(
+        args.file,
+        states=args.state,
+        jurisdictions=args.jurisdiction,
+        rollup=args.rollup,
+        crosswalk=args.crosswalk,
+        geography=args.geography,
+        period=args.year,
+        threshold=args.threshold,
+        alpha=args.alpha,
+        bounds=puf.SuppressionBounds(services_per_beneficiary=args.services_per_beneficiary),
+        exposure_state=args.exposure_state,
+        n_draws=args.draws,
+        rng=np.random.default_rng(args.seed),
     )
-    exposure = puf.estimate_exposure(medicare, state=exposure_state, period=args.year,
-                                     n_draws=args.draws, rng=np.random.default_rng(args.seed))
+    read, rolled, result, exposure = run.read, run.rollup, run.screen, run.exposure
+    path = Path(read.path)
+    exposure_state = exposure.state
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -848,9 +838,8 @@ def _run_puf(args) -> int:
         "quarantine": read.quarantine,
         "exposure": exposure.table,
     }
-    consistency = None
-    if geography is not None:
-        consistency = puf.check_consistency(screen_lines, geography)
+    consistency = run.consistency
+    if consistency is not None:
         sheets["consistency"] = consistency
         atomic(out / "consistency.csv", lambda p: consistency.to_csv(p, index=False))
 
@@ -862,16 +851,7 @@ def _run_puf(args) -> int:
     atomic(out / "puf_screen.xlsx", write_xlsx)
     if len(read.quarantine):
         atomic(out / "quarantine.csv", lambda p: read.quarantine.to_csv(p, index=False))
-    record = {
-        "input": str(path),
-        "layout": read.layout,
-        "read": {k: v for k, v in read.counts.items()},
-        "screen_states": screen_states,
-        "rollup": rolled.rollup,
-        "screen": result.to_dict(),
-        "exposure": exposure.to_dict(),
-        "seed": args.seed,
-    }
+    record = {**run.to_dict(), "seed": args.seed}
     atomic(out / "exposure.json",
            lambda p: Path(p).write_text(json.dumps(record, indent=2, default=str)))
 

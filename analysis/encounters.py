@@ -336,8 +336,8 @@ def _check_columns(lines: pd.DataFrame) -> pd.DataFrame:
         if bad.any():
             pos = int(np.flatnonzero(bad)[0])
             raise InputError(
-                "required value is missing (validate the claims first)",
-                row=pos + 1,
+                f"required value is missing in the claim line at position {pos} of the "
+                f"frame ({int(bad.sum())} such lines); validate the claims first",
                 column=col,
                 value="<missing>",
             )

@@ -44,7 +44,8 @@ Perspectives
     revenue - observed ``paid_usd`` where present, else ``payer_cost_share`` x the
     allowed amount; for a group mixing lines with and without ``paid_usd`` the part
     without is approximated by its share of the group's lines (``rev_lines_{g}``; of
-    its units if the summary lacks line counts). *Patient*: the rest (cost sharing no longer charged).
+    its units if the summary lacks line counts). *Patient*: the rest (cost sharing
+    no longer charged).
 
 Every default, with its source and evidence label ([V] verbatim, [S] secondary, [A]
 assumption), is in ``data/reference/impact_assumptions.csv`` and
@@ -90,8 +91,14 @@ __all__ = [
 ]
 
 PAYER_CLASSES: tuple[str, ...] = ("commercial", "medicare", "medicaid", "self_pay")
-_REV = ("rev_units", "rev_encounters", "rev_observed_usd", "rev_medicare_usd", "rev_paid_usd",
-        "rev_unpaid_lines")
+_REV = (
+    "rev_units",
+    "rev_encounters",
+    "rev_observed_usd",
+    "rev_medicare_usd",
+    "rev_paid_usd",
+    "rev_unpaid_lines",
+)
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "practice_id",
     "period",
@@ -244,10 +251,13 @@ class ImpactAssumptions:
         try:
             horizon = int(self.horizon_years)
         except (TypeError, ValueError):
-            raise InputError("expected 1-5", column="horizon_years", value=self.horizon_years) from None
+            raise InputError(
+                "expected 1-5", column="horizon_years", value=self.horizon_years
+            ) from None
         if horizon != self.horizon_years or not 1 <= horizon <= 5:
             raise InputError(
-                "the horizon is 1 to 5 whole years (ISPOR BIA)", column="horizon_years",
+                "the horizon is 1 to 5 whole years (ISPOR BIA)",
+                column="horizon_years",
                 value=self.horizon_years,
             )
         set_(self, "horizon_years", horizon)
@@ -255,7 +265,9 @@ class ImpactAssumptions:
         if self.baseline_days is not None:
             days = float(self.baseline_days)
             if not days > 0:
-                raise InputError("must be > 0 days", column="baseline_days", value=self.baseline_days)
+                raise InputError(
+                    "must be > 0 days", column="baseline_days", value=self.baseline_days
+                )
             set_(self, "baseline_days", days)
         classes = self.payer_classes
         pairs = tuple(classes.items()) if isinstance(classes, Mapping) else tuple(classes)
@@ -264,7 +276,8 @@ class ImpactAssumptions:
             if cls not in PAYER_CLASSES:
                 raise InputError(
                     f"unknown payer class; choose one of {list(PAYER_CLASSES)}",
-                    column=f"payer_classes[{label}]", value=cls,
+                    column=f"payer_classes[{label}]",
+                    value=cls,
                 )
         set_(self, "payer_classes", pairs)
 
@@ -272,16 +285,25 @@ class ImpactAssumptions:
     def parameter_names() -> tuple[str, ...]:
         """The numeric parameters (those in the assumption table)."""
         return (
-            "commercial_multiplier", "medicare_multiplier", "medicaid_multiplier",
-            "self_pay_multiplier", "payer_cost_share", "volume_growth", "fee_update",
-            "stop_share", "cost_per_rendering_usd", "discount_rate",
+            "commercial_multiplier",
+            "medicare_multiplier",
+            "medicaid_multiplier",
+            "self_pay_multiplier",
+            "payer_cost_share",
+            "volume_growth",
+            "fee_update",
+            "stop_share",
+            "cost_per_rendering_usd",
+            "discount_rate",
         )
 
     def payer_class(self, payers: Iterable[str]) -> np.ndarray:
         """Class index (into :data:`PAYER_CLASSES`) of each payer label."""
         lookup = dict(self.payer_classes)
         labels = [str(p).strip().upper() for p in payers]
-        return np.array([PAYER_CLASSES.index(lookup.get(p, "commercial")) for p in labels], dtype=int)
+        return np.array(
+            [PAYER_CLASSES.index(lookup.get(p, "commercial")) for p in labels], dtype=int
+        )
 
     def replace(self, **changes: Any) -> ImpactAssumptions:
         """A validated copy with some fields changed."""
@@ -416,7 +438,9 @@ def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) ->
         row, col = np.argwhere(bad.to_numpy())[0]
         raise InputError(
             "counts and dollars of the summary must be non-negative numbers",
-            row=int(row) + 1, column=numeric[col], value=summary[numeric[col]].iloc[row],
+            row=int(row) + 1,
+            column=numeric[col],
+            value=summary[numeric[col]].iloc[row],
         )
     periods = tuple(sorted(summary["period"].astype(str).unique()))
     bounds = [_period_bounds(p) for p in periods] if baseline_days is None else []
@@ -426,7 +450,9 @@ def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) ->
             raise InputError("the summary mixes period lengths", column="period", value=periods)
         (length,) = lengths
         first, last = min(b[0] for b in bounds), max(b[1] for b in bounds)
-        n_periods = round(((last.year - first.year) * 12 + last.month - first.month) / (12 * length))
+        n_periods = round(
+            ((last.year - first.year) * 12 + last.month - first.month) / (12 * length)
+        )
         years = n_periods * length
         factor, days, method = 1.0 / years, float((last - first).days), "periods"
     else:
@@ -434,8 +460,10 @@ def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) ->
         if not days > 0:
             raise InputError("must be > 0 days", column="baseline_days", value=baseline_days)
         factor, method = 365.0 / days, "days"
-    keys = summary[["practice_id", "payer"]].astype(str).assign(
-        payer=lambda d: d["payer"].str.strip().str.upper()
+    keys = (
+        summary[["practice_id", "payer"]]
+        .astype(str)
+        .assign(payer=lambda d: d["payer"].str.strip().str.upper())
     )
     rows = (
         pd.concat([keys, values], axis=1)
@@ -450,7 +478,8 @@ def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) ->
         den = den.to_numpy(dtype=float)
         unpaid[f"unpaid_fraction_{g}"] = np.clip(
             rows[f"rev_unpaid_lines_{g}"].to_numpy(dtype=float) / np.where(den > 0, den, 1.0),
-            0.0, 1.0,
+            0.0,
+            1.0,
         )
     rows = rows.assign(**{c: rows[c] * factor for c in numeric}).assign(**unpaid)
     return ImpactBase(
@@ -498,8 +527,11 @@ def _annual(
     mult = np.column_stack([params[f"{c}_multiplier"] for c in PAYER_CLASSES])[:, classes]
     applies = policy.applies_to(base.rows["payer"])
     keep = _paid_shares(
-        policy, a, applies,
-        scope_share=params["scope_share"][:, None], threshold=params["threshold"][:, None],
+        policy,
+        a,
+        applies,
+        scope_share=params["scope_share"][:, None],
+        threshold=params["threshold"][:, None],
     )
     phi = params["payer_cost_share"][:, None]
     shape = (n_draws, n_rows)
@@ -522,9 +554,13 @@ def _annual(
         payer_sav += cut * np.minimum(paid + phi * a[f"unpaid_fraction_{g}"] * revenue, revenue)
         unpaid += cut * units
     noncompliant = a["noncompliant_allowed_usd"] * (1.0 if mix is None else mix)
-    out = {"revenue_without_usd": revenue_all, "loss_usd": loss,
-           "payer_savings_usd": payer_sav, "renderings_unpaid": unpaid,
-           "noncompliant_allowed_usd": np.broadcast_to(noncompliant, shape)}
+    out = {
+        "revenue_without_usd": revenue_all,
+        "loss_usd": loss,
+        "payer_savings_usd": payer_sav,
+        "renderings_unpaid": unpaid,
+        "noncompliant_allowed_usd": np.broadcast_to(noncompliant, shape),
+    }
     if reduce:
         starts = base.row_starts()
         out = {k: np.add.reduceat(v, starts, axis=1) for k, v in out.items()}
@@ -557,7 +593,8 @@ def _year_factors(
 
 
 def _horizon_totals(
-    annual: Mapping[str, np.ndarray], factors: Mapping[str, np.ndarray],
+    annual: Mapping[str, np.ndarray],
+    factors: Mapping[str, np.ndarray],
     params: Mapping[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
     """Discounted horizon totals ``(n_draws, n_practices)`` from year-1 quantities."""
@@ -581,8 +618,14 @@ def _horizon_totals(
 
 
 _YEAR_COLUMNS = (
-    "revenue_without_usd", "revenue_with_usd", "loss_usd", "payer_savings_usd",
-    "patient_savings_usd", "renderings_unpaid", "cost_avoided_usd", "net_margin_loss_usd",
+    "revenue_without_usd",
+    "revenue_with_usd",
+    "loss_usd",
+    "payer_savings_usd",
+    "patient_savings_usd",
+    "renderings_unpaid",
+    "cost_avoided_usd",
+    "net_margin_loss_usd",
     "noncompliant_allowed_usd",
 )
 
@@ -631,15 +674,23 @@ class ImpactResult:
         p = self.practices
         first = t[t["year"] == 1].set_index("policy")
         horizon = t.groupby("policy", sort=False)[
-            ["revenue_without_usd", "loss_usd", "loss_pv_usd", "net_margin_loss_usd",
-             "payer_savings_usd", "patient_savings_usd"]
+            [
+                "revenue_without_usd",
+                "loss_usd",
+                "loss_pv_usd",
+                "net_margin_loss_usd",
+                "payer_savings_usd",
+                "patient_savings_usd",
+            ]
         ].sum()
         per_practice = p.groupby(["policy", "practice_id"], sort=False)[
             ["loss_usd", "revenue_without_usd"]
         ].sum()
-        worst = _share(per_practice["loss_usd"], per_practice["revenue_without_usd"]).groupby(
-            level="policy", sort=False
-        ).max()
+        worst = (
+            _share(per_practice["loss_usd"], per_practice["revenue_without_usd"])
+            .groupby(level="policy", sort=False)
+            .max()
+        )
         names = [pol.name for pol in self.policies]
         return pd.DataFrame(
             {
@@ -648,14 +699,22 @@ class ImpactResult:
                 "loss_share_year1": first["loss_share"].reindex(names).to_numpy(),
                 "loss_horizon_usd": horizon["loss_usd"].reindex(names).to_numpy(),
                 "loss_pv_usd": horizon["loss_pv_usd"].reindex(names).to_numpy(),
-                "net_margin_loss_horizon_usd": horizon["net_margin_loss_usd"].reindex(names).to_numpy(),
+                "net_margin_loss_horizon_usd": horizon["net_margin_loss_usd"]
+                .reindex(names)
+                .to_numpy(),
                 "payer_savings_horizon_usd": horizon["payer_savings_usd"].reindex(names).to_numpy(),
-                "patient_savings_horizon_usd": horizon["patient_savings_usd"].reindex(names).to_numpy(),
-                "revenue_without_horizon_usd": horizon["revenue_without_usd"].reindex(names).to_numpy(),
+                "patient_savings_horizon_usd": horizon["patient_savings_usd"]
+                .reindex(names)
+                .to_numpy(),
+                "revenue_without_horizon_usd": horizon["revenue_without_usd"]
+                .reindex(names)
+                .to_numpy(),
                 "n_practices": first["n_practices"].reindex(names).to_numpy(),
                 "n_practices_losing": first["n_practices_losing"].reindex(names).to_numpy(),
                 "max_practice_loss_share": worst.reindex(names).to_numpy(),
-                "noncompliant_allowed_year1_usd": first["noncompliant_allowed_usd"].reindex(names).to_numpy(),
+                "noncompliant_allowed_year1_usd": first["noncompliant_allowed_usd"]
+                .reindex(names)
+                .to_numpy(),
             }
         )
 
@@ -666,26 +725,40 @@ class ImpactResult:
         rows = []
         for rec in table.to_dict("records"):
             if rec["applies_to"] == "policy":
-                kinds = ("lcd_cap",) if rec["parameter"] == "threshold" else (
-                    "full_bundling", "lcd_cap", "medical_necessity")
-                used = sorted({getattr(p, rec["parameter"]) for p in self.policies
-                               if p.kind in kinds})
-                value = (used[0] if len(used) == 1
-                         else ", ".join(f"{u:g}" for u in used) or "not used")
+                kinds = (
+                    ("lcd_cap",)
+                    if rec["parameter"] == "threshold"
+                    else ("full_bundling", "lcd_cap", "medical_necessity")
+                )
+                used = sorted(
+                    {getattr(p, rec["parameter"]) for p in self.policies if p.kind in kinds}
+                )
+                value = (
+                    used[0] if len(used) == 1 else ", ".join(f"{u:g}" for u in used) or "not used"
+                )
             else:
                 value = values[rec["parameter"]]
             rows.append({**rec, "value": value})
         settings = settings_table().set_index("setting")["source"]
-        eff = sorted({p.effective_date.isoformat() for p in self.policies if p.kind != "status_quo"})
+        eff = sorted(
+            {p.effective_date.isoformat() for p in self.policies if p.kind != "status_quo"}
+        )
         extra = [
             ("effective_date", ", ".join(eff) or "-", settings["effective_date"]),
             ("start_date", self.assumptions.start_date.isoformat(), settings["start_date"]),
             ("horizon_years", self.assumptions.horizon_years, settings["horizon_years"]),
-            ("policy_payers", ", ".join(sorted({x for p in self.policies for x in p.payers})) or "-",
-             settings["policy_payers"]),
-            ("annualization_factor", round(self.base["annualization_factor"], 6),
-             f"baseline {self.base['periods'][0]}..{self.base['periods'][-1]}, "
-             f"{self.base['baseline_days']:g} days, method '{self.base['annualization_method']}'"),
+            (
+                "policy_payers",
+                ", ".join(sorted({x for p in self.policies for x in p.payers})) or "-",
+                settings["policy_payers"],
+            ),
+            (
+                "annualization_factor",
+                round(self.base["annualization_factor"], 6),
+                f"baseline {self.base['periods'][0]}..{self.base['periods'][-1]}, "
+                f"{self.base['baseline_days']:g} days, "
+                f"method '{self.base['annualization_method']}'",
+            ),
         ]
         out = pd.DataFrame(rows)[
             ["parameter", "value", "base", "low", "high", "distribution", "unit", "label", "source"]
@@ -699,14 +772,21 @@ class ImpactResult:
         """One sentence per policy (for reports and the CLI)."""
         lines = []
         h = self.assumptions.horizon_years
-        disc = ("undiscounted" if self.assumptions.discount_rate == 0
-                else f"{self.assumptions.discount_rate:.1%} discount rate shown separately")
+        disc = (
+            "undiscounted"
+            if self.assumptions.discount_rate == 0
+            else f"{self.assumptions.discount_rate:.1%} discount rate shown separately"
+        )
         for pol, row in zip(self.policies, self.summary.itertuples(index=False), strict=True):
             if pol.kind == "status_quo":
                 lines.append(f"{pol.name}: no change (reference world).")
                 continue
             share = "n/a" if pd.isna(row.loss_share_year1) else f"{row.loss_share_year1:.1%}"
-            worst = "n/a" if pd.isna(row.max_practice_loss_share) else f"{row.max_practice_loss_share:.0%}"
+            worst = (
+                "n/a"
+                if pd.isna(row.max_practice_loss_share)
+                else f"{row.max_practice_loss_share:.0%}"
+            )
             lines.append(
                 f"{pol.name}: practices lose ${row.loss_year1_usd:,.0f} of 3D revenue in year 1 "
                 f"({share} of their 3D revenue) and ${row.loss_horizon_usd:,.0f} over {h} "
@@ -736,9 +816,19 @@ class ImpactResult:
     def _repr_html_(self) -> str:
         fmt = {c: "{:,.0f}" for c in self.totals.columns if c.endswith("_usd")}
         fmt.update({"loss_share": "{:.2%}", "in_force_share": "{:.2f}"})
-        year_cols = ["policy", "year", "in_force_share", "revenue_without_usd",
-                     "revenue_with_usd", "loss_usd", "loss_share", "net_margin_loss_usd",
-                     "payer_savings_usd", "patient_savings_usd", "n_practices_losing"]
+        year_cols = [
+            "policy",
+            "year",
+            "in_force_share",
+            "revenue_without_usd",
+            "revenue_with_usd",
+            "loss_usd",
+            "loss_share",
+            "net_margin_loss_usd",
+            "payer_savings_usd",
+            "patient_savings_usd",
+            "n_practices_losing",
+        ]
         per_year = self.totals[year_cols].style.format(fmt).hide(axis="index").to_html()
         table = self.assumption_table()[["parameter", "value", "low", "high", "source"]]
         heads = "".join(f"<li>{html.escape(x)}</li>" for x in self.headline().splitlines())
@@ -749,7 +839,10 @@ class ImpactResult:
         )
 
     def __repr__(self) -> str:
-        return f"ImpactResult({len(self.policies)} policies, {self.base['n_practices']} practices)\n" + self.headline()
+        return (
+            f"ImpactResult({len(self.policies)} policies, {self.base['n_practices']} practices)\n"
+            + self.headline()
+        )
 
 
 def _json_default(obj: Any) -> Any:
@@ -817,8 +910,10 @@ def impact(
     years = []
     for policy in policies:
         params = _parameters(assumptions, policy)
-        rows = {k: v[0] for k, v in _annual(base, policy, params, classes, arrays=arrays,
-                                             reduce=False).items()}
+        rows = {
+            k: v[0]
+            for k, v in _annual(base, policy, params, classes, arrays=arrays, reduce=False).items()
+        }
         f = _year_factors(policy, params, horizon=horizon, start_date=assumptions.start_date)
         e = f["in_force"][:, None]
         v, p, d = (f[x][0][:, None] for x in ("volume", "price", "discount"))
@@ -839,37 +934,58 @@ def impact(
         }
         for k, x in block.items():
             blocks.setdefault(k, []).append(np.broadcast_to(x, (horizon, n_rows)).ravel())
-        years.append(pd.DataFrame({
-            "policy": policy.name,
-            "year": np.arange(1, horizon + 1),
-            "year_start": [pd.Timestamp(assumptions.start_date) + pd.DateOffset(years=k)
-                           for k in range(horizon)],
-            "in_force_share": f["in_force"],
-            "discount_factor": f["discount"][0],
-        }))
+        years.append(
+            pd.DataFrame(
+                {
+                    "policy": policy.name,
+                    "year": np.arange(1, horizon + 1),
+                    "year_start": [
+                        pd.Timestamp(assumptions.start_date) + pd.DateOffset(years=k)
+                        for k in range(horizon)
+                    ],
+                    "in_force_share": f["in_force"],
+                    "discount_factor": f["discount"][0],
+                }
+            )
+        )
     n_pol = len(policies)
-    long = pd.DataFrame({
-        "policy": np.repeat([p.name for p in policies], horizon * n_rows),
-        "year": np.tile(np.repeat(np.arange(1, horizon + 1), n_rows), n_pol),
-        "practice_id": np.tile(base.rows["practice_id"].to_numpy(), horizon * n_pol),
-        "payer": np.tile(base.rows["payer"].to_numpy(), horizon * n_pol),
-        **{k: np.concatenate(x) for k, x in blocks.items()},
-    })
+    long = pd.DataFrame(
+        {
+            "policy": np.repeat([p.name for p in policies], horizon * n_rows),
+            "year": np.tile(np.repeat(np.arange(1, horizon + 1), n_rows), n_pol),
+            "practice_id": np.tile(base.rows["practice_id"].to_numpy(), horizon * n_pol),
+            "payer": np.tile(base.rows["payer"].to_numpy(), horizon * n_pol),
+            **{k: np.concatenate(x) for k, x in blocks.items()},
+        }
+    )
     year_info = pd.concat(years, ignore_index=True)
     keys = ["policy", "year", "year_start", "in_force_share", "discount_factor"]
     practices = (
         long.groupby(["policy", "year", "practice_id"], sort=False, as_index=False)[
-            list(_YEAR_COLUMNS)].sum()
+            list(_YEAR_COLUMNS)
+        ]
+        .sum()
         .merge(year_info, on=["policy", "year"], how="left")
-        .assign(loss_share=lambda x: _share(x["loss_usd"], x["revenue_without_usd"]))
-        [["practice_id", *keys, "revenue_without_usd", "revenue_with_usd", "loss_usd",
-          "loss_share", *_YEAR_COLUMNS[3:]]]
+        .assign(loss_share=lambda x: _share(x["loss_usd"], x["revenue_without_usd"]))[
+            [
+                "practice_id",
+                *keys,
+                "revenue_without_usd",
+                "revenue_with_usd",
+                "loss_usd",
+                "loss_share",
+                *_YEAR_COLUMNS[3:],
+            ]
+        ]
     )
     totals = (
         practices.assign(losing=practices["loss_usd"] > 0, one=1)
         .groupby(["policy", "year"], sort=False, as_index=False)
-        .agg(**{c: (c, "sum") for c in _YEAR_COLUMNS},
-             n_practices=("one", "sum"), n_practices_losing=("losing", "sum"))
+        .agg(
+            **{c: (c, "sum") for c in _YEAR_COLUMNS},
+            n_practices=("one", "sum"),
+            n_practices_losing=("losing", "sum"),
+        )
         .merge(year_info, on=["policy", "year"], how="left")
         .assign(
             loss_share=lambda x: _share(x["loss_usd"], x["revenue_without_usd"]),

@@ -149,7 +149,9 @@ class Policy:
         payers = (self.payers,) if isinstance(self.payers, str) else tuple(self.payers)
         payers = tuple(str(p).strip().upper() for p in payers)
         if self.kind != "status_quo" and (not payers or any(not p for p in payers)):
-            raise InputError("a policy needs at least one payer label", column="payers", value=payers)
+            raise InputError(
+                "a policy needs at least one payer label", column="payers", value=payers
+            )
         set_(self, "payers", payers)
         codes = (self.codes,) if isinstance(self.codes, str | int) else tuple(self.codes)
         codes = tuple(sorted({str(c).strip() for c in codes}))
@@ -226,7 +228,9 @@ class Policy:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise InputError(f"unknown policy fields; known: {sorted(known)}", value=sorted(unknown))
+            raise InputError(
+                f"unknown policy fields; known: {sorted(known)}", value=sorted(unknown)
+            )
         if "kind" not in data:
             raise InputError("a policy needs a 'kind'", column="kind")
         return cls(**dict(data))
@@ -309,7 +313,9 @@ def get_policy(name: str, **options: Any) -> Policy:
         "medical_necessity": medical_necessity,
     }
     if name not in makers:
-        raise InputError(f"unknown policy; choose one of {list(makers)}", column="policy", value=name)
+        raise InputError(
+            f"unknown policy; choose one of {list(makers)}", column="policy", value=name
+        )
     return makers[name](**options)
 
 
@@ -398,13 +404,13 @@ def paid_shares(base: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     [1.0, 0.6667, 0.6667]
     """
     wanted = ("n_nononc_encounters", "rev_encounters_ind", "rev_encounters_oth")
-    per_code = tuple(f"{k}_{c}{u}" for c in CODES_3D for k, u in (("allowed_3d", "_usd"), ("units_3d", "")))
+    per_code = tuple(
+        f"{k}_{c}{u}" for c in CODES_3D for k, u in (("allowed_3d", "_usd"), ("units_3d", ""))
+    )
     missing = [c for c in wanted if c not in base.columns and policy.kind == "lcd_cap"]
     if missing:
         raise InputError("the summary lacks a column the LCD cap needs", column=missing[0])
-    arrays = {
-        c: base[c].to_numpy(dtype=float) for c in wanted + per_code if c in base.columns
-    }
+    arrays = {c: base[c].to_numpy(dtype=float) for c in wanted + per_code if c in base.columns}
     arrays.setdefault("n_nononc_encounters", np.zeros(len(base)))
     applies = policy.applies_to(base["payer"])
     shares = _paid_shares(

@@ -131,11 +131,19 @@ def parameter_table(
     known = set(ImpactAssumptions.parameter_names()) | {"scope_share", "threshold"}
     for i, rec in enumerate(table.to_dict("records"), start=1):
         if rec["parameter"] not in known:
-            raise InputError(f"unknown parameter; known: {sorted(known)}", row=i,
-                             column="parameter", value=rec["parameter"])
+            raise InputError(
+                f"unknown parameter; known: {sorted(known)}",
+                row=i,
+                column="parameter",
+                value=rec["parameter"],
+            )
         if rec["distribution"] not in DISTRIBUTIONS:
-            raise InputError(f"unknown distribution; choose one of {list(DISTRIBUTIONS)}",
-                             row=i, column="distribution", value=rec["distribution"])
+            raise InputError(
+                f"unknown distribution; choose one of {list(DISTRIBUTIONS)}",
+                row=i,
+                column="distribution",
+                value=rec["distribution"],
+            )
     base = table["base"].astype(float).to_numpy(copy=True)
     for i, name in enumerate(table["parameter"]):
         if assumptions is not None and name in ImpactAssumptions.parameter_names():
@@ -174,14 +182,21 @@ def _fit(rec: Mapping[str, Any], *, row: int | None = None) -> dict[str, float]:
         if not (0 < m < 1) or var >= m * (1 - m):
             raise InputError(
                 "a beta share needs a base inside (0, 1) and a range narrower than the base "
-                "allows; use 'pert' for a share whose base is on a bound", **where)
+                "allows; use 'pert' for a share whose base is on a bound",
+                **where,
+            )
         common = m * (1 - m) / var - 1
         return {"kind": kind, "a": m * common, "b": (1 - m) * common}
     if kind == "pert":
         if hi <= lo:
             return {"kind": "fixed", "value": m}
-        return {"kind": kind, "lo": lo, "hi": hi,
-                "a": 1 + 4 * (m - lo) / (hi - lo), "b": 1 + 4 * (hi - m) / (hi - lo)}
+        return {
+            "kind": kind,
+            "lo": lo,
+            "hi": hi,
+            "a": 1 + 4 * (m - lo) / (hi - lo),
+            "b": 1 + 4 * (hi - m) / (hi - lo),
+        }
     return {"kind": "uniform", "lo": lo, "hi": hi}  # uniform
 
 
@@ -237,18 +252,21 @@ def sample_parameters(
     corr = np.eye(len(varying))
     for (a, b), rho in (correlation or {}).items():
         if a not in varying or b not in varying:
-            raise InputError("correlation between parameters that are not drawn",
-                             column="correlation", value=(a, b))
+            raise InputError(
+                "correlation between parameters that are not drawn",
+                column="correlation",
+                value=(a, b),
+            )
         if not -1 < rho < 1:
-            raise InputError("a correlation must be in (-1, 1)", column="correlation",
-                             value=rho)
+            raise InputError("a correlation must be in (-1, 1)", column="correlation", value=rho)
         i, j = varying.index(a), varying.index(b)
         corr[i, j] = corr[j, i] = rho
     try:
         chol = np.linalg.cholesky(corr)
     except np.linalg.LinAlgError:
-        raise InputError("the correlations are not a valid (positive definite) matrix",
-                         column="correlation") from None
+        raise InputError(
+            "the correlations are not a valid (positive definite) matrix", column="correlation"
+        ) from None
     z = rng.standard_normal((n_draws, len(varying))) @ chol.T
     out = {}
     for name, fit in fits.items():
@@ -298,8 +316,9 @@ def _evaluate(
         if mix_setup is not None:
             mix = _mix_draws(mix_setup, sl.stop - sl.start, payer_mix_concentration, rng)
         annual = _annual(base, policy, p, classes, arrays=arrays, mix=mix)
-        factors = _year_factors(policy, p, horizon=assumptions.horizon_years,
-                                start_date=assumptions.start_date)
+        factors = _year_factors(
+            policy, p, horizon=assumptions.horizon_years, start_date=assumptions.start_date
+        )
         for m, v in _horizon_totals(annual, factors, p).items():
             out[m][sl] = v
     return out
@@ -314,8 +333,9 @@ def _mix_setup(base: ImpactBase, arrays: Mapping[str, np.ndarray]) -> dict[str, 
     return {"share": share, "owner": owner, "active": share > 0}
 
 
-def _mix_draws(setup: Mapping[str, np.ndarray], n: int, concentration: float,
-               rng: np.random.Generator | None) -> np.ndarray:
+def _mix_draws(
+    setup: Mapping[str, np.ndarray], n: int, concentration: float, rng: np.random.Generator | None
+) -> np.ndarray:
     """Dirichlet(concentration x observed shares) payer mix per practice, as factors."""
     if rng is None:
         raise TypeError("payer mix draws need an rng")
@@ -362,15 +382,17 @@ def one_way(
         outcome_low|``). Parameters without a range are left out.
     """
     if metric not in METRICS:
-        raise InputError(f"unknown metric; choose one of {list(METRICS)}", column="metric",
-                         value=metric)
+        raise InputError(
+            f"unknown metric; choose one of {list(METRICS)}", column="metric", value=metric
+        )
     assumptions = assumptions or ImpactAssumptions()
     table = parameter_table(assumptions, policy, table=table)
     base = _as_base(summary, assumptions)
     ranged = table[table["high"] > table["low"]].reset_index(drop=True)
     k = len(ranged)
-    frame = pd.DataFrame({p: np.repeat(b, 1 + 2 * k)
-                          for p, b in zip(table["parameter"], table["base"], strict=True)})
+    frame = pd.DataFrame(
+        {p: np.repeat(b, 1 + 2 * k) for p, b in zip(table["parameter"], table["base"], strict=True)}
+    )
     for i, rec in enumerate(ranged.to_dict("records")):
         frame.loc[1 + 2 * i, rec["parameter"]] = rec["low"]
         frame.loc[2 + 2 * i, rec["parameter"]] = rec["high"]
@@ -378,16 +400,18 @@ def one_way(
     totals = _evaluate(base, policy, params, assumptions)[metric].sum(axis=1)
     label = ranged["label"] if "label" in ranged else ranged["parameter"]
     return (
-        pd.DataFrame({
-            "parameter": ranged["parameter"],
-            "label": label,
-            "base": ranged["base"],
-            "low": ranged["low"],
-            "high": ranged["high"],
-            "outcome_base": totals[0],
-            "outcome_low": totals[1::2],
-            "outcome_high": totals[2::2],
-        })
+        pd.DataFrame(
+            {
+                "parameter": ranged["parameter"],
+                "label": label,
+                "base": ranged["base"],
+                "low": ranged["low"],
+                "high": ranged["high"],
+                "outcome_base": totals[0],
+                "outcome_low": totals[1::2],
+                "outcome_high": totals[2::2],
+            }
+        )
         .assign(swing=lambda d: (d["outcome_high"] - d["outcome_low"]).abs())
         .sort_values("swing", ascending=False, kind="stable")
         .reset_index(drop=True)
@@ -415,28 +439,42 @@ def default_scenarios() -> pd.DataFrame:
     base case). Values come from the ranges in ``impact_assumptions.csv``.
     """
     table = assumption_table().set_index("parameter")
-    return pd.DataFrame([
-        {"scenario": "base", "description": "Base case (reference defaults)"},
-        {"scenario": "low_commercial_price",
-         "description": "Commercial rates at the low end (1.2 x Medicare)",
-         "commercial_multiplier": table.at["commercial_multiplier", "low"]},
-        {"scenario": "high_commercial_price",
-         "description": "Commercial rates at the high end (2.5 x Medicare)",
-         "commercial_multiplier": table.at["commercial_multiplier", "high"]},
-        {"scenario": "narrow_scope",
-         "description": "Policy applies to 70% of the payer's business",
-         "scope_share": table.at["scope_share", "low"]},
-        {"scenario": "mid_year_start",
-         "description": "Policy in force from 1 July of year 1",
-         "effective_date": "2025-07-01"},
-        {"scenario": "growth_and_fee_cuts",
-         "description": "Volume +5%/yr, fees -3%/yr",
-         "volume_growth": table.at["volume_growth", "high"],
-         "fee_update": table.at["fee_update", "low"]},
-        {"scenario": "no_behavioural_response",
-         "description": "Practices keep rendering all unpaid studies",
-         "stop_share": 0.0},
-    ])
+    return pd.DataFrame(
+        [
+            {"scenario": "base", "description": "Base case (reference defaults)"},
+            {
+                "scenario": "low_commercial_price",
+                "description": "Commercial rates at the low end (1.2 x Medicare)",
+                "commercial_multiplier": table.at["commercial_multiplier", "low"],
+            },
+            {
+                "scenario": "high_commercial_price",
+                "description": "Commercial rates at the high end (2.5 x Medicare)",
+                "commercial_multiplier": table.at["commercial_multiplier", "high"],
+            },
+            {
+                "scenario": "narrow_scope",
+                "description": "Policy applies to 70% of the payer's business",
+                "scope_share": table.at["scope_share", "low"],
+            },
+            {
+                "scenario": "mid_year_start",
+                "description": "Policy in force from 1 July of year 1",
+                "effective_date": "2025-07-01",
+            },
+            {
+                "scenario": "growth_and_fee_cuts",
+                "description": "Volume +5%/yr, fees -3%/yr",
+                "volume_growth": table.at["volume_growth", "high"],
+                "fee_update": table.at["fee_update", "low"],
+            },
+            {
+                "scenario": "no_behavioural_response",
+                "description": "Practices keep rendering all unpaid studies",
+                "stop_share": 0.0,
+            },
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -448,12 +486,24 @@ class ScenarioResult:
     scenarios: pd.DataFrame
 
     def _repr_html_(self) -> str:
-        cols = ["scenario", "policy", "loss_year1_usd", "loss_horizon_usd",
-                "loss_share_year1", "n_practices_losing"]
-        fmt = {"loss_year1_usd": "{:,.0f}", "loss_horizon_usd": "{:,.0f}",
-               "loss_share_year1": "{:.1%}"}
-        return ("<div><h4>Scenarios</h4>"
-                + self.summary[cols].style.format(fmt).hide(axis="index").to_html() + "</div>")
+        cols = [
+            "scenario",
+            "policy",
+            "loss_year1_usd",
+            "loss_horizon_usd",
+            "loss_share_year1",
+            "n_practices_losing",
+        ]
+        fmt = {
+            "loss_year1_usd": "{:,.0f}",
+            "loss_horizon_usd": "{:,.0f}",
+            "loss_share_year1": "{:.1%}",
+        }
+        return (
+            "<div><h4>Scenarios</h4>"
+            + self.summary[cols].style.format(fmt).hide(axis="index").to_html()
+            + "</div>"
+        )
 
 
 def run_scenarios(
@@ -493,12 +543,14 @@ def run_scenarios(
     fields = {f.name for f in dataclasses.fields(ImpactAssumptions)}
     totals, heads = [], []
     for i, rec in enumerate(scenarios.to_dict("records"), start=1):
-        changes = {k: v for k, v in rec.items()
-                   if k not in ("scenario", "description") and not _missing(v)}
+        changes = {
+            k: v for k, v in rec.items() if k not in ("scenario", "description") and not _missing(v)
+        }
         unknown = set(changes) - fields - set(_POLICY_FIELDS)
         if unknown:
-            raise InputError("unknown scenario input", row=i, column=sorted(unknown)[0],
-                             value=rec["scenario"])
+            raise InputError(
+                "unknown scenario input", row=i, column=sorted(unknown)[0], value=rec["scenario"]
+            )
         a_changes = {k: v for k, v in changes.items() if k in fields}
         if "horizon_years" in a_changes:
             a_changes["horizon_years"] = int(a_changes["horizon_years"])
@@ -508,8 +560,12 @@ def run_scenarios(
             p if p.kind == "status_quo" else p.replace(**p_changes) for p in policies
         )
         if isinstance(summary, ImpactBase) and "baseline_days" in a_changes:
-            raise InputError("baseline_days needs the summary, not an annualized base",
-                             row=i, column="baseline_days", value=rec["scenario"])
+            raise InputError(
+                "baseline_days needs the summary, not an annualized base",
+                row=i,
+                column="baseline_days",
+                value=rec["scenario"],
+            )
         result = impact(summary, scen_policies, assumptions=scen_assumptions)
         label = {"scenario": rec["scenario"], "description": rec.get("description", "")}
         totals.append(result.totals.assign(**label))
@@ -567,10 +623,11 @@ class Convergence:
         return self.table
 
     def __repr__(self) -> str:
-        state = (f"stable from {self.n_stable:,} draws" if self.n_stable
-                 else "not yet stable")
-        return (f"Convergence({self.metric or 'outcome'}: {state} at tolerance "
-                f"{self.tolerance:g}; {int(self.table['n_draws'].iloc[-1]):,} draws)")
+        state = f"stable from {self.n_stable:,} draws" if self.n_stable else "not yet stable"
+        return (
+            f"Convergence({self.metric or 'outcome'}: {state} at tolerance "
+            f"{self.tolerance:g}; {int(self.table['n_draws'].iloc[-1]):,} draws)"
+        )
 
     def _repr_html_(self) -> str:
         return f"<div><p>{html.escape(repr(self))}</p>{self.table.to_html(index=False)}</div>"
@@ -635,10 +692,25 @@ def convergence(
     if ok[-1]:
         bad = np.flatnonzero(~ok)
         n_stable = int(points[bad[-1] + 1] if len(bad) else points[0])
-    table = pd.DataFrame({"n_draws": points, "mean": mean, "mcse": mcse, "lower": lo,
-                          "upper": hi, "rel_change": change, "stable": ok})
-    return Convergence(table=table, tolerance=tolerance, n_stable=n_stable,
-                       converged=bool(ok[-1]), level=level, metric=metric)
+    table = pd.DataFrame(
+        {
+            "n_draws": points,
+            "mean": mean,
+            "mcse": mcse,
+            "lower": lo,
+            "upper": hi,
+            "rel_change": change,
+            "stable": ok,
+        }
+    )
+    return Convergence(
+        table=table,
+        tolerance=tolerance,
+        n_stable=n_stable,
+        converged=bool(ok[-1]),
+        level=level,
+        metric=metric,
+    )
 
 
 def _interval(x: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -696,12 +768,21 @@ class PSAResult:
         for m in METRICS:
             x = self.totals[m].to_numpy()
             lo, hi = _interval(x, self.level)
-            rows.append({"metric": m, "deterministic": self.deterministic[m],
-                         "mean": x.mean(), "sd": x.std(ddof=1) if len(x) > 1 else 0.0,
-                         "median": np.median(x), "lower": float(lo), "upper": float(hi),
-                         "mcse": x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0})
-        return pd.DataFrame(rows).assign(policy=self.policy.name, level=self.level,
-                                         n_draws=self.n_draws)
+            rows.append(
+                {
+                    "metric": m,
+                    "deterministic": self.deterministic[m],
+                    "mean": x.mean(),
+                    "sd": x.std(ddof=1) if len(x) > 1 else 0.0,
+                    "median": np.median(x),
+                    "lower": float(lo),
+                    "upper": float(hi),
+                    "mcse": x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0,
+                }
+            )
+        return pd.DataFrame(rows).assign(
+            policy=self.policy.name, level=self.level, n_draws=self.n_draws
+        )
 
     @property
     def practice_summary(self) -> pd.DataFrame:
@@ -711,16 +792,18 @@ class PSAResult:
         rev = self.revenue_without_practice_usd
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(rev > 0, self.deterministic_practice_loss_usd / rev, np.nan)
-        return pd.DataFrame({
-            "practice_id": list(self.practice_ids),
-            "policy": self.policy.name,
-            "deterministic": self.deterministic_practice_loss_usd,
-            "mean": x.mean(axis=0),
-            "median": np.median(x, axis=0),
-            "lower": lo,
-            "upper": hi,
-            "loss_share": share,
-        })
+        return pd.DataFrame(
+            {
+                "practice_id": list(self.practice_ids),
+                "policy": self.policy.name,
+                "deterministic": self.deterministic_practice_loss_usd,
+                "mean": x.mean(axis=0),
+                "median": np.median(x, axis=0),
+                "lower": lo,
+                "upper": hi,
+                "loss_share": share,
+            }
+        )
 
     def interval(self, metric: str = "loss_usd") -> tuple[float, float]:
         """The central ``level`` interval of a total."""
@@ -729,37 +812,54 @@ class PSAResult:
 
     def convergence(self, metric: str = "loss_usd", **options: Any) -> Convergence:
         """:func:`convergence` of a total over the draws."""
-        return convergence(self.totals[metric].to_numpy(), level=self.level, metric=metric,
-                           **options)
+        return convergence(
+            self.totals[metric].to_numpy(), level=self.level, metric=metric, **options
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Headline totals with intervals, the parameter table and the convergence state."""
         conv = self.convergence()
-        return json.loads(json.dumps({
-            "policy": self.policy.to_dict(),
-            "n_draws": self.n_draws,
-            "level": self.level,
-            "payer_mix_concentration": self.payer_mix_concentration,
-            "totals": self.summary.to_dict("records"),
-            "parameters": self.table.to_dict("records"),
-            "convergence": {"metric": "loss_usd", "tolerance": conv.tolerance,
-                            "n_stable": conv.n_stable, "converged": conv.converged},
-        }, default=_json_default))
+        return json.loads(
+            json.dumps(
+                {
+                    "policy": self.policy.to_dict(),
+                    "n_draws": self.n_draws,
+                    "level": self.level,
+                    "payer_mix_concentration": self.payer_mix_concentration,
+                    "totals": self.summary.to_dict("records"),
+                    "parameters": self.table.to_dict("records"),
+                    "convergence": {
+                        "metric": "loss_usd",
+                        "tolerance": conv.tolerance,
+                        "n_stable": conv.n_stable,
+                        "converged": conv.converged,
+                    },
+                },
+                default=_json_default,
+            )
+        )
 
     def __repr__(self) -> str:
         lo, hi = self.interval()
-        return (f"PSAResult({self.policy.name}: {self.n_draws:,} draws, horizon loss mean "
-                f"${self.totals['loss_usd'].mean():,.0f}, {self.level:.0%} interval "
-                f"${lo:,.0f} to ${hi:,.0f})")
+        return (
+            f"PSAResult({self.policy.name}: {self.n_draws:,} draws, horizon loss mean "
+            f"${self.totals['loss_usd'].mean():,.0f}, {self.level:.0%} interval "
+            f"${lo:,.0f} to ${hi:,.0f})"
+        )
 
     def _repr_html_(self) -> str:
-        fmt = {c: "{:,.0f}" for c in ("deterministic", "mean", "sd", "median", "lower",
-                                      "upper", "mcse")}
+        fmt = {
+            c: "{:,.0f}"
+            for c in ("deterministic", "mean", "sd", "median", "lower", "upper", "mcse")
+        }
         table = self.summary.drop(columns=["policy", "level", "n_draws"])
-        return (f"<div><h4>PSA: {html.escape(self.policy.description)}</h4>"
-                f"<p>{self.n_draws:,} draws; horizon totals over "
-                f"{self.assumptions.horizon_years} year(s); {self.level:.0%} intervals.</p>"
-                + table.style.format(fmt).hide(axis="index").to_html() + "</div>")
+        return (
+            f"<div><h4>PSA: {html.escape(self.policy.description)}</h4>"
+            f"<p>{self.n_draws:,} draws; horizon totals over "
+            f"{self.assumptions.horizon_years} year(s); {self.level:.0%} intervals.</p>"
+            + table.style.format(fmt).hide(axis="index").to_html()
+            + "</div>"
+        )
 
 
 def psa(
@@ -811,8 +911,9 @@ def psa(
     base = _as_base(summary, assumptions)
     draws = sample_parameters(table, n_draws, rng=rng, correlation=correlation)
     params = _param_arrays(draws, assumptions, policy)
-    out = _evaluate(base, policy, params, assumptions, rng=rng,
-                    payer_mix_concentration=payer_mix_concentration)
+    out = _evaluate(
+        base, policy, params, assumptions, rng=rng, payer_mix_concentration=payer_mix_concentration
+    )
     det = _evaluate(base, policy, _parameters(assumptions, policy), assumptions)
     totals = pd.DataFrame({m: out[m].sum(axis=1) for m in METRICS}).assign(
         draw=np.arange(1, n_draws + 1)

@@ -81,29 +81,38 @@ def run(n_draws: int, n_practices: int, *, seed: int = 1, repeats: int = 2) -> p
             times = []
             for _ in range(repeats):
                 t0 = time.perf_counter()
-                res = psa(base, policy, rng=np.random.default_rng(seed), n_draws=n_draws,
-                          payer_mix_concentration=mix)
+                res = psa(
+                    base,
+                    policy,
+                    rng=np.random.default_rng(seed),
+                    n_draws=n_draws,
+                    payer_mix_concentration=mix,
+                )
                 times.append(time.perf_counter() - t0)
             s = res.summary.set_index("metric").loc["loss_usd"]
             conv = res.convergence(tolerance=0.01)
-            rows.append({
-                "policy": policy.name,
-                "payer_mix": "Dirichlet(50)" if mix else "observed",
-                "draws": n_draws,
-                "practices": n_practices,
-                "rows": len(base.rows),
-                "best_s": min(times),
-                "deterministic_loss_musd": s["deterministic"] / 1e6,
-                "mean_loss_musd": s["mean"] / 1e6,
-                "interval_musd": f"{s['lower'] / 1e6:.2f}-{s['upper'] / 1e6:.2f}",
-                "stable_from": conv.n_stable,
-            })
+            rows.append(
+                {
+                    "policy": policy.name,
+                    "payer_mix": "Dirichlet(50)" if mix else "observed",
+                    "draws": n_draws,
+                    "practices": n_practices,
+                    "rows": len(base.rows),
+                    "best_s": min(times),
+                    "deterministic_loss_musd": s["deterministic"] / 1e6,
+                    "mean_loss_musd": s["mean"] / 1e6,
+                    "interval_musd": f"{s['lower'] / 1e6:.2f}-{s['upper'] / 1e6:.2f}",
+                    "stable_from": conv.n_stable,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def record(table: pd.DataFrame, peak: float) -> None:
-    versions = (f"python {platform.python_version()}, numpy {np.__version__}, "
-                f"pandas {pd.__version__}, scipy {__import__('scipy').__version__}")
+    versions = (
+        f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"pandas {pd.__version__}, scipy {__import__('scipy').__version__}"
+    )
     lines = [
         "<!-- bench_psa:start -->",
         "## Probabilistic sensitivity analysis (`bench_psa.py`)",
@@ -127,14 +136,23 @@ def record(table: pd.DataFrame, peak: float) -> None:
             f"| {r.deterministic_loss_musd:.2f} | {r.mean_loss_musd:.2f} | {r.interval_musd} "
             f"| {r.stable_from if r.stable_from else 'not stable'} |"
         )
-    lines += ["", "The PSA mean lies below the deterministic loss because the product-scope "
-              "share is drawn from a PERT distribution with its mode at the base case 1.0 "
-              "(mean 0.95); see `analysis.uncertainty`.", "<!-- bench_psa:end -->"]
+    lines += [
+        "",
+        "The PSA mean lies below the deterministic loss because the product-scope "
+        "share is drawn from a PERT distribution with its mode at the base case 1.0 "
+        "(mean 0.95); see `analysis.uncertainty`.",
+        "<!-- bench_psa:end -->",
+    ]
     section = "\n".join(lines) + "\n"
     path = HERE / "RESULTS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else (
-        "# Benchmark results\n\nRecorded by the scripts in `benchmarks/`; each section says "
-        "how it was made.\n")
+    text = (
+        path.read_text(encoding="utf-8")
+        if path.exists()
+        else (
+            "# Benchmark results\n\nRecorded by the scripts in `benchmarks/`; each section says "
+            "how it was made.\n"
+        )
+    )
     start, end = "<!-- bench_psa:start -->", "<!-- bench_psa:end -->"
     if start in text and end in text:
         before, rest = text.split(start, 1)
@@ -151,8 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=10_000)
     parser.add_argument("--practices", type=int, default=500)
-    parser.add_argument("--scale", action="store_true",
-                        help="also run 2,000 practices (8,000 rows)")
+    parser.add_argument(
+        "--scale", action="store_true", help="also run 2,000 practices (8,000 rows)"
+    )
     parser.add_argument("--record", action="store_true", help="update benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
     tables = [run(args.draws, args.practices)]

@@ -130,7 +130,8 @@ def _machine() -> str:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, {mem:.0f} GB RAM"
+    return (f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, "
+            f"{mem:.0f} GB RAM")
 
 
 def _write_section(report: dict) -> None:

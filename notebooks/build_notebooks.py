@@ -267,6 +267,8 @@ rpt.table("policies", result.summary, caption="Headline numbers per policy")
 
 # %%
 rpt.table("totals_by_year", reports.impact_years(result), caption="Totals per policy and year")
+rpt.figure("impact_by_year", plots.impact_by_year(result, headline_policy),
+           caption="3D revenue per year without and with the headline policy")
 
 # %% [markdown]
 # ## Per practice
@@ -276,6 +278,8 @@ rpt.table("totals_by_year", reports.impact_years(result), caption="Totals per po
 practices = reports.top_losers(result, headline_policy, n=10_000)
 rpt.table("practices", practices.drop(columns=["renderings_unpaid"]),
           caption=f"Loss per practice over the horizon: {{headline_policy}}", max_rows=15)
+rpt.figure("loss_distribution", plots.loss_distribution(result, headline_policy),
+           caption="Loss per practice as a share of its 3D revenue, year 1")
 
 # %% [markdown]
 # ## Per payer
@@ -299,6 +303,7 @@ rpt.table("scenarios", scenarios.summary, caption="Named scenarios x policies")
 # %%
 tornado = uncertainty.one_way(summary, headline, assumptions=assumptions)
 rpt.table("tornado", tornado, caption="One-way sensitivity of the horizon loss")
+rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
 
 # %% [markdown]
 # ## Probabilistic sensitivity analysis
@@ -312,6 +317,10 @@ conv = sim.convergence()
 rpt.table("psa", sim.summary, caption=f"PSA of {{headline_policy}}: horizon totals")
 rpt.table("psa_convergence", conv.table, caption=repr(conv))
 rpt.table("psa_practices", sim.practice_summary, caption="PSA per practice", max_rows=15)
+rpt.figure("psa_histogram", plots.psa_histogram(sim), caption="Distribution of the horizon loss")
+rpt.figure("psa_convergence", plots.convergence_plot(conv), caption="Convergence of the PSA")
+rpt.figure("policies", plots.policy_comparison(result, [sim]),
+           caption="Horizon loss of every policy")
 
 # %% [markdown]
 # ## Assumptions and sources
@@ -475,6 +484,8 @@ rpt.headline("n_practices_losing", int(row["n_practices_losing"]), label="Practi
 rpt.show_headlines(caption=f"Headline: {{headline.description}}")
 rpt.table("totals_by_year", reports.impact_years(result, policy=headline_policy),
           caption="Per year")
+rpt.figure("impact_by_year", plots.impact_by_year(result, headline_policy),
+           caption="3D revenue per year without and with the policy")
 
 # %% [markdown]
 # ## Who loses most
@@ -482,6 +493,8 @@ rpt.table("totals_by_year", reports.impact_years(result, policy=headline_policy)
 # %%
 rpt.table("top_losers", reports.top_losers(result, headline_policy, n=10).drop(
     columns=["renderings_unpaid"]), caption="The ten practices losing most over the horizon")
+rpt.figure("loss_distribution", plots.loss_distribution(result, headline_policy),
+           caption="Loss per practice as a share of its 3D revenue, year 1")
 
 # %% [markdown]
 # ## The LCD picture
@@ -507,6 +520,8 @@ rpt.headline("n_practices_flagged_without_exemption", int(variants.loc[1, "n_pra
 
 # %%
 rpt.table("policies", result.summary, caption="Every policy: loss, savings, practices affected")
+rpt.figure("policies", plots.policy_comparison(result, [sim]),
+           caption="Horizon loss of every policy (PSA interval for the headline policy)")
 
 # %% [markdown]
 # ## Uncertainty
@@ -515,6 +530,7 @@ rpt.table("policies", result.summary, caption="Every policy: loss, savings, prac
 # %%
 tornado = uncertainty.one_way(summary, headline, assumptions=assumptions)
 rpt.table("tornado", tornado.head(6), caption="Largest one-way swings of the horizon loss")
+rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
 
 # %% [markdown]
 # ## Key assumptions and their sources

@@ -380,7 +380,7 @@ def test_bad_inputs_raise_input_error():
         link(lines.drop(columns="patient_id"))
     with pytest.raises(InputError, match="service_date"):
         link(lines.assign(service_date=lines["service_date"].dt.strftime("%Y-%m-%d")))
-    with pytest.raises(InputError, match="row 1"):
+    with pytest.raises(InputError, match="position 0"):
         link(lines.assign(payer=pd.Series([pd.NA], dtype="string")))
     with pytest.raises(InputError, match="link_window_days"):
         link(lines, link_window_days=-1)

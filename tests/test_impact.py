@@ -19,7 +19,7 @@ from analysis.impact import (
     impact,
     impact_base,
 )
-from analysis.policy import full_bundling, lcd_cap, medical_necessity, status_quo
+from analysis.policy import full_bundling, lcd_cap, status_quo
 
 # ------------------------------------------------------------------ fixtures
 
@@ -46,23 +46,56 @@ def hand_summary() -> pd.DataFrame:
     Annual revenue without (x2): A = (100 + 200 + 390 + 120) x 2 = 1620;
     B = (250 + 400) x 2 = 1300.
     """
-    return pd.DataFrame([
-        srow("A", "2024Q1", "BCBSNC", n_nononc_encounters=50,
-             rev_units_onc=2, rev_encounters_onc=2, rev_observed_usd_onc=100,
-             rev_paid_usd_onc=80,
-             rev_units_ind=4, rev_encounters_ind=4, rev_observed_usd_ind=200,
-             rev_paid_usd_ind=160,
-             rev_units_oth=10, rev_encounters_oth=10, rev_observed_usd_oth=300,
-             rev_medicare_usd_oth=50, rev_paid_usd_oth=240, rev_unpaid_lines_oth=2,
-             noncompliant_allowed_usd=70, n_noncompliant_3d_lines=1),
-        srow("A", "2024Q2", "MEDICARE", n_nononc_encounters=40, rev_units_oth=5,
-             rev_encounters_oth=5, rev_medicare_usd_oth=120, rev_unpaid_lines_oth=5),
-        srow("B", "2024Q2", "BCBSNC", n_nononc_encounters=100,
-             rev_units_ind=5, rev_encounters_ind=5, rev_observed_usd_ind=250,
-             rev_paid_usd_ind=200,
-             rev_units_oth=10, rev_encounters_oth=10, rev_observed_usd_oth=400,
-             rev_paid_usd_oth=320),
-    ])
+    return pd.DataFrame(
+        [
+            srow(
+                "A",
+                "2024Q1",
+                "BCBSNC",
+                n_nononc_encounters=50,
+                rev_units_onc=2,
+                rev_encounters_onc=2,
+                rev_observed_usd_onc=100,
+                rev_paid_usd_onc=80,
+                rev_units_ind=4,
+                rev_encounters_ind=4,
+                rev_observed_usd_ind=200,
+                rev_paid_usd_ind=160,
+                rev_units_oth=10,
+                rev_encounters_oth=10,
+                rev_observed_usd_oth=300,
+                rev_medicare_usd_oth=50,
+                rev_paid_usd_oth=240,
+                rev_unpaid_lines_oth=2,
+                noncompliant_allowed_usd=70,
+                n_noncompliant_3d_lines=1,
+            ),
+            srow(
+                "A",
+                "2024Q2",
+                "MEDICARE",
+                n_nononc_encounters=40,
+                rev_units_oth=5,
+                rev_encounters_oth=5,
+                rev_medicare_usd_oth=120,
+                rev_unpaid_lines_oth=5,
+            ),
+            srow(
+                "B",
+                "2024Q2",
+                "BCBSNC",
+                n_nononc_encounters=100,
+                rev_units_ind=5,
+                rev_encounters_ind=5,
+                rev_observed_usd_ind=250,
+                rev_paid_usd_ind=200,
+                rev_units_oth=10,
+                rev_encounters_oth=10,
+                rev_observed_usd_oth=400,
+                rev_paid_usd_oth=320,
+            ),
+        ]
+    )
 
 
 def year1(result, policy: str) -> pd.DataFrame:
@@ -142,8 +175,7 @@ def test_annualization_of_a_partial_year():
 
 
 def test_years_growth_fees_effective_date_and_discounting():
-    a = ImpactAssumptions(volume_growth=0.10, fee_update=0.02, discount_rate=0.03,
-                          horizon_years=3)
+    a = ImpactAssumptions(volume_growth=0.10, fee_update=0.02, discount_rate=0.03, horizon_years=3)
     pol = full_bundling(effective_date="2025-07-01")
     res = impact(hand_summary(), pol, assumptions=a)
     p = res.practices.set_index(["practice_id", "year"])
@@ -163,8 +195,13 @@ def test_years_growth_fees_effective_date_and_discounting():
 
 
 def test_policy_before_the_horizon_is_fully_in_force_and_after_is_not():
-    res = impact(hand_summary(), [full_bundling(name="early", effective_date="2020-03-01"),
-                                  full_bundling(name="late", effective_date="2031-01-01")])
+    res = impact(
+        hand_summary(),
+        [
+            full_bundling(name="early", effective_date="2020-03-01"),
+            full_bundling(name="late", effective_date="2031-01-01"),
+        ],
+    )
     t = res.totals.set_index(["policy", "year"])
     assert t.loc[("early", 1), "in_force_share"] == 1.0
     assert t.loc[("late", 3), "loss_usd"] == 0.0
@@ -173,35 +210,60 @@ def test_policy_before_the_horizon_is_fully_in_force_and_after_is_not():
 def test_multipliers_by_payer_class():
     # Only unpriced lines use the multiplier: A's oth Medicare part $50 at 2.5 instead
     # of 1.8 adds 0.7 x 50 x 2 = 70 to A's BCBSNC loss.
-    hi = impact(hand_summary(), full_bundling(),
-                assumptions=ImpactAssumptions(commercial_multiplier=2.5))
+    hi = impact(
+        hand_summary(), full_bundling(), assumptions=ImpactAssumptions(commercial_multiplier=2.5)
+    )
     assert year1(hi, "full_bundling").loc["A", "loss_usd"] == pytest.approx(1450.0)
     # The Medicare row is priced at the medicare multiplier: 1.0 x 120 x 2.
     med = impact(hand_summary(), full_bundling(payers=("MEDICARE",)))
     assert year1(med, "full_bundling").loc["A", "loss_usd"] == pytest.approx(240.0)
     # Relabel MEDICARE as Medicaid: 0.75 x 240.
-    mcd = impact(hand_summary(), full_bundling(payers=("MEDICARE",)),
-                 assumptions=ImpactAssumptions(payer_classes={"MEDICARE": "medicaid"}))
+    mcd = impact(
+        hand_summary(),
+        full_bundling(payers=("MEDICARE",)),
+        assumptions=ImpactAssumptions(payer_classes={"MEDICARE": "medicaid"}),
+    )
     assert year1(mcd, "full_bundling").loc["A", "loss_usd"] == pytest.approx(180.0)
 
 
 def hand_lines() -> pd.DataFrame:
     """Claim lines of one practice, 2024Q1-Q2 (x2), BCBSNC, paid = 80 % of allowed."""
     rows = [
-        ("X", "2024-02-01", "74177", "C34.90", 100.0), ("X", "2024-02-01", "76376", "C34.90", 30.0),
-        ("Y", "2024-03-01", "71250", "R91.8", 70.0), ("Y", "2024-03-01", "76377", "R91.8", 80.0),
-        ("Z", "2024-04-10", "71275", "I26.99", 120.0), ("Z", "2024-04-10", "76376", "I26.99", 25.0),
-        ("V", "2024-05-01", "70450", "R51.9", 60.0), ("V", "2024-05-01", "76376", "R51.9", 20.0),
-        ("W1", "2024-01-15", "71250", "R05.9", 70.0), ("W2", "2024-04-15", "71250", "R05.9", 70.0),
+        ("X", "2024-02-01", "74177", "C34.90", 100.0),
+        ("X", "2024-02-01", "76376", "C34.90", 30.0),
+        ("Y", "2024-03-01", "71250", "R91.8", 70.0),
+        ("Y", "2024-03-01", "76377", "R91.8", 80.0),
+        ("Z", "2024-04-10", "71275", "I26.99", 120.0),
+        ("Z", "2024-04-10", "76376", "I26.99", 25.0),
+        ("V", "2024-05-01", "70450", "R51.9", 60.0),
+        ("V", "2024-05-01", "76376", "R51.9", 20.0),
+        ("W1", "2024-01-15", "71250", "R05.9", 70.0),
+        ("W2", "2024-04-15", "71250", "R05.9", 70.0),
         ("W3", "2024-06-15", "70450", "R51.9", 60.0),
     ]
-    lines = pd.DataFrame(rows, columns=["patient_id", "service_date", "cpt_code",
-                                        "diagnosis_codes", "allowed_usd"])
-    strings = ["claim_id", "practice_id", "patient_id", "cpt_code", "modifiers",
-               "place_of_service", "payer", "diagnosis_codes", "state"]
+    lines = pd.DataFrame(
+        rows, columns=["patient_id", "service_date", "cpt_code", "diagnosis_codes", "allowed_usd"]
+    )
+    strings = [
+        "claim_id",
+        "practice_id",
+        "patient_id",
+        "cpt_code",
+        "modifiers",
+        "place_of_service",
+        "payer",
+        "diagnosis_codes",
+        "state",
+    ]
     return lines.assign(
-        claim_id=[f"c{i}" for i in range(len(lines))], line_number=1, practice_id="P1",
-        modifiers="26", units=1, place_of_service="22", payer="BCBSNC", state="NC",
+        claim_id=[f"c{i}" for i in range(len(lines))],
+        line_number=1,
+        practice_id="P1",
+        modifiers="26",
+        units=1,
+        place_of_service="22",
+        payer="BCBSNC",
+        state="NC",
         paid_usd=lines["allowed_usd"] * 0.8,
         service_date=pd.to_datetime(lines["service_date"]),
     ).astype(dict.fromkeys(strings, "string") | {"line_number": "int64", "units": "int64"})
@@ -222,10 +284,13 @@ def test_end_to_end_from_claim_lines():
     # medical necessity loses oth = (80 + 20) x 2 = 200; non-compliant 25 x 2 = 50.
     lines = hand_lines()
     result = impact(summarize(lines, period="quarter"), default_policies())
-    loss = {pol: year1(result, pol).loc["P1", "loss_usd"] for pol in
-            ("status_quo", "full_bundling", "lcd_cap", "medical_necessity")}
-    assert loss == pytest.approx({"status_quo": 0.0, "full_bundling": 260.0,
-                                  "lcd_cap": 80.0, "medical_necessity": 200.0})
+    loss = {
+        pol: year1(result, pol).loc["P1", "loss_usd"]
+        for pol in ("status_quo", "full_bundling", "lcd_cap", "medical_necessity")
+    }
+    assert loss == pytest.approx(
+        {"status_quo": 0.0, "full_bundling": 260.0, "lcd_cap": 80.0, "medical_necessity": 200.0}
+    )
     y = year1(result, "full_bundling")
     assert y.loc["P1", "noncompliant_allowed_usd"] == pytest.approx(50.0)
     assert y.loc["P1", "payer_savings_usd"] == pytest.approx(0.8 * 260)
@@ -236,8 +301,12 @@ def test_end_to_end_from_claim_lines():
 
 def test_result_renders_and_serializes():
     res = impact(hand_summary(), default_policies())
-    assert list(res.summary["policy"]) == ["status_quo", "full_bundling", "lcd_cap",
-                                           "medical_necessity"]
+    assert list(res.summary["policy"]) == [
+        "status_quo",
+        "full_bundling",
+        "lcd_cap",
+        "medical_necessity",
+    ]
     text = res.headline()
     assert "full_bundling: practices lose $2,680" in text
     html = res._repr_html_()
@@ -245,12 +314,24 @@ def test_result_renders_and_serializes():
     d = res.to_dict()
     assert d["baseline"]["annualization_factor"] == 2.0
     assert {r["parameter"] for r in d["assumption_sources"]} >= {
-        "commercial_multiplier", "effective_date", "scope_share"}
+        "commercial_multiplier",
+        "effective_date",
+        "scope_share",
+    }
     tidy = res.practices
     assert not tidy.duplicated(["practice_id", "policy", "year"]).any()
-    assert {"practice_id", "policy", "year", "revenue_without_usd", "revenue_with_usd",
-            "loss_usd", "loss_share", "net_margin_loss_usd", "payer_savings_usd",
-            "patient_savings_usd"} <= set(tidy.columns)
+    assert {
+        "practice_id",
+        "policy",
+        "year",
+        "revenue_without_usd",
+        "revenue_with_usd",
+        "loss_usd",
+        "loss_share",
+        "net_margin_loss_usd",
+        "payer_savings_usd",
+        "patient_savings_usd",
+    } <= set(tidy.columns)
 
 
 def test_defaults_match_the_reference_table():
@@ -291,17 +372,23 @@ def summaries(draw) -> pd.DataFrame:
     count = st.integers(0, 40)
     rows = []
     for i in range(n):
-        values = {"n_nononc_encounters": draw(st.integers(0, 300)),
-                  "noncompliant_allowed_usd": draw(money)}
+        values = {
+            "n_nononc_encounters": draw(st.integers(0, 300)),
+            "noncompliant_allowed_usd": draw(money),
+        }
         for g in ("onc", "ind", "oth"):
             units = draw(count)
-            values |= {f"rev_units_{g}": units, f"rev_encounters_{g}": units,
-                       f"rev_observed_usd_{g}": draw(money),
-                       f"rev_medicare_usd_{g}": draw(money),
-                       f"rev_paid_usd_{g}": draw(money) * 0.5,
-                       f"rev_unpaid_lines_{g}": draw(st.integers(0, units))}
-        rows.append(srow(f"P{i % 3}", draw(st.sampled_from(["2024Q1", "2024Q2"])),
-                         PAYERS[i % 4], **values))
+            values |= {
+                f"rev_units_{g}": units,
+                f"rev_encounters_{g}": units,
+                f"rev_observed_usd_{g}": draw(money),
+                f"rev_medicare_usd_{g}": draw(money),
+                f"rev_paid_usd_{g}": draw(money) * 0.5,
+                f"rev_unpaid_lines_{g}": draw(st.integers(0, units)),
+            }
+        rows.append(
+            srow(f"P{i % 3}", draw(st.sampled_from(["2024Q1", "2024Q2"])), PAYERS[i % 4], **values)
+        )
     return pd.DataFrame(rows)
 
 
@@ -342,9 +429,14 @@ def test_loss_is_linear_in_price(s, k):
 def test_loss_is_affine_in_the_multiplier():
     # Equal steps of the commercial multiplier give equal changes: only the $50 of
     # unpriced BCBSNC lines move, by 0.5 x 50 x 2 = 50 per step.
-    m = [impact(hand_summary(), full_bundling(),
-                assumptions=ImpactAssumptions(commercial_multiplier=x)).totals["loss_usd"].iloc[0]
-         for x in (1.0, 1.5, 2.0)]
+    m = [
+        impact(
+            hand_summary(), full_bundling(), assumptions=ImpactAssumptions(commercial_multiplier=x)
+        )
+        .totals["loss_usd"]
+        .iloc[0]
+        for x in (1.0, 1.5, 2.0)
+    ]
     assert np.diff(m) == pytest.approx([50.0, 50.0])
 
 
@@ -352,10 +444,14 @@ def test_loss_is_affine_in_the_multiplier():
 @given(s=summaries(), threshold=st.floats(0.05, 1.0))
 def test_cap_loss_is_zero_at_or_below_the_threshold(s, threshold):
     res = impact(s, lcd_cap(threshold=threshold))
-    bc = s[s["payer"] == "BCBSNC"].groupby("practice_id")[
-        ["rev_encounters_ind", "rev_encounters_oth", "n_nononc_encounters"]].sum()
-    below = bc.index[bc["rev_encounters_ind"] + bc["rev_encounters_oth"]
-                     <= threshold * bc["n_nononc_encounters"]]
+    bc = (
+        s[s["payer"] == "BCBSNC"]
+        .groupby("practice_id")[["rev_encounters_ind", "rev_encounters_oth", "n_nononc_encounters"]]
+        .sum()
+    )
+    below = bc.index[
+        bc["rev_encounters_ind"] + bc["rev_encounters_oth"] <= threshold * bc["n_nononc_encounters"]
+    ]
     p = res.practices.set_index("practice_id")
     assert (p.loc[p.index.isin(below), "loss_usd"] == 0).all()
     assert (p["loss_usd"] >= 0).all()
@@ -370,11 +466,16 @@ def test_practices_add_up_to_the_whole(s):
     same = ImpactAssumptions(baseline_days=182)
     pols = ALTERNATIVES
     whole = impact(s, pols, assumptions=same).totals.set_index(["policy", "year"])
-    parts = pd.concat([impact(part, pols, assumptions=same).totals
-                       for _, part in s.groupby("practice_id")])
+    parts = pd.concat(
+        [impact(part, pols, assumptions=same).totals for _, part in s.groupby("practice_id")]
+    )
     summed = parts.groupby(["policy", "year"])[["loss_usd", "revenue_without_usd"]].sum()
-    pd.testing.assert_frame_equal(whole[["loss_usd", "revenue_without_usd"]].sort_index(),
-                                  summed.sort_index(), check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        whole[["loss_usd", "revenue_without_usd"]].sort_index(),
+        summed.sort_index(),
+        check_exact=False,
+        rtol=1e-9,
+    )
 
 
 def test_cli_writes_the_outputs(tmp_path):
@@ -384,10 +485,25 @@ def test_cli_writes_the_outputs(tmp_path):
 
     claims = tmp_path / "claims.csv"
     hand_lines().assign(service_date=lambda d: d["service_date"].dt.strftime("%Y-%m-%d")).to_csv(
-        claims, index=False)
+        claims, index=False
+    )
     out = tmp_path / "out"
-    code = main(["impact", str(claims), "--policy", "all", "--horizon", "2", "--draws", "300",
-                 "--seed", "3", "--out", str(out)])
+    code = main(
+        [
+            "impact",
+            str(claims),
+            "--policy",
+            "all",
+            "--horizon",
+            "2",
+            "--draws",
+            "300",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     practices = pd.read_csv(out / "impact_practices.csv")
     y1 = practices[practices["year"] == 1].set_index("policy")

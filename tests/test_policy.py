@@ -24,8 +24,12 @@ from analysis.policy import (
 
 
 def rows(**columns) -> pd.DataFrame:
-    base = {"payer": ["BCBSNC"], "n_nononc_encounters": [100.0],
-            "rev_encounters_ind": [10.0], "rev_encounters_oth": [20.0]}
+    base = {
+        "payer": ["BCBSNC"],
+        "n_nononc_encounters": [100.0],
+        "rev_encounters_ind": [10.0],
+        "rev_encounters_oth": [20.0],
+    }
     return pd.DataFrame(base | columns)
 
 
@@ -95,8 +99,12 @@ def test_paid_shares_hand_worked():
 
 def test_single_code_bundling_uses_the_dollar_share():
     # 76376 had $30 and 76377 $90 of observed allowed: bundling 76376 only cuts 1/4.
-    r = rows(allowed_3d_76376_usd=[30.0], allowed_3d_76377_usd=[90.0],
-             units_3d_76376=[3.0], units_3d_76377=[1.0])
+    r = rows(
+        allowed_3d_76376_usd=[30.0],
+        allowed_3d_76377_usd=[90.0],
+        units_3d_76376=[3.0],
+        units_3d_76377=[1.0],
+    )
     assert paid_shares(r, full_bundling(codes=("76376",))).iloc[0, 0] == pytest.approx(0.75)
     # No observed dollars: fall back to the unit share (3 of 4 units).
     r0 = r.assign(allowed_3d_76376_usd=0.0, allowed_3d_76377_usd=0.0)
@@ -110,8 +118,11 @@ def test_single_code_bundling_uses_the_dollar_share():
     threshold=st.floats(0.01, 1.0),
 )
 def test_cap_pays_everything_at_or_below_the_threshold(nononc, ind, oth, threshold):
-    r = rows(n_nononc_encounters=[float(nononc)], rev_encounters_ind=[float(ind)],
-             rev_encounters_oth=[float(oth)])
+    r = rows(
+        n_nononc_encounters=[float(nononc)],
+        rev_encounters_ind=[float(ind)],
+        rev_encounters_oth=[float(oth)],
+    )
     share = paid_shares(r, lcd_cap(threshold=threshold)).iloc[0]
     assert share["paid_share_onc"] == 1.0
     assert 0.0 <= share["paid_share_oth"] <= 1.0

@@ -303,7 +303,8 @@ def test_suppression_bounds_validation():
     assert puf.SuppressionBounds().to_dict()["max_hidden_beneficiaries"] == 10
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cut=st.integers(min_value=1, max_value=30))
 def test_summaries_of_practice_partitions_add_up(synthetic, cut):
     path, _, _ = synthetic
@@ -465,3 +466,28 @@ def test_cli_puf_writes_screen_and_exposure(tmp_path):
 def test_cli_puf_user_error_exits_2(tmp_path, capsys):
     assert cli_main(["puf", str(tmp_path / "none.csv"), "--out", str(tmp_path)]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------- notebook
+
+
+@pytest.mark.slow
+def test_medicare_benchmark_notebook_runs_and_records_its_numbers(tmp_path):
+    papermill = pytest.importorskip("papermill")
+    out = tmp_path / "run"
+    papermill.execute_notebook(
+        str(puf.SAMPLE_DIR.parent.parent.parent / "notebooks" / "medicare_benchmark.ipynb"),
+        str(tmp_path / "executed.ipynb"),
+        parameters={"output_dir": str(out), "n_draws": 500, "states": [],
+                    "jurisdictions": ["JH", "JL"]},
+        progress_bar=False,
+    )
+    results = json.loads((out / "results.json").read_text())
+    direct = puf.medicare_benchmark(jurisdictions=["JH", "JL"], n_draws=500,
+                                    rng=np.random.default_rng(20240901))
+    head = results["headline"]
+    assert head["n_providers_screened"]["value"] == int(direct.screen.table["screened"].sum())
+    point = direct.exposure.table.set_index("quantity").loc["payer_3d_allowed_usd", "point"]
+    assert head["payer_3d_allowed_usd"]["value"] == round(point)
+    screen = pd.read_csv(out / "tables" / "screen.csv")
+    assert set(screen["jurisdiction"]) <= {"JH", "JL"}

@@ -280,3 +280,27 @@ def test_summary_does_not_depend_on_row_order(draws, seed):
     counts = [*KEY_COLUMNS, *COUNT_COLUMNS]
     pd.testing.assert_frame_equal(a[counts], b[counts])
     pd.testing.assert_frame_equal(a[list(USD_COLUMNS)], b[list(USD_COLUMNS)], rtol=1e-12)
+
+
+def test_bundled_sample_matches_the_generators_realized_counts():
+    # analysis.synth records, per practice, the counts it realized while drawing the
+    # lines (practices_2024.csv); linking the lines must find exactly those.
+    from analysis.claims import load_claims
+    from analysis.synth import SAMPLE_CLAIMS, SAMPLE_PRACTICES
+
+    totals = practice_totals(summarize(load_claims(SAMPLE_CLAIMS).lines))
+    truth = pd.read_csv(SAMPLE_PRACTICES, dtype={"practice_id": "string"})
+    both = truth.merge(totals, on="practice_id", suffixes=("_truth", ""), validate="one_to_one")
+    assert len(both) == len(truth) == 40
+    pairs = {
+        "n_encounters": "n_encounters",
+        "n_encounters_3d": "n_encounters_3d",
+        "n_onc_encounters": "n_onc_encounters",
+        "n_lines_3d": "n_lines_3d",
+        "n_noncompliant_3d_lines": "n_noncompliant_3d_lines",
+        "n_later_date_3d_lines": "n_separate_date_3d_lines",
+        "n_orphan_3d_lines": "n_orphan_3d_lines",
+    }
+    for truth_col, col in pairs.items():
+        expected = both[truth_col + ("_truth" if truth_col == col else "")]
+        assert both[col].tolist() == expected.tolist(), col

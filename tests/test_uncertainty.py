@@ -37,8 +37,7 @@ def centred_table() -> pd.DataFrame:
 
 def test_fitted_distributions_are_centred_with_the_stated_spread():
     sd = (2.5 - 1.2) / 3.919927969  # the 1.2-2.5 range read as a 95 % interval
-    f = _fit({"parameter": "m", "distribution": "lognormal", "base": 1.8, "low": 1.2,
-              "high": 2.5})
+    f = _fit({"parameter": "m", "distribution": "lognormal", "base": 1.8, "low": 1.2, "high": 2.5})
     # scipy.stats.lognorm(s=sigma, scale=exp(mu)).mean(), .std()
     d = stats.lognorm(s=f["sigma"], scale=np.exp(f["mu"]))
     assert d.mean() == pytest.approx(1.8)
@@ -51,14 +50,14 @@ def test_fitted_distributions_are_centred_with_the_stated_spread():
     d = stats.gamma(f["shape"], scale=f["scale"])
     assert (d.mean(), d.std()) == pytest.approx((15.0, 35 / 3.919927969))
     # PERT on [0.7, 1] with mode 1: Beta(1 + 4*0.3/0.3, 1) = Beta(5, 1), mean 0.95.
-    f = _fit({"parameter": "scope", "distribution": "pert", "base": 1.0, "low": 0.7,
-              "high": 1.0})
+    f = _fit({"parameter": "scope", "distribution": "pert", "base": 1.0, "low": 0.7, "high": 1.0})
     assert (f["a"], f["b"]) == (5.0, 1.0)
 
 
 def test_infeasible_beta_is_an_input_error():
     bad = parameter_table().assign(
-        distribution=lambda t: t["distribution"].where(t["parameter"] != "scope_share", "beta"))
+        distribution=lambda t: t["distribution"].where(t["parameter"] != "scope_share", "beta")
+    )
     with pytest.raises(InputError, match="pert"):
         parameter_table(table=bad)
     with pytest.raises(InputError, match="unknown distribution"):
@@ -92,13 +91,20 @@ def test_correlation_through_the_copula():
     # Spearman of a Gaussian copula with r = 0.8: (6/pi) asin(0.4) = 0.786
     assert rho == pytest.approx(6 / np.pi * np.arcsin(0.4), abs=0.01)
     with pytest.raises(InputError, match="not drawn"):
-        sample_parameters(parameter_table(), 10, rng=rng,
-                          correlation={("medicare_multiplier", "stop_share"): 0.5})
+        sample_parameters(
+            parameter_table(), 10, rng=rng, correlation={("medicare_multiplier", "stop_share"): 0.5}
+        )
     with pytest.raises(InputError, match="positive definite"):
-        sample_parameters(parameter_table(), 10, rng=rng, correlation={
-            ("commercial_multiplier", "medicaid_multiplier"): 0.99,
-            ("commercial_multiplier", "stop_share"): 0.99,
-            ("medicaid_multiplier", "stop_share"): -0.99})
+        sample_parameters(
+            parameter_table(),
+            10,
+            rng=rng,
+            correlation={
+                ("commercial_multiplier", "medicaid_multiplier"): 0.99,
+                ("commercial_multiplier", "stop_share"): 0.99,
+                ("medicaid_multiplier", "stop_share"): -0.99,
+            },
+        )
 
 
 def test_rng_must_be_a_generator():
@@ -126,11 +132,13 @@ def test_tornado_hand_worked_for_the_cap():
 
 def test_tornado_of_the_net_margin_moves_with_the_behaviour():
     t = one_way(hand_summary(), full_bundling(), metric="net_margin_loss_usd").set_index(
-        "parameter")
+        "parameter"
+    )
     # 62 renderings a year become unpaid; at stop share 0.5, $15 each over 3 years:
     # cost avoided 0.5 x 15 x 62 x 3 = 1395 vs 697.5 at the base 0.25.
     assert t.at["stop_share", "outcome_base"] - t.at["stop_share", "outcome_high"] == (
-        pytest.approx(1395 - 697.5))
+        pytest.approx(1395 - 697.5)
+    )
     with pytest.raises(InputError, match="metric"):
         one_way(hand_summary(), full_bundling(), metric="happiness")
 
@@ -145,15 +153,20 @@ def test_scenarios_run_together():
     assert base == pytest.approx(2680.0)
     assert s.loc[("narrow_scope", "full_bundling"), "loss_year1_usd"] == pytest.approx(0.7 * base)
     assert s.loc[("mid_year_start", "full_bundling"), "loss_year1_usd"] == pytest.approx(
-        184 / 365 * base)
+        184 / 365 * base
+    )
     # Only unpriced lines (A's $50 x 2) react to the multiplier: 1.2 instead of 1.8.
     assert s.loc[("low_commercial_price", "full_bundling"), "loss_year1_usd"] == pytest.approx(
-        base - 0.6 * 100)
+        base - 0.6 * 100
+    )
     assert set(res.totals["scenario"]) == set(default_scenarios()["scenario"])
     assert "<table" in res._repr_html_()
     with pytest.raises(InputError, match="unknown scenario input"):
-        run_scenarios(hand_summary(), full_bundling(),
-                      scenarios=pd.DataFrame({"scenario": ["x"], "mood": [1.0]}))
+        run_scenarios(
+            hand_summary(),
+            full_bundling(),
+            scenarios=pd.DataFrame({"scenario": ["x"], "mood": [1.0]}),
+        )
 
 
 # ----------------------------------------------------------------------- PSA
@@ -166,10 +179,20 @@ def test_same_seed_same_psa_and_different_seed_different():
     pd.testing.assert_frame_equal(a.totals, b.totals)
     np.testing.assert_array_equal(a.practice_loss_usd, b.practice_loss_usd)
     assert not np.array_equal(a.totals["loss_usd"], c.totals["loss_usd"])
-    m = psa(hand_summary(), full_bundling(), rng=np.random.default_rng(11), n_draws=300,
-            payer_mix_concentration=10)
-    n = psa(hand_summary(), full_bundling(), rng=np.random.default_rng(11), n_draws=300,
-            payer_mix_concentration=10)
+    m = psa(
+        hand_summary(),
+        full_bundling(),
+        rng=np.random.default_rng(11),
+        n_draws=300,
+        payer_mix_concentration=10,
+    )
+    n = psa(
+        hand_summary(),
+        full_bundling(),
+        rng=np.random.default_rng(11),
+        n_draws=300,
+        payer_mix_concentration=10,
+    )
     pd.testing.assert_frame_equal(m.totals, n.totals)
 
 
@@ -179,10 +202,12 @@ def test_psa_without_spread_is_the_deterministic_model():
         res = psa(hand_summary(), pol, rng=np.random.default_rng(0), n_draws=5, table=fixed)
         det = impact(hand_summary(), pol).summary.iloc[0]
         np.testing.assert_allclose(res.totals["loss_usd"], det["loss_horizon_usd"])
-        np.testing.assert_allclose(res.totals["net_margin_loss_usd"],
-                                   det["net_margin_loss_horizon_usd"])
-        np.testing.assert_allclose(res.totals["payer_savings_usd"],
-                                   det["payer_savings_horizon_usd"])
+        np.testing.assert_allclose(
+            res.totals["net_margin_loss_usd"], det["net_margin_loss_horizon_usd"]
+        )
+        np.testing.assert_allclose(
+            res.totals["payer_savings_usd"], det["payer_savings_horizon_usd"]
+        )
         assert res.deterministic["loss_usd"] == pytest.approx(det["loss_horizon_usd"])
 
 
@@ -190,8 +215,15 @@ def test_psa_mean_converges_to_the_deterministic_result_when_centred():
     # Centred distributions (mean = base) and a 2-year horizon (the loss is then a
     # sum of products of independent draws, so its expectation is the base case).
     a = ImpactAssumptions(horizon_years=2)
-    res = psa(hand_summary(), lcd_cap(), rng=np.random.default_rng(2024), n_draws=20_000,
-              assumptions=a, table=centred_table(), payer_mix_concentration=50)
+    res = psa(
+        hand_summary(),
+        lcd_cap(),
+        rng=np.random.default_rng(2024),
+        n_draws=20_000,
+        assumptions=a,
+        table=centred_table(),
+        payer_mix_concentration=50,
+    )
     s = res.summary.set_index("metric")
     for m in METRICS:
         assert abs(s.at[m, "mean"] - s.at[m, "deterministic"]) < 4 * s.at[m, "mcse"], m
@@ -236,8 +268,9 @@ def test_dirichlet_payer_mix_keeps_each_practices_volume():
 def test_convergence_rule_hand_worked():
     # 4 draws, checkpoints at 2 and 4: the mean of the first 4 (2.5) against the first
     # 2 (1.5) moved by 1.0 / 2.5 = 40 %.
-    c = convergence(np.array([1.0, 2.0, 3.0, 4.0]), min_draws=2, n_checkpoints=2,
-                    tolerance=0.5, level=0.5)
+    c = convergence(
+        np.array([1.0, 2.0, 3.0, 4.0]), min_draws=2, n_checkpoints=2, tolerance=0.5, level=0.5
+    )
     row = c.table.iloc[-1]
     assert row["n_draws"] == 4 and row["mean"] == 2.5
     # level 0.5: 25th-75th percentiles of 1..4 (numpy linear) = 1.75, 3.25; of 1..2 =
@@ -257,3 +290,32 @@ def test_convergence_detects_stability_and_its_absence():
     res = psa(hand_summary(), full_bundling(), rng=np.random.default_rng(8), n_draws=3000)
     conv = res.convergence(tolerance=0.05)
     assert conv.metric == "loss_usd" and "draws" in repr(conv)
+
+
+# ------------------------------------------------------------------- figures
+
+
+def test_impact_figures_state_their_findings():
+    from analysis import plots
+    from analysis.impact import default_policies
+
+    res = impact(hand_summary(), default_policies())
+    runs = [
+        psa(hand_summary(), p, rng=np.random.default_rng(1), n_draws=400) for p in res.policies[1:]
+    ]
+    figs = {
+        "by_year": plots.impact_by_year(res),
+        "loss": plots.loss_distribution(res, "medical_necessity"),
+        "tornado": plots.tornado_plot(one_way(hand_summary(), lcd_cap())),
+        "hist": plots.psa_histogram(runs[0]),
+        "conv": plots.convergence_plot(runs[0].convergence()),
+        "compare": plots.policy_comparison(res, runs),
+    }
+    titles = {k: f.axes[0].get_title(loc="left") for k, f in figs.items()}
+    assert titles["by_year"].startswith("full_bundling: practices lose $8k")
+    # A loses 780 / 1620 = 48 %, B 800 / 1300 = 62 % of their 3D revenue.
+    assert "1 of 2 practices lose more than half" in titles["loss"]
+    assert titles["tornado"].startswith("lcd_cap: threshold moves")
+    assert titles["compare"] == "full_bundling costs practices the most"
+    with pytest.raises(InputError, match="policy"):
+        plots.impact_by_year(res, "no_such_policy")
