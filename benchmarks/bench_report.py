@@ -1,0 +1,103 @@
+"""Benchmark: ``make report`` — the whole report suite on the bundled sample.
+
+Runs ``rad3d report`` as ``make report`` does (base case, every notebook, one scorecard
+per practice) into a temporary folder, from a cold shared-input cache (claims loaded,
+validated, linked and summarized inside the timing) and then again with ``--resume``
+(everything reused), and records the wall times.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_report.py              # print the results
+    .venv/bin/python benchmarks/bench_report.py --record     # and update RESULTS.md
+
+``--record`` rewrites only the ``bench_report`` section of ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RAD3D = Path(sys.executable).with_name("rad3d")
+
+
+def _run(args: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([str(RAD3D), "report", *args], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--record", action="store_true", help="update benchmarks/RESULTS.md")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench_report-") as tmp:
+        out = Path(tmp) / "reports" / "latest"
+        common = ["--out", str(out), "--workers", str(args.workers), "--no-progress"]
+        cold = _run(common)
+        manifest = json.loads((out / "manifest.json").read_text())
+        resumed = _run([*common, "--resume"])
+        jobs = manifest["jobs"]
+        per_notebook: dict[str, list[float]] = {}
+        for job in jobs:
+            per_notebook.setdefault(job["notebook"], []).append(job["seconds"])
+        size_mb = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
+        failed = [j["rel_dir"] for j in jobs if j["status"] == "failed"]
+    cores = os.cpu_count()
+    lines = [
+        "## `make report` on the bundled sample (`bench_report.py`)",
+        "",
+        f"- Date: {dt.date.today().isoformat()}; machine: {platform.system()} "
+        f"{platform.machine()}, {cores} cores (shared with other work while it ran, so "
+        "times are indicative).",
+        f"- Versions: python {platform.python_version()}, papermill {version('papermill')}, "
+        f"nbconvert {version('nbconvert')}, pandas {version('pandas')}.",
+        f"- Run: `rad3d report --out DIR --workers {args.workers}` (base case, "
+        f"{len(jobs)} notebook runs: brief, screen, impact"
+        + (", Medicare benchmark" if "medicare_benchmark" in per_notebook else "")
+        + f", {len(per_notebook.get('practice_scorecard', []))} practice scorecards), "
+        "cold input cache; then the same with `--resume`.",
+        "",
+        "| run | wall time (s) |",
+        "|---|---:|",
+        f"| full run, cold cache (`make report`) | {cold:.1f} |",
+        f"| `--resume`, nothing changed (all reused) | {resumed:.1f} |",
+        "",
+        "| notebook | runs | mean time per run (s), incl. kernel start and HTML export |",
+        "|---|---:|---:|",
+        *(f"| {name} | {len(times)} | {sum(times) / len(times):.1f} |"
+          for name, times in per_notebook.items()),
+        "",
+        f"- Report folder: {size_mb:.1f} MB; failed runs: {', '.join(failed) or 'none'}.",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.record:
+        path = HERE / "RESULTS.md"
+        current = path.read_text() if path.exists() else (
+            "# Benchmark results\n\nRecorded by the scripts in `benchmarks/`; each section "
+            "says how it was made.\n")
+        section = f"<!-- bench_report:start -->\n{text}\n<!-- bench_report:end -->"
+        pattern = re.compile(r"<!-- bench_report:start -->.*?<!-- bench_report:end -->", re.S)
+        new = (pattern.sub(section, current) if pattern.search(current)
+               else current.rstrip("\n") + "\n\n" + section + "\n")
+        path.write_text(new)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
