@@ -293,7 +293,7 @@ def _run_synth(args) -> int:
 def _add_lcd(sub) -> None:
     p = sub.add_parser(
         "lcd",
-        help="screen practices' 3D rendering rates against the retired LCD L35408 20%% "
+        help="screen practices' 3D rendering rates against the retired LCD L35408 20% "
         "benchmark",
         description=(
             "Screen each practice's share of CT/MR imaging billed with 3D rendering (CPT "
@@ -882,7 +882,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rad3d",
         description=(
             "Revenue impact of not paying 3D rendering (CPT 76376/76377) separately, "
-            "and a screen of 3D billing against the retired Novitas LCD L35408 20%% "
+            "and a screen of 3D billing against the retired Novitas LCD L35408 20% "
             "benchmark. Every command reads the bundled synthetic sample when no input "
             "is given."
         ),
