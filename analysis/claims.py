@@ -1734,3 +1734,305 @@ def _duplicate_rows(cand: pd.DataFrame, conflict: np.ndarray, repeat: np.ndarray
            for c in _AMOUNTS},
     ).drop(columns=list(_AMOUNTS))
     return out.merge(raw, on=["_file", "_ordinal"], how="left", validate="one_to_one")
+
+
+# ------------------------------------------------------------ pieces (streaming)
+#
+# Additions for reading claims piece by piece (analysis.scale); the functions above
+# are unchanged. A *piece* is a unit of reading that one process can do on its own:
+# a CSV file, or a run of row groups of one Parquet file.
+
+
+@dataclass(frozen=True)
+class ClaimsPiece:
+    """A picklable unit of reading: a CSV file or row groups of a Parquet file.
+
+    Attributes
+    ----------
+    index : int
+        Position of the piece in the plan (files in :func:`load_claims` order).
+    label : str
+        The file as named to the user (error messages).
+    path : str
+    kind : {"csv", "parquet"}
+    row_groups : tuple of int
+        Parquet row groups of the piece (empty for CSV: the whole file).
+    n_rows : int
+        Rows in the piece for Parquet (from the file metadata); -1 for CSV.
+    extra : tuple of (str, str)
+        Hive partition values (``key=value`` folder names) of the file.
+    gzip : bool
+    """
+
+    index: int
+    label: str
+    path: str
+    kind: str
+    row_groups: tuple[int, ...] = ()
+    n_rows: int = -1
+    extra: tuple[tuple[str, str], ...] = ()
+    gzip: bool = False
+
+    def _source(self) -> _Source:
+        return _Source(label=self.label, kind=self.kind, path=Path(self.path),
+                       extra=dict(self.extra), gzip=self.gzip)
+
+
+def plan_pieces(paths, *, rows_per_piece: int = 500_000) -> list[ClaimsPiece]:
+    """Split the inputs of :func:`load_claims` into pieces of about ``rows_per_piece``.
+
+    Paths are expanded exactly as :func:`load_claims` expands them (globs,
+    directories, hive partitions). A Parquet file is split at row-group boundaries
+    into runs of row groups holding at most ``rows_per_piece`` rows (a single larger
+    row group is one piece); a CSV file is one piece.
+
+    Raises
+    ------
+    InputError
+        As :func:`load_claims` for missing or unreadable files.
+    """
+    if rows_per_piece < 1:
+        raise InputError("must be >= 1", column="rows_per_piece", value=rows_per_piece)
+    pieces: list[ClaimsPiece] = []
+    for src in _expand_paths(paths):
+        if src.kind == "frame":  # pragma: no cover - paths never give frames
+            raise InputError("in-memory frames have no pieces", file=src.label)
+        extra = tuple(src.extra.items())
+        if src.kind == "csv":
+            pieces.append(ClaimsPiece(len(pieces), src.label, str(src.path), "csv",
+                                      extra=extra, gzip=src.gzip))
+            continue
+        try:
+            meta = pq.ParquetFile(src.path).metadata
+        except (pa.ArrowInvalid, OSError) as err:
+            raise InputError(f"is not a readable Parquet file ({err})", file=src.label) from None
+        run: list[int] = []
+        run_rows = 0
+        for rg in range(meta.num_row_groups):
+            n = meta.row_group(rg).num_rows
+            if run and run_rows + n > rows_per_piece:
+                pieces.append(ClaimsPiece(len(pieces), src.label, str(src.path), "parquet",
+                                          tuple(run), run_rows, extra))
+                run, run_rows = [], 0
+            run.append(rg)
+            run_rows += n
+        if run or meta.num_row_groups == 0:
+            pieces.append(ClaimsPiece(len(pieces), src.label, str(src.path), "parquet",
+                                      tuple(run), run_rows, extra))
+    return pieces
+
+
+@dataclass
+class CheckedBatch:
+    """One batch of a piece after the row checks (all but the duplicate checks).
+
+    Attributes
+    ----------
+    candidates : DataFrame
+        Canonical typed lines that passed every row check (``dtypes`` as
+        :attr:`LoadResult.lines`). Duplicates among them are not yet resolved: that
+        needs every row with the same ``(claim_id, line_number)``.
+    rows_read : int
+        Rows read (after the code filter, blank rows excluded).
+    rows_filtered_out : int
+        Rows skipped by the code filter (never validated).
+    blank_rows : int
+    quarantined_by_reason : dict
+        Row-check reasons with their counts in this batch.
+    quarantined_cents : dict
+        ``{reason: {"allowed_usd": cents, "paid_usd": cents}}`` for this batch.
+    read_cents, unparsed_rows : dict
+        Per amount column, as :class:`AmountTotals`.
+    """
+
+    candidates: pd.DataFrame
+    rows_read: int = 0
+    rows_filtered_out: int = 0
+    blank_rows: int = 0
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    quarantined_cents: dict[str, dict[str, int]] = field(default_factory=dict)
+    read_cents: dict[str, int] = field(default_factory=dict)
+    unparsed_rows: dict[str, int] = field(default_factory=dict)
+
+
+def _cpt_expression(column: str, keep: frozenset[str]):
+    """A pyarrow.dataset filter keeping rows whose code, normalized as
+    :func:`analysis.codes.normalize_cpt` normalizes it, is in ``keep``."""
+    import pyarrow.dataset as ds  # noqa: F401 - registers the expression kernels
+
+    s = pc.utf8_upper(pc.utf8_trim_whitespace(pc.field(column).cast(pa.string())))
+    s = pc.replace_substring_regex(s, pattern=r"\.0+$", replacement="")
+    s = pc.if_else(pc.match_substring_regex(s, r"^[0-9]{1,4}$"),
+                   pc.utf8_lpad(s, width=5, padding="0"), s)
+    return pc.is_in(s, value_set=pa.array(sorted(keep), pa.string()))
+
+
+def _parquet_piece_batches(piece: ClaimsPiece, state: _FileState, column_map,
+                           keep: frozenset[str] | None, batch_rows: int
+                           ) -> Iterator[tuple[_Raw, int]]:
+    """(raw batch, rows the pushed-down code filter dropped before it)."""
+    import pyarrow.dataset as ds
+
+    src = piece._source()
+    try:
+        fmt = ds.ParquetFileFormat()
+        import pyarrow.fs as pafs
+
+        fragment = fmt.make_fragment(str(Path(src.path).resolve()), pafs.LocalFileSystem(),
+                                     row_groups=list(piece.row_groups))
+        headers = list(fragment.physical_schema.names)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise InputError(f"is not a readable Parquet file ({err})", file=src.label) from None
+    headers_all = headers + [k for k in src.extra if k not in headers]
+    sources, ignored = _map_headers(headers_all, column_map, src.label)
+    used = sorted({headers_all[i] for idx in sources.values() for i in idx
+                   if headers_all[i] in headers})
+    state.fmt = "parquet"
+    state.present = frozenset(sources)
+    state.mapping = {c: [headers_all[i] for i in idx] for c, idx in sources.items()}
+    state.ignored = ignored
+    extra_cols = dict(src.extra)
+    col_sources = {
+        c: [headers_all[i] for i in idx if headers_all[i] in used] for c, idx in sources.items()
+    }
+    for c, idx in sources.items():
+        if not col_sources[c] and any(headers_all[i] in extra_cols for i in idx):
+            extra_cols[c] = extra_cols[headers_all[idx[0]]]
+    cpt_cols = col_sources.get("cpt_code", [])
+    expr = _cpt_expression(cpt_cols[0], keep) if keep is not None and len(cpt_cols) == 1 else None
+    kept = 0
+    try:
+        for batch in fragment.to_batches(columns=used, filter=expr, batch_size=batch_rows,
+                                         use_threads=False):
+            n = batch.num_rows
+            if n == 0:
+                continue
+            columns = {name: _arrow_to_string(batch.column(name), src.label, name)
+                       for name in used}
+            kept += n
+            yield _Raw(_assemble(columns, col_sources, n, extra_cols),
+                       np.full(n, -1, dtype=np.int64)), 0
+    except (pa.ArrowInvalid, OSError) as err:
+        raise InputError(f"is not a readable Parquet file ({err})", file=src.label) from None
+    if piece.n_rows >= 0 and piece.n_rows > kept:
+        yield _Raw(empty_lines().astype(pd.StringDtype()), np.zeros(0, np.int64)), \
+            piece.n_rows - kept
+
+
+def check_piece(
+    piece: ClaimsPiece,
+    *,
+    keep_codes: Iterable[str] | None = None,
+    column_map: Mapping[str, str | None] | str | os.PathLike | None = None,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    batch_rows: int = _PARQUET_BATCH_ROWS,
+) -> Iterator[CheckedBatch]:
+    """Read one piece in batches, keep the rows whose code is in ``keep_codes``, and run
+    the row checks of :func:`load_claims` on them.
+
+    The repairs and row checks (reasons 1-15 of the module docstring) are the very
+    ones :func:`load_claims` applies; the duplicate checks (16, 17) need every row of
+    a ``(claim_id, line_number)`` and are left to the caller (see
+    :func:`resolve_duplicates`). With ``keep_codes``, a row is read only if its CPT
+    code, normalized by :func:`analysis.codes.normalize_cpt`, is in the set: for
+    Parquet the filter is pushed into the scan (``pyarrow.dataset``), for CSV it is
+    applied to each parsed block before any check. Rows filtered out are counted, not
+    validated. Source rows are not tracked (quarantine counts only).
+    """
+    keep = None if keep_codes is None else frozenset(keep_codes)
+    cmap = _read_column_map(column_map)
+    state = _FileState()
+    src = piece._source()
+    if piece.kind == "parquet":
+        stream = _parquet_piece_batches(piece, state, cmap, keep, batch_rows)
+    else:
+        stream = ((raw, 0) for raw in _csv_batches(src, state, cmap, encoding, delimiter))
+    for raw, dropped in stream:
+        frame = raw.frame
+        out = CheckedBatch(candidates=empty_lines(), rows_filtered_out=dropped)
+        if len(frame) and keep is not None and (piece.kind == "csv" or dropped == 0):
+            hit = _np(normalize_cpt(frame["cpt_code"]).isin(keep))
+            present_cols = [c for c in CANONICAL_COLUMNS if c in state.present]
+            blank = np.logical_and.reduce(
+                [_np(frame[c].fillna("").str.strip().eq("")) for c in present_cols])
+            out.blank_rows = int((blank & ~hit).sum())
+            out.rows_filtered_out += int((~hit & ~blank).sum())
+            frame = frame.loc[hit].reset_index(drop=True)
+        if len(frame):
+            present_cols = [c for c in CANONICAL_COLUMNS if c in state.present]
+            blank = np.logical_and.reduce(
+                [_np(frame[c].fillna("").str.strip().eq("")) for c in present_cols])
+            out.blank_rows += int(blank.sum())
+            frame = frame.loc[~blank].reset_index(drop=True)
+        if len(frame):
+            checked = _check(frame, state.present)
+            bad = checked.reason != None  # noqa: E711
+            out.rows_read = len(frame)
+            out.read_cents = {c: int(checked.cents[c][checked.parsed[c]].sum()) for c in _AMOUNTS}
+            out.unparsed_rows = {c: int(checked.unparsed[c].sum()) for c in _AMOUNTS}
+            if bad.any():
+                reasons = checked.reason[bad]
+                for r in pd.unique(reasons):
+                    m = reasons == r
+                    out.quarantined_by_reason[r] = int(m.sum())
+                    out.quarantined_cents[r] = {
+                        c: int(np.where(checked.parsed[c], checked.cents[c], 0)[bad][m].sum())
+                        for c in _AMOUNTS}
+            out.candidates = (checked.typed.loc[~bad, list(CANONICAL_COLUMNS)]
+                              .reset_index(drop=True)
+                              .astype({c: _dtype(c) for c in CANONICAL_COLUMNS}))
+        yield out
+    if state.malformed:
+        n = len(state.malformed)
+        yield CheckedBatch(
+            candidates=empty_lines(), rows_read=n,
+            quarantined_by_reason={"malformed_row": n},
+            quarantined_cents={"malformed_row": {c: 0 for c in _AMOUNTS}},
+            read_cents={c: 0 for c in _AMOUNTS},
+            unparsed_rows={c: (n if c in state.present else 0) for c in _AMOUNTS})
+
+
+def resolve_duplicates(
+    lines: pd.DataFrame, *, conflicting_keys: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Apply the duplicate checks of :func:`load_claims` to rows that passed the row checks.
+
+    ``lines`` must hold every candidate row of each ``(claim_id, line_number)`` it
+    contains, except those listed in ``conflicting_keys`` (keys known from elsewhere
+    to appear with different content: all their rows are ``conflicting_duplicate``).
+    Exact repeats keep one row (``duplicate_line``); keys with two or more distinct
+    contents lose every row (``conflicting_duplicate``). Which of several identical
+    rows is kept does not change the accepted lines.
+
+    Returns
+    -------
+    (accepted, reason, cents) : DataFrame, Series, Series
+        Accepted lines; the reason of each removed row (index = position in
+        ``lines``); and ``{"allowed_usd": cents, "paid_usd": cents}`` removed, by reason
+        (a Series of dicts indexed by reason).
+    """
+    key = ["claim_id", "line_number"]
+    n = len(lines)
+    conflict = np.zeros(n, dtype=bool)
+    repeat = np.zeros(n, dtype=bool)
+    if conflicting_keys is not None and len(conflicting_keys):
+        ck = conflicting_keys[key].astype({"claim_id": pd.StringDtype(), "line_number": "int64"})
+        conflict |= _np(pd.MultiIndex.from_frame(lines[key]).isin(pd.MultiIndex.from_frame(ck)))
+    shared_key = _np(lines.duplicated(subset=key, keep=False)) & ~conflict
+    if shared_key.any():
+        sub = lines.loc[shared_key, list(CANONICAL_COLUMNS)]
+        distinct = sub.drop_duplicates().groupby(key, sort=False, dropna=False).size()
+        n_distinct = sub.join(distinct.rename("_n"), on=key)["_n"].to_numpy()
+        conflict[shared_key] = n_distinct > 1
+        repeat[shared_key] = (n_distinct == 1) & _np(sub.duplicated(keep="first"))
+    dup = conflict | repeat
+    reasons = pd.Series(np.where(conflict, "conflicting_duplicate", "duplicate_line")[dup],
+                        index=np.flatnonzero(dup), dtype=object)
+    cents = {}
+    for r, m in (("conflicting_duplicate", conflict), ("duplicate_line", repeat)):
+        cents[r] = {c: int(np.rint(np.nan_to_num(
+            lines[c].to_numpy(dtype=float, na_value=np.nan)[m]) * 100).astype(np.int64).sum())
+            for c in _AMOUNTS}
+    accepted = lines.loc[~dup].reset_index(drop=True) if dup.any() else lines
+    return accepted, reasons, pd.Series(cents, dtype=object)

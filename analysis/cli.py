@@ -332,6 +332,14 @@ def _add_lcd(sub) -> None:
     p.add_argument("--period", choices=("year", "quarter"), default="quarter",
                    help="periods of the trend table (the screen sums all periods); "
                    "default quarter")
+    p.add_argument("--engine", choices=("memory", "stream", "dask"), default="memory",
+                   help="how claims are read: memory (load everything, default), stream "
+                   "(batches spilled by practice to temporary files; bounded memory, any "
+                   "file size), dask (the same work on a Dask cluster; needs "
+                   "pip install 'rad3d[distributed]'). All give the same numbers.")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --engine dask: scheduler of an existing cluster, e.g. "
+                   "tcp://10.0.0.5:8786 (default: start a local cluster)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
 
 
@@ -358,12 +366,12 @@ def _run_lcd(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from analysis import claims, lcd, plots, summary, synth
+    from analysis import lcd, plots, scale, synth
 
     paths = list(args.claims) or [str(synth.SAMPLE_CLAIMS)]
-    loaded = claims.load_claims(paths)
-    rep = loaded.report
-    summ = summary.summarize(loaded.lines, period=args.period)
+    read = scale.summary_for_cli(paths, engine=args.engine, scheduler=args.scheduler,
+                                 period=args.period)
+    rep, summ = read.report, read.summary
     result = lcd.screen(
         summ, threshold=args.threshold, basis=args.basis,
         exempt_oncology=args.exempt_oncology, alpha=args.alpha, ci=args.ci,
@@ -404,6 +412,8 @@ def _run_lcd(args: argparse.Namespace) -> int:
     flagged = result.table.loc[result.table["flag"]].sort_values("q_value")
     print(f"Claim lines: {rep.rows_read:,} read, {rep.rows_accepted:,} accepted, "
           f"{rep.rows_quarantined:,} quarantined"
+          + (f", {rep.rows_filtered_out:,} skipped (codes not relevant)"
+             if rep.rows_filtered_out else "")
           + (" (rad3d validate lists them)." if rep.rows_quarantined else "."))
     print(result.headline)
     if len(flagged):

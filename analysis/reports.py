@@ -831,7 +831,7 @@ class ReportWriter:
 
     Parameters
     ----------
-    output_dir : path or "" 
+    output_dir : path or ""
         The run folder of this notebook (set by ``rad3d report``); empty: show only.
     notebook, scenario, practice_id : str
         Recorded in ``results.json``.
@@ -1577,8 +1577,9 @@ def _strip_for_html(nb):
 
 _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I)
 _EXTERNAL_LINK = re.compile(r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*/?>", re.I)
-_MERMAID = re.compile(r"<script type=\"module\">(?:(?!</script>).)*?mermaid(?:(?!</script>).)*</script>",
-                      re.S)
+_MERMAID = re.compile(
+    r"<script type=\"module\">(?:(?!</script>).)*?mermaid(?:(?!</script>).)*</script>", re.S
+)
 
 
 def export_html(nb, *, title: str) -> str:
@@ -2139,7 +2140,8 @@ def _index_html(stage: Path, scenarios: Sequence[Scenario],
         f"<style>{_CSS}</style></head><body>",
         "<h1>3D rendering (CPT 76376/76377): revenue impact and LCD-benchmark screen</h1>",
         f'<p class="muted">Run {html.escape(manifest["started_at"])} – '
-        f'{html.escape(manifest["finished_at"])}; rad3d {html.escape(str(manifest["versions"]["rad3d"]))}'
+        f'{html.escape(manifest["finished_at"])}; '
+        f'rad3d {html.escape(str(manifest["versions"]["rad3d"]))}'
         f'; commit {html.escape(str(manifest["git"].get("commit") or "n/a")[:12])}'
         f'{" (uncommitted changes)" if manifest["git"].get("dirty") else ""}. '
         f'{_a("manifest.json", "Provenance (manifest.json)")} · '

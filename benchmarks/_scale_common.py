@@ -1,0 +1,105 @@
+"""Shared helpers of the scale benchmarks (bench_summarize, bench_scaling,
+bench_screen_psa): synthetic inputs, child-process runs with peak memory, machine
+facts, and writing one section of RESULTS.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("RAD3D_BENCH_DATA", "/tmp/rad3d_bench"))
+
+
+def synthetic_parquet(n_lines: int, *, n_practices: int | None = None, seed: int = 8) -> Path:
+    """A synthetic claims Parquet of about ``n_lines`` lines (cached by size and seed).
+
+    Practices are full-size (about 120,000 lines a year each, as in the bundled
+    generator at scale 1), so more lines means more practices.
+    """
+    import numpy as np
+
+    from analysis import synth
+
+    n_practices = n_practices or max(8, round(n_lines / 120_000))
+    path = DATA / f"claims_{n_lines // 1_000_000}M_p{n_practices}_s{seed}.parquet"
+    if path.exists():
+        return path
+    DATA.mkdir(parents=True, exist_ok=True)
+    scale = synth.scale_for_lines(n_lines, n_practices, rng=np.random.default_rng(seed))
+    t = time.perf_counter()
+    synth.write_synthetic(path, n_practices, rng=np.random.default_rng(seed), scale=scale)
+    print(f"  wrote {path} in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+    return path
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MB (Linux ru_maxrss is in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(code: str, *args: str, timeout: float = 1800) -> dict:
+    """Run ``python -c code args`` in a fresh process; its last stdout line is JSON."""
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=HERE.parent)
+    if proc.returncode:
+        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1][:300]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    import dask
+    import duckdb
+    import numpy
+    import pandas
+    import pyarrow
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return dict(
+        date=dt.date.today().isoformat(), system=f"{platform.system()} {platform.machine()}",
+        cpu=cpu, nproc=os.cpu_count(), ram_gb=round(mem_gb, 1),
+        load=" / ".join(f"{x:.2f}" for x in os.getloadavg()),
+        versions=(f"python {platform.python_version()}, pandas {pandas.__version__}, "
+                  f"pyarrow {pyarrow.__version__}, numpy {numpy.__version__}, "
+                  f"dask {dask.__version__}, duckdb {duckdb.__version__}"),
+    )
+
+
+def machine_lines(m: dict, load_after: str | None = None) -> list[str]:
+    load = f"load average (1/5/15 min) at start {m['load']}"
+    if load_after:
+        load += f", at end {load_after}"
+    return [
+        f"- Date: {m['date']}; machine: {m['system']}, {m['cpu']}, {m['nproc']} cores, "
+        f"{m['ram_gb']} GB RAM; {load} (the machine was shared with other work, so "
+        "times are indicative).",
+        f"- Versions: {m['versions']}.",
+    ]
+
+
+def write_section(name: str, lines: list[str]) -> None:
+    """Replace (or append) the ``name`` section of RESULTS.md, leaving the others."""
+    path = HERE / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = "\n".join([start, *lines, end])
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)

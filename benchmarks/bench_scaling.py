@@ -1,0 +1,71 @@
+"""Benchmark: scaling of the streaming summary with the number of claim lines.
+
+Runs :func:`analysis.scale.summarize_files` (``engine="stream"``) in a fresh process
+on synthetic Parquet files of 1, 3, 10 and 30 million lines (full-size practices, so
+more lines = more practices) and records wall time and peak memory: time should grow
+linearly and memory stay flat (bounded by a bucket of about 1 M lines, not the file).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_scaling.py [--sizes 1 3 10 30] [--record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scale_common import machine, machine_lines, run_child, synthetic_parquet, write_section  # noqa: E402
+
+CHILD = r"""
+import json, sys, time, resource
+from analysis.scale import summarize_files
+t = time.perf_counter()
+r = summarize_files(sys.argv[1], engine=sys.argv[2])
+print(json.dumps({"seconds": round(time.perf_counter() - t, 1),
+                  "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                  "lines": r.report.rows_read, "buckets": r.report.n_buckets,
+                  "largest": r.report.largest_bucket_rows, "ok": r.report.reconciles}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 3, 10, 30],
+                        help="millions of lines")
+    parser.add_argument("--engine", default="stream")
+    parser.add_argument("--record", action="store_true")
+    args = parser.parse_args()
+    m = machine()
+    rows = []
+    for size in args.sizes:
+        path = synthetic_parquet(size * 1_000_000)
+        r = run_child(CHILD, str(path), args.engine)
+        print(size, json.dumps(r), file=sys.stderr, flush=True)
+        rows.append((size, r))
+    lines = [
+        f"## Scaling of the `{args.engine}` summary (`bench_scaling.py`)",
+        "",
+        *machine_lines(m, " / ".join(f"{x:.2f}" for x in os.getloadavg())),
+        "",
+        "| lines | wall time (s) | s per M lines | peak memory (MB) | buckets (largest) |",
+        "|---:|---:|---:|---:|---|",
+    ]
+    for size, r in rows:
+        if "error" in r:
+            lines.append(f"| {size} M | - | - | - | failed: {r['error']} |")
+            continue
+        lines.append(f"| {r['lines']:,} | {r['seconds']:.1f} | "
+                     f"{r['seconds'] / (r['lines'] / 1e6):.1f} | {r['peak_mb']:,} | "
+                     f"{r['buckets']} ({r['largest']:,}) |")
+    if args.record:
+        write_section("bench_scaling", lines)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+"""Tests for analysis.scale: streaming and Dask summaries equal the in-memory one.
+
+The hand-made fixture spreads practice P1 over a Parquet file and a CSV file, links a
+3D line in the CSV to an encounter in the Parquet file, and plants every kind of
+duplicate (an exact repeat across files, a conflict within a practice, a conflict
+across practices, which lands in two buckets), damaged codes the filter must not drop
+(``" 74177"``, ``76376.0``, codes stored as integers), an irrelevant line and a bad row.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from analysis import claims, synth
+from analysis.errors import InputError
+from analysis.scale import (
+    StreamSettings,
+    _bucket_of,
+    relevant_codes,
+    summarize_files,
+    summary_for_cli,
+)
+from analysis.summary import practice_totals, summarize
+
+COLS = ["claim_id", "line_number", "practice_id", "patient_id", "service_date", "cpt_code",
+        "units", "payer", "diagnosis_codes", "allowed_usd"]
+
+
+def _rows(*rows):
+    return pd.DataFrame([dict(zip(COLS, r, strict=True)) for r in rows])
+
+
+# file a (Parquet, 2-row row groups)
+FILE_A = _rows(
+    ("A1", 1, "P1", "X", "2024-03-01", "74177", 1, "BCBSNC", "R10.9", 100.00),   # enc X 03-01
+    ("A2", 1, "P1", "Y", "2024-03-02", "70450", 1, "BCBSNC", "C71.9", 50.00),    # enc Y (onc)
+    ("A2", 2, "P1", "Y", "2024-03-02", "76377", 1, "BCBSNC", "C71.9", 30.00),    # 3D on Y
+    ("D1", 1, "P1", "Y", "2024-03-02", "70450", 1, "BCBSNC", "C71.9", 50.00),    # repeated in b
+    ("D2", 1, "P1", "Z", "2024-04-01", "74177", 1, "BCBSNC", "R10.9", 80.00),    # conflict in b
+    ("K1", 1, "P1", "Z", "2024-04-01", "74177", 1, "BCBSNC", "R10.9", 70.00),    # also P2 in b
+    ("O1", 1, "P1", "X", "2024-03-01", "99213", 1, "BCBSNC", "R10.9", 40.00),    # irrelevant
+)
+# file b (CSV): damaged codes, the linked 3D line, the other half of the duplicates
+FILE_B = _rows(
+    ("B1", 1, "P1", "X", "2024-03-03", "76376.0", 1, "BCBSNC", "R10.9", 25.00),  # -> enc X
+    ("B2", 1, "P2", "W", "2024-05-05", " 74177", 2, "MEDICARE", "R10.9", 90.00),  # enc W
+    ("D1", 1, "P1", "Y", "2024-03-02", "70450", 1, "BCBSNC", "C71.9", 50.00),    # exact repeat
+    ("D2", 1, "P1", "Z", "2024-04-01", "74177", 1, "BCBSNC", "R10.9", 81.00),    # conflict
+    ("K1", 1, "P2", "Z", "2024-04-01", "74177", 1, "BCBSNC", "R10.9", 70.00),    # other practice
+    ("E1", 1, "P2", "W", "2024-13-01", "74177", 1, "MEDICARE", "R10.9", 5.00),   # bad_date
+)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("scale")
+    a, b = d / "a.parquet", d / "b.csv"
+    pq.write_table(pa.Table.from_pandas(FILE_A, preserve_index=False), a, row_group_size=2)
+    FILE_B.to_csv(b, index=False)
+    # codes stored as integers in a third file (a spreadsheet export): P3
+    c = d / "c.parquet"
+    pq.write_table(pa.table({
+        "claim_id": ["C1", "C1"], "line_number": [1, 2], "practice_id": ["P3", "P3"],
+        "patient_id": ["V", "V"], "service_date": ["2024-06-01", "2024-06-01"],
+        "cpt_code": pa.array([74177, 76376], pa.int64()), "units": [1, 1],
+        "payer": ["BCBSNC", "BCBSNC"]}), c)
+    return [str(a), str(b), str(c)]
+
+
+@pytest.fixture(scope="module")
+def memory(files):
+    return summarize(claims.load_claims(files).lines)
+
+
+def test_relevant_codes_cover_link_roles():
+    keep = relevant_codes()
+    assert {"74177", "70450", "76376", "76377"} <= keep
+    assert "99213" not in keep
+    assert "70450" in keep and len(keep) > len(relevant_codes(ct_mr_exclude=["70450"])) - 1
+
+
+def test_fixture_buckets_split_the_cross_practice_key():
+    # the two practices of key K1 must land in different buckets for the test to bite
+    b = _bucket_of(pd.Series(["P1", "P2"], dtype="string"), 8)
+    assert b[0] != b[1]
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(n_buckets=8, batch_rows=2, rows_per_piece=2),
+                                dict(n_buckets=1, pushdown=False)])
+def test_stream_equals_memory_on_the_hand_made_files(files, memory, kw):
+    r = summarize_files(files, engine="stream", **kw)
+    pd.testing.assert_frame_equal(r.summary, memory, check_exact=True)
+    rep = r.report
+    # a: 7 rows, 1 irrelevant; b: 6 rows; c: 2 rows. Read (relevant) = 6 + 6 + 2 = 14
+    # (15 without the filter). Quarantined: bad_date E1; duplicate_line D1 (one copy);
+    # conflicting_duplicate D2 x2 and K1 x2 -> 6. Accepted 14 - 6 = 8.
+    filtered = 0 if kw.get("pushdown") is False else 1
+    assert rep.rows_filtered_out == filtered
+    assert rep.rows_read == 14 + (1 - filtered)
+    assert rep.quarantined_by_reason["bad_date"] == 1
+    assert rep.quarantined_by_reason["duplicate_line"] == 1
+    assert rep.quarantined_by_reason["conflicting_duplicate"] == 4
+    assert rep.rows_accepted == 8 + (1 - filtered)
+    assert rep.reconciles
+    # dollars read over relevant rows: a 100+50+30+50+80+70 = 380; b 25+90+50+81+70+5
+    # = 321 -> 701.00; quarantined 5 + 50 + 80 + 81 + 70 + 70 = 356.00
+    allowed = rep.amounts["allowed_usd"]
+    assert allowed.read_cents == 70100 + (4000 if filtered == 0 else 0)
+    assert allowed.quarantined_cents == 35600
+
+
+def test_hand_worked_summary_of_practice_p1(files):
+    t = practice_totals(summarize_files(files, engine="stream", n_buckets=8).summary)
+    p1 = t.set_index("practice_id").loc["P1"]
+    # encounters X (03-01) and Y (03-02, oncology); D1 kept once is on Y's encounter;
+    # D2/K1 quarantined, so no encounter Z
+    assert p1["n_encounters"] == 2
+    assert p1["ct_mr_lines"] == 3  # A1, A2-1, D1
+    # B1 (in the CSV, 76376.0 repaired) links to X two days later; A2-2 links to Y
+    assert p1["n_encounters_3d"] == 2
+    assert p1["n_separate_date_3d_lines"] == 1
+    assert p1["n_orphan_3d_lines"] == 0
+    assert p1["allowed_3d_76376_usd"] == 25.0
+    p3 = t.set_index("practice_id").loc["P3"]  # integer codes read through the pushdown
+    assert (p3["n_encounters"], p3["n_lines_3d"]) == (1, 1)
+
+
+def test_hive_partitioned_directory(tmp_path):
+    lines = synth.generate(3, rng=np.random.default_rng(3), scale=0.02).lines
+    frame = claims.validate_lines(lines).lines
+    root = tmp_path / "ds"
+    for pid, part in frame.groupby("practice_id"):
+        folder = root / f"practice_id={pid}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pandas(part.drop(columns="practice_id"),
+                                            preserve_index=False), folder / "part.parquet",
+                       row_group_size=500)
+    mem = summarize_files(root, engine="memory").summary
+    got = summarize_files(root, engine="stream", n_buckets=3, rows_per_piece=1000)
+    pd.testing.assert_frame_equal(got.summary, mem, check_exact=True)
+    assert got.report.n_pieces > 3
+
+
+def test_settings_are_validated_and_serializable():
+    assert StreamSettings().to_dict()["engine"] == "stream"
+    with pytest.raises(InputError, match="engine"):
+        StreamSettings(engine="spark")
+    with pytest.raises(InputError, match="batch_rows"):
+        StreamSettings(batch_rows=0)
+
+
+def test_scheduler_without_dask_is_a_user_error(files):
+    with pytest.raises(InputError, match="dask"):
+        summarize_files(files, engine="stream", scheduler="tcp://127.0.0.1:1")
+
+
+def test_missing_file_names_it(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        summarize_files(tmp_path / "nope.parquet", engine="stream")
+
+
+def test_summary_for_cli_reads_the_sample_by_default():
+    r = summary_for_cli([], engine="stream", period="quarter")
+    assert r.report.reconciles and r.report.rows_accepted > 100_000
+    assert set(r.summary["period"].str[-2:]) <= {"Q1", "Q2", "Q3", "Q4"}
+
+
+# ------------------------------------------------------------------------ Dask
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def split_synthetic(tmp_path_factory):
+    """Six synthetic practices cut into three files at arbitrary rows, so practices
+    (and patients' encounters and their 3D lines) straddle files, pieces and buckets."""
+    lines = synth.generate(6, rng=np.random.default_rng(11), scale=0.05).lines
+    d = tmp_path_factory.mktemp("split")
+    cuts = [0, len(lines) // 3 + 17, 2 * len(lines) // 3 + 5, len(lines)]
+    # shuffle a little so 3D lines often sit in a later file than their encounter
+    order = np.random.default_rng(0).permutation(len(lines))
+    shuffled = lines.iloc[order].reset_index(drop=True)
+    paths = []
+    for i in range(3):
+        part = shuffled.iloc[cuts[i]:cuts[i + 1]]
+        p = d / f"part{i}.parquet"
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=False), p,
+                       row_group_size=3000)
+        paths.append(str(p))
+    return paths
+
+
+def test_dask_equals_memory_and_stream(cluster, files, memory, split_synthetic):
+    dask_small = summarize_files(files, engine="dask", scheduler=cluster.scheduler_address,
+                                 n_buckets=8, batch_rows=2, rows_per_piece=2)
+    pd.testing.assert_frame_equal(dask_small.summary, memory, check_exact=True)
+    assert dask_small.report.quarantined_by_reason["conflicting_duplicate"] == 4
+
+    mem = summarize_files(split_synthetic, engine="memory").summary
+    stream = summarize_files(split_synthetic, engine="stream", n_buckets=4,
+                             rows_per_piece=5000)
+    on_dask = summarize_files(split_synthetic, engine="dask",
+                              scheduler=cluster.scheduler_address, n_buckets=4,
+                              rows_per_piece=5000)
+    assert on_dask.report.n_pieces >= 6 and on_dask.report.n_buckets == 4
+    assert practice_totals(mem)["n_separate_date_3d_lines"].sum() > 0
+    pd.testing.assert_frame_equal(stream.summary, mem, check_exact=True)
+    pd.testing.assert_frame_equal(on_dask.summary, mem, check_exact=True)
+    assert on_dask.report.rows_accepted == stream.report.rows_accepted
+
+
+# -------------------------------------------------------------- bounded memory
+
+_CHILD = textwrap.dedent("""
+    import json, resource, sys
+    from analysis.scale import summarize_files
+    engine, path = sys.argv[1], sys.argv[2]
+    r = summarize_files(path, engine=engine, batch_rows=50_000, rows_per_piece=250_000,
+                        bucket_rows=150_000)
+    print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "accepted": r.report.rows_accepted,
+                      "largest": r.report.largest_bucket_rows}))
+""")
+
+
+@pytest.mark.slow
+def test_stream_peak_memory_stays_under_a_cap_the_memory_engine_exceeds(tmp_path):
+    cap_mb = 650
+    path = tmp_path / "big.parquet"
+    n_practices = 24
+    scale = synth.scale_for_lines(1_500_000, n_practices, rng=np.random.default_rng(5))
+    synth.write_synthetic(path, n_practices, rng=np.random.default_rng(5), scale=scale)
+
+    def peak(engine):
+        out = subprocess.run([sys.executable, "-c", _CHILD, engine, str(path)], check=True,
+                             capture_output=True, text=True, timeout=300)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    streamed, loaded = peak("stream"), peak("memory")
+    assert streamed["accepted"] == loaded["accepted"] > 1_400_000
+    assert loaded["peak_mb"] > cap_mb, loaded  # loading it all would break the cap
+    assert streamed["peak_mb"] < cap_mb, streamed
