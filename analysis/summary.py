@@ -287,13 +287,23 @@ def _line_part(l3: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
-    """Order rows and columns, fill absent cells with zero, fix dtypes."""
+    """Order rows and columns, fill absent cells with zero, fix dtypes.
+
+    Dollar sums are rounded to the cent. Every dollar amount entering a sum is a
+    whole number of cents (claims amounts are parsed to cents, fee-schedule prices
+    are rounded to cents), so the exact sum is a whole number of cents too; rounding
+    removes the floating-point error whose last bits depend on the order of
+    addition, and makes summaries identical whichever engine, batch or partition
+    order produced them.
+    """
     absent = {c: 0 for c in SUM_COLUMNS if c not in frame.columns}
     if absent:
         frame = frame.assign(**absent)
     extra = [c for c in frame.columns if c not in _DTYPES]
     frame = frame.loc[:, list(KEY_COLUMNS) + list(SUM_COLUMNS) + extra]
     frame = frame.fillna({c: 0 for c in SUM_COLUMNS})
+    usd = [c for c in USD_COLUMNS if c in frame.columns]
+    frame = frame.assign(**{c: frame[c].astype("float64").round(2) for c in usd})
     dtypes = {c: t for c, t in _DTYPES.items() if frame[c].dtype != t}
     if dtypes:
         frame = frame.astype(dtypes)

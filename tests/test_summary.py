@@ -16,6 +16,7 @@ from analysis.summary import (
     SUM_COLUMNS,
     USD_COLUMNS,
     add_summaries,
+    empty_summary,
     period,
     practice_totals,
     summarize,
@@ -304,3 +305,20 @@ def test_bundled_sample_matches_the_generators_realized_counts():
     for truth_col, col in pairs.items():
         expected = both[truth_col + ("_truth" if truth_col == col else "")]
         assert both[col].tolist() == expected.tolist(), col
+
+
+def test_dollar_sums_do_not_depend_on_the_order_of_addition():
+    # In floating point (0.1 + 0.2) + 0.3 = 0.6000000000000001 but 0.1 + (0.2 + 0.3) = 0.6;
+    # summaries round dollar sums to the cent, so partial summaries added in any order
+    # (batches, buckets, Dask partitions) give bit-identical results.
+    assert (0.1 + 0.2) + 0.3 != 0.1 + (0.2 + 0.3)
+    parts = [
+        empty_summary()
+        .reindex([0])
+        .assign(practice_id="P1", period="2024", payer="BCBSNC", allowed_3d_76376_usd=v)
+        for v in (0.1, 0.2, 0.3)
+    ]
+    forward = add_summaries(parts)
+    backward = add_summaries([parts[2], add_summaries(parts[:2])[::-1]])
+    assert forward["allowed_3d_76376_usd"].iloc[0] == 0.6
+    pd.testing.assert_frame_equal(forward, backward, check_exact=True)
