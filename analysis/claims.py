@@ -1822,64 +1822,30 @@ def plan_pieces(paths, *, rows_per_piece: int = 500_000) -> list[ClaimsPiece]:
     return pieces
 
 
-@dataclass
-class CheckedBatch:
-    """One batch of a piece after the row checks (all but the duplicate checks).
+@dataclass(frozen=True)
+class _Layout:
+    """Where each canonical column of a Parquet piece comes from."""
 
-    Attributes
-    ----------
-    candidates : DataFrame
-        Canonical typed lines that passed every row check (``dtypes`` as
-        :attr:`LoadResult.lines`). Duplicates among them are not yet resolved: that
-        needs every row with the same ``(claim_id, line_number)``.
-    rows_read : int
-        Rows read (after the code filter, blank rows excluded).
-    rows_filtered_out : int
-        Rows skipped by the code filter (never validated).
-    blank_rows : int
-    quarantined_by_reason : dict
-        Row-check reasons with their counts in this batch.
-    quarantined_cents : dict
-        ``{reason: {"allowed_usd": cents, "paid_usd": cents}}`` for this batch.
-    read_cents, unparsed_rows : dict
-        Per amount column, as :class:`AmountTotals`.
-    """
-
-    candidates: pd.DataFrame
-    rows_read: int = 0
-    rows_filtered_out: int = 0
-    blank_rows: int = 0
-    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
-    quarantined_cents: dict[str, dict[str, int]] = field(default_factory=dict)
-    read_cents: dict[str, int] = field(default_factory=dict)
-    unparsed_rows: dict[str, int] = field(default_factory=dict)
+    label: str
+    used: tuple[str, ...]  # physical columns read
+    col_sources: dict[str, list[str]]  # canonical -> physical columns
+    extra: dict[str, str]  # canonical or header -> hive partition value
 
 
-def _cpt_expression(column: str, keep: frozenset[str]):
-    """A pyarrow.dataset filter keeping rows whose code, normalized as
-    :func:`analysis.codes.normalize_cpt` normalizes it, is in ``keep``."""
-    import pyarrow.dataset as ds  # noqa: F401 - registers the expression kernels
-
-    s = pc.utf8_upper(pc.utf8_trim_whitespace(pc.field(column).cast(pa.string())))
-    s = pc.replace_substring_regex(s, pattern=r"\.0+$", replacement="")
-    s = pc.if_else(pc.match_substring_regex(s, r"^[0-9]{1,4}$"),
-                   pc.utf8_lpad(s, width=5, padding="0"), s)
-    return pc.is_in(s, value_set=pa.array(sorted(keep), pa.string()))
-
-
-def _parquet_piece_batches(piece: ClaimsPiece, state: _FileState, column_map,
-                           keep: frozenset[str] | None, batch_rows: int
-                           ) -> Iterator[tuple[_Raw, int]]:
-    """(raw batch, rows the pushed-down code filter dropped before it)."""
+def _parquet_piece_open(piece: ClaimsPiece, state: _FileState, column_map,
+                        keep: frozenset[str] | None, batch_rows: int
+                        ) -> tuple[_Layout, Iterator[pa.RecordBatch]]:
+    """The layout of a Parquet piece and its record batches after the pushed-down code
+    filter (the caller counts the rows the filter dropped: ``piece.n_rows`` minus the
+    rows yielded)."""
     import pyarrow.dataset as ds
+    import pyarrow.fs as pafs
 
     src = piece._source()
     try:
-        fmt = ds.ParquetFileFormat()
-        import pyarrow.fs as pafs
-
-        fragment = fmt.make_fragment(str(Path(src.path).resolve()), pafs.LocalFileSystem(),
-                                     row_groups=list(piece.row_groups))
+        fragment = ds.ParquetFileFormat().make_fragment(
+            str(Path(src.path).resolve()), pafs.LocalFileSystem(),
+            row_groups=list(piece.row_groups))
         headers = list(fragment.physical_schema.names)
     except (pa.ArrowInvalid, OSError) as err:
         raise InputError(f"is not a readable Parquet file ({err})", file=src.label) from None
@@ -1900,24 +1866,346 @@ def _parquet_piece_batches(piece: ClaimsPiece, state: _FileState, column_map,
             extra_cols[c] = extra_cols[headers_all[idx[0]]]
     cpt_cols = col_sources.get("cpt_code", [])
     expr = _cpt_expression(cpt_cols[0], keep) if keep is not None and len(cpt_cols) == 1 else None
-    kept = 0
-    try:
-        for batch in fragment.to_batches(columns=used, filter=expr, batch_size=batch_rows,
-                                         use_threads=False):
-            n = batch.num_rows
-            if n == 0:
-                continue
-            columns = {name: _arrow_to_string(batch.column(name), src.label, name)
-                       for name in used}
-            kept += n
-            yield _Raw(_assemble(columns, col_sources, n, extra_cols),
-                       np.full(n, -1, dtype=np.int64)), 0
-    except (pa.ArrowInvalid, OSError) as err:
-        raise InputError(f"is not a readable Parquet file ({err})", file=src.label) from None
-    if piece.n_rows >= 0 and piece.n_rows > kept:
-        yield _Raw(empty_lines().astype(pd.StringDtype()), np.zeros(0, np.int64)), \
-            piece.n_rows - kept
+    layout = _Layout(src.label, tuple(used), col_sources, extra_cols)
 
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in fragment.to_batches(columns=used, filter=expr, batch_size=batch_rows,
+                                             use_threads=False):
+                if batch.num_rows:
+                    yield batch
+        except (pa.ArrowInvalid, OSError) as err:
+            raise InputError(f"is not a readable Parquet file ({err})",
+                             file=src.label) from None
+
+    return layout, batches()
+
+
+def _raw_frame(batch: pa.RecordBatch, layout: _Layout) -> pd.DataFrame:
+    """The batch as canonical-named raw text, exactly as :func:`load_claims` sees it."""
+    columns = {name: _arrow_to_string(batch.column(name), layout.label, name)
+               for name in layout.used}
+    return _assemble(columns, layout.col_sources, batch.num_rows, layout.extra)
+
+
+# --- typed fast path: rows of a typed Parquet batch that are already canonical
+
+_ARROW_TYPES = {"string": pa.string(), "int64": pa.int64(),
+                "datetime64[us]": pa.timestamp("us"), "float64": pa.float64()}
+CANONICAL_ARROW_SCHEMA: pa.Schema = pa.schema(
+    [(c, _ARROW_TYPES[CANONICAL_DTYPES[c]]) for c in CANONICAL_COLUMNS])
+"""Arrow types of the canonical columns (``string``, ``int64``, ``timestamp[us]``,
+``float64``); missing values are nulls."""
+
+_NULL_TOKEN_SET = pa.array(_NULL_TOKENS, pa.string())
+_FREE_TEXT = ("claim_id", "practice_id", "patient_id", "payer")
+_CANONICAL_PATTERNS = {
+    "cpt_code": r"[0-9A-Z]{5}",
+    "modifiers": r"[0-9A-Z]{2}(?: [0-9A-Z]{2})*",
+    "place_of_service": r"[0-9]{2}",
+    "rendering_npi": r"[0-9]{10}",
+    "diagnosis_codes": rf"{_ICD10}(?:;{_ICD10})*",
+}
+_EARLIEST_DAY = int((EARLIEST_DATE - pd.Timestamp("1970-01-01")).days)
+_LATEST_DAY = int((LATEST_DATE - pd.Timestamp("1970-01-01")).days)
+
+
+def npi_check_digits_ok_int(npi: np.ndarray) -> np.ndarray:
+    """:func:`npi_check_digit_ok` for NPIs held as integers ``0 <= npi < 10**10``.
+
+    Digits are taken by integer division (digit ``k`` from the left of a ten-digit
+    number is ``npi // 10**(9 - k) % 10``), so the check runs on numpy arrays without
+    text. Same algorithm and result as :func:`npi_check_digit_ok` on the zero-padded
+    ten-digit text.
+
+    Examples
+    --------
+    >>> npi_check_digits_ok_int(np.array([1234567893, 1234567890])).tolist()
+    [True, False]
+    """
+    x = np.asarray(npi, dtype=np.int64)
+    digits = [(x // 10 ** (9 - k)) % 10 for k in range(10)]
+    total = np.full(len(x), 24, dtype=np.int64)
+    for k in range(9):
+        if k % 2 == 0:  # positions 1, 3, 5, 7, 9 of the nine: doubled
+            d2 = digits[k] * 2
+            total += d2 // 10 + d2 % 10
+        else:
+            total += digits[k]
+    return (10 - total % 10) % 10 == digits[9]
+
+
+def _bool(arr, null: bool) -> np.ndarray:
+    return pc.fill_null(arr, null).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+def _fast_columns(batch: pa.RecordBatch, layout: _Layout, present: frozenset[str]
+                  ) -> dict[str, pa.Array] | None:
+    """Each canonical column as one Arrow array of its canonical type, or None when a
+    column is not stored with a type the fast path can take as is."""
+    n = batch.num_rows
+    out: dict[str, pa.Array] = {}
+    for c in CANONICAL_COLUMNS:
+        want = CANONICAL_ARROW_SCHEMA.field(c).type
+        src = layout.col_sources.get(c, [])
+        if len(src) > 1:
+            return None  # several source columns are joined as text
+        if src:
+            arr = batch.column(src[0])
+        elif c in layout.extra:
+            arr = pa.array(np.full(n, layout.extra[c], dtype=object), pa.string())
+        elif c in REQUIRED_COLUMNS:
+            return None  # every row fails missing_required: the checks say so
+        else:
+            arr = pa.nulls(n, want)
+        t = arr.type
+        if pa.types.is_dictionary(t):
+            arr = arr.dictionary_decode()
+            t = arr.type
+        if pa.types.is_null(t):
+            arr = pa.nulls(n, want)
+        elif want == pa.string():
+            if not (pa.types.is_string(t) or pa.types.is_large_string(t)
+                    or pa.types.is_string_view(t)):
+                return None
+            arr = arr.cast(pa.string())
+        elif want == pa.int64():
+            if not pa.types.is_integer(t):
+                return None
+            if t != pa.int64():
+                try:
+                    arr = arr.cast(pa.int64())
+                except (pa.ArrowInvalid, OverflowError):
+                    return None
+        elif want == pa.float64():
+            if t != pa.float64():
+                return None
+        else:  # service_date
+            if pa.types.is_date32(t) or pa.types.is_date64(t):
+                arr = arr.cast(pa.timestamp("us"))
+            elif pa.types.is_timestamp(t) and t.tz is None:
+                try:
+                    arr = arr.cast(pa.timestamp("us"))  # safe: fails if precision is lost
+                except pa.ArrowInvalid:
+                    return None
+            else:
+                return None
+        out[c] = arr
+    return out
+
+
+def _fast_clean(cols: dict[str, pa.Array]) -> np.ndarray:
+    """Rows that the repairs would leave unchanged and that pass every row check.
+
+    A row is clean when each value is already in canonical form -- text with no
+    surrounding whitespace, not empty and not a null token (``NA``, ``NULL``, ...);
+    codes matching their canonical pattern (CPT, modifiers, place of service 01-99,
+    10-digit NPI, ICD-10-CM list, USPS state); payer upper-case -- and passes the
+    checks that can fail on typed values: required fields present, service date within
+    :data:`EARLIEST_DATE`..:data:`LATEST_DATE` at midnight, line number and units
+    whole numbers 1..999,999,999, amounts >= 0 in whole cents below $10**12, NPI check
+    digit. Every other row is checked as text by the full checks.
+    """
+    n = len(cols["claim_id"])
+    ok = np.ones(n, dtype=bool)
+
+    def text_ok(arr):
+        return pc.and_(pc.and_(pc.equal(arr, pc.utf8_trim_whitespace(arr)),
+                               pc.greater(pc.binary_length(arr), 0)),
+                       pc.invert(pc.is_in(arr, value_set=_NULL_TOKEN_SET)))
+
+    for c in _FREE_TEXT:
+        ok &= _bool(text_ok(cols[c]), False)
+    ok &= _bool(pc.equal(cols["payer"], pc.utf8_upper(cols["payer"])), False)
+    for c, pattern in _CANONICAL_PATTERNS.items():
+        arr = cols[c]
+        good = pc.and_(pc.match_substring_regex(arr, f"^(?:{pattern})$"),
+                       pc.invert(pc.is_in(arr, value_set=_NULL_TOKEN_SET)))
+        ok &= _bool(good, c not in REQUIRED_COLUMNS)
+    ok &= _bool(pc.not_equal(cols["place_of_service"], "00"), True)
+    state = cols["state"]
+    ok &= _bool(pc.or_(pc.is_null(state),
+                       pc.is_in(state, value_set=pa.array(sorted(_state_codes())))), False)
+    us_per_day = 86_400_000_000
+    has_day = _bool(pc.is_valid(cols["service_date"]), False)
+    day = pc.fill_null(cols["service_date"].cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    ok &= has_day & (day % us_per_day == 0)
+    ok &= (day // us_per_day >= _EARLIEST_DAY) & (day // us_per_day <= _LATEST_DAY)
+    for c in ("line_number", "units"):
+        v = pc.fill_null(cols[c], 0).to_numpy(zero_copy_only=False)
+        ok &= (v >= 1) & (v <= 999_999_999)
+    for c in _AMOUNTS:
+        v = cols[c].to_numpy(zero_copy_only=False)  # nulls -> NaN
+        null = _bool(pc.is_null(cols[c]), False)
+        with np.errstate(invalid="ignore"):
+            whole_cents = np.rint(v * 100) / 100 == v
+            ok &= null | ((v >= 0) & (v < 1e12) & ~np.signbit(v) & whole_cents)
+    npi = cols["rendering_npi"]
+    has_npi = _bool(pc.is_valid(npi), False) & ok  # pattern already checked where ok
+    if has_npi.any():
+        idx = np.flatnonzero(has_npi)
+        digits = pc.cast(npi.take(pa.array(idx)), pa.int64()).to_numpy(zero_copy_only=False)
+        ok[idx] &= npi_check_digits_ok_int(digits)
+    return ok
+
+
+@dataclass
+class CheckedBatch:
+    """One batch of a piece after the row checks (all but the duplicate checks).
+
+    Attributes
+    ----------
+    candidates : DataFrame or pyarrow.Table
+        Canonical typed lines that passed every row check (``dtypes`` as
+        :attr:`LoadResult.lines`; with ``as_arrow=True`` a table of
+        :data:`CANONICAL_ARROW_SCHEMA`). Duplicates among them are not yet resolved:
+        that needs every row with the same ``(claim_id, line_number)``.
+    rows_read : int
+        Rows read (after the code filter, blank rows excluded).
+    rows_filtered_out : int
+        Rows skipped by the code filter (never validated).
+    blank_rows : int
+    quarantined_by_reason : dict
+        Row-check reasons with their counts in this batch.
+    quarantined_cents : dict
+        ``{reason: {"allowed_usd": cents, "paid_usd": cents}}`` for this batch.
+    read_cents, unparsed_rows : dict
+        Per amount column, as :class:`AmountTotals`.
+    fast_rows : int
+        Rows that took the typed fast path (all checks passed on typed values).
+    """
+
+    candidates: Any
+    rows_read: int = 0
+    rows_filtered_out: int = 0
+    blank_rows: int = 0
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    quarantined_cents: dict[str, dict[str, int]] = field(default_factory=dict)
+    read_cents: dict[str, int] = field(default_factory=dict)
+    unparsed_rows: dict[str, int] = field(default_factory=dict)
+    fast_rows: int = 0
+
+
+def _cpt_expression(column: str, keep: frozenset[str]):
+    """A pyarrow.dataset filter keeping rows whose code, normalized as
+    :func:`analysis.codes.normalize_cpt` normalizes it, is in ``keep``."""
+    import pyarrow.dataset as ds  # noqa: F401 - registers the expression kernels
+
+    s = pc.utf8_upper(pc.utf8_trim_whitespace(pc.field(column).cast(pa.string())))
+    s = pc.replace_substring_regex(s, pattern=r"\.0+$", replacement="")
+    s = pc.if_else(pc.match_substring_regex(s, r"^[0-9]{1,4}$"),
+                   pc.utf8_lpad(s, width=5, padding="0"), s)
+    return pc.is_in(s, value_set=pa.array(sorted(keep), pa.string()))
+
+
+def _is_blank(frame: pd.DataFrame, present: frozenset[str]) -> np.ndarray:
+    present_cols = [c for c in CANONICAL_COLUMNS if c in present]
+    if not present_cols:
+        return np.ones(len(frame), dtype=bool)
+    return np.logical_and.reduce(
+        [_np(frame[c].fillna("").str.strip().eq("")) for c in present_cols])
+
+
+def _check_text(frame: pd.DataFrame, present: frozenset[str], keep: frozenset[str] | None
+                ) -> tuple[CheckedBatch, np.ndarray]:
+    """The code filter (if ``keep``), blank rows and the row checks of :func:`_check`
+    on a frame of raw text; candidates as a DataFrame, and their positions in
+    ``frame``."""
+    out = CheckedBatch(candidates=empty_lines())
+    pos = np.arange(len(frame))
+    if len(frame) and keep is not None:
+        hit = _np(normalize_cpt(frame["cpt_code"]).isin(keep))
+        blank = _is_blank(frame, present)
+        out.blank_rows = int((blank & ~hit).sum())
+        out.rows_filtered_out = int((~hit & ~blank).sum())
+        frame, pos = frame.loc[hit].reset_index(drop=True), pos[hit]
+    if len(frame):
+        blank = _is_blank(frame, present)
+        out.blank_rows += int(blank.sum())
+        frame, pos = frame.loc[~blank].reset_index(drop=True), pos[~blank]
+    if len(frame):
+        checked = _check(frame, present)
+        bad = checked.reason != None  # noqa: E711
+        out.rows_read = len(frame)
+        out.read_cents = {c: int(checked.cents[c][checked.parsed[c]].sum()) for c in _AMOUNTS}
+        out.unparsed_rows = {c: int(checked.unparsed[c].sum()) for c in _AMOUNTS}
+        if bad.any():
+            reasons = checked.reason[bad]
+            for r in pd.unique(reasons):
+                m = reasons == r
+                out.quarantined_by_reason[r] = int(m.sum())
+                out.quarantined_cents[r] = {
+                    c: int(np.where(checked.parsed[c], checked.cents[c], 0)[bad][m].sum())
+                    for c in _AMOUNTS}
+        out.candidates = (checked.typed.loc[~bad, list(CANONICAL_COLUMNS)]
+                          .reset_index(drop=True)
+                          .astype({c: _dtype(c) for c in CANONICAL_COLUMNS}))
+        pos = pos[~bad]
+    else:
+        pos = pos[:0]
+    return out, pos
+
+
+def _lines_to_arrow(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame[list(CANONICAL_COLUMNS)], schema=CANONICAL_ARROW_SCHEMA,
+                                preserve_index=False).replace_schema_metadata(None)
+
+
+def arrow_to_lines(table: pa.Table) -> pd.DataFrame:
+    """A table of :data:`CANONICAL_ARROW_SCHEMA` as canonical lines (the dtypes of
+    :attr:`LoadResult.lines`); other columns are kept as Arrow converts them."""
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype(),
+                                          pa.large_string(): pd.StringDtype()}.get)
+    want = {c: _dtype(c) for c in CANONICAL_COLUMNS if c in frame.columns}
+    return frame.astype({c: t for c, t in want.items() if frame[c].dtype != t})
+
+
+def _check_typed(batch: pa.RecordBatch, layout: _Layout, present: frozenset[str],
+                 keep: frozenset[str] | None) -> CheckedBatch:
+    """Row checks of a Parquet batch: the typed fast path for clean rows, the text
+    checks for the others; candidates as an Arrow table in file order."""
+    cols = _fast_columns(batch, layout, present)
+    if cols is None:
+        out, _ = _check_text(_raw_frame(batch, layout), present, keep)
+        out.candidates = _lines_to_arrow(out.candidates)
+        return out
+    clean = _fast_clean(cols)
+    if keep is not None:
+        in_keep = _bool(pc.is_in(cols["cpt_code"],
+                                 value_set=pa.array(sorted(keep), pa.string())), False)
+    else:
+        in_keep = np.ones(len(clean), dtype=bool)
+    fast = clean & in_keep
+    fast_idx = pa.array(np.flatnonzero(fast))
+    table = pa.Table.from_arrays([cols[c].take(fast_idx) for c in CANONICAL_COLUMNS],
+                                 schema=CANONICAL_ARROW_SCHEMA)
+    out = CheckedBatch(candidates=table, rows_read=len(table),
+                       rows_filtered_out=int((clean & ~in_keep).sum()), fast_rows=len(table))
+    for c in _AMOUNTS:
+        v = table.column(c).to_numpy()
+        out.read_cents[c] = int(np.rint(v[~np.isnan(v)] * 100).astype(np.int64).sum())
+        out.unparsed_rows[c] = 0
+    if clean.all():
+        return out
+    slow_pos = np.flatnonzero(~clean)
+    slow, slow_ok = _check_text(_raw_frame(batch.take(pa.array(slow_pos)), layout), present,
+                                keep)
+    out.rows_read += slow.rows_read
+    out.rows_filtered_out += slow.rows_filtered_out
+    out.blank_rows += slow.blank_rows
+    out.quarantined_by_reason = slow.quarantined_by_reason
+    out.quarantined_cents = slow.quarantined_cents
+    for c in _AMOUNTS:
+        out.read_cents[c] += slow.read_cents.get(c, 0)
+        out.unparsed_rows[c] += slow.unparsed_rows.get(c, 0)
+    if len(slow.candidates):
+        # back in file order: the slow candidates are the slow rows that passed
+        # (filtered, blank and quarantined rows removed, order kept)
+        slow_table = _lines_to_arrow(slow.candidates)
+        pos = np.concatenate([np.flatnonzero(fast), slow_pos[slow_ok]])
+        both = pa.concat_tables([table, slow_table])
+        out.candidates = both.take(pa.array(np.argsort(pos, kind="stable")))
+    return out
 
 def check_piece(
     piece: ClaimsPiece,
@@ -1927,6 +2215,8 @@ def check_piece(
     encoding: str = "utf-8",
     delimiter: str | None = None,
     batch_rows: int = _PARQUET_BATCH_ROWS,
+    as_arrow: bool = False,
+    fast: bool = True,
 ) -> Iterator[CheckedBatch]:
     """Read one piece in batches, keep the rows whose code is in ``keep_codes``, and run
     the row checks of :func:`load_claims` on them.
@@ -1939,54 +2229,59 @@ def check_piece(
     Parquet the filter is pushed into the scan (``pyarrow.dataset``), for CSV it is
     applied to each parsed block before any check. Rows filtered out are counted, not
     validated. Source rows are not tracked (quarantine counts only).
+
+    **Typed fast path** (Parquet, ``fast=True``). When every canonical column is stored
+    with its canonical Arrow type (text as strings, ``line_number``/``units`` as
+    integers, ``service_date`` as a date or timestamp, amounts as float64), the rows
+    already in canonical form that pass every check on their typed values
+    (:func:`_fast_clean`: required fields, code patterns, dates in range, units and
+    line numbers >= 1, amounts >= 0 in whole cents, NPI check digits, state codes) are
+    taken as they are, without the text round trip. Every other row -- and every row
+    of a file with other column types -- goes through the text checks, so the result
+    is the same row for row; ``fast=False`` checks every row as text.
+
+    Parameters
+    ----------
+    as_arrow : bool, default False
+        Candidates as a ``pyarrow.Table`` of :data:`CANONICAL_ARROW_SCHEMA` instead
+        of a DataFrame.
+    fast : bool, default True
+        Use the typed fast path where it applies.
     """
     keep = None if keep_codes is None else frozenset(keep_codes)
     cmap = _read_column_map(column_map)
     state = _FileState()
-    src = piece._source()
+
+    def empty():
+        return CANONICAL_ARROW_SCHEMA.empty_table() if as_arrow else empty_lines()
+
+    def finish(out: CheckedBatch) -> CheckedBatch:
+        is_table = isinstance(out.candidates, pa.Table)
+        if as_arrow and not is_table:
+            out.candidates = _lines_to_arrow(out.candidates)
+        elif not as_arrow and is_table:
+            out.candidates = arrow_to_lines(out.candidates)
+        return out
+
     if piece.kind == "parquet":
-        stream = _parquet_piece_batches(piece, state, cmap, keep, batch_rows)
-    else:
-        stream = ((raw, 0) for raw in _csv_batches(src, state, cmap, encoding, delimiter))
-    for raw, dropped in stream:
-        frame = raw.frame
-        out = CheckedBatch(candidates=empty_lines(), rows_filtered_out=dropped)
-        if len(frame) and keep is not None and (piece.kind == "csv" or dropped == 0):
-            hit = _np(normalize_cpt(frame["cpt_code"]).isin(keep))
-            present_cols = [c for c in CANONICAL_COLUMNS if c in state.present]
-            blank = np.logical_and.reduce(
-                [_np(frame[c].fillna("").str.strip().eq("")) for c in present_cols])
-            out.blank_rows = int((blank & ~hit).sum())
-            out.rows_filtered_out += int((~hit & ~blank).sum())
-            frame = frame.loc[hit].reset_index(drop=True)
-        if len(frame):
-            present_cols = [c for c in CANONICAL_COLUMNS if c in state.present]
-            blank = np.logical_and.reduce(
-                [_np(frame[c].fillna("").str.strip().eq("")) for c in present_cols])
-            out.blank_rows += int(blank.sum())
-            frame = frame.loc[~blank].reset_index(drop=True)
-        if len(frame):
-            checked = _check(frame, state.present)
-            bad = checked.reason != None  # noqa: E711
-            out.rows_read = len(frame)
-            out.read_cents = {c: int(checked.cents[c][checked.parsed[c]].sum()) for c in _AMOUNTS}
-            out.unparsed_rows = {c: int(checked.unparsed[c].sum()) for c in _AMOUNTS}
-            if bad.any():
-                reasons = checked.reason[bad]
-                for r in pd.unique(reasons):
-                    m = reasons == r
-                    out.quarantined_by_reason[r] = int(m.sum())
-                    out.quarantined_cents[r] = {
-                        c: int(np.where(checked.parsed[c], checked.cents[c], 0)[bad][m].sum())
-                        for c in _AMOUNTS}
-            out.candidates = (checked.typed.loc[~bad, list(CANONICAL_COLUMNS)]
-                              .reset_index(drop=True)
-                              .astype({c: _dtype(c) for c in CANONICAL_COLUMNS}))
-        yield out
+        layout, batches = _parquet_piece_open(piece, state, cmap, keep, batch_rows)
+        kept = 0
+        for batch in batches:
+            kept += batch.num_rows
+            if fast:
+                yield finish(_check_typed(batch, layout, state.present, keep))
+            else:
+                yield finish(_check_text(_raw_frame(batch, layout), state.present, keep)[0])
+        if piece.n_rows > kept:
+            yield CheckedBatch(candidates=empty(), rows_filtered_out=piece.n_rows - kept)
+        return
+    src = piece._source()
+    for raw in _csv_batches(src, state, cmap, encoding, delimiter):
+        yield finish(_check_text(raw.frame, state.present, keep)[0])
     if state.malformed:
         n = len(state.malformed)
         yield CheckedBatch(
-            candidates=empty_lines(), rows_read=n,
+            candidates=empty(), rows_read=n,
             quarantined_by_reason={"malformed_row": n},
             quarantined_cents={"malformed_row": {c: 0 for c in _AMOUNTS}},
             read_cents={c: 0 for c in _AMOUNTS},
@@ -1994,7 +2289,8 @@ def check_piece(
 
 
 def resolve_duplicates(
-    lines: pd.DataFrame, *, conflicting_keys: pd.DataFrame | None = None
+    lines: pd.DataFrame, *, conflicting_keys: pd.DataFrame | None = None,
+    key_hash: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Apply the duplicate checks of :func:`load_claims` to rows that passed the row checks.
 
@@ -2004,6 +2300,10 @@ def resolve_duplicates(
     Exact repeats keep one row (``duplicate_line``); keys with two or more distinct
     contents lose every row (``conflicting_duplicate``). Which of several identical
     rows is kept does not change the accepted lines.
+
+    ``key_hash`` (optional) is a hash of each row's ``(claim_id, line_number)``: only
+    rows whose hash occurs twice are compared by key, which is exact (rows sharing a
+    key share its hash) and saves hashing the text keys again.
 
     Returns
     -------
@@ -2019,7 +2319,14 @@ def resolve_duplicates(
     if conflicting_keys is not None and len(conflicting_keys):
         ck = conflicting_keys[key].astype({"claim_id": pd.StringDtype(), "line_number": "int64"})
         conflict |= _np(pd.MultiIndex.from_frame(lines[key]).isin(pd.MultiIndex.from_frame(ck)))
-    shared_key = _np(lines.duplicated(subset=key, keep=False)) & ~conflict
+    if key_hash is None:
+        shared_key = _np(lines.duplicated(subset=key, keep=False)) & ~conflict
+    else:
+        maybe = pd.Series(np.asarray(key_hash)).duplicated(keep=False).to_numpy()
+        shared_key = np.zeros(n, dtype=bool)
+        if maybe.any():
+            shared_key[maybe] = _np(lines.loc[maybe, key].duplicated(keep=False))
+        shared_key &= ~conflict
     if shared_key.any():
         sub = lines.loc[shared_key, list(CANONICAL_COLUMNS)]
         distinct = sub.drop_duplicates().groupby(key, sort=False, dropna=False).size()

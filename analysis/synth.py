@@ -71,6 +71,9 @@ Prices
     for BCBSNC and for other commercial payers (FACTS: commercial radiology about
     180 % of Medicare), and 1.0 for self-pay [A]. ``noise`` is exp(N(0, 0.05)) for
     commercial and self-pay lines, 1 for Medicare and Medicaid (fee schedules).
+    A share of practices (25 % [A], ``missing_allowed_share``) has an extract with
+    no allowed or paid amounts at all: their lines carry missing ``allowed_usd`` and
+    ``paid_usd`` and are priced by rad3d from the fee schedule.
     ``paid_usd`` is allowed minus the patient's share: 20 % Medicare coinsurance;
     none for Medicaid; for commercial claims 0 (15 %), 20 % (60 %) or everything
     (deductible, 25 %), one draw per claim; everything for self-pay.
@@ -207,6 +210,11 @@ class SynthSettings:
         Orphan 3D lines per 3D encounter.
     visits_per_patient : float
         Mean CT/MR encounters per patient per year (sets the patient pool size).
+    missing_allowed_share : float
+        Share of practices whose claims extract carries no allowed or paid amounts
+        [A]: practice-side billing extracts often hold charges but not the payer's
+        allowed amount. rad3d prices such lines from the fee schedule times a payer
+        multiplier, so the sample exercises both price sources.
     """
 
     fte_log_mean: float = 2.385
@@ -222,6 +230,7 @@ class SynthSettings:
     line_noise_log_sd: float = 0.05
     p_orphan: float = 0.005
     visits_per_patient: float = 1.4
+    missing_allowed_share: float = 0.25
 
     def __post_init__(self) -> None:
         for name, values, n in (
@@ -246,6 +255,9 @@ class SynthSettings:
         for name in ("studies_per_fte_median", "payer_concentration", "visits_per_patient"):
             if not getattr(self, name) > 0:
                 raise InputError("must be > 0", column=name, value=getattr(self, name))
+        if not 0 <= self.missing_allowed_share <= 1:
+            raise InputError("must be in [0, 1]", column="missing_allowed_share",
+                             value=self.missing_allowed_share)  # fmt: skip
         if not 0 <= self.p_orphan < 1:
             raise InputError("must be in [0, 1)", column="p_orphan", value=self.p_orphan)
         if self.visits_per_patient < 1:
@@ -540,6 +552,8 @@ def _draw_practices(
             mult[:, j] *= np.exp(rng.normal(0.0, settings.commercial_log_sd, n))
     # NPI stems unique across practices: 1xxxxxxxx, drawn without replacement.
     stems = 100_000_000 + rng.choice(100_000_000, size=int(n_rad.sum()), replace=False)
+    # Drawn last, so that adding it changed none of the draws above.
+    has_allowed = rng.random(n) >= settings.missing_allowed_share
     width = max(3, len(str(n)))
     frame = pd.DataFrame(
         {
@@ -561,6 +575,7 @@ def _draw_practices(
             "p_noncompliant": p_noncompliant,
             "p_later_date": p_later,
             "p_indicated_3d": p_indicated_3d,
+            "extract_has_allowed": has_allowed,
         }
     )
     frame["true_rate_3d"] = onc_share * p_onc + (1 - onc_share) * p_nononc
@@ -949,8 +964,12 @@ def _frame(
         [_MEDICARE_COINSURANCE, 0.0, 1.0],
         default=commercial_share,
     )  # fmt: skip
+    paid = fees.round_cents(allowed * (1.0 - patient_share))
+    # Practices whose extract carries no allowed or paid amounts (SynthSettings).
+    no_amounts = ~practices["extract_has_allowed"].to_numpy(bool)[practice]
     return frame.assign(
-        allowed_usd=allowed, paid_usd=fees.round_cents(allowed * (1.0 - patient_share))
+        allowed_usd=np.where(no_amounts, np.nan, allowed),
+        paid_usd=np.where(no_amounts, np.nan, paid),
     )
 
 
@@ -1111,7 +1130,8 @@ def to_arrow(lines: pd.DataFrame):
         elif pa.types.is_string(f.type):
             arrays.append(pa.array(col.astype(object).where(col.notna(), None), type=f.type))
         else:
-            arrays.append(pa.array(col.to_numpy(), type=f.type))
+            # from_pandas: a missing amount (NaN) is stored as a Parquet null.
+            arrays.append(pa.array(col.to_numpy(), type=f.type, from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -1444,10 +1464,10 @@ def damage(
     base = lines.loc[:, list(CLAIM_COLUMNS)].reset_index(drop=True)
     facility = ~base["place_of_service"].eq("11").fillna(False).to_numpy()
     kinds = [k for k in REPAIR_KINDS + QUARANTINE_REASONS if k != "duplicate_line"]
-    n_kind = {k: int(round(getattr(rates, k) * n)) for k in kinds}
     n_dup = int(round(rates.duplicate_line * n))
     # Assign disjoint rows: POS damage needs facility lines, NPI damage needs an NPI,
     # amount damage needs an amount; then the rest; duplicates copy undamaged lines.
+    # The rate of a kind that needs a field applies to the lines that have it.
     order = rng.permutation(n)
     assigned = np.full(n, "", dtype=object)
     needs = {
@@ -1457,9 +1477,16 @@ def damage(
         "negative_amount": (base["allowed_usd"].fillna(0) > 0).to_numpy(),
         "amount_currency_format": base["allowed_usd"].notna().to_numpy(),
     }
+    n_kind = {
+        k: int(round(getattr(rates, k) * (int(needs[k].sum()) if k in needs else n)))
+        for k in kinds
+    }
     for kind in sorted(kinds, key=lambda k: k not in needs):
-        ok = needs.get(kind, np.ones(n, dtype=bool))[order] & (assigned[order] == "")
-        chosen = order[ok][: n_kind[kind]]
+        # A fresh order per kind: with one shared order, the rows an earlier kind
+        # skipped for lacking a field would be the first a later kind takes.
+        order_k = rng.permutation(n)
+        ok = needs.get(kind, np.ones(n, dtype=bool))[order_k] & (assigned[order_k] == "")
+        chosen = order_k[ok][: n_kind[kind]]
         if len(chosen) < n_kind[kind]:
             raise InputError(f"too few eligible lines for {n_kind[kind]} '{kind}'", value=n)
         assigned[chosen] = kind

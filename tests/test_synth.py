@@ -128,7 +128,9 @@ def test_lines_follow_the_canonical_schema(small):
 def test_amounts_are_priced_from_the_fee_schedule(small):
     lines = small.lines
     assert lines["allowed_usd"].notna().all()
-    assert (lines["paid_usd"] <= lines["allowed_usd"]).all() and (lines["paid_usd"] >= 0).all()
+    # Paid never exceeds allowed; an extract without amounts has neither.
+    assert (lines["paid_usd"] <= lines["allowed_usd"])[lines["allowed_usd"].notna()].all()
+    assert lines["paid_usd"].isna().equals(lines["allowed_usd"].isna()) and (lines["paid_usd"] >= 0).all()
     assert lines.loc[lines["payer"].eq("SELF_PAY"), "paid_usd"].eq(0).all()
     # NC 76376-26, facility: [(0.20 x 1.000) + (0.07 x 0.926) + (0.01 x 0.665)] = 0.27147 RVU
     # x CF 32.7442 (to 2024-03-08) = 8.889 -> $8.89; x CF 33.2875 (from 03-09) = 9.036 -> $9.04.
@@ -218,7 +220,9 @@ def test_generator_invariants(seed, n, year):
     assert not lines.duplicated(["claim_id", "line_number"]).any()
     assert lines["service_date"].dt.year.eq(year).all()
     assert int(syn.practices["n_lines"].sum()) == len(lines)
-    assert (lines["paid_usd"] <= lines["allowed_usd"]).all()
+    # Paid never exceeds allowed; an extract without amounts has neither.
+    assert (lines["paid_usd"] <= lines["allowed_usd"])[lines["allowed_usd"].notna()].all()
+    assert lines["paid_usd"].isna().equals(lines["allowed_usd"].isna())
     assert lines.groupby("patient_id")["practice_id"].nunique().le(1).all()
 
 
@@ -244,15 +248,29 @@ def test_bad_arguments_raise_input_error():
 
 
 def test_damage_counts_are_exact_and_the_damage_is_as_described(small):
-    lines = small.lines
+    # One practice's extract without amounts, as in the bundled sample.
+    no_amounts = small.lines["practice_id"].eq("NC001")
+    lines = small.lines.assign(
+        allowed_usd=small.lines["allowed_usd"].mask(no_amounts),
+        paid_usd=small.lines["paid_usd"].mask(no_amounts),
+    )
     rates = synth.DamageRates()
     dmg = synth.damage(lines, rng=np.random.default_rng(1), rates=rates)
     n = len(lines)
     e = dmg.expected
+    # A kind that needs a field applies its rate to the lines that have it.
+    eligible = {
+        "pos_zero_padded": int(lines["place_of_service"].ne("11").sum()),
+        "npi_scientific": int(lines["rendering_npi"].notna().sum()),
+        "invalid_npi_check_digit": int(lines["rendering_npi"].notna().sum()),
+        "negative_amount": int((lines["allowed_usd"] > 0).sum()),
+        "amount_currency_format": int(lines["allowed_usd"].notna().sum()),
+    }
+    assert eligible["negative_amount"] < n  # the fixture has a practice without amounts
     for kind in synth.REPAIR_KINDS:
-        assert e["repairs"][kind] == round(getattr(rates, kind) * n)
+        assert e["repairs"][kind] == round(getattr(rates, kind) * eligible.get(kind, n))
     for reason in synth.QUARANTINE_REASONS:
-        assert e["quarantined"][reason] == round(getattr(rates, reason) * n)
+        assert e["quarantined"][reason] == round(getattr(rates, reason) * eligible.get(reason, n))
     assert e["rows_read"] == n + e["quarantined"]["duplicate_line"]
     assert e["rows_read"] == e["rows_accepted"] + e["rows_quarantined"]
     f, rows = dmg.frame, dmg.rows
@@ -364,10 +382,14 @@ def test_loading_the_damaged_sample_reports_the_known_counts(sample_lines):
 
     result = load_claims(synth.SAMPLE_DAMAGED)
     n = len(sample_lines)  # 119,286 lines in the bundled sample
-    # Default rates: 0.2 % per quarantine reason -> round(0.002 * 119,286) = 239 rows each;
-    # 0.3 % duplicates -> 358; so 6 * 239 + 358 = 1,792 quarantined of 119,644 rows read.
+    n_amount = int((sample_lines["allowed_usd"] > 0).sum())  # 106,143 lines with an amount
+    # Default rates: 0.2 % per quarantine reason -> round(0.002 * 119,286) = 239 rows each,
+    # except negative_amount, 0.2 % of the lines with an amount: round(0.002 * 106,143) = 212;
+    # 0.3 % duplicates -> 358; so 5 * 239 + 212 + 358 = 1,765 quarantined of 119,644 read.
     known = {r: round(0.002 * n) for r in synth.QUARANTINE_REASONS} | {
+        "negative_amount": round(0.002 * n_amount),
         "duplicate_line": round(0.003 * n)}  # fmt: skip
+    assert n_amount == 106_143 and sum(known.values()) == 1_765
     report = result.report
     assert {k: v for k, v in report.quarantined_by_reason.items() if v} == known
     assert report.rows_read == n + known["duplicate_line"] and report.reconciles
