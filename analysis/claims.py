@@ -1865,13 +1865,17 @@ def _parquet_piece_open(piece: ClaimsPiece, state: _FileState, column_map,
         if not col_sources[c] and any(headers_all[i] in extra_cols for i in idx):
             extra_cols[c] = extra_cols[headers_all[idx[0]]]
     cpt_cols = col_sources.get("cpt_code", [])
-    expr = _cpt_expression(cpt_cols[0], keep) if keep is not None and len(cpt_cols) == 1 else None
+    code_col = cpt_cols[0] if keep is not None and len(cpt_cols) == 1 else None
+    keep_arr = None if keep is None else pa.array(sorted(keep), pa.string())
     layout = _Layout(src.label, tuple(used), col_sources, extra_cols)
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
-            for batch in fragment.to_batches(columns=used, filter=expr, batch_size=batch_rows,
+            for batch in fragment.to_batches(columns=used, batch_size=batch_rows,
                                              use_threads=False):
+                if code_col is not None:
+                    batch = batch.filter(pa.array(_keep_mask(batch.column(code_col),
+                                                             keep_arr)))
                 if batch.num_rows:
                     yield batch
         except (pa.ArrowInvalid, OSError) as err:
@@ -2086,16 +2090,34 @@ class CheckedBatch:
     fast_rows: int = 0
 
 
-def _cpt_expression(column: str, keep: frozenset[str]):
-    """A pyarrow.dataset filter keeping rows whose code, normalized as
-    :func:`analysis.codes.normalize_cpt` normalizes it, is in ``keep``."""
-    import pyarrow.dataset as ds  # noqa: F401 - registers the expression kernels
-
-    s = pc.utf8_upper(pc.utf8_trim_whitespace(pc.field(column).cast(pa.string())))
+def _normalized_cpt(codes: pa.Array) -> pa.Array:
+    """:func:`analysis.codes.normalize_cpt` on an Arrow array (any type, as text)."""
+    if pa.types.is_dictionary(codes.type):
+        codes = codes.dictionary_decode()
+    s = pc.utf8_upper(pc.utf8_trim_whitespace(codes.cast(pa.string())))
     s = pc.replace_substring_regex(s, pattern=r"\.0+$", replacement="")
-    s = pc.if_else(pc.match_substring_regex(s, r"^[0-9]{1,4}$"),
-                   pc.utf8_lpad(s, width=5, padding="0"), s)
-    return pc.is_in(s, value_set=pa.array(sorted(keep), pa.string()))
+    return pc.if_else(pc.match_substring_regex(s, r"^[0-9]{1,4}$"),
+                      pc.utf8_lpad(s, width=5, padding="0"), s)
+
+
+def _keep_mask(codes: pa.Array, keep: pa.Array) -> np.ndarray:
+    """Rows whose code, normalized as :func:`analysis.codes.normalize_cpt` normalizes
+    it, is in ``keep`` (canonical 5-character codes).
+
+    Codes already in canonical form (``[0-9A-Z]{5}``) are their own normal form and
+    are looked up directly; only the others are normalized first.
+    """
+    if pa.types.is_dictionary(codes.type):
+        codes = codes.dictionary_decode()
+    if not (pa.types.is_string(codes.type) or pa.types.is_large_string(codes.type)):
+        return _bool(pc.is_in(_normalized_cpt(codes), value_set=keep), False)
+    hit = _bool(pc.is_in(codes, value_set=keep), False)
+    plain = _bool(pc.match_substring_regex(codes, r"^[0-9A-Z]{5}$"), True)  # null: no code
+    other = np.flatnonzero(~hit & ~plain)
+    if len(other):
+        sub = codes.take(pa.array(other))
+        hit[other] = _bool(pc.is_in(_normalized_cpt(sub), value_set=keep), False)
+    return hit
 
 
 def _is_blank(frame: pd.DataFrame, present: frozenset[str]) -> np.ndarray:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from analysis import __version__
+from analysis._files import write_atomic
 from analysis.errors import InputError
 
 __all__ = ["main"]
@@ -138,8 +139,6 @@ def _add_validate(sub):
 @_command("validate")
 def _run_validate(args) -> int:
     import json
-    import os
-    import tempfile
     from pathlib import Path
 
     from analysis.claims import DEFAULT_SAMPLE, load_claims
@@ -159,14 +158,7 @@ def _run_validate(args) -> int:
         out = Path(args.quarantine)
         if out.parent and not out.parent.exists():
             raise InputError("the folder for the quarantine file does not exist", file=out)
-        fd, tmp = tempfile.mkstemp(dir=out.parent or ".", prefix=f".{out.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                result.quarantine.to_csv(f, index=False)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(out, lambda tmp: result.quarantine.to_csv(tmp, index=False))
         print(f"\nquarantine: {len(result.quarantine):,} row(s) written to {out}")
     if args.strict and len(result.quarantine):
         print(f"rad3d validate: {len(result.quarantine):,} row(s) quarantined (--strict)",
@@ -343,23 +335,6 @@ def _add_lcd(sub) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
 
 
-def _write_atomic(path, write) -> None:
-    """Write through a temporary file in the same directory, then rename."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @_command("lcd")
 def _run_lcd(args: argparse.Namespace) -> int:
     from pathlib import Path
@@ -407,7 +382,7 @@ def _run_lcd(args: argparse.Namespace) -> int:
                                                                     dpi=150),
     }
     for name, write in written.items():
-        _write_atomic(out / name, write)
+        write_atomic(out / name, write)
 
     flagged = result.table.loc[result.table["flag"]].sort_values("q_value")
     print(f"Claim lines: {rep.rows_read:,} read, {rep.rows_accepted:,} accepted, "
@@ -500,23 +475,6 @@ def _add_impact(sub) -> None:
     p.add_argument("--seed", type=int, default=1,
                    help="seed of the PSA random number generator (default 1)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
-
-
-def _impact_write(path, write) -> None:
-    """Write through a temporary file in the same directory, then rename (atomic)."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @_command("impact")
@@ -634,7 +592,7 @@ def _run_impact(args: argparse.Namespace) -> int:
             written[f"impact_convergence_{p.name}.png"] = png(
                 plots.convergence_plot(r.convergence()))
     for name, write in written.items():
-        _impact_write(out / name, write)
+        write_atomic(out / name, write)
 
     print(f"Claim lines: {rep.rows_read:,} read, {rep.rows_accepted:,} accepted, "
           f"{rep.rows_quarantined:,} quarantined"
@@ -797,24 +755,12 @@ def _add_puf(sub) -> None:
 @_command("puf")
 def _run_puf(args) -> int:
     import json
-    import os
-    import tempfile
     from pathlib import Path
 
     import numpy as np
     import pandas as pd
 
     from analysis import puf
-
-    def atomic(path: Path, write) -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-        os.close(fd)
-        try:
-            write(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
     run = puf.medicare_benchmark(
         args.file,
@@ -838,7 +784,7 @@ def _run_puf(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = result.table
-    atomic(out / "puf_screen.csv", lambda p: table.to_csv(p, index=False))
+    write_atomic(out / "puf_screen.csv", lambda p: table.to_csv(p, index=False))
     sheets = {
         "screen": table,
         "flag_status": result.summary,
@@ -851,18 +797,18 @@ def _run_puf(args) -> int:
     consistency = run.consistency
     if consistency is not None:
         sheets["consistency"] = consistency
-        atomic(out / "consistency.csv", lambda p: consistency.to_csv(p, index=False))
+        write_atomic(out / "consistency.csv", lambda p: consistency.to_csv(p, index=False))
 
     def write_xlsx(p: str) -> None:
         with pd.ExcelWriter(p, engine="openpyxl") as xl:
             for name, frame in sheets.items():
                 frame.to_excel(xl, sheet_name=name[:31], index=False)
 
-    atomic(out / "puf_screen.xlsx", write_xlsx)
+    write_atomic(out / "puf_screen.xlsx", write_xlsx)
     if len(read.quarantine):
-        atomic(out / "quarantine.csv", lambda p: read.quarantine.to_csv(p, index=False))
+        write_atomic(out / "quarantine.csv", lambda p: read.quarantine.to_csv(p, index=False))
     record = {**run.to_dict(), "seed": args.seed}
-    atomic(out / "exposure.json",
+    write_atomic(out / "exposure.json",
            lambda p: Path(p).write_text(json.dumps(record, indent=2, default=str)))
 
     dollars = exposure.table.set_index("quantity").loc["payer_3d_allowed_usd"]

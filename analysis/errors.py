@@ -25,7 +25,9 @@ class InputError(ValueError):
 
     Examples
     --------
-    >>> err = InputError("not a CPT code", file="claims.csv", row=12, column="cpt_code", value="7637")
+    >>> err = InputError(
+    ...     "not a CPT code", file="claims.csv", row=12, column="cpt_code", value="7637"
+    ... )
     >>> str(err)
     "claims.csv, row 12, column 'cpt_code', value '7637': not a CPT code"
     """

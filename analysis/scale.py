@@ -85,7 +85,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
 from analysis import claims, codes
 from analysis.errors import InputError
@@ -96,6 +96,7 @@ __all__ = [
     "ScaleReport",
     "ScaleResult",
     "StreamSettings",
+    "key_hash",
     "relevant_codes",
     "summarize_files",
     "summary_for_cli",
@@ -130,25 +131,31 @@ class StreamSettings:
     Parameters
     ----------
     engine : {"memory", "stream", "dask"}
+    workers : int, default 1
+        ``stream`` only: worker processes for the spill and summary tasks (1 = in this
+        process). Each worker holds one task's memory.
     batch_rows : int, default 200_000
         Rows per batch read (Parquet); CSV is parsed in 16 MB blocks.
     rows_per_piece : int, default 1_000_000
         Parquet rows per spill task (:func:`analysis.claims.plan_pieces`).
-    bucket_rows : int, default 1_000_000
-        Target lines per bucket; the number of buckets is the rows to read divided by
-        this (at least 1, and at least twice the workers on Dask). Memory of the
-        summary pass grows with it.
+    bucket_rows : int, default 500_000
+        Target lines per summary unit (*bucket*). Lines are spilled to shards of about
+        a quarter of this (by a hash of ``practice_id``), and the shards are packed
+        into units of about ``bucket_rows`` lines once their sizes are known (at least
+        two units per worker). Memory of the summary pass grows with it; a practice
+        larger than this makes its unit larger.
     n_buckets : int, optional
-        Fixed number of buckets (overrides ``bucket_rows``).
+        Fixed number of buckets, one shard each (overrides ``bucket_rows``).
     pushdown : bool, default True
         Read only relevant lines. False validates every line (slower; exact even
         for duplicates shared with irrelevant lines).
     """
 
     engine: str = "stream"
+    workers: int = 1
     batch_rows: int = 200_000
     rows_per_piece: int = 1_000_000
-    bucket_rows: int = 1_000_000
+    bucket_rows: int = 500_000
     n_buckets: int | None = None
     pushdown: bool = True
 
@@ -156,7 +163,7 @@ class StreamSettings:
         if self.engine not in ENGINES:
             raise InputError(f"engine must be one of {list(ENGINES)}", column="engine",
                              value=self.engine)
-        for name in ("batch_rows", "rows_per_piece", "bucket_rows"):
+        for name in ("workers", "batch_rows", "rows_per_piece", "bucket_rows"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
                 raise InputError("must be a whole number >= 1", column=name, value=v)
@@ -167,7 +174,7 @@ class StreamSettings:
                              value=self.n_buckets)
 
     def to_dict(self) -> dict:
-        return dict(engine=self.engine, batch_rows=self.batch_rows,
+        return dict(engine=self.engine, workers=self.workers, batch_rows=self.batch_rows,
                     rows_per_piece=self.rows_per_piece, bucket_rows=self.bucket_rows,
                     n_buckets=self.n_buckets, pushdown=self.pushdown)
 
@@ -190,11 +197,16 @@ class ScaleReport:
     amounts : dict
         ``allowed_usd`` / ``paid_usd`` -> :class:`analysis.claims.AmountTotals`.
     n_pieces, n_buckets, largest_bucket_rows : int
-        Spill tasks, buckets, and the most candidate lines in one bucket.
+        Spill tasks, summary units (buckets), and the most candidate lines in one unit.
     seconds : float
         Wall time of the run.
     settings : dict
         :meth:`StreamSettings.to_dict`.
+    n_shards : int
+        Spill shards (by practice hash) packed into the units.
+    rows_fast_path : int
+        Rows accepted by the row checks on their typed Parquet values without the text
+        round trip (:func:`analysis.claims.check_piece`).
     """
 
     engine: str
@@ -210,6 +222,8 @@ class ScaleReport:
     largest_bucket_rows: int = 0
     seconds: float = 0.0
     settings: dict = field(default_factory=dict)
+    n_shards: int = 0
+    rows_fast_path: int = 0
 
     @property
     def reconciles(self) -> bool:
@@ -233,7 +247,9 @@ class ScaleReport:
             for c, a in self.amounts.items()
         ] + [
             ("reconciles", self.reconciles),
-            ("pieces / buckets", f"{self.n_pieces} / {self.n_buckets}"),
+            ("pieces / shards / buckets",
+             f"{self.n_pieces} / {self.n_shards} / {self.n_buckets}"),
+            ("rows checked on typed values (fast path)", self.rows_fast_path),
             ("largest bucket (lines)", self.largest_bucket_rows),
             ("wall time (s)", round(self.seconds, 2)),
         ]
@@ -251,7 +267,8 @@ class ScaleReport:
                     amounts={c: a.to_dict() for c, a in self.amounts.items()},
                     n_pieces=self.n_pieces, n_buckets=self.n_buckets,
                     largest_bucket_rows=self.largest_bucket_rows, seconds=self.seconds,
-                    settings=dict(self.settings))
+                    settings=dict(self.settings), n_shards=self.n_shards,
+                    rows_fast_path=self.rows_fast_path)
 
 
 @dataclass(frozen=True, eq=False)
@@ -274,6 +291,62 @@ class ScaleResult:
 
 # ----------------------------------------------------------------- tasks
 
+_HASH_P = np.uint64(0x100000001B3)
+
+
+def _mix64(h: np.ndarray) -> np.ndarray:
+    """The 64-bit finalizer of MurmurHash3 (fmix64), elementwise on uint64."""
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+def key_hash(claim_id, line_number) -> np.ndarray:
+    """A uint64 hash of each ``(claim_id, line_number)``, the same in every process.
+
+    ``claim_id`` is an Arrow string array (or anything ``pyarrow.array`` takes) and
+    ``line_number`` integers. The bytes of each id (at most 64) are folded as a
+    polynomial modulo 2**64 with the FNV prime, with its length, and mixed with the
+    line number by MurmurHash3's finalizer; longer ids are hashed by
+    ``pandas.util.hash_array``. Equal keys have equal hashes; unequal keys rarely
+    do, and every use here confirms a hash match on the keys themselves.
+
+    Examples
+    --------
+    >>> h = key_hash(["C1", "C1", "C2"], [1, 1, 1])
+    >>> bool(h[0] == h[1]), bool(h[0] == h[2])
+    (True, False)
+    """
+    arr = claim_id if isinstance(claim_id, pa.Array | pa.ChunkedArray) else pa.array(claim_id)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = arr.cast(pa.string())
+    n = len(arr)
+    ln = np.asarray(line_number, dtype=np.int64).view(np.uint64)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    off = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + n + 1]
+    off = off.astype(np.int64)
+    lens = np.diff(off)
+    width = int(lens.max())
+    if width > 64 or arr.null_count:
+        h = pd.util.hash_array(arr.to_numpy(zero_copy_only=False).astype(object))
+    else:
+        data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+        if lens.min() == width:
+            mat = data[off[0]:off[0] + n * width].reshape(n, width)
+        else:
+            mat = np.zeros((n, width), dtype=np.uint8)
+            owner = np.repeat(np.arange(n), lens)
+            mat[owner, np.arange(off[-1] - off[0]) - (off[:-1] - off[0])[owner]] = (
+                data[off[0]:off[-1]])
+        h = lens.astype(np.uint64)
+        for j in range(width):
+            h = h * _HASH_P + mat[:, j]
+    return _mix64(_mix64(h) ^ ln)
+
 
 def _bucket_of(practice_id: pd.Series, n_buckets: int) -> np.ndarray:
     # pandas' hash is keyed and deterministic across processes and machines
@@ -281,52 +354,104 @@ def _bucket_of(practice_id: pd.Series, n_buckets: int) -> np.ndarray:
     return (h % np.uint64(n_buckets)).astype(np.int64)
 
 
-def _key_hash(frame: pd.DataFrame) -> np.ndarray:
-    return pd.util.hash_pandas_object(frame[_KEY], index=False).to_numpy(dtype=np.uint64)
+def _shard_of(practice_id: pa.ChunkedArray | pa.Array, n_shards: int) -> np.ndarray:
+    """:func:`_bucket_of` computed once per distinct practice of the batch."""
+    enc = pc.dictionary_encode(practice_id)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    per_value = _bucket_of(pd.Series(enc.dictionary.to_pylist(), dtype=object), n_shards)
+    return per_value[enc.indices.to_numpy(zero_copy_only=False)].astype(np.int32)
 
 
-def _to_arrow(frame: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(frame, preserve_index=False)
+_Where = list  # [(path of an Arrow IPC file, [record-batch indices])], in piece order
 
 
-def _from_arrow(table: pa.Table) -> pd.DataFrame:
-    mapper = {pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}.get
-    frame = table.to_pandas(types_mapper=mapper)
-    want = {c: claims.empty_lines()[c].dtype for c in claims.CANONICAL_COLUMNS}
-    return frame.astype({c: t for c, t in want.items() if frame[c].dtype != t})
+def _read_batches(where: _Where, columns: list[str] | None = None) -> pa.Table | None:
+    batches = []
+    for path, idx in where:
+        reader = pa.ipc.open_file(pa.memory_map(path))
+        for i in idx:
+            b = reader.get_batch(i)
+            batches.append(b if columns is None else b.select(columns))
+    return pa.Table.from_batches(batches) if batches else None
 
 
-def _spill_piece(piece: claims.ClaimsPiece, *, spill_dir: str, n_buckets: int,
-                 keep_codes: frozenset[str] | None, column_map, encoding: str,
-                 delimiter: str | None, batch_rows: int) -> dict[str, Any]:
-    """Read, filter and row-check one piece; write its candidates by bucket.
+class _Spill:
+    """Writes the candidates of one piece: lines by shard, key hashes by key partition.
 
-    Writes ``b{bucket}/p{piece}.parquet`` (candidate lines) and
-    ``k{bucket}/p{piece}.parquet`` (distinct key hashes of the piece's lines, by the
-    bucket they went to, partitioned by key hash) and returns the piece's counts.
+    Lines go to ``lines/p{piece}.arrow`` and key hashes to ``keys/p{piece}.arrow``
+    (Arrow IPC files, one record batch per shard or partition and flush); ``where``
+    maps each shard and key partition to its record batches.
     """
-    root = Path(spill_dir)
-    writers: dict[str, pq.ParquetWriter] = {}
-    counts: dict[str, Any] = dict(rows_read=0, rows_filtered_out=0, blank_rows=0,
-                                  quarantined={}, q_cents={}, read_cents=dict.fromkeys(_AMOUNTS, 0),
-                                  unparsed=dict.fromkeys(_AMOUNTS, 0),
-                                  bucket_rows=np.zeros(n_buckets, dtype=np.int64))
-    keys: list[pd.DataFrame] = []
 
-    def write(name: str, table: pa.Table) -> None:
-        if name not in writers:
-            path = root / name / f"p{piece.index:06d}.parquet"
+    def __init__(self, root: Path, index: int, n_shards: int, n_key_parts: int) -> None:
+        self.root, self.index = root, index
+        self.n_shards, self.n_key_parts = n_shards, n_key_parts
+        self.writers: dict[str, Any] = {}
+        self.n_batches = {"lines": 0, "keys": 0}
+        self.lines: dict[int, list[int]] = {}
+        self.keys: dict[int, list[int]] = {}
+        self.shard_rows = np.zeros(n_shards, dtype=np.int64)
+
+    def _write(self, kind: str, table: pa.Table, bounds: np.ndarray, into: dict) -> None:
+        if kind not in self.writers:
+            path = self.root / kind / f"p{self.index:06d}.arrow"
             path.parent.mkdir(exist_ok=True)
-            writers[name] = pq.ParquetWriter(path, table.schema, compression="lz4")
-        writers[name].write_table(table)
+            self.writers[kind] = (path, pa.ipc.new_file(path, table.schema))
+        path, writer = self.writers[kind]
+        table = table.combine_chunks()
+        for j in np.flatnonzero(np.diff(bounds)):
+            for batch in table.slice(bounds[j], bounds[j + 1] - bounds[j]).to_batches():
+                writer.write_batch(batch)
+                into.setdefault(int(j), []).append(self.n_batches[kind])
+                self.n_batches[kind] += 1
 
+    def add(self, table: pa.Table) -> None:
+        if not table.num_rows:
+            return
+        shard = _shard_of(table.column("practice_id"), self.n_shards)
+        h = key_hash(table.column("claim_id"), table.column("line_number").to_numpy())
+        self.shard_rows += np.bincount(shard, minlength=self.n_shards)
+        order = np.argsort(shard, kind="stable")  # file order within each shard
+        lines = table.append_column("_h", pa.array(h)).append_column(
+            "_s", pa.array(shard)).take(pa.array(order))
+        self._write("lines", lines,
+                    np.searchsorted(shard[order], np.arange(self.n_shards + 1)), self.lines)
+        part = (h % np.uint64(self.n_key_parts)).astype(np.int64)
+        order = np.argsort(part, kind="stable")
+        keys = pa.table({"h": pa.array(h[order]), "s": pa.array(shard[order])})
+        self._write("keys", keys,
+                    np.searchsorted(part[order], np.arange(self.n_key_parts + 1)), self.keys)
+
+    def close(self) -> dict[str, Any]:
+        for _, writer in self.writers.values():
+            writer.close()
+        paths = {k: str(p) for k, (p, _) in self.writers.items()}
+        return dict(lines={s: (paths["lines"], idx) for s, idx in self.lines.items()},
+                    keys={j: (paths["keys"], idx) for j, idx in self.keys.items()},
+                    shard_rows=self.shard_rows)
+
+
+def _spill_piece(piece: claims.ClaimsPiece, *, spill_dir: str, n_shards: int,
+                 n_key_parts: int, keep_codes: frozenset[str] | None, column_map,
+                 encoding: str, delimiter: str | None, batch_rows: int,
+                 flush_rows: int = 500_000) -> dict[str, Any]:
+    """Read, filter and row-check one piece; spill its candidates by shard.
+
+    Returns the piece's counts and where its lines and key hashes were written.
+    """
+    counts: dict[str, Any] = dict(rows_read=0, rows_filtered_out=0, blank_rows=0, fast_rows=0,
+                                  quarantined={}, q_cents={}, read_cents=dict.fromkeys(_AMOUNTS, 0),
+                                  unparsed=dict.fromkeys(_AMOUNTS, 0))
+    spill = _Spill(Path(spill_dir), piece.index, n_shards, n_key_parts)
+    buffer: list[pa.Table] = []
+    buffered = 0
     try:
         for batch in claims.check_piece(piece, keep_codes=keep_codes, column_map=column_map,
                                         encoding=encoding, delimiter=delimiter,
-                                        batch_rows=batch_rows):
-            counts["rows_read"] += batch.rows_read
-            counts["rows_filtered_out"] += batch.rows_filtered_out
-            counts["blank_rows"] += batch.blank_rows
+                                        batch_rows=batch_rows, as_arrow=True):
+            for k in ("rows_read", "rows_filtered_out", "blank_rows", "fast_rows"):
+                counts[k] += getattr(batch, k)
             for r, n in batch.quarantined_by_reason.items():
                 counts["quarantined"][r] = counts["quarantined"].get(r, 0) + n
                 qc = counts["q_cents"].setdefault(r, dict.fromkeys(_AMOUNTS, 0))
@@ -335,68 +460,58 @@ def _spill_piece(piece: claims.ClaimsPiece, *, spill_dir: str, n_buckets: int,
             for c in _AMOUNTS:
                 counts["read_cents"][c] += batch.read_cents.get(c, 0)
                 counts["unparsed"][c] += batch.unparsed_rows.get(c, 0)
-            cand = batch.candidates
-            if not len(cand):
-                continue
-            bucket = _bucket_of(cand["practice_id"], n_buckets)
-            counts["bucket_rows"] += np.bincount(bucket, minlength=n_buckets)
-            keys.append(pd.DataFrame({"h": _key_hash(cand), "b": bucket}))
-            order = np.argsort(bucket, kind="stable")  # file order within each bucket
-            bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
-            table = _to_arrow(cand)
-            for b in range(n_buckets):
-                lo, hi = bounds[b], bounds[b + 1]
-                if hi > lo:
-                    write(f"b{b:05d}", table.take(order[lo:hi]))
-        if keys:
-            k = pd.concat(keys, ignore_index=True).drop_duplicates()
-            part = (k["h"].to_numpy() % np.uint64(n_buckets)).astype(np.int64)
-            for j in np.unique(part):
-                write(f"k{j:05d}", pa.Table.from_pandas(k.loc[part == j], preserve_index=False))
+            if batch.candidates.num_rows:
+                buffer.append(batch.candidates)
+                buffered += batch.candidates.num_rows
+            if buffered >= flush_rows:
+                spill.add(pa.concat_tables(buffer))
+                buffer, buffered = [], 0
+        if buffer:
+            spill.add(pa.concat_tables(buffer))
     finally:
-        for w in writers.values():
-            w.close()
-    return counts
+        where = spill.close()
+    return counts | where
 
 
-def _conflict_hashes(spill_dir: str, j: int) -> np.ndarray:
-    """Key hashes of key partition ``j`` seen in more than one bucket."""
-    folder = Path(spill_dir) / f"k{j:05d}"
-    files = sorted(folder.glob("*.parquet"))
-    if not files:
+def _conflict_hashes(where: _Where) -> np.ndarray:
+    """Key hashes (of one key partition) seen in more than one shard."""
+    table = _read_batches(where)
+    if table is None:
         return np.zeros(0, dtype=np.uint64)
-    k = pq.read_table(files).to_pandas().drop_duplicates()
-    n = k.groupby("h", sort=False)["b"].size()
-    return n.index[n.to_numpy() > 1].to_numpy(dtype=np.uint64)
+    h = table.column("h").to_numpy()
+    s = table.column("s").to_numpy()
+    order = np.argsort(h, kind="stable")
+    hs, ss = h[order], s[order]
+    # a run of equal hashes with two shards has two neighbours that differ in shard
+    hit = (hs[1:] == hs[:-1]) & (ss[1:] != ss[:-1])
+    return np.unique(hs[1:][hit])
 
 
-def _bucket_files(spill_dir: str, b: int) -> list[Path]:
-    return sorted((Path(spill_dir) / f"b{b:05d}").glob("*.parquet"))
-
-
-def _keys_with_hashes(spill_dir: str, b: int, hashes: np.ndarray) -> pd.DataFrame:
-    files = _bucket_files(spill_dir, b)
-    if not files:
+def _keys_with_hashes(where: _Where, hashes: np.ndarray) -> pd.DataFrame:
+    """The exact keys (and shard) of a unit's lines whose key hash is in ``hashes``."""
+    table = _read_batches(where, columns=[*_KEY, "_h", "_s"])
+    if table is None:
         return pd.DataFrame({"claim_id": pd.Series(dtype="string"),
-                             "line_number": pd.Series(dtype="int64"), "b": 0})[:0]
-    frame = pq.read_table(files, columns=_KEY).to_pandas(
-        types_mapper={pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}.get)
-    hit = np.isin(_key_hash(frame), hashes)
-    return frame.loc[hit].drop_duplicates().assign(b=b)
+                             "line_number": pd.Series(dtype="int64"),
+                             "_s": pd.Series(dtype="int32")})
+    hit = np.isin(table.column("_h").to_numpy(), hashes)
+    frame = claims.arrow_to_lines(table.filter(pa.array(hit)).select([*_KEY, "_s"]))
+    return frame.drop_duplicates()
 
 
-def _summarize_bucket(spill_dir: str, b: int, *, conflicting_keys: pd.DataFrame | None,
-                      period: str, link_options: Mapping[str, Any]) -> dict[str, Any]:
-    """Resolve duplicates, link and summarize the lines of bucket ``b``."""
-    files = _bucket_files(spill_dir, b)
-    if not files:
+def _summarize_unit(where: _Where, *, conflicting_keys: pd.DataFrame | None,
+                    period: str, link_options: Mapping[str, Any]) -> dict[str, Any]:
+    """Resolve duplicates, link and summarize the lines of one unit (whole shards)."""
+    table = _read_batches(where)
+    if table is None:
         return dict(summary=None, accepted=0, missing=dict.fromkeys(_AMOUNTS, 0),
                     accepted_cents=dict.fromkeys(_AMOUNTS, 0), dup={}, dup_cents={})
-    lines = _from_arrow(pq.read_table(files))
-    keys = None
-    if conflicting_keys is not None and len(conflicting_keys):
-        keys = conflicting_keys
-    accepted, reasons, cents = claims.resolve_duplicates(lines, conflicting_keys=keys)
+    h = table.column("_h").to_numpy()
+    lines = claims.arrow_to_lines(table.select(list(claims.CANONICAL_COLUMNS)))
+    del table
+    keys = conflicting_keys if conflicting_keys is not None and len(conflicting_keys) else None
+    accepted, reasons, cents = claims.resolve_duplicates(lines, conflicting_keys=keys,
+                                                         key_hash=h)
     del lines
     acc_cents, missing = {}, {}
     for c in _AMOUNTS:
@@ -410,14 +525,51 @@ def _summarize_bucket(spill_dir: str, b: int, *, conflicting_keys: pd.DataFrame 
                 dup_cents=dict(cents))
 
 
+def _pack(sizes: np.ndarray, n_units: int) -> list[list[int]]:
+    """Shards (by size) into at most ``n_units`` units of similar size: largest shard
+    first, each to the unit with the fewest lines so far (LPT scheduling)."""
+    busy = [int(i) for i in np.argsort(-sizes, kind="stable") if sizes[i] > 0]
+    n_units = max(1, min(n_units, len(busy)))
+    units: list[list[int]] = [[] for _ in range(n_units)]
+    load = np.zeros(n_units, dtype=np.int64)
+    for shard in busy:
+        u = int(np.argmin(load))
+        units[u].append(shard)
+        load[u] += sizes[shard]
+    return [sorted(u) for u in units if u]
+
+
 # ----------------------------------------------------------------- drivers
 
 
 class _Serial:
-    """Runs tasks one after another in this process (the ``stream`` engine)."""
+    """Runs tasks one after another in this process (``stream`` with one worker)."""
+
+    n_workers = 1
 
     def map(self, fn, items):
         return [fn(x) for x in items]
+
+    def close(self) -> None:
+        pass
+
+
+class _Processes:
+    """Runs tasks in a pool of worker processes (``stream`` with ``workers > 1``)."""
+
+    def __init__(self, n_workers: int) -> None:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.n_workers = n_workers
+        self.pool = ProcessPoolExecutor(max_workers=n_workers,
+                                        mp_context=mp.get_context("spawn"))
+
+    def map(self, fn, items):
+        return list(self.pool.map(fn, items))
+
+    def close(self) -> None:
+        self.pool.shutdown()
 
 
 class _Dask:
@@ -480,9 +632,10 @@ def summarize_files(
     engine: str = "stream",
     period: str = "year",
     scheduler: Any = None,
+    workers: int = 1,
     batch_rows: int = 200_000,
     rows_per_piece: int = 1_000_000,
-    bucket_rows: int = 1_000_000,
+    bucket_rows: int = 500_000,
     n_buckets: int | None = None,
     pushdown: bool = True,
     spill_dir: str | os.PathLike | None = None,
@@ -503,10 +656,10 @@ def summarize_files(
     scheduler : str or distributed.Client, optional
         Dask only: scheduler address of an existing cluster (``tcp://host:8786``) or a
         client. Default: start a ``LocalCluster`` of worker processes for this call.
-    batch_rows, rows_per_piece, bucket_rows, n_buckets, pushdown
+    workers, batch_rows, rows_per_piece, bucket_rows, n_buckets, pushdown
         See :class:`StreamSettings`.
     spill_dir : path, optional
-        Where the temporary bucket files go (a fresh subfolder, removed afterwards);
+        Where the temporary spill files go (a fresh subfolder, removed afterwards);
         default the system temporary folder. On a multi-machine Dask cluster it must
         be shared storage every worker can read and write.
     column_map, encoding, delimiter
@@ -535,7 +688,7 @@ def summarize_files(
     ...                  )  # doctest: +SKIP
     True
     """
-    settings = StreamSettings(engine=engine, batch_rows=batch_rows,
+    settings = StreamSettings(engine=engine, workers=workers, batch_rows=batch_rows,
                               rows_per_piece=rows_per_piece, bucket_rows=bucket_rows,
                               n_buckets=n_buckets, pushdown=bool(pushdown))
     if period not in PERIODS:
@@ -565,46 +718,75 @@ def summarize_files(
                           ct_mr_exclude=link_options.get("ct_mr_exclude", ())
                           ) if pushdown else None
     pieces = claims.plan_pieces(paths, rows_per_piece=rows_per_piece)
-    runner = _Dask(scheduler) if engine == "dask" else _Serial()
+    if engine == "dask":
+        runner = _Dask(scheduler)
+    elif workers > 1 and len(pieces) > 1:
+        runner = _Processes(workers)
+    else:
+        runner = _Serial()
     try:
-        k = n_buckets or max(1, math.ceil(_estimate_rows(pieces) / bucket_rows))
-        if engine == "dask" and n_buckets is None:
-            k = max(k, 2 * runner.n_workers)
+        estimate = _estimate_rows(pieces)
+        if n_buckets is not None:
+            n_shards = n_buckets
+        else:  # shards of about a quarter unit, packed into units after the spill
+            n_shards = int(np.clip(math.ceil(4 * estimate / bucket_rows), 1, 4096))
+            n_shards = max(n_shards, 4 * runner.n_workers) if runner.n_workers > 1 else n_shards
+        n_key_parts = int(np.clip(math.ceil(estimate / 4_000_000), 1, 256))
         tmp_root = None if spill_dir is None else os.fspath(spill_dir)
         workdir = tempfile.mkdtemp(prefix="rad3d-spill-", dir=tmp_root)
         try:
-            return _two_passes(runner, pieces, workdir, k, keep, settings, start,
-                               column_map=column_map, encoding=encoding, delimiter=delimiter,
-                               period=period, link_options=link_options)
+            return _two_passes(runner, pieces, workdir, n_shards, n_key_parts, keep, settings,
+                               start, column_map=column_map, encoding=encoding,
+                               delimiter=delimiter, period=period, link_options=link_options)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     finally:
-        if isinstance(runner, _Dask):
-            runner.close()
+        runner.close()
 
 
-def _two_passes(runner, pieces, workdir: str, k: int, keep, settings: StreamSettings,
-                start: float, *, column_map, encoding, delimiter, period, link_options
-                ) -> ScaleResult:
-    spill = partial(_spill_piece, spill_dir=workdir, n_buckets=k, keep_codes=keep,
-                    column_map=column_map, encoding=encoding, delimiter=delimiter,
-                    batch_rows=settings.batch_rows)
+def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, keep,
+                settings: StreamSettings, start: float, *, column_map, encoding, delimiter,
+                period, link_options) -> ScaleResult:
+    spill = partial(_spill_piece, spill_dir=workdir, n_shards=n_shards,
+                    n_key_parts=n_key_parts, keep_codes=keep, column_map=column_map,
+                    encoding=encoding, delimiter=delimiter, batch_rows=settings.batch_rows,
+                    flush_rows=min(settings.rows_per_piece, 500_000))
     parts = runner.map(spill, pieces)
-    bucket_rows = np.sum([p["bucket_rows"] for p in parts], axis=0) if parts else np.zeros(k)
+    shard_rows = (np.sum([p["shard_rows"] for p in parts], axis=0) if parts
+                  else np.zeros(n_shards, dtype=np.int64))
 
-    # keys under two practices: hash candidates, then the exact keys
-    hashes = runner.map(partial(_conflict_hashes, workdir), range(k))
+    # units of whole shards, about bucket_rows lines each (or one shard each when the
+    # number of buckets is fixed)
+    if settings.n_buckets is not None:
+        units = [[s] for s in range(n_shards) if shard_rows[s] > 0]
+    else:
+        n_units = math.ceil(shard_rows.sum() / settings.bucket_rows)
+        if runner.n_workers > 1:
+            n_units = max(n_units, 2 * runner.n_workers)
+        units = _pack(shard_rows, n_units)
+
+    def where(kind: str, shards) -> _Where:
+        out = []
+        for p in parts:
+            idx = sorted(i for s in shards if s in p[kind] for i in p[kind][s][1])
+            if idx:
+                out.append((p[kind][next(s for s in shards if s in p[kind])][0], idx))
+        return out
+
+    unit_where = [where("lines", u) for u in units]
+
+    # keys under two practices in different shards: hash candidates, then exact keys
+    hashes = runner.map(_conflict_hashes, [where("keys", [j]) for j in range(n_key_parts)])
     hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
     conflicting = None
     if len(hashes):
-        found = runner.map(partial(_keys_with_hashes, workdir, hashes=hashes), range(k))
+        found = runner.map(partial(_keys_with_hashes, hashes=hashes), unit_where)
         allk = pd.concat(found, ignore_index=True)
-        n_b = allk.groupby(_KEY, sort=False)["b"].nunique()
-        conflicting = n_b[n_b > 1].reset_index()[_KEY]
+        n_s = allk.groupby(_KEY, sort=False)["_s"].nunique()
+        conflicting = n_s[n_s > 1].reset_index()[_KEY]
 
-    busy = [b for b in range(k) if bucket_rows[b] > 0]
-    done = runner.map(partial(_summarize_bucket, workdir, conflicting_keys=conflicting,
-                              period=period, link_options=link_options), busy)
+    done = runner.map(partial(_summarize_unit, conflicting_keys=conflicting, period=period,
+                              link_options=link_options), unit_where)
     summary = add_summaries([d["summary"] for d in done if d["summary"] is not None])
 
     quarantined = dict.fromkeys(claims.QUARANTINE_REASONS, 0)
@@ -628,6 +810,7 @@ def _two_passes(runner, pieces, workdir: str, k: int, keep, settings: StreamSett
             missing_accepted_rows=sum(d["missing"][c] for d in done))
         for c in _AMOUNTS
     }
+    unit_rows = [int(shard_rows[u].sum()) for u in units]
     report = ScaleReport(
         engine=settings.engine,
         rows_read=sum(p["rows_read"] for p in parts),
@@ -636,8 +819,9 @@ def _two_passes(runner, pieces, workdir: str, k: int, keep, settings: StreamSett
         rows_filtered_out=sum(p["rows_filtered_out"] for p in parts),
         blank_rows=sum(p["blank_rows"] for p in parts),
         quarantined_by_reason=quarantined, amounts=amounts, n_pieces=len(pieces),
-        n_buckets=k, largest_bucket_rows=int(bucket_rows.max()) if len(bucket_rows) else 0,
-        seconds=time.perf_counter() - start, settings=settings.to_dict())
+        n_buckets=len(units), largest_bucket_rows=max(unit_rows, default=0),
+        seconds=time.perf_counter() - start, settings=settings.to_dict(),
+        n_shards=n_shards, rows_fast_path=sum(p["fast_rows"] for p in parts))
     return ScaleResult(summary=summary, report=report)
 
 
