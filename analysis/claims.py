@@ -1998,6 +1998,16 @@ def _fast_columns(batch: pa.RecordBatch, layout: _Layout, present: frozenset[str
     return out
 
 
+def _by_value(arr: pa.Array, check) -> pa.Array:
+    """``check(arr)``, computed once per distinct value when values repeat a lot
+    (codes, payers, NPIs): nulls stay null."""
+    if len(arr) >= 4096:
+        enc = pc.dictionary_encode(arr)
+        if len(enc.dictionary) * 16 <= len(arr):
+            return check(enc.dictionary).take(enc.indices)
+    return check(arr)
+
+
 def _fast_clean(cols: dict[str, pa.Array]) -> np.ndarray:
     """Rows that the repairs would leave unchanged and that pass every row check.
 
@@ -2013,23 +2023,43 @@ def _fast_clean(cols: dict[str, pa.Array]) -> np.ndarray:
     n = len(cols["claim_id"])
     ok = np.ones(n, dtype=bool)
 
+    def not_token(arr):
+        return pc.invert(pc.is_in(arr, value_set=_NULL_TOKEN_SET))
+
     def text_ok(arr):
         return pc.and_(pc.and_(pc.equal(arr, pc.utf8_trim_whitespace(arr)),
-                               pc.greater(pc.binary_length(arr), 0)),
-                       pc.invert(pc.is_in(arr, value_set=_NULL_TOKEN_SET)))
+                               pc.greater(pc.binary_length(arr), 0)), not_token(arr))
 
-    for c in _FREE_TEXT:
-        ok &= _bool(text_ok(cols[c]), False)
-    ok &= _bool(pc.equal(cols["payer"], pc.utf8_upper(cols["payer"])), False)
-    for c, pattern in _CANONICAL_PATTERNS.items():
-        arr = cols[c]
-        good = pc.and_(pc.match_substring_regex(arr, f"^(?:{pattern})$"),
-                       pc.invert(pc.is_in(arr, value_set=_NULL_TOKEN_SET)))
-        ok &= _bool(good, c not in REQUIRED_COLUMNS)
-    ok &= _bool(pc.not_equal(cols["place_of_service"], "00"), True)
-    state = cols["state"]
-    ok &= _bool(pc.or_(pc.is_null(state),
-                       pc.is_in(state, value_set=pa.array(sorted(_state_codes())))), False)
+    def pattern_ok(c):
+        def check(arr):
+            good = pc.and_(pc.match_substring_regex(arr, f"^(?:{_CANONICAL_PATTERNS[c]})$"),
+                           not_token(arr))
+            if c == "place_of_service":
+                good = pc.and_(good, pc.not_equal(arr, "00"))
+            elif c == "rendering_npi":  # check digit where the 10-digit pattern holds
+                where = _bool(good, False)
+                luhn = np.zeros(len(arr), dtype=bool)
+                if where.any():
+                    digits = pc.cast(arr.filter(pa.array(where)), pa.int64())
+                    luhn[where] = npi_check_digits_ok_int(digits.to_numpy())
+                good = pc.and_(good, pa.array(luhn))
+            return good
+        return check
+
+    def state_ok(arr):
+        return pc.if_else(pc.is_valid(arr),
+                          pc.is_in(arr, value_set=pa.array(sorted(_state_codes()))),
+                          pa.scalar(None, pa.bool_()))
+
+    def payer_ok(arr):
+        return pc.and_(text_ok(arr), pc.equal(arr, pc.utf8_upper(arr)))
+
+    checks = [("claim_id", text_ok), ("patient_id", text_ok), ("practice_id", text_ok),
+              ("payer", payer_ok), ("state", state_ok)]
+    checks += [(c, pattern_ok(c)) for c in _CANONICAL_PATTERNS]
+    for c, check in checks:
+        # a null is a missing value: a failure if required, else fine
+        ok &= _bool(_by_value(cols[c], check), c not in REQUIRED_COLUMNS)
     us_per_day = 86_400_000_000
     has_day = _bool(pc.is_valid(cols["service_date"]), False)
     day = pc.fill_null(cols["service_date"].cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
@@ -2044,12 +2074,6 @@ def _fast_clean(cols: dict[str, pa.Array]) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             whole_cents = np.rint(v * 100) / 100 == v
             ok &= null | ((v >= 0) & (v < 1e12) & ~np.signbit(v) & whole_cents)
-    npi = cols["rendering_npi"]
-    has_npi = _bool(pc.is_valid(npi), False) & ok  # pattern already checked where ok
-    if has_npi.any():
-        idx = np.flatnonzero(has_npi)
-        digits = pc.cast(npi.take(pa.array(idx)), pa.int64()).to_numpy(zero_copy_only=False)
-        ok[idx] &= npi_check_digits_ok_int(digits)
     return ok
 
 

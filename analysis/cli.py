@@ -332,6 +332,9 @@ def _add_lcd(sub) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="with --engine dask: scheduler of an existing cluster, e.g. "
                    "tcp://10.0.0.5:8786 (default: start a local cluster)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="with --engine stream: worker processes (default 1; each holds "
+                   "one unit of practices in memory)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
 
 
@@ -344,8 +347,9 @@ def _run_lcd(args: argparse.Namespace) -> int:
     from analysis import lcd, plots, scale, synth
 
     paths = list(args.claims) or [str(synth.SAMPLE_CLAIMS)]
+    options = {"workers": args.workers} if args.engine == "stream" else {}
     read = scale.summary_for_cli(paths, engine=args.engine, scheduler=args.scheduler,
-                                 period=args.period)
+                                 period=args.period, **options)
     rep, summ = read.report, read.summary
     result = lcd.screen(
         summ, threshold=args.threshold, basis=args.basis,
@@ -638,8 +642,8 @@ def _add_report(sub) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--params", nargs="+", metavar="FILE.yaml", default=None,
-                   help="scenario files (default: notebooks/params/base.yaml)")
+    p.add_argument("--params", nargs="+", action="extend", metavar="FILE.yaml", default=None,
+                   help="scenario files; may be repeated (default: notebooks/params/base.yaml)")
     p.add_argument("--practices", default="all", metavar="all|none|ID,...",
                    help="practices that get a scorecard (default: all)")
     p.add_argument("--notebooks", default=None, metavar="NAME,...",

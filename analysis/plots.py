@@ -27,6 +27,8 @@ from analysis.errors import InputError
 from analysis.lcd import funnel_limits
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from matplotlib.axes import Axes
 
     from analysis.lcd import ScreenResult
@@ -174,6 +176,8 @@ def funnel_plot(
     overdispersion: str | None = "tau2",
     label_flagged: bool = True,
     log_x: bool | None = None,
+    highlight: str | None = None,
+    hide: Iterable[str] = (),
 ) -> Figure:
     """Funnel plot: each practice's rate against its volume, around the benchmark.
 
@@ -189,9 +193,23 @@ def funnel_plot(
     overdispersion : {"tau2", "phi", None}
         Which adjusted limits to draw (None: exact limits only).
     label_flagged : bool
-        Write the practice id next to each flagged practice.
+        Write the practice id next to each flagged practice. A practice's own
+        scorecard sets it False, so peers stay anonymous (as in CMS comparative
+        billing reports).
     log_x : bool, optional
         Log volume axis; default when volumes span more than a factor of 20.
+    highlight : str, optional
+        A practice drawn with its own marker (a large star) and labelled "This
+        practice (id)": the practice a scorecard is about.
+    hide : iterable of str
+        Practices not plotted (e.g. those whose counts a shared report suppresses);
+        the subtitle says how many. The title still counts every practice screened.
+
+    Raises
+    ------
+    InputError
+        ``overdispersion`` not one of the choices, or ``highlight`` not a practice
+        screened.
     """
     if overdispersion not in ("tau2", "phi", None):
         raise InputError(
@@ -202,11 +220,23 @@ def funnel_plot(
     s = result.settings
     t = s.threshold
     tab = result.table.loc[result.table["screened"]]
+    ids = tab["practice_id"].astype(str)
+    if highlight is not None and str(highlight) not in set(ids):
+        raise InputError("not a practice screened", column="highlight", value=highlight)
+    hidden = {str(h) for h in hide}
+    n_hidden = int(ids.isin(hidden).sum())
+    this = tab.loc[ids == str(highlight)] if highlight is not None else tab.iloc[:0]
+    tab = tab.loc[~ids.isin(hidden | ({str(highlight)} if highlight is not None else set()))]
     fig, ax = new_figure()
-    if tab.empty:
+    if tab.empty and this.empty:
         style_axes(ax, xlabel="Volume", ylabel="Rate", title="No practice to screen")
         return fig
-    n = tab["n"].to_numpy(float)
+    shown_this = this.loc[~this["practice_id"].astype(str).isin(hidden)]
+    n = np.concatenate([tab["n"].to_numpy(float), shown_this["n"].to_numpy(float)])
+    if n.size == 0:
+        style_axes(ax, xlabel="Volume", ylabel="Rate",
+                   title="No practice can be shown (small counts suppressed)")
+        return fig
     lo_n, hi_n = max(1.0, n.min() / 1.5), n.max() * 1.5
     if log_x is None:
         log_x = hi_n / lo_n > 20
@@ -246,8 +276,9 @@ def funnel_plot(
         t, color=COLORS["reference"], lw=1.2, label=f"Benchmark {t:.0%} (retired LCD L35408)"
     )
     flagged = tab["flag"].to_numpy(bool)
+    n_peers = tab["n"].to_numpy(float)
     ax.scatter(
-        n[~flagged],
+        n_peers[~flagged],
         tab["rate"].to_numpy(float)[~flagged],
         s=22,
         color=COLORS["muted"],
@@ -257,7 +288,7 @@ def funnel_plot(
         label="Practice",
     )
     ax.scatter(
-        n[flagged],
+        n_peers[flagged],
         tab["rate"].to_numpy(float)[flagged],
         s=36,
         marker="D",
@@ -267,6 +298,27 @@ def funnel_plot(
         zorder=4,
         label=f"Flagged (BH q < {s.alpha:g})",
     )
+    if not shown_this.empty:
+        rec = shown_this.iloc[0]
+        ax.scatter(
+            [float(rec["n"])],
+            [float(rec["rate"])],
+            s=160,
+            marker="*",
+            color=COLORS["primary"],
+            edgecolor=COLORS["reference"],
+            linewidth=0.8,
+            zorder=5,
+            label=f"This practice ({rec['practice_id']})",
+        )
+        ax.annotate(
+            f"This practice ({rec['practice_id']}{', flagged' if bool(rec['flag']) else ''})",
+            (float(rec["n"]), float(rec["rate"])),
+            xytext=(7, 6),
+            textcoords="offset points",
+            fontsize=9,
+            fontweight="bold",
+        )
     if label_flagged:
         for _, row in tab.loc[tab["flag"]].iterrows():
             ax.annotate(
@@ -279,7 +331,8 @@ def funnel_plot(
     if log_x:
         ax.set_xscale("log")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ymax = max(float(np.nanmax(tab["rate"])), t) * 1.15
+    rates = np.concatenate([tab["rate"].to_numpy(float), shown_this["rate"].to_numpy(float)])
+    ymax = max(float(np.nanmax(rates)), t) * 1.15
     ax.set_ylim(0, min(1.0, max(ymax, 2 * t)))
     ax.set_xlim(lo_n, hi_n)
     volume, rate = _volume_label(result)
@@ -291,6 +344,7 @@ def funnel_plot(
         subtitle=(
             "Funnel plot: one-sided exact binomial test, Benjamini–Hochberg; "
             "benchmark from Novitas LCD L35408 (retired 2023-09-28)"
+            + (f"; {n_hidden} practice(s) with small counts not shown" if n_hidden else "")
         ),
         percent_y=True,
     )

@@ -51,6 +51,7 @@ __all__ = [
     "PrivacySettings",
     "Suppressed",
     "check_no_identifier_columns",
+    "find_substrings",
     "is_count_column",
     "scan_for_identifiers",
     "shown_small_counts",
@@ -402,7 +403,8 @@ _TOKEN = re.compile(rb"[A-Za-z0-9_.\-]+")
 
 
 def _tokens(data: bytes) -> set[bytes]:
-    found = set(_TOKEN.findall(data))
+    # shown tables let long words break after "_" with <wbr>: read the word whole
+    found = set(_TOKEN.findall(data.replace(b"<wbr>", b"")))
     # Identifiers may sit inside longer tokens joined by '.', '-' or '_' (file names,
     # keys such as "P0001-2024-03-01"): add their pieces too.
     for token in list(found):
@@ -455,3 +457,24 @@ def scan_for_identifiers(
             for token in sorted(_tokens(data) & wanted):
                 hits.append({"file": where, "identifier": token.decode()})
     return pd.DataFrame(hits, columns=["file", "identifier"]).drop_duplicates(ignore_index=True)
+
+
+def find_substrings(folder: str | Path, needles: Iterable[str]) -> pd.DataFrame:
+    """Where any of ``needles`` occurs, as plain bytes, in a file under ``folder``.
+
+    Unlike :func:`scan_for_identifiers` (whole tokens), this finds substrings, e.g.
+    an absolute local path such as ``/home/me/claims`` that a shared report must
+    not carry. Zip containers (``.xlsx``) are searched member by member.
+
+    Returns
+    -------
+    DataFrame
+        ``file, needle`` for every hit; empty when none.
+    """
+    wanted = sorted({str(n) for n in needles if n})
+    hits = []
+    root = Path(folder)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        for where, data in _file_contents(path):
+            hits += [{"file": where, "needle": n} for n in wanted if n.encode() in data]
+    return pd.DataFrame(hits, columns=["file", "needle"]).drop_duplicates(ignore_index=True)

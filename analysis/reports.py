@@ -133,7 +133,8 @@ SUITE = ("policy_brief", "lcd_screen", "revenue_impact", "practice_scorecard",
          "medicare_benchmark")
 SCORECARD = "practice_scorecard"
 #: Parameters set by the runner, never by a scenario file.
-RESERVED = ("inputs_dir", "output_dir", "scenario_name", "practice_id")
+RESERVED = ("inputs_dir", "output_dir", "scenario_name", "scenario_title",
+            "scenario_description", "practice_id")
 #: Parameters that change the shared inputs (a distinct set is prepared per value).
 INPUT_PARAMETERS = ("claims", "link_window_days")
 KERNEL_NAME = "python3"
@@ -783,7 +784,8 @@ def load_inputs(
 
 def _fmt_value(column: str, value: Any) -> str:
     if isinstance(value, str):
-        return html.escape(value)
+        # a line may break after "_" (policy names such as full_bundling), not inside
+        return html.escape(value).replace("_", "_<wbr>")
     if value is None or (isinstance(value, float) and not math.isfinite(value)) or (
         value is pd.NA
     ):
@@ -799,7 +801,8 @@ def _fmt_value(column: str, value: Any) -> str:
             return f"${v:,.0f}" if abs(v) >= 100 else f"${v:,.2f}"
         if "p_value" in name or "q_value" in name or name in ("p", "q"):
             return f"{v:.2g}" if v < 0.001 else f"{v:.3f}"
-        if any(t in name for t in ("rate", "share", "prob", "ci_", "limit", "pct")):
+        if any(t in name for t in ("rate", "share", "prob", "ci_", "limit", "pct",
+                                   "percentile", "funnel_hi", "rel_change")):
             return f"{100 * v:.1f}%" if "pct" not in name else f"{v:.1f}%"
         if v.is_integer() and abs(v) < 1e15:
             return f"{int(v):,}"
@@ -809,13 +812,24 @@ def _fmt_value(column: str, value: Any) -> str:
     return html.escape(str(value))
 
 
-def table_html(table: pd.DataFrame, *, caption: str = "", footnote: str = "") -> str:
-    """A display-formatted HTML table (rates as %, dollars with $, suppressed as *)."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+def table_html(table: pd.DataFrame, *, caption: str = "", footnote: str = "",
+               labels: Mapping[str, str] | None = None) -> str:
+    """A display-formatted HTML table (rates as %, dollars with $, suppressed as *).
+
+    Values are formatted by their column name (``*_usd`` as dollars, rates and
+    shares as percentages); ``labels`` maps column names to the headers shown
+    (default: the names as they are).
+    """
+    head = "".join(
+        f'<th data-column="{html.escape(str(c))}">'
+        f"{html.escape(_label(str(c), labels) if labels is not None else str(c))}</th>"
+        for c in table.columns)
     body = []
     for row in table.itertuples(index=False, name=None):
         cells = "".join(
-            f"<td>{_fmt_value(str(c), v)}</td>" for c, v in zip(table.columns, row, strict=True)
+            (f'<td style="text-align:left">{_fmt_value(str(c), v)}</td>'
+             if isinstance(v, str) and v != MARKER else f"<td>{_fmt_value(str(c), v)}</td>")
+            for c, v in zip(table.columns, row, strict=True)
         )
         body.append(f"<tr>{cells}</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
@@ -841,6 +855,9 @@ class ReportWriter:
         Required to lower ``min_cell_count`` below 11.
     parameters : dict, optional
         The notebook's parameters, recorded in ``results.json``.
+    labels : mapping, optional
+        Column name -> header shown (default :data:`COLUMN_LABELS`; see
+        :func:`column_labels`). Saved tables keep the column names.
 
     Notes
     -----
@@ -858,8 +875,10 @@ class ReportWriter:
         min_cell_count: int = DEFAULT_MIN_CELL_COUNT,
         internal: bool = False,
         parameters: Mapping[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         self.output_dir = Path(output_dir) if output_dir else None
+        self.labels = dict(COLUMN_LABELS if labels is None else labels)
         self.privacy = PrivacySettings(min_cell_count=min_cell_count, internal=internal)
         self.notebook = notebook
         self.scenario = scenario
@@ -904,11 +923,17 @@ class ReportWriter:
         column_totals: bool = True,
         show: bool = True,
         max_rows: int | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> None:
         """Suppress small counts, show the table, save it as CSV (and in the workbook).
 
-        See :func:`analysis.privacy.suppress_counts` for the options. ``max_rows``
-        limits what is shown (the saved table is complete).
+        See :func:`analysis.privacy.suppress_counts` for the options (suppression is
+        decided on the whole table). ``max_rows`` limits the rows shown and
+        ``columns`` the columns shown, with human headers (:attr:`labels`), so that a
+        printed page holds the table; ``where`` (``{column: value}``) shows only the
+        rows with those values. The saved CSV and Excel sheet are complete, and the
+        note under the table says so.
         """
         if not _NAME_OK.match(name):
             raise ValueError(f"table name {name!r}: letters, digits, '_', '-' only")
@@ -928,12 +953,99 @@ class ReportWriter:
             result.table.to_csv(buf, index=False)
             _atomic_write_text(self.output_dir / "tables" / f"{name}.csv", buf.getvalue())
         if show:
-            shown = result.table if max_rows is None else result.table.head(max_rows)
-            note = result.footnote
-            if max_rows is not None and len(result.table) > max_rows:
-                note = (f"First {max_rows} of {len(result.table)} rows; all in "
-                        f"tables/{name}.csv. " + note)
-            self._display_html(table_html(shown, caption=caption, footnote=note))
+            full = result.table
+            shown = full
+            for column, value in (where or {}).items():
+                shown = shown.loc[shown[column] == value]
+            if where:
+                shown_where = ", ".join(f"{_label(str(k), self.labels).lower()} = {v}"
+                                        for k, v in where.items())
+            shown = shown if max_rows is None else shown.head(max_rows)
+            if columns is not None:
+                missing = [c for c in columns if c not in shown.columns]
+                if missing:
+                    raise ValueError(f"table {name!r}: no column(s) {missing}")
+                shown = shown[list(columns)]
+            parts = []
+            if where:
+                parts.append(f"Rows with {shown_where}: {len(shown)} of {len(full)} rows shown.")
+            elif len(shown) < len(full):
+                parts.append(f"First {len(shown)} of {len(full)} rows shown.")
+            if shown.shape[1] < full.shape[1]:
+                parts.append(f"{shown.shape[1]} of {full.shape[1]} columns shown.")
+            if parts:
+                book = f"tables/{self.notebook or 'tables'}.xlsx"
+                parts.append(f"The full table is in tables/{name}.csv and in the Excel "
+                             f"workbook {book} (sheet {name[:31]}).")
+            note = " ".join([*parts, result.footnote]).strip()
+            self._display_html(table_html(shown, caption=caption, footnote=note,
+                                          labels=self.labels))
+
+    def callout(self, text: str, *, title: str = "") -> None:
+        """Show a boxed statement (e.g. :func:`data_statement`) that no reader misses."""
+        head = f"<b>{html.escape(title)}</b> " if title else ""
+        self._display_html(
+            '<div class="rad3d-callout" style="border:2px solid #E69F00;'
+            'background:#FFF6E0;padding:8px 12px;margin:6px 0;font-size:1.05em">'
+            f"{head}{html.escape(text)}</div>")
+
+    def show_scenario(self, overview: ScenarioOverview) -> None:
+        """Show the scenario (name, description, key assumptions, what it changes)
+        and save its table as ``tables/scenario.csv``."""
+        title = overview.title or overview.name
+        desc = f" {html.escape(overview.description)}" if overview.description else ""
+        changed = overview.n_changed
+        self._display_html(
+            f"<p><b>Scenario: {html.escape(title)}</b> "
+            f"(<code>{html.escape(overview.name)}</code>).{desc}</p>")
+        self.table(
+            "scenario", overview.table.drop(columns=["changed"]), count_columns=[],
+            caption=("Key assumptions, and every parameter this scenario changes "
+                     f"({changed} differ from the notebook defaults)"),
+        )
+
+    def funnel(self, name: str, screen, *, highlight: str | None = None,
+               label_flagged: bool = True, caption: str = "") -> None:
+        """The funnel plot (:func:`analysis.plots.funnel_plot`) safe to share.
+
+        Practices whose counts the screen table suppresses (:func:`hidden_practices`)
+        are not plotted; the caption says how many.
+        """
+        from analysis import plots
+
+        hidden = [] if self.privacy.min_cell_count <= 1 else hidden_practices(
+            screen, settings=self.privacy)
+        fig = plots.funnel_plot(screen, highlight=highlight, label_flagged=label_flagged,
+                                hide=hidden)
+        if hidden:
+            caption = (f"{caption} {len(hidden)} practice(s) with a count from 1 to "
+                       f"{self.privacy.min_cell_count - 1} (or the cell that would reveal "
+                       "one) are not plotted.").strip()
+        if highlight is not None and str(highlight) in set(hidden):
+            caption += " This practice is among them: its own point is not shown."
+        self.figure(name, fig, caption=caption)
+
+    def trend(self, name: str, screen, practice_id: str, *, caption: str = "") -> None:
+        """One practice's quarterly trend (:func:`analysis.plots.trend_plot`) safe to
+        share: periods with suppressed counts (:func:`hidden_periods`) are not
+        plotted and the caption names them."""
+        from analysis import plots
+
+        safe, hidden = (screen, []) if self.privacy.min_cell_count <= 1 else \
+            shareable_trend(screen, practice_id, settings=self.privacy)
+        tr = screen.trend
+        periods = tr.loc[(tr["practice_id"].astype(str) == str(practice_id)) & (tr["n"] > 0)]
+        if hidden and len(hidden) == len(periods):
+            self._display_html(
+                f"<p><i>No quarter of practice {html.escape(str(practice_id))} can be shown: "
+                f"each has a count from 1 to {self.privacy.min_cell_count - 1} or would "
+                "reveal one (CMS cell-size suppression policy).</i></p>")
+            return
+        if hidden:
+            caption = (f"{caption} Not plotted (a count from 1 to "
+                       f"{self.privacy.min_cell_count - 1}, or the period that would "
+                       f"reveal one): {', '.join(hidden)}.").strip()
+        self.figure(name, plots.trend_plot(safe, practice_id), caption=caption)
 
     def figure(self, name: str, fig, *, caption: str = "", dpi: int = 144) -> None:
         """Save a matplotlib figure as ``figures/<name>.png``, show it, close it."""
@@ -942,6 +1054,12 @@ class ReportWriter:
 
         if not _NAME_OK.match(name):
             raise ValueError(f"figure name {name!r}: letters, digits, '_', '-' only")
+        # Dollar amounts in titles and legends ("between $303k and $386k") are text,
+        # not mathtext: a pair of "$" must not typeset what lies between them.
+        from matplotlib.text import Text
+
+        for text in fig.findobj(Text):
+            text.set_parse_math(False)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight",
                     metadata={"Software": None})
@@ -955,15 +1073,16 @@ class ReportWriter:
             self._display_html(f'<p class="rad3d-caption"><i>{html.escape(caption)}</i></p>')
 
     def headline(self, name: str, value: Any, *, label: str = "", unit: str = "",
-                 note: str = "") -> None:
+                 note: str = "", suppressed: bool = False) -> None:
         """Record a headline number for ``results.json`` and the index page.
 
         Counts (by name, :func:`analysis.privacy.is_count_column`) from 1 to the
-        threshold are recorded as ``None`` with ``suppressed: true``.
+        threshold are recorded as ``None`` with ``suppressed: true``; so is any value
+        with ``suppressed=True`` (a figure derived from a suppressed count).
         """
         if isinstance(value, np.generic):
             value = value.item()
-        shown = suppress_value(name, value, settings=self.privacy)
+        shown = None if suppressed else suppress_value(name, value, settings=self.privacy)
         self.headlines[name] = {
             "value": shown, "label": label or name, "unit": unit, "note": note,
             "suppressed": shown is None and value is not None,
@@ -1020,7 +1139,9 @@ def _has_named_index(table: pd.DataFrame) -> bool:
 def _fmt_headline(value: Any, unit: str) -> str:
     if value is None:
         return "–"
-    if isinstance(value, float | int) and not isinstance(value, bool):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float | int):
         if unit == "usd":
             return f"${value:,.0f}"
         if unit in ("share", "rate", "%"):
@@ -1074,7 +1195,8 @@ def settings_frame(settings: Mapping[str, Any]) -> pd.DataFrame:
     """A settings mapping (``to_dict()`` of a settings object) as a two-column table."""
     return pd.DataFrame(
         [{"setting": k, "value": ", ".join(map(str, v)) if isinstance(v, list | tuple)
-          else "all" if v is None else str(v)} for k, v in settings.items()]
+          else "all" if v is None else ("yes" if v else "no") if isinstance(v, bool)
+          else str(v)} for k, v in settings.items()]
     )
 
 
@@ -1098,6 +1220,429 @@ def inputs_overview(inputs: SharedInputs) -> pd.DataFrame:
     rows.append({"item": "practices", "value": str(len(inputs.practices))})
     rows.append({"item": "link window (days)", "value": str(info.get("link_window_days"))})
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------ provenance and scenario
+
+
+def _is_sample(sha256: str) -> bool:
+    """Whether a file's SHA-256 equals the bundled synthetic sample's (by content,
+    not by name: a copy of the sample under another name is still synthetic)."""
+    return SAMPLE_CLAIMS.is_file() and sha256 == _sample_sha256()
+
+
+_SAMPLE_SHA: dict[str, str] = {}
+
+
+def _sample_sha256() -> str:
+    key = str(SAMPLE_CLAIMS)
+    if key not in _SAMPLE_SHA:
+        _SAMPLE_SHA[key] = sha256_file(SAMPLE_CLAIMS)
+    return _SAMPLE_SHA[key]
+
+
+def _count_text(value: Any, *, min_cell_count: int = DEFAULT_MIN_CELL_COUNT) -> str:
+    v = int(value)
+    if 0 < v < min_cell_count:
+        return f"fewer than {min_cell_count}"
+    return f"{v:,}"
+
+
+def data_statement(
+    inputs: SharedInputs | Mapping[str, Any],
+    *,
+    min_cell_count: int = DEFAULT_MIN_CELL_COUNT,
+) -> str:
+    """One paragraph saying what data a report rests on (shown near its top).
+
+    When every claims file is the bundled synthetic sample (detected by SHA-256
+    equality with :data:`SAMPLE_CLAIMS`, not by name), the statement says plainly
+    that the claims are synthetic, generated by :mod:`analysis.synth` for North
+    Carolina at :data:`analysis.synth.SAMPLE_SCALE` of full practice volumes, so the
+    dollar figures illustrate the method and do not estimate North Carolina's actual
+    exposure. Otherwise it names the claims file(s) (file name and the first 12
+    hex digits of the SHA-256; never a local path) and the rows read, accepted and
+    quarantined (a quarantine count from 1 to ``min_cell_count - 1`` is given as
+    "fewer than ``min_cell_count``").
+
+    Parameters
+    ----------
+    inputs : SharedInputs or mapping
+        The shared inputs, or their ``info`` mapping (``claims``: list of ``path,
+        sha256``; ``claims_report``: the loader's reconciliation).
+
+    Returns
+    -------
+    str
+        Plain text (no Markdown).
+
+    Examples
+    --------
+    >>> info = {"claims": [{"path": "/x/c.csv", "sha256": "ab" * 32}],
+    ...         "claims_report": {"rows_read": 120, "rows_accepted": 117,
+    ...                           "rows_quarantined": 3}}
+    >>> print(data_statement(info))  # doctest: +NORMALIZE_WHITESPACE
+    Data: claims file c.csv (SHA-256 abababababab...). Rows read 120; accepted 117;
+    quarantined fewer than 11 (rows that failed validation, with reasons, are kept
+    out of every figure).
+    """
+    from analysis import synth
+
+    info = inputs.info if isinstance(inputs, SharedInputs) else inputs
+    files = list(info.get("claims") or [])
+    report = info.get("claims_report") or {}
+    sample = [bool(f.get("sha256")) and _is_sample(str(f["sha256"])) for f in files]
+    scale = synth.SAMPLE_SCALE
+    scale_text = f"1/{round(1 / scale):d}" if scale and float(1 / scale).is_integer() \
+        else f"{scale:g}"
+    if files and all(sample):
+        return (
+            "SYNTHETIC DATA. The claims in this report are synthetic: generated by "
+            "analysis.synth for North Carolina practices at "
+            f"{scale_text} of full practice volumes (analysis.synth.SAMPLE_SCALE; file "
+            f"{Path(files[0]['path']).name}, SHA-256 {str(files[0]['sha256'])[:12]}...). "
+            "The dollar figures illustrate the method; they are not an estimate of "
+            "North Carolina's actual exposure."
+        )
+    names = [
+        f"{Path(f['path']).name} (SHA-256 {str(f.get('sha256', ''))[:12]}...)"
+        + (" [the bundled synthetic sample]" if s else "")
+        for f, s in zip(files, sample, strict=True)
+    ]
+    text = (f"Data: claims file{'s' if len(names) > 1 else ''} "
+            f"{', '.join(names) or '(none)'}.")
+    if {"rows_read", "rows_accepted", "rows_quarantined"} <= set(report):
+        text += (
+            f" Rows read {_count_text(report['rows_read'], min_cell_count=1)}; "
+            f"accepted {_count_text(report['rows_accepted'], min_cell_count=1)}; "
+            f"quarantined {_count_text(report['rows_quarantined'], min_cell_count=min_cell_count)}"
+            " (rows that failed validation, with reasons, are kept out of every figure)."
+        )
+    if any(sample):
+        text += (" Part of the input is the synthetic sample: the dollar figures are "
+                 "not an estimate of any real market.")
+    return text
+
+
+def puf_data_statement(path: str | Path, *, counts: Mapping[str, Any] | None = None) -> str:
+    """:func:`data_statement` for a Medicare provider file (``medicare_benchmark``).
+
+    The bundled synthetic sample in the CMS layout (:func:`analysis.puf.sample_paths`,
+    detected by SHA-256) is called synthetic; another file is named (file name and
+    SHA-256, never its local path) with the rows read, kept and quarantined.
+    """
+    from analysis import puf
+
+    path = Path(path)
+    digest = sha256_file(path) if path.is_file() else ""
+    samples = {sha256_file(p) for p in puf.sample_paths().values() if p.is_file()}
+    if digest and digest in samples:
+        return (
+            "SYNTHETIC DATA. The Medicare provider file is the bundled synthetic sample "
+            f"in the CMS layout ({path.name}, SHA-256 {digest[:12]}...): its providers, "
+            "counts and dollars describe no real provider, and the exposure estimate "
+            "illustrates the method; it is not an estimate of North Carolina's actual "
+            "exposure."
+        )
+    text = f"Data: CMS provider file {path.name} (SHA-256 {digest[:12] or 'n/a'}...)."
+    if counts:
+        parts = [f"{k.replace('_', ' ')} {int(v):,}" for k, v in counts.items()
+                 if k in ("rows_read", "rows_kept", "rows_quarantined")]
+        text += " " + "; ".join(parts) + "."
+    return text
+
+
+#: Parameters shown in every scenario table, whether or not the scenario changes them.
+KEY_ASSUMPTIONS = ("headline_policy", "commercial_multiplier", "horizon_years",
+                   "effective_date", "scope_share", "threshold")
+
+#: Human labels of the notebook parameters (scenario tables).
+PARAMETER_LABELS = {
+    "headline_policy": "Policy of the headline numbers",
+    "policies": "Policies compared",
+    "policy_payers": "Payers applying the policy",
+    "commercial_multiplier": "Commercial price ÷ Medicare fee schedule price",
+    "medicaid_multiplier": "Medicaid price ÷ Medicare fee schedule price",
+    "self_pay_multiplier": "Self-pay collections ÷ Medicare fee schedule price",
+    "horizon_years": "Horizon (years)",
+    "effective_date": "Policy effective date",
+    "start_date": "First day of horizon year 1",
+    "scope_share": "Share of the payer's business in scope",
+    "threshold": "LCD benchmark (share of CT/MR encounters with 3D)",
+    "cap_threshold": "LCD-style cap (paid share of non-oncology encounters)",
+    "basis": "Screen basis",
+    "exempt_oncology": "Oncology encounters exempt",
+    "alpha": "False discovery rate (BH)",
+    "ci": "Interval method",
+    "periods": "Periods screened",
+    "volume_growth": "Annual volume growth after year 1",
+    "fee_update": "Annual price change after year 1",
+    "stop_share": "Share of unpaid renderings stopped",
+    "cost_per_rendering_usd": "Practice cost avoided per rendering stopped ($)",
+    "payer_cost_share": "Payer share of the allowed amount",
+    "discount_rate": "Discount rate (present value)",
+    "n_draws": "PSA draws",
+    "seed": "Random seed",
+    "claims": "Claims files",
+    "link_window_days": "Link window (days)",
+    "min_cell_count": "Smallest count shown",
+    "internal": "Internal run",
+    "commercial_to_medicare_volume": "Commercial ÷ Medicare FFS 3D services",
+    "bcbs_share_of_commercial": "BCBS NC share of commercial 3D services",
+    "states": "Provider states screened",
+    "jurisdictions": "MAC jurisdictions screened",
+    "data_year": "Data year of the CMS files",
+    "services_per_beneficiary": "Services per beneficiary in a hidden row",
+    "puf_file": "CMS provider file",
+    "geography_file": "CMS geography file",
+}
+_NOT_SCENARIO = frozenset(RESERVED) | {"scenario_title", "scenario_description"}
+
+
+def notebook_defaults(notebook: str, *, notebook_dir: str | Path | None = None
+                      ) -> dict[str, NotebookParameter]:
+    """The parameters ``notebooks/<notebook>.ipynb`` declares (defaults and help)."""
+    folder = Path(notebook_dir) if notebook_dir else NOTEBOOK_DIR
+    return notebook_parameters(folder / f"{notebook}.ipynb")
+
+
+def _param_text(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if name == "claims":
+        files = value if isinstance(value, list | tuple) else [value]
+        return ", ".join(Path(str(v)).name for v in files) or "bundled synthetic sample"
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value)) or "all"
+    if isinstance(value, float) and name.endswith(("_share", "_rate", "threshold",
+                                                     "growth", "update", "alpha")):
+        return f"{value:.0%}" if abs(100 * value - round(100 * value)) < 1e-9 \
+            else f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return str(value) if name == "seed" or "year" in name else f"{value:,}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ScenarioOverview:
+    """What a report's scenario section shows (see :func:`scenario_overview`).
+
+    Attributes
+    ----------
+    name, title, description : str
+    table : DataFrame
+        ``setting, this_scenario, default, changed, note``: the key assumptions
+        (:data:`KEY_ASSUMPTIONS` the notebook declares), then every other parameter
+        whose value differs from the notebook's default.
+    """
+
+    name: str
+    title: str
+    description: str
+    table: pd.DataFrame
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.table
+
+    @property
+    def n_changed(self) -> int:
+        return int(self.table["changed"].sum())
+
+    def _repr_html_(self) -> str:
+        head = f"<p><b>{html.escape(self.title or self.name)}</b> ({html.escape(self.name)})"
+        if self.description:
+            head += f" — {html.escape(self.description)}"
+        return head + "</p>" + table_html(self.table.drop(columns=["changed"]))
+
+
+def scenario_overview(
+    values: Mapping[str, Any],
+    *,
+    defaults: Mapping[str, NotebookParameter],
+    title: str = "",
+    description: str = "",
+    key: Sequence[str] = KEY_ASSUMPTIONS,
+) -> ScenarioOverview:
+    """The scenario of a notebook run: name, description, key assumptions, changes.
+
+    Parameters
+    ----------
+    values : mapping
+        Holds (at least) the notebook's parameters by name, e.g. ``globals()`` of
+        the notebook; other names are ignored.
+    defaults : mapping
+        The notebook's declared parameters (:func:`notebook_defaults`).
+    title, description : str
+        From the scenario file (``rad3d report`` passes them as ``scenario_title``
+        and ``scenario_description``).
+    key : sequence of str
+        Parameters always shown (those the notebook declares).
+
+    Returns
+    -------
+    ScenarioOverview
+        The table's ``changed`` column is True where the value differs from the
+        default. Runner-set parameters (folders, practice, labels) are left out.
+    """
+    rows = []
+    declared = [n for n in defaults if n not in _NOT_SCENARIO and n in values]
+    shown = [n for n in key if n in declared]
+    shown += [n for n in declared if n not in shown and values[n] != defaults[n].default]
+    for n in shown:
+        p = defaults[n]
+        rows.append({
+            "setting": PARAMETER_LABELS.get(n, n.replace("_", " ")),
+            "this_scenario": _param_text(n, values[n]),
+            "default": _param_text(n, p.default),
+            "changed": values[n] != p.default,
+            "note": p.help,
+        })
+    table = pd.DataFrame(rows, columns=["setting", "this_scenario", "default", "changed",
+                                        "note"])
+    return ScenarioOverview(str(values.get("scenario_name", "adhoc")), title, description,
+                            table)
+
+
+# ------------------------------------------------------------ labels and units
+
+#: Column headers of shown tables (units in brackets); the CSV/Excel keep the names.
+COLUMN_LABELS = {
+    "practice_id": "Practice", "policy": "Policy", "payer": "Payer", "year": "Year",
+    "year_start": "Year starts", "period": "Period", "scenario": "Scenario",
+    "n": "n (base)", "x": "x (with 3D)", "rate": "Rate (%)",
+    "ci_low": "CI low (%)", "ci_high": "CI high (%)", "p_value": "p (exact)",
+    "q_value": "q (BH)", "flag": "Flagged", "shrunken_rate": "Shrunken rate (%)",
+    "prob_above": "P(rate > benchmark) (%)", "percentile": "Peer percentile (%)",
+    "excess_x": "Excess 3D (count)", "excess_usd": "Excess 3D ($)",
+    "flag_exact": "Exact test", "flag_percentile": "Percentile", "flag_shrinkage":
+    "Shrinkage", "above_exact_998": "Above 99.8% limit",
+    "in_force_share": "Year in force (%)",
+    "revenue_without_usd": "3D revenue without policy ($)",
+    "revenue_with_usd": "3D revenue with policy ($)",
+    "loss_usd": "Loss ($)", "loss_share": "Share of 3D revenue lost (%)",
+    "loss_pv_usd": "Loss, present value ($)", "net_margin_loss_usd": "Net margin loss ($)",
+    "payer_savings_usd": "Payer savings ($)", "patient_savings_usd": "Patient savings ($)",
+    "n_practices_losing": "Practices losing", "n_practices": "Practices",
+    "loss_year1_usd": "Loss, year 1 ($)", "loss_share_year1": "Share lost, year 1 (%)",
+    "variant": "Screen variant", "n_practices_screened": "Practices screened",
+    "n_practices_above_threshold": "Above benchmark (raw rate)",
+    "n_practices_flagged": "Flagged beyond chance", "flagged": "Flagged",
+    "label": "Parameter", "value": "Value", "low": "Low", "high": "High",
+    "outcome_low": "Result at low ($)", "outcome_high": "Result at high ($)",
+    "swing": "Swing ($)", "distribution": "Distribution", "unit": "Unit",
+    "source": "Source", "metric": "Measure", "deterministic": "Deterministic ($)",
+    "mean": "Mean ($)", "median": "Median ($)", "lower": "95% lower ($)",
+    "upper": "95% upper ($)", "mcse": "MC std. error ($)", "n_draws": "Draws",
+    "rel_change": "Relative change (%)", "stable": "Stable",
+    "n_lines_3d": "3D lines", "n_noncompliant_3d_lines": "Non-compliant 3D lines",
+    "n_orphan_3d_lines": "Orphan 3D lines", "n_separate_date_3d_lines":
+    "3D lines on a later date", "n_unpriced_3d_lines": "3D lines without allowed $",
+    "noncompliant_allowed_usd": "Non-compliant allowed ($)",
+    "setting": "Setting", "this_scenario": "This scenario", "default": "Default",
+    "note": "Note / source", "measure": "Measure", "practice": "This practice",
+    "peer_median": "Peer median", "benchmark": "Benchmark", "screen": "Screen",
+    "rule": "Rule", "item": "Item", "topic": "Topic",
+}
+
+
+def column_labels(*, horizon_years: int | None = None, basis: str = "encounters"
+                  ) -> dict[str, str]:
+    """:data:`COLUMN_LABELS` with the horizon and the screen basis spelled out.
+
+    Horizon sums say over how many years (``Loss over 3 years ($)``) so that no
+    reader takes them for annual figures; ``n``/``x`` name what is counted.
+    """
+    labels = dict(COLUMN_LABELS)
+    if basis == "services":
+        labels.update({"n": "CT/MR services (n)", "x": "3D services (x)"})
+    else:
+        labels.update({"n": "CT/MR encounters (n)", "x": "Encounters with 3D (x)"})
+    if horizon_years is not None:
+        span = f"{horizon_years} year{'s' if horizon_years != 1 else ''}"
+        labels.update({
+            "loss_horizon_usd": f"Loss over {span} ($)",
+            "loss_horizon_share": f"Share lost over {span} (%)",
+            "revenue_without_horizon_usd": f"3D revenue without policy, {span} ($)",
+            "net_margin_loss_horizon_usd": f"Net margin loss over {span} ($)",
+            "payer_savings_horizon_usd": f"Payer savings over {span} ($)",
+            "patient_savings_horizon_usd": f"Patient savings over {span} ($)",
+            "loss_pv_usd": f"Loss over {span}, present value ($)",
+        })
+    return labels
+
+
+def _label(column: str, labels: Mapping[str, str]) -> str:
+    if column in labels:
+        return labels[column]
+    text = column.replace("_usd", " ($)").replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+# ------------------------------------------------------------- privacy in figures
+
+
+def _hidden_rows(table: pd.DataFrame, settings: PrivacySettings, *,
+                 count_columns: Sequence[str] = ("n", "x")) -> np.ndarray:
+    """Rows a shown table would suppress (primary or complementary) in its counts."""
+    cols = [c for c in count_columns if c in table.columns]
+    if table.empty or not cols:
+        return np.zeros(len(table), dtype=bool)
+    frame = table[cols].reset_index(drop=True).apply(pd.to_numeric, errors="coerce")
+    s = suppress_counts(frame, settings=settings, count_columns=cols, column_totals=True)
+    return s.mask.to_numpy().any(axis=1)
+
+
+def hidden_practices(screen, *, settings: PrivacySettings | None = None) -> list[str]:
+    """Practices a shared figure must not plot: their screen counts are suppressed.
+
+    A practice is hidden when its ``n`` or ``x`` (encounters, or 3D encounters)
+    is from 1 to ``min_cell_count - 1``, or is the complementary cell that keeps
+    it from being recovered from the published total — exactly the rows
+    :func:`analysis.privacy.suppress_counts` suppresses in the screen table, so a
+    figure never shows what the table hides (a point at volume ``n`` and rate
+    ``x/n`` reveals both counts).
+    """
+    settings = settings or PrivacySettings()
+    t = screen.table.loc[screen.table["screened"]].reset_index(drop=True)
+    return sorted(t.loc[_hidden_rows(t, settings), "practice_id"].astype(str))
+
+
+def hidden_periods(screen, practice_id: str, *, settings: PrivacySettings | None = None
+                   ) -> list[str]:
+    """Periods of one practice's trend a shared figure must not plot.
+
+    The rows whose ``n`` or ``x`` the trend table would suppress, with
+    complementary suppression within the practice (its periods add up to its
+    published total).
+    """
+    settings = settings or PrivacySettings()
+    tr = screen.trend.loc[screen.trend["practice_id"].astype(str) == str(practice_id)]
+    tr = tr.loc[tr["n"] > 0].reset_index(drop=True)
+    return sorted(tr.loc[_hidden_rows(tr, settings), "period"].astype(str))
+
+
+def shareable_trend(screen, practice_id: str, *, settings: PrivacySettings | None = None):
+    """A copy of ``screen`` whose trend omits the practice's suppressed periods.
+
+    Returns
+    -------
+    (ScreenResult, list of str)
+        The copy (hidden periods get ``n = 0``, which
+        :func:`analysis.plots.trend_plot` does not plot) and the hidden periods.
+    """
+    import dataclasses
+
+    hidden = hidden_periods(screen, practice_id, settings=settings)
+    if not hidden:
+        return screen, []
+    tr = screen.trend
+    drop = (tr["practice_id"].astype(str) == str(practice_id)) & tr["period"].astype(
+        str).isin(hidden)
+    masked = tr.assign(n=tr["n"].where(~drop, 0))
+    return dataclasses.replace(screen, trend=masked), hidden
 
 
 def flagged_practices(result, *, limit: int | None = None) -> list[str]:
@@ -1206,17 +1751,29 @@ def screen_variants(
 def top_losers(result, policy: str, *, n: int = 10) -> pd.DataFrame:
     """The practices that lose most under ``policy`` over the horizon.
 
-    From an :class:`analysis.impact.ImpactResult`: per practice, horizon sums of
+    From an :class:`analysis.impact.ImpactResult`: per practice, **horizon sums** of
     ``revenue_without_usd, loss_usd, net_margin_loss_usd, renderings_unpaid`` and
-    ``loss_share`` = loss / revenue without the policy; sorted by loss, largest first.
+    ``loss_share`` = loss / revenue without the policy over the horizon; beside them
+    the **year-1** figures ``loss_year1_usd`` and ``loss_share_year1`` (year 1 =
+    the first horizon year). Sorted by horizon loss, largest first.
     """
     p = result.practices.loc[result.practices["policy"] == policy]
     cols = [c for c in ("revenue_without_usd", "loss_usd", "net_margin_loss_usd",
                         "renderings_unpaid") if c in p.columns]
+    first = p.loc[p["year"] == p["year"].min()] if "year" in p.columns else p.iloc[:0]
+    year1 = (
+        first.groupby("practice_id", as_index=False)[["revenue_without_usd", "loss_usd"]]
+        .sum()
+        .rename(columns={"revenue_without_usd": "_rev1", "loss_usd": "loss_year1_usd"})
+    )
     return (
         p.groupby("practice_id", as_index=False)[cols].sum()
         .assign(loss_share=lambda d: d["loss_usd"] / d["revenue_without_usd"].where(
             d["revenue_without_usd"] > 0))
+        .merge(year1, on="practice_id", how="left")
+        .assign(loss_share_year1=lambda d: d["loss_year1_usd"] / d["_rev1"].where(
+            d["_rev1"] > 0))
+        .drop(columns=["_rev1"])
         .sort_values(["loss_usd", "practice_id"], ascending=[False, True])
         .head(n)
         .reset_index(drop=True)
@@ -1245,6 +1802,10 @@ class Scorecard:
     dollars : DataFrame
         Per policy: 3D revenue without the policy, loss in year 1 and over the
         horizon, net margin loss, loss share.
+    suppressed : bool
+        The practice's screen counts are suppressed in a shared report
+        (:func:`hidden_practices`): its rate and every figure derived from it are
+        not shown (:attr:`position_display`, :attr:`headline`).
     """
 
     practice_id: str
@@ -1253,13 +1814,45 @@ class Scorecard:
     flags: pd.DataFrame
     compliance: pd.DataFrame
     dollars: pd.DataFrame
+    suppressed: bool = False
 
     @property
     def summary(self) -> pd.DataFrame:
         return self.position
 
+    @property
+    def position_display(self) -> pd.DataFrame:
+        """:attr:`position` with every value written as a percentage (all four
+        measures are shares: rates, a percentile, a probability)."""
+        def pct(v: Any) -> str:
+            if v is None or not np.isfinite(float(v)):
+                return "–"
+            v = 100 * float(v)
+            return "< 0.1%" if 0 < v < 0.05 else "> 99.9%" if 99.95 < v < 100 else f"{v:.1f}%"
 
-def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact) -> Scorecard:
+        shown = self.position.assign(
+            **{c: self.position[c].map(pct) for c in ("practice", "peer_median", "benchmark")}
+        )
+        return shown.assign(practice=MARKER) if self.suppressed else shown
+
+    @property
+    def headline(self) -> str:
+        """One sentence: the practice's rate against its peers and whether it is
+        flagged (its rate withheld when its counts are suppressed)."""
+        d = self.position_display
+        flagged = "flags" if bool(self.flags.loc[0, "flagged"]) else "does not flag"
+        if self.suppressed:
+            return (f"**Practice {self.practice_id}.** Its CT/MR or 3D counts are below the "
+                    "reporting threshold, so its rate is not shown (suppressed); the peer "
+                    f"median is {d.loc[0, 'peer_median']} against the "
+                    f"{d.loc[0, 'benchmark']} benchmark. The exact test {flagged} it.")
+        return (f"**Practice {self.practice_id}.** Its 3D rate is {d.loc[0, 'practice']} "
+                f"against a peer median of {d.loc[0, 'peer_median']} and the "
+                f"{d.loc[0, 'benchmark']} benchmark; the exact test {flagged} it.")
+
+
+def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
+              privacy: PrivacySettings | None = None) -> Scorecard:
     """Assemble one practice's scorecard from the screen and the impact of all policies.
 
     Parameters
@@ -1271,6 +1864,9 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact) -> Sco
         The screen of all practices (the practice's peers).
     impact : analysis.impact.ImpactResult
         Impact of every policy to compare.
+    privacy : PrivacySettings, optional
+        For a shared report: mark the scorecard ``suppressed`` when the practice's
+        screen counts are (:func:`hidden_practices`).
 
     Raises
     ------
@@ -1336,8 +1932,10 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact) -> Sco
                          "loss_usd": "loss_horizon_usd",
                          "net_margin_loss_usd": "net_margin_loss_horizon_usd"})
     )
+    suppressed = privacy is not None and privacy.min_cell_count > 1 and pid in set(
+        hidden_practices(screen, settings=privacy))
     return Scorecard(pid, position, row[screen_cols].reset_index(drop=True), flags,
-                     compliance, dollars)
+                     compliance, dollars, suppressed)
 
 
 #: CHEERS 2022 items (Husereau et al. 2022) that apply to a budget-impact report.
@@ -1529,6 +2127,10 @@ def plan_jobs(
             base = dict(given)
             if "scenario_name" in params_decl:
                 base["scenario_name"] = scenario.name
+            if "scenario_title" in params_decl:
+                base["scenario_title"] = scenario.title
+            if "scenario_description" in params_decl:
+                base["scenario_description"] = scenario.description
             runs = [""]
             if nb == SCORECARD:
                 if "practice_id" not in params_decl:
@@ -1582,12 +2184,42 @@ _MERMAID = re.compile(
 )
 
 
+#: Added to every exported report: compact tables on screen, and a print layout
+#: in which nothing is cut (no scroll containers; tables and figures fit the page;
+#: each main section starts a new page).
+REPORT_CSS = """
+.rad3d-table{font-size:.86em;border-collapse:collapse;max-width:100%}
+.rad3d-table th{white-space:normal;vertical-align:bottom;text-align:right}
+.rad3d-table th:first-child,.rad3d-table td:first-child{text-align:left}
+.rad3d-table caption{font-weight:600;text-align:left;caption-side:top;padding:2px 0}
+.rad3d-note{color:#444;max-width:60em}
+.jp-OutputArea-output img{max-width:100%;height:auto}
+@media print{
+  @page{size:A4;margin:14mm 12mm}
+  body{font-size:10pt}
+  .jp-OutputArea-output,.jp-RenderedHTMLCommon,.jp-Cell,.jp-OutputArea,
+  .jp-Cell-outputWrapper,div{overflow:visible!important;max-height:none!important}
+  table,.rad3d-table{width:100%!important;max-width:100%!important;table-layout:auto;
+    font-size:8pt;page-break-inside:auto}
+  th,td{white-space:normal!important;word-break:break-word;padding:2px 4px!important}
+  tr,img,.rad3d-callout{page-break-inside:avoid;break-inside:avoid}
+  img{max-width:100%!important;height:auto!important}
+  h1,h2,h3{page-break-after:avoid;break-after:avoid}
+  .jp-MarkdownCell h2{page-break-before:always;break-before:page}
+  .jp-MarkdownCell:first-of-type h2{page-break-before:auto;break-before:auto}
+  .rad3d-first h2{page-break-before:auto}
+  ::-webkit-scrollbar{display:none}
+}
+"""
+
+
 def export_html(nb, *, title: str) -> str:
     """Self-contained, code-free HTML of an executed notebook.
 
     nbconvert's lab template with ``exclude_input`` and embedded images; references to
     scripts and style sheets on the internet (require.js, MathJax) are removed so the
-    page renders offline and fetches nothing.
+    page renders offline and fetches nothing. :data:`REPORT_CSS` is added (compact
+    tables; ``@media print`` rules so that a printed PDF cuts nothing).
     """
     from nbconvert import HTMLExporter
 
@@ -1604,6 +2236,9 @@ def export_html(nb, *, title: str) -> str:
     body = _EXTERNAL_SCRIPT.sub("", body)
     body = _EXTERNAL_LINK.sub("", body)
     body = _MERMAID.sub("", body)
+    style = f'<style type="text/css">{REPORT_CSS}</style>'
+    body = body.replace("</head>", style + "\n</head>", 1) if "</head>" in body \
+        else style + body
     return body
 
 
@@ -1647,6 +2282,8 @@ def _execute_job(job: dict[str, Any], stage: str) -> dict[str, Any]:
             if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
                 cell.source = cell.source.replace(str(work), ".")
         nb.metadata.get("papermill", {}).get("parameters", {})["output_dir"] = "."
+        if "papermill" in nb.metadata:
+            nb.metadata["papermill"]["output_path"] = f"{nb_name}.ipynb"
         _atomic_write_text(out_ipynb, nbformat.writes(nb))
         title = job["label"]
         try:
@@ -1919,6 +2556,9 @@ def run_report(
         _write_json(stage / "results.json", _collect_results(stage, records))
         _atomic_write_text(stage / "index.html",
                            _index_html(stage, loaded, records, manifest))
+        scrub_paths(stage, _path_replacements(
+            stage=stage, out=out, cache_dir=cache_dir.resolve(), prepared=prepared.values(),
+            scenarios=loaded, notebooks=nb_paths.values()))
         hits = scan_for_identifiers(stage, identifiers)
         if len(hits):
             shutil.rmtree(stage, ignore_errors=True)
@@ -1930,6 +2570,84 @@ def run_report(
         raise
     return BatchResult(out, out / "index.html", records, pd.DataFrame(columns=["file",
                        "identifier"]), True, time.time() - t0)
+
+
+_TEXT_SUFFIXES = frozenset({".json", ".ipynb", ".html", ".csv", ".md", ".txt", ".log"})
+
+
+def _path_replacements(*, stage: Path, out: Path, cache_dir: Path,
+                       prepared: Iterable[SharedInputs],
+                       scenarios: Iterable[Scenario],
+                       notebooks: Iterable[Path] = ()) -> list[tuple[str, str]]:
+    """Absolute local paths and what a shared report says instead.
+
+    A report folder travels (a zip to a committee): it names files by their name
+    and SHA-256, folders relative to itself or to the project, never by where they
+    sat on the machine that ran it.
+    """
+    pairs: dict[str, str] = {}
+
+    def add(path: Any, text: str) -> None:
+        if not path:
+            return
+        for variant in {str(path), str(Path(path).resolve())}:
+            if os.path.isabs(variant) and len(variant) > 1:
+                pairs.setdefault(variant, text)
+
+    for shared in prepared:
+        if shared.folder is not None:
+            add(shared.folder, f"rad3d-cache/{Path(shared.folder).name}")
+        for c in shared.info.get("claims", []):
+            p = Path(c["path"])
+            rel = _project_relative(p)
+            add(p, rel if rel else p.name)
+    add(cache_dir, "rad3d-cache")
+    for scenario in scenarios:
+        if scenario.source:
+            rel = _project_relative(Path(scenario.source))
+            add(scenario.source, rel if rel else Path(scenario.source).name)
+    for nb in notebooks:
+        add(nb, f"notebooks/{Path(nb).name}")
+        add(Path(nb).parent, "notebooks")
+    add(stage, ".")
+    add(out, ".")
+    add(PROJECT_DIR, ".")
+    out_pairs = []
+    for k, v in pairs.items():
+        # "<project>/notebooks/x.ipynb" -> "notebooks/x.ipynb"; "<cache>/k" -> "rad3d-cache/k"
+        out_pairs.append((k + "/", "" if v == "." else v + "/"))
+        out_pairs.append((k, v))
+    return sorted(out_pairs, key=lambda kv: -len(kv[0]))
+
+
+def _project_relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(PROJECT_DIR.resolve()).as_posix()
+    except ValueError:
+        return ""
+
+
+def scrub_paths(folder: str | Path, replacements: Sequence[tuple[str, str]]) -> int:
+    """Replace absolute local paths in every text file under ``folder``.
+
+    Returns
+    -------
+    int
+        The number of files changed.
+    """
+    changed = 0
+    for path in sorted(Path(folder).rglob("*")):
+        if not path.is_file() or path.suffix.lower() not in _TEXT_SUFFIXES:
+            continue
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        new = text
+        for old, repl in replacements:
+            if old in new:
+                new = new.replace(old, repl)
+        if new != text:
+            _atomic_write_bytes(path, new.encode("utf-8", errors="surrogateescape"))
+            changed += 1
+    return changed
 
 
 def _publish(stage: Path, out: Path) -> None:
@@ -2123,6 +2841,7 @@ border-bottom:1px solid #ccc} table{border-collapse:collapse;margin:.6em 0}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f2f2f2} .num{text-align:right} .failed{color:#b35806;font-weight:bold}
 .internal{border:2px solid #b35806;padding:6px;margin:1em 0} .muted{color:#666}
+.data{border:2px solid #E69F00;background:#FFF6E0;padding:8px 12px;margin:1em 0}
 .kpi{display:inline-block;border:1px solid #ccc;border-radius:4px;padding:6px 12px;
 margin:4px;min-width:14em} .kpi b{display:block;font-size:1.3em}
 """
@@ -2147,6 +2866,9 @@ def _index_html(stage: Path, scenarios: Sequence[Scenario],
         f'{_a("manifest.json", "Provenance (manifest.json)")} · '
         f'{_a("results.json", "All headline numbers (results.json)")}</p>',
     ]
+    for entry in manifest.get("inputs", []):
+        parts.append('<p class="data"><b>Data.</b> '
+                     f"{html.escape(data_statement(entry))}</p>")
     if any(p.get("internal") for p in manifest["privacy"].values()):
         parts.append('<p class="internal"><b>INTERNAL RUN — not for sharing.</b> The '
                      "small-cell threshold was lowered; see manifest.json.</p>")

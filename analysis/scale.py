@@ -9,18 +9,22 @@ engines give the same numbers:
 ``"stream"``
     Two passes on one machine. *Spill*: each piece of the input (a CSV file, or a run
     of Parquet row groups, :func:`analysis.claims.plan_pieces`) is read in batches,
-    keeping only the lines whose code matters (:func:`relevant_codes`; the filter is
-    pushed into the Parquet scan), repaired and row-checked exactly as
-    :func:`analysis.claims.load_claims` does, and written to ``n_buckets`` temporary
-    Parquet files by a hash of ``practice_id``. *Summarize*: each bucket, holding
-    whole practices, is read back, its duplicates resolved
-    (:func:`analysis.claims.resolve_duplicates`), linked and summarized in memory; the
-    partial summaries are added (:func:`analysis.summary.add_summaries`). Peak memory
-    is one batch during the spill and the largest bucket (about ``bucket_rows`` lines,
-    or the largest practice if bigger) during the summary, not the whole file.
+    keeping only the lines whose code matters (:func:`relevant_codes`, tested on the
+    Arrow batch before any conversion), repaired and row-checked exactly as
+    :func:`analysis.claims.load_claims` does (Parquet columns already stored with
+    their canonical types take a typed fast path, :func:`analysis.claims.check_piece`),
+    and written as Arrow IPC record batches to ``n_shards`` shards by a hash of
+    ``practice_id``. *Summarize*: the shards, holding whole practices, are packed
+    into units of about ``bucket_rows`` lines; each unit is read back, its duplicates
+    resolved (:func:`analysis.claims.resolve_duplicates`), linked and summarized in
+    memory; the partial summaries are added (:func:`analysis.summary.add_summaries`).
+    Peak memory is one batch (and a flush of at most 500,000 lines) during the spill
+    and the largest unit during the summary -- about ``bucket_rows`` lines, or the
+    largest practice if bigger -- not the whole file. ``workers=2`` runs the tasks in
+    two processes (a unit far above ``bucket_rows`` then runs alone, after the others).
 ``"dask"``
     The same two kinds of tasks run on a ``dask.distributed`` cluster: one spill task
-    per piece, then one summary task per bucket, then the partial summaries are added
+    per piece, then one summary task per unit, then the partial summaries are added
     on the client. ``scheduler`` is the address of an existing cluster
     (``tcp://host:8786``) or a ``distributed.Client``; without it a
     ``LocalCluster`` of worker processes is started and closed. The spill directory
@@ -49,13 +53,15 @@ count among the filtered-out.
 
 **Duplicates.** Rows sharing ``(claim_id, line_number)`` are resolved as
 :func:`~analysis.claims.load_claims` resolves them, across all files and batches: both
-copies of a practice's line land in its bucket; a key that appears under two practices
-(hence in two buckets) is found by a spilled hash index (one small file per piece) and
-all its rows are ``conflicting_duplicate``, as in memory.
+copies of a practice's line land in its shard; a key that appears under two practices
+in different shards is found by a spilled index of key hashes (:func:`key_hash`,
+partitioned by hash, confirmed on the keys themselves) and all its rows are
+``conflicting_duplicate``, as in memory.
 
 Equivalence: for input whose duplicate keys involve relevant lines only, the summary of
-every engine equals the in-memory summary exactly (same rows, same float sums, because
-each practice's lines are summarized in file order in one piece of work). One
+every engine equals the in-memory summary exactly (same rows; dollar sums are whole
+cents, :func:`analysis.summary.add_summaries`; each practice's lines are summarized in
+file order in one piece of work). One
 difference is by design: a relevant line that shares ``(claim_id, line_number)`` with
 a *filtered-out* line is quarantined in memory (``conflicting_duplicate``) but accepted
 by the streaming engines, which never read the other line; pass ``pushdown=False`` to
@@ -133,7 +139,9 @@ class StreamSettings:
     engine : {"memory", "stream", "dask"}
     workers : int, default 1
         ``stream`` only: worker processes for the spill and summary tasks (1 = in this
-        process). Each worker holds one task's memory.
+        process). Each worker holds one task's memory; units far above ``bucket_rows``
+        run alone afterwards. Workers are started with ``spawn``: call from a
+        script's ``if __name__ == "__main__":`` block (notebooks and the CLI are fine).
     batch_rows : int, default 200_000
         Rows per batch read (Parquet); CSV is parsed in 16 MB blocks.
     rows_per_piece : int, default 1_000_000
@@ -393,17 +401,26 @@ class _Spill:
         self.keys: dict[int, list[int]] = {}
         self.shard_rows = np.zeros(n_shards, dtype=np.int64)
 
-    def _write(self, kind: str, table: pa.Table, bounds: np.ndarray, into: dict) -> None:
+    def _write(self, kind: str, table: pa.Table, group: np.ndarray, into: dict) -> None:
+        """Write ``table`` as record batches of one ``group`` value each, in row order
+        within each group: runs of equal values as zero-copy slices when the rows
+        come grouped (claims exported practice by practice), else after a stable sort."""
         if kind not in self.writers:
             path = self.root / kind / f"p{self.index:06d}.arrow"
             path.parent.mkdir(exist_ok=True)
             self.writers[kind] = (path, pa.ipc.new_file(path, table.schema))
         path, writer = self.writers[kind]
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        if len(starts) > 64 + len(group) // 20_000:  # scattered: sort the groups
+            order = np.argsort(group, kind="stable")
+            table, group = table.take(pa.array(order)), group[order]
+            starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
         table = table.combine_chunks()
-        for j in np.flatnonzero(np.diff(bounds)):
-            for batch in table.slice(bounds[j], bounds[j + 1] - bounds[j]).to_batches():
+        ends = np.r_[starts[1:], len(group)]
+        for lo, hi in zip(starts, ends, strict=True):
+            for batch in table.slice(lo, hi - lo).to_batches():
                 writer.write_batch(batch)
-                into.setdefault(int(j), []).append(self.n_batches[kind])
+                into.setdefault(int(group[lo]), []).append(self.n_batches[kind])
                 self.n_batches[kind] += 1
 
     def add(self, table: pa.Table) -> None:
@@ -412,16 +429,11 @@ class _Spill:
         shard = _shard_of(table.column("practice_id"), self.n_shards)
         h = key_hash(table.column("claim_id"), table.column("line_number").to_numpy())
         self.shard_rows += np.bincount(shard, minlength=self.n_shards)
-        order = np.argsort(shard, kind="stable")  # file order within each shard
-        lines = table.append_column("_h", pa.array(h)).append_column(
-            "_s", pa.array(shard)).take(pa.array(order))
-        self._write("lines", lines,
-                    np.searchsorted(shard[order], np.arange(self.n_shards + 1)), self.lines)
+        lines = table.append_column("_h", pa.array(h)).append_column("_s", pa.array(shard))
+        self._write("lines", lines, shard, self.lines)
         part = (h % np.uint64(self.n_key_parts)).astype(np.int64)
-        order = np.argsort(part, kind="stable")
-        keys = pa.table({"h": pa.array(h[order]), "s": pa.array(shard[order])})
-        self._write("keys", keys,
-                    np.searchsorted(part[order], np.arange(self.n_key_parts + 1)), self.keys)
+        self._write("keys", pa.table({"h": pa.array(h), "s": pa.array(shard)}), part,
+                    self.keys)
 
     def close(self) -> dict[str, Any]:
         for _, writer in self.writers.values():
@@ -480,6 +492,8 @@ def _conflict_hashes(where: _Where) -> np.ndarray:
         return np.zeros(0, dtype=np.uint64)
     h = table.column("h").to_numpy()
     s = table.column("s").to_numpy()
+    repeated = pd.Series(h).duplicated(keep=False).to_numpy()  # most keys occur once
+    h, s = h[repeated], s[repeated]
     order = np.argsort(h, kind="stable")
     hs, ss = h[order], s[order]
     # a run of equal hashes with two shards has two neighbours that differ in shard
@@ -513,16 +527,18 @@ def _summarize_unit(where: _Where, *, conflicting_keys: pd.DataFrame | None,
     accepted, reasons, cents = claims.resolve_duplicates(lines, conflicting_keys=keys,
                                                          key_hash=h)
     del lines
-    acc_cents, missing = {}, {}
+    acc_cents, missing, acc_rows = {}, {}, len(accepted)
     for c in _AMOUNTS:
         v = accepted[c].to_numpy(dtype=float, na_value=np.nan)
         ok = ~np.isnan(v)
         acc_cents[c] = int(np.rint(v[ok] * 100).astype(np.int64).sum())
         missing[c] = int((~ok).sum())
     dup = {r: int((reasons == r).sum()) for r in ("conflicting_duplicate", "duplicate_line")}
-    return dict(summary=summarize(accepted, period=period, **link_options),
-                accepted=len(accepted), accepted_cents=acc_cents, missing=missing, dup=dup,
-                dup_cents=dict(cents))
+    result = summarize(accepted, period=period, **link_options)
+    del accepted
+    pa.default_memory_pool().release_unused()  # give the unit's memory back
+    return dict(summary=result, accepted=acc_rows, accepted_cents=acc_cents,
+                missing=missing, dup=dup, dup_cents=dict(cents))
 
 
 def _pack(sizes: np.ndarray, n_units: int) -> list[list[int]]:
@@ -569,7 +585,7 @@ class _Processes:
         return list(self.pool.map(fn, items))
 
     def close(self) -> None:
-        self.pool.shutdown()
+        self.pool.shutdown()  # idempotent
 
 
 class _Dask:
@@ -785,8 +801,23 @@ def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, k
         n_s = allk.groupby(_KEY, sort=False)["_s"].nunique()
         conflicting = n_s[n_s > 1].reset_index()[_KEY]
 
-    done = runner.map(partial(_summarize_unit, conflicting_keys=conflicting, period=period,
-                              link_options=link_options), unit_where)
+    task = partial(_summarize_unit, conflicting_keys=conflicting, period=period,
+                   link_options=link_options)
+    unit_rows = np.array([int(shard_rows[u].sum()) for u in units], dtype=np.int64)
+    if runner.n_workers > 1 and isinstance(runner, _Processes):
+        # Units much larger than the target (a practice bigger than bucket_rows) run
+        # alone, in this process, after the pool has closed: two of them at once, or
+        # one beside a worker still holding a unit's memory, would add their peaks.
+        big = unit_rows > 2 * settings.bucket_rows
+        done = [None] * len(units)
+        small = np.flatnonzero(~big)
+        for i, d in zip(small, runner.map(task, [unit_where[i] for i in small]), strict=True):
+            done[i] = d
+        runner.close()
+        for i in np.flatnonzero(big):
+            done[i] = task(unit_where[i])
+    else:
+        done = runner.map(task, unit_where)
     summary = add_summaries([d["summary"] for d in done if d["summary"] is not None])
 
     quarantined = dict.fromkeys(claims.QUARANTINE_REASONS, 0)
@@ -810,7 +841,6 @@ def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, k
             missing_accepted_rows=sum(d["missing"][c] for d in done))
         for c in _AMOUNTS
     }
-    unit_rows = [int(shard_rows[u].sum()) for u in units]
     report = ScaleReport(
         engine=settings.engine,
         rows_read=sum(p["rows_read"] for p in parts),
@@ -819,7 +849,7 @@ def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, k
         rows_filtered_out=sum(p["rows_filtered_out"] for p in parts),
         blank_rows=sum(p["blank_rows"] for p in parts),
         quarantined_by_reason=quarantined, amounts=amounts, n_pieces=len(pieces),
-        n_buckets=len(units), largest_bucket_rows=max(unit_rows, default=0),
+        n_buckets=len(units), largest_bucket_rows=int(unit_rows.max(initial=0)),
         seconds=time.perf_counter() - start, settings=settings.to_dict(),
         n_shards=n_shards, rows_fast_path=sum(p["fast_rows"] for p in parts))
     return ScaleResult(summary=summary, report=report)

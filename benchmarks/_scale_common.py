@@ -11,6 +11,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,13 +46,51 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _tree_rss_mb(proc) -> float:
+    import psutil
+
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 2**20
+
+
 def run_child(code: str, *args: str, timeout: float = 1800) -> dict:
-    """Run ``python -c code args`` in a fresh process; its last stdout line is JSON."""
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=HERE.parent)
+    """Run ``python -c code args`` in a fresh process; its last stdout line is JSON.
+
+    Adds ``tree_peak_mb``: the largest sum of resident memory of the child and all its
+    descendants (worker processes), sampled every 0.1 s.
+    """
+    import psutil
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=out, stderr=err,
+                                text=True, cwd=HERE.parent)
+        ps = psutil.Process(proc.pid)
+        peak, start = 0.0, time.monotonic()
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss_mb(ps))
+            if time.monotonic() - start > timeout:
+                proc.kill()
+            time.sleep(0.1)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if proc.returncode:
-        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1][:300]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        return {"error": (stderr or stdout or "no output").strip().splitlines()[-1][:300]}
+    last = [line for line in stdout.splitlines() if line.startswith("{")]
+    if not last:
+        return {"error": "no result line: " + stdout.strip()[-300:]}
+    result = json.loads(last[-1][last[-1].index("{"):])
+    result["tree_peak_mb"] = round(peak)
+    return result
 
 
 def machine() -> dict:

@@ -11,6 +11,9 @@ Usage::
     .venv/bin/python benchmarks/bench_report.py --record     # and update RESULTS.md
 
 ``--record`` rewrites only the ``bench_report`` section of ``benchmarks/RESULTS.md``.
+The machine may be shared: the script first waits (up to ``--wait`` seconds) for the
+1-minute load average to drop below ``--max-load`` and records the load averages
+seen before and after each run, so a reader can tell a clean timing from a busy one.
 """
 
 from __future__ import annotations
@@ -40,17 +43,32 @@ def _run(args: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+def _wait_for_quiet(max_load: float, wait_s: float) -> float:
+    """Wait until the 1-minute load average is below ``max_load`` (or time runs out)."""
+    deadline = time.monotonic() + wait_s
+    while os.getloadavg()[0] >= max_load and time.monotonic() < deadline:
+        time.sleep(10)
+    return os.getloadavg()[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--record", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--max-load", type=float, default=2.0,
+                        help="start when the 1-minute load average is below this")
+    parser.add_argument("--wait", type=float, default=600,
+                        help="seconds to wait for a quiet machine before starting anyway")
     args = parser.parse_args(argv)
+    load_start = _wait_for_quiet(args.max_load, args.wait)
     with tempfile.TemporaryDirectory(prefix="bench_report-") as tmp:
         out = Path(tmp) / "reports" / "latest"
         common = ["--out", str(out), "--workers", str(args.workers), "--no-progress"]
         cold = _run(common)
+        load_cold = os.getloadavg()[0]
         manifest = json.loads((out / "manifest.json").read_text())
         resumed = _run([*common, "--resume"])
+        load_end = os.getloadavg()[0]
         again = json.loads((out / "manifest.json").read_text())["jobs"]
         n_reused = sum(j["status"] == "reused" for j in again)
         jobs = manifest["jobs"]
@@ -64,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         "## `make report` on the bundled sample (`bench_report.py`)",
         "",
         f"- Date: {dt.date.today().isoformat()}; machine: {platform.system()} "
-        f"{platform.machine()}, {cores} cores (shared with other work while it ran, so "
-        "times are indicative).",
+        f"{platform.machine()}, {cores} cores; 1-minute load average {load_start:.2f} at "
+        f"the start, {load_cold:.2f} after the full run, {load_end:.2f} at the end (the "
+        "report's own 2 workers account for up to about 2).",
         f"- Versions: python {platform.python_version()}, papermill {version('papermill')}, "
         f"nbconvert {version('nbconvert')}, pandas {version('pandas')}.",
         f"- Run: `rad3d report --out DIR --workers {args.workers}` (base case, "

@@ -3,11 +3,12 @@
 Runs :func:`analysis.scale.summarize_files` (``engine="stream"``) in a fresh process
 on synthetic Parquet files of 1, 3, 10 and 30 million lines (full-size practices, so
 more lines = more practices) and records wall time and peak memory: time should grow
-linearly and memory stay flat (bounded by a bucket of about 1 M lines, not the file).
+linearly and memory stay flat (bounded by a unit of about ``bucket_rows`` lines or the
+largest practice, not the file).
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_scaling.py [--sizes 1 3 10 30] [--record]
+    .venv/bin/python benchmarks/bench_scaling.py [--sizes 1 3 10 30] [--workers 1] [--record]
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ CHILD = r"""
 import json, sys, time, resource
 from analysis.scale import summarize_files
 t = time.perf_counter()
-r = summarize_files(sys.argv[1], engine=sys.argv[2])
+r = summarize_files(sys.argv[1], engine=sys.argv[2], workers=int(sys.argv[3]))
 print(json.dumps({"seconds": round(time.perf_counter() - t, 1),
                   "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                   "lines": r.report.rows_read, "buckets": r.report.n_buckets,
@@ -38,30 +39,38 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 3, 10, 30],
                         help="millions of lines")
     parser.add_argument("--engine", default="stream")
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     m = machine()
     rows = []
     for size in args.sizes:
         path = synthetic_parquet(size * 1_000_000)
-        r = run_child(CHILD, str(path), args.engine)
+        load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        r = run_child(CHILD, str(path), args.engine, str(args.workers)) | {"load": load}
         print(size, json.dumps(r), file=sys.stderr, flush=True)
         rows.append((size, r))
     lines = [
         f"## Scaling of the `{args.engine}` summary (`bench_scaling.py`)",
         "",
         *machine_lines(m, " / ".join(f"{x:.2f}" for x in os.getloadavg())),
+        f"- Each size in a fresh process, `workers={args.workers}`; wall time of the work "
+        "(imports excluded); peak memory = the largest sum of resident memory of the "
+        "process and its workers, sampled every 0.1 s. Synthetic files of full-size "
+        "practices (more lines = more practices, of unequal sizes: a unit is "
+        "`bucket_rows` lines or the largest practice, whichever is bigger).",
         "",
-        "| lines | wall time (s) | s per M lines | peak memory (MB) | buckets (largest) |",
-        "|---:|---:|---:|---:|---|",
+        "| lines | wall time (s) | s per M lines | peak memory (MB) | units (largest, lines) "
+        "| load at start |",
+        "|---:|---:|---:|---:|---|---|",
     ]
     for size, r in rows:
         if "error" in r:
-            lines.append(f"| {size} M | - | - | - | failed: {r['error']} |")
+            lines.append(f"| {size} M | - | - | - | failed: {r['error']} | {r['load']} |")
             continue
         lines.append(f"| {r['lines']:,} | {r['seconds']:.1f} | "
-                     f"{r['seconds'] / (r['lines'] / 1e6):.1f} | {r['peak_mb']:,} | "
-                     f"{r['buckets']} ({r['largest']:,}) |")
+                     f"{r['seconds'] / (r['lines'] / 1e6):.2f} | {r['tree_peak_mb']:,} | "
+                     f"{r['buckets']} ({r['largest']:,}) | {r['load']} |")
     if args.record:
         write_section("bench_scaling", lines)
     print("\n".join(lines))

@@ -7,16 +7,19 @@ Each engine runs in its own fresh process on the same file, in the same run:
 - DuckDB running the equivalent SQL (filter to CT/MR, 3D and "do not report with"
   codes; CT/MR encounters; 3D lines linked to the latest encounter of the practice and
   patient within 7 days by an ASOF join; counts per practice) -- no validation;
-- rad3d ``dask`` on a 2-worker ``LocalCluster`` (processes, one thread each).
+- rad3d ``dask`` on a 2-worker ``LocalCluster`` (processes, one thread each);
+- rad3d ``stream`` with ``workers=2`` (``stream-2proc``).
 
-Peak memory is the maximum resident set of the child (for Dask, also of each worker).
-The rad3d engines must give identical summaries; DuckDB's per-practice counts are
-compared with rad3d's on the columns both compute.
+Peak memory is the largest sum of resident memory of the child and its worker
+processes (sampled every 0.1 s). The rad3d summaries are compared with
+``assert_frame_equal(check_exact=True)``; DuckDB's per-practice counts are compared
+with rad3d's on the columns both compute.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_summarize.py [--lines 10000000] [--record]
     .venv/bin/python benchmarks/bench_summarize.py --profile 1000000   # cProfile, stream
+    .venv/bin/python benchmarks/bench_summarize.py --ablation 3000000  # stream variants
 
 Inputs are cached in ``$RAD3D_BENCH_DATA`` (default ``/tmp/rad3d_bench``).
 """
@@ -35,7 +38,7 @@ from _scale_common import machine, machine_lines, run_child, synthetic_parquet, 
 CHILD = r"""
 import json, sys, time, resource, hashlib
 import pandas as pd
-engine, path = sys.argv[1], sys.argv[2]
+engine, path, save = sys.argv[1], sys.argv[2], sys.argv[3]
 out = {}
 t = time.perf_counter()
 if engine == "duckdb":
@@ -46,8 +49,11 @@ if engine == "duckdb":
     threed = sorted(codes.CODES_3D)
     con = duckdb.connect()
     con.execute("SET threads TO 2")
-    con.execute("CREATE TEMP TABLE ct(code VARCHAR)"); con.executemany("INSERT INTO ct VALUES (?)", [[c] for c in ct if c not in threed])
-    con.execute("CREATE TEMP TABLE rel(code VARCHAR)"); con.executemany("INSERT INTO rel VALUES (?)", [[c] for c in sorted(relevant_codes())])
+    con.execute("SET enable_progress_bar = false")
+    con.execute("CREATE TEMP TABLE ct(code VARCHAR)")
+    con.executemany("INSERT INTO ct VALUES (?)", [[c] for c in ct if c not in threed])
+    con.execute("CREATE TEMP TABLE rel(code VARCHAR)")
+    con.executemany("INSERT INTO rel VALUES (?)", [[c] for c in sorted(relevant_codes())])
     sql = f'''
     WITH lines AS (
       SELECT practice_id, patient_id, CAST(service_date AS DATE) AS d, cpt_code, units,
@@ -62,9 +68,11 @@ if engine == "duckdb":
     linked AS (
       SELECT l3.practice_id, l3.units, l3.cpt_code, l3.allowed_usd,
              e.d AS enc_d, l3.d - e.d AS gap,
-             CASE WHEN e.d IS NOT NULL AND l3.d - e.d <= 7 THEN e.patient_id || '|' || CAST(e.d AS VARCHAR) END AS enc_key
+             CASE WHEN e.d IS NOT NULL AND l3.d - e.d <= 7
+                  THEN e.patient_id || '|' || CAST(e.d AS VARCHAR) END AS enc_key
       FROM l3 ASOF LEFT JOIN enc e
-        ON l3.practice_id = e.practice_id AND l3.patient_id = e.patient_id AND l3.d >= e.d
+        ON l3.practice_id = e.practice_id AND l3.patient_id = e.patient_id
+           AND l3.d >= e.d
     ),
     p3 AS (
       SELECT practice_id, count(*) AS n_lines_3d,
@@ -72,7 +80,8 @@ if engine == "duckdb":
              sum(CASE WHEN enc_key IS NULL THEN 1 ELSE 0 END) AS n_orphan_3d_lines,
              sum(CASE WHEN cpt_code = '76376' THEN units ELSE 0 END) AS units_3d_76376,
              sum(CASE WHEN cpt_code = '76377' THEN units ELSE 0 END) AS units_3d_76377,
-             sum(CASE WHEN cpt_code = '76376' THEN allowed_usd ELSE 0 END) AS allowed_3d_76376_usd
+             sum(CASE WHEN cpt_code = '76376' THEN allowed_usd ELSE 0 END)
+               AS allowed_3d_76376_usd
       FROM linked GROUP BY ALL
     ),
     pe AS (SELECT practice_id, count(*) AS n_encounters, sum(ct_mr_lines) AS ct_mr_lines,
@@ -80,9 +89,11 @@ if engine == "duckdb":
     SELECT pe.*, p3.* EXCLUDE (practice_id) FROM pe LEFT JOIN p3 USING (practice_id)
     ORDER BY practice_id
     '''
-    res = con.execute(sql).df()
-    out["rows_in"] = int(con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0])
-    totals = res
+    t = time.perf_counter()
+    totals = con.execute(sql).df()
+    out["seconds"] = round(time.perf_counter() - t, 2)
+    n = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+    out["rows_in"] = int(n)
 else:
     from analysis.scale import summarize_files
     from analysis.summary import practice_totals
@@ -93,27 +104,77 @@ else:
                                dashboard_address=None)
         client = Client(cluster)
         kw["scheduler"] = client
-    r = summarize_files(path, engine=engine, **kw)
+    elif engine == "stream-2proc":
+        kw["workers"] = 2
+    t = time.perf_counter()  # the Dask cluster's start is not timed
+    r = summarize_files(path, engine=engine.split("-")[0], **kw)
+    out["seconds"] = round(time.perf_counter() - t, 2)
     if engine == "dask":
         import resource as _r
         w = client.run(lambda: _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024)
         out["worker_peak_mb"] = [round(v) for v in w.values()]
         client.close(); cluster.close()
-    out.update(rows_read=r.report.rows_read, rows_accepted=r.report.rows_accepted,
-               reconciles=r.report.reconciles, n_buckets=r.report.n_buckets,
-               largest_bucket=r.report.largest_bucket_rows)
+    rep = r.report
+    out.update(rows_read=rep.rows_read, rows_accepted=rep.rows_accepted,
+               rows_filtered_out=rep.rows_filtered_out, reconciles=rep.reconciles,
+               n_buckets=rep.n_buckets, largest_bucket=rep.largest_bucket_rows,
+               n_shards=rep.n_shards, rows_fast_path=rep.rows_fast_path)
     s = r.summary
-    out["digest"] = hashlib.sha256(pd.util.hash_pandas_object(s, index=False).values.tobytes()).hexdigest()[:16]
+    s.to_parquet(save)
+    hashed = pd.util.hash_pandas_object(s, index=False).values.tobytes()
+    out["digest"] = hashlib.sha256(hashed).hexdigest()[:16]
     out["rows_summary"] = len(s)
     totals = practice_totals(s)
 cols = ["practice_id", "n_encounters", "ct_mr_lines", "ct_mr_units", "n_lines_3d",
         "n_encounters_3d", "n_orphan_3d_lines", "units_3d_76376", "units_3d_76377"]
 tt = totals[cols].fillna(0)
 out["check"] = {c: int(tt[c].sum()) for c in cols[1:]}
-out["seconds"] = round(time.perf_counter() - t, 2)
 out["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 print(json.dumps(out))
 """
+
+
+ABLATION_CHILD = r"""
+import json, sys, time, resource
+from functools import partial
+from analysis import claims
+from analysis.scale import summarize_files
+path, fast, kw = sys.argv[1], sys.argv[2] == "1", json.loads(sys.argv[3])
+if not fast:  # every row through the text checks, as before the typed fast path
+    claims.check_piece = partial(claims.check_piece, fast=False)
+t, c = time.perf_counter(), time.process_time()
+r = summarize_files(path, engine="stream", **kw)
+own = resource.getrusage(resource.RUSAGE_SELF)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"seconds": round(time.perf_counter() - t, 2),
+                  "cpu": round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+                               - c, 2),
+                  "largest": r.report.largest_bucket_rows, "units": r.report.n_buckets,
+                  "fast_rows": r.report.rows_fast_path}))
+"""
+
+
+def ablation(n_lines: int) -> None:
+    """Stream engine variants on one file: typed fast path off/on, unit size, workers."""
+    path = synthetic_parquet(n_lines)
+    variants = [
+        ("text checks for every row (fast path off)", False, {}),
+        ("default (typed fast path, bucket_rows=500,000)", True, {}),
+        ("bucket_rows=1,000,000", True, {"bucket_rows": 1_000_000}),
+        ("bucket_rows=250,000", True, {"bucket_rows": 250_000}),
+        ("workers=2", True, {"workers": 2}),
+    ]
+    print(f"| stream variant ({path.name}) | wall (s) | CPU, all processes (s) | "
+          "peak memory, all processes (MB) | units (largest) | load at start |")
+    print("|---|---:|---:|---:|---|---|")
+    for name, fast, kw in variants:
+        load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        r = run_child(ABLATION_CHILD, str(path), "1" if fast else "0", json.dumps(kw))
+        if "error" in r:
+            print(f"| {name} | failed: {r['error']} | | | | {load} |")
+            continue
+        print(f"| {name} | {r['seconds']:.1f} | {r['cpu']:.1f} | {r['tree_peak_mb']:,} | "
+              f"{r['units']} ({r['largest']:,}) | {load} |", flush=True)
 
 
 def profile(n_lines: int) -> None:
@@ -130,67 +191,133 @@ def profile(n_lines: int) -> None:
     pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
 
 
+def _same_summaries(paths: dict[str, Path]) -> dict[str, str]:
+    """``assert_frame_equal(check_exact=True)`` of each engine's summary against
+    ``memory`` (or the first one)."""
+    import pandas as pd
+
+    if not paths:
+        return {}
+    ref_name = "memory" if "memory" in paths else next(iter(paths))
+    ref = pd.read_parquet(paths[ref_name])
+    out = {}
+    for name, path in paths.items():
+        if name == ref_name:
+            continue
+        try:
+            pd.testing.assert_frame_equal(pd.read_parquet(path), ref, check_exact=True)
+            out[name] = f"identical to {ref_name}"
+        except AssertionError as err:
+            out[name] = f"DIFFERS from {ref_name}: {str(err).splitlines()[0][:200]}"
+    return out
+
+
+NOTES = {
+    "stream": "one process; typed fast path for the row checks, spill by practice hash "
+              "to Arrow IPC shards, link per unit of whole practices",
+    "stream-2proc": "the same tasks in 2 worker processes (`workers=2`)",
+    "memory": "`summarize(load_claims(path).lines)`: every row checked as text",
+    "duckdb": "equivalent SQL (filter, encounters, ASOF link, per-practice counts), 2 "
+              "threads; no validation, no pricing, no payer attribution",
+    "dask": "2-worker LocalCluster (processes, 1 thread each; cluster start not timed), "
+            "same tasks as stream",
+}
+
+
 def main() -> None:
+    import tempfile
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
-    parser.add_argument("--engines", nargs="+", default=["stream", "memory", "duckdb", "dask"])
+    parser.add_argument("--engines", nargs="+",
+                        default=["stream", "memory", "duckdb", "dask", "stream-2proc"],
+                        choices=list(NOTES))
     parser.add_argument("--record", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of all engines (round robin); the fastest run is shown")
     parser.add_argument("--profile", type=int, metavar="LINES",
                         help="profile the stream engine on this many lines and exit")
+    parser.add_argument("--ablation", type=int, metavar="LINES",
+                        help="time stream engine variants on this many lines and exit")
     args = parser.parse_args()
     if args.profile:
         profile(args.profile)
         return
+    if args.ablation:
+        ablation(args.ablation)
+        return
     m = machine()
     path = synthetic_parquet(args.lines)
     size_mb = os.path.getsize(path) / 2**20
-    results = {}
-    for engine in args.engines:
-        print(f"running {engine} ...", file=sys.stderr, flush=True)
-        results[engine] = run_child(CHILD, engine, str(path))
-        print(engine, json.dumps(results[engine]), file=sys.stderr, flush=True)
+    results, saved, runs = {}, {}, {}
+    with tempfile.TemporaryDirectory(prefix="rad3d-bench-") as tmp:
+        for _ in range(args.repeat):  # round robin: engines share the conditions
+            for engine in args.engines:
+                print(f"running {engine} ...", file=sys.stderr, flush=True)
+                save = Path(tmp) / f"{engine}.parquet"
+                load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+                r = run_child(CHILD, engine, str(path), str(save)) | {"load": load}
+                runs.setdefault(engine, []).append(r)
+                if save.exists():
+                    saved[engine] = save
+                print(engine, json.dumps(r), file=sys.stderr, flush=True)
+        for engine, rs in runs.items():
+            good = [r for r in rs if "error" not in r]
+            best = min(good, key=lambda r: r["seconds"]) if good else rs[0]
+            best["all_seconds"] = [r.get("seconds") for r in rs]
+            results[engine] = best
+        same = _same_summaries(saved)
     load_after = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     ok = [e for e in results if "error" not in results[e]]
-    digests = {results[e].get("digest") for e in ok if e != "duckdb"}
     checks = {e: results[e]["check"] for e in ok}
     same_counts = len({json.dumps(c, sort_keys=True) for c in checks.values()}) == 1
     any_res = next((results[e] for e in ok if e != "duckdb"), {})
+    duck = results.get("duckdb", {}).get("seconds")
     lines = [
-        "## Practice summary of 10 M claim lines: stream vs memory vs DuckDB vs Dask "
-        "(`bench_summarize.py`)",
+        f"## Practice summary of {args.lines / 1e6:g} M claim lines: stream vs memory vs "
+        "DuckDB vs Dask (`bench_summarize.py`)",
         "",
         *machine_lines(m, load_after),
         f"- File: `{path.name}`, {any_res.get('rows_read', 0):,} synthetic lines "
-        f"({size_mb:,.0f} MB Parquet, zstd, ~250k-line row groups; all lines are relevant "
-        "codes, so the code filter skips nothing here).",
-        "- Each engine in a fresh process; peak memory = that process's max RSS (Dask: "
-        "the client, and each of the 2 worker processes).",
+        f"({size_mb:,.0f} MB Parquet, zstd, ~250k-line row groups, columns stored with "
+        f"their canonical types; {any_res.get('rows_filtered_out', 0):,} lines filtered "
+        "out: every line of the synthetic file has a relevant code).",
+        f"- Each engine in a fresh process, one after the other, {args.repeat} round(s) "
+        "(the fastest run is shown, all runs in brackets; load average when it started); "
+        "wall time of the work "
+        "(imports and the Dask cluster's start excluded); peak memory = the largest sum "
+        "of resident memory of the process and its worker processes, sampled every "
+        "0.1 s (and each process's own maximum).",
         "",
-        "| engine | wall time (s) | peak memory (MB) | notes |",
-        "|---|---:|---:|---|",
+        "| engine | wall time (s), fastest (all runs) | x DuckDB | "
+        "peak memory, all processes (MB) | load at start | notes |",
+        "|---|---:|---:|---:|---|---|",
     ]
-    notes = {
-        "stream": "validates every row, spills by practice hash, links per bucket",
-        "memory": "`summarize(load_claims(path).lines)`",
-        "duckdb": "equivalent SQL (filter, encounters, ASOF link, per-practice counts); "
-                  "no validation, no pricing, no payer attribution",
-        "dask": "2-worker LocalCluster (processes, 1 thread each), same tasks as stream",
-    }
     for e, r in results.items():
         if "error" in r:
-            lines.append(f"| {e} | - | - | failed: {r['error']} |")
+            lines.append(f"| {e} | - | - | - | {r['load']} | failed: {r['error']} |")
             continue
-        peak = f"{r['peak_mb']:,}"
+        peak = f"{r['tree_peak_mb']:,}"
         if "worker_peak_mb" in r:
-            peak += " (workers " + ", ".join(f"{w:,}" for w in r["worker_peak_mb"]) + ")"
-        extra = (f"; {r['n_buckets']} buckets, largest {r['largest_bucket']:,} lines"
-                 if "n_buckets" in r else "")
-        lines.append(f"| {e} | {r['seconds']:.1f} | {peak} | {notes[e]}{extra} |")
+            peak += (f" (client {r['peak_mb']:,}; workers "
+                     + ", ".join(f"{w:,}" for w in r["worker_peak_mb"]) + ")")
+        extra = ""
+        if "n_buckets" in r and e != "memory":
+            extra = (f"; {r['n_shards']} shards in {r['n_buckets']} units, largest "
+                     f"{r['largest_bucket']:,} lines (the largest practice); "
+                     f"{r['rows_fast_path']:,} rows on the typed fast path")
+        ratio = f"{r['seconds'] / duck:.2f}" if duck else "-"
+        times = f"{r['seconds']:.1f}"
+        others = [t for t in r["all_seconds"] if t is not None]
+        if len(others) > 1:
+            times += " (" + ", ".join(f"{t:.1f}" for t in others) + ")"
+        lines.append(f"| {e} | {times} | {ratio} | {peak} | {r['load']} | "
+                     f"{NOTES[e]}{extra} |")
     lines += [
         "",
-        f"- rad3d engines identical (hash of the full summary): {len(digests) == 1} "
-        f"({', '.join(sorted(d for d in digests if d))}); rows reconcile: "
-        f"{all(results[e].get('reconciles', True) for e in ok)}.",
+        "- rad3d summaries, `assert_frame_equal(check_exact=True)`: "
+        + ("; ".join(f"{e} {v}" for e, v in same.items()) or "not compared")
+        + f". Rows reconcile: {all(results[e].get('reconciles', True) for e in ok)}.",
         f"- Per-practice counts equal across all engines incl. DuckDB (encounters, CT/MR "
         f"lines/units, 3D lines, encounters with 3D, orphans, 3D units): {same_counts}.",
     ]

@@ -26,6 +26,8 @@ HERE = Path(__file__).resolve().parent
 # may set the claims, the link window, the seed and the privacy threshold).
 COMMON = '''\
 scenario_name: str = "adhoc"  # scenario label (rad3d report sets it from the scenario file)
+scenario_title: str = ""  # scenario title (rad3d report sets it from the scenario file)
+scenario_description: str = ""  # scenario description (rad3d report sets it from the scenario file)
 claims: list[str] = []  # claims files in the canonical schema; empty means the bundled synthetic sample
 inputs_dir: str = ""  # prepared shared inputs (set by rad3d report); empty means load the claims here
 output_dir: str = ""  # folder for figures, tables and results.json (set by rad3d report)
@@ -93,9 +95,24 @@ LOAD = '''\
 inputs = reports.load_inputs(inputs_dir, claims=claims, link_window_days=link_window_days)
 summary = inputs.summary("year")
 quarterly = inputs.summary("quarter")
+rpt.callout(reports.data_statement(inputs, min_cell_count=min_cell_count), title="Data.")
 '''
 
+
+def scenario_cell(name: str, key: str = "") -> str:
+    """The scenario section's code: the scenario table, then what was read."""
+    extra = f", key={key}" if key else ""
+    return (
+        "rpt.show_scenario(reports.scenario_overview(\n"
+        f"    globals(), defaults=reports.notebook_defaults({name!r}), title=scenario_title,\n"
+        f"    description=scenario_description{extra}))\n"
+        "rpt.table(\"claims_load\", reports.inputs_overview(inputs), "
+        "caption=\"Claims read and linked\")\n"
+    )
+
+
 NOTEBOOKS: dict[str, str] = {}
+SCREEN_KEYS = '("threshold", "basis", "exempt_oncology", "alpha")'
 
 NOTEBOOKS["lcd_screen"] = f'''\
 # %% [markdown]
@@ -109,44 +126,45 @@ NOTEBOOKS["lcd_screen"] = f'''\
 # of Imaging Studies" (effective 2015-10-01, **retired 2023-09-28**) said that Medicare
 # expected no more than 20 percent of a practice's CT and MR imaging to be submitted
 # with 3D rendering, with cancer evaluation allowed to exceed it. The LCD is retired:
-# the 20 % test below is a *benchmark drawn from a retired LCD*, not an active rule.
+# the benchmark test below is a *benchmark drawn from a retired LCD*, not an active rule.
 
 # %% parameters
 {COMMON}
 {SCREEN}
-# %% [markdown]
-# ## Scenario
-# The screen's settings, built from the parameters above.
-
 # %%
 from analysis import lcd, plots, reports
 
 rpt = reports.ReportWriter(output_dir, notebook="lcd_screen", scenario=scenario_name,
-                           min_cell_count=min_cell_count, internal=internal)
-screen_options = dict(threshold=threshold, basis=basis, exempt_oncology=exempt_oncology,
-                      alpha=alpha, ci=ci, periods=periods or None)
+                           min_cell_count=min_cell_count, internal=internal,
+                           labels=reports.column_labels(basis=basis))
+{LOAD}
+# %% [markdown]
+# ## Scenario and data
+# The scenario's key assumptions and what it changes from the defaults; the screen's
+# settings; the claims read, validated, linked into CT/MR encounters and summarized per
+# practice once for the whole report run (`rad3d report`).
+
+# %%
+{scenario_cell("lcd_screen", key=SCREEN_KEYS)}screen_options = dict(
+    threshold=threshold, basis=basis, exempt_oncology=exempt_oncology, alpha=alpha, ci=ci,
+    periods=periods or None)
 settings = lcd.ScreenSettings(**screen_options)
 rpt.table("settings", reports.settings_frame(settings.to_dict()), caption="Screen settings")
 
 # %% [markdown]
-# ## Data
-# Claims loaded, validated, linked into CT/MR encounters and summarized per practice
-# once for the whole report run (`rad3d report`); the notebook reads that summary.
-
-# %%
-{LOAD}rpt.table("claims_load", reports.inputs_overview(inputs), caption="Claims read and linked")
-
-# %% [markdown]
 # ## The screen
-# One row per practice: CT/MR encounters (`n`), encounters with 3D (`x`), the rate with
-# its exact interval, the one-sided exact binomial p-value against the benchmark, the
-# Benjamini–Hochberg q-value and flag, the empirical-Bayes shrunken rate, the peer
-# percentile and the excess over the benchmark.
+# One row per practice: the base count (`n`), those with 3D (`x`), the rate with its
+# exact interval, the Benjamini–Hochberg q-value of the one-sided exact binomial test
+# against the benchmark and the flag, and the empirical-Bayes shrunken rate. p-values,
+# the probability of exceeding the benchmark, peer percentiles and the excess over the
+# benchmark are in the full table (CSV and Excel).
 
 # %%
 result = lcd.screen(summary, quarterly=quarterly, **screen_options)
 rpt.note(result.headline)
-rpt.table("screen", result.summary, caption="LCD-benchmark screen, one row per practice")
+rpt.table("screen", result.summary, caption="LCD-benchmark screen, one row per practice",
+          columns=["practice_id", "n", "x", "rate", "ci_low", "ci_high", "q_value", "flag",
+                   "shrunken_rate"])
 
 # %% [markdown]
 # ## Funnel plot and distribution of rates
@@ -155,8 +173,7 @@ rpt.table("screen", result.summary, caption="LCD-benchmark screen, one row per p
 # overdispersion between practices are dashed beside them, never replacing them.
 
 # %%
-rpt.figure("funnel", plots.funnel_plot(result),
-           caption="Funnel plot of 3D rates against the LCD benchmark")
+rpt.funnel("funnel", result, caption="Funnel plot of 3D rates against the LCD benchmark.")
 rpt.figure("rates", plots.rate_distribution(result),
            caption="Distribution of practice rates; flagged practices highlighted")
 
@@ -167,9 +184,11 @@ rpt.figure("rates", plots.rate_distribution(result),
 # the services basis (3D units per CT/MR unit, the only basis the Medicare PUF allows).
 
 # %%
-rpt.table("variants", reports.screen_variants(summary, quarterly=quarterly, threshold=threshold,
-                                              alpha=alpha, ci=ci, periods=periods or None),
-          caption="The screen under its variants")
+variants = reports.screen_variants(summary, quarterly=quarterly, threshold=threshold,
+                                   alpha=alpha, ci=ci, periods=periods or None)
+rpt.table("variants", variants, caption="The screen under its variants",
+          columns=["variant", "n_practices_screened", "n_practices_above_threshold",
+                   "n_practices_flagged", "flagged"])
 
 # %% [markdown]
 # ## Agreement of the flags
@@ -178,17 +197,25 @@ rpt.table("variants", reports.screen_variants(summary, quarterly=quarterly, thre
 
 # %%
 rpt.table("agreement", result.agreement, caption="Combinations of flags among practices screened")
-rpt.table("disagreements", result.disagreements, caption="Practices whose flags disagree")
+rpt.table("disagreements", result.disagreements, caption="Practices whose flags disagree",
+          columns=["practice_id", "rate", "q_value", "percentile", "prob_above", "flag_exact",
+                   "flag_percentile", "flag_shrinkage"])
 
 # %% [markdown]
 # ## Trends
-# Quarterly rates of the flagged practices (all practices in `tables/trend.csv`).
 
 # %%
-rpt.table("trend", result.trend, caption="Rate per practice and quarter", max_rows=24)
-for practice in reports.flagged_practices(result, limit=6):
-    rpt.figure(f"trend_{{practice}}", plots.trend_plot(result, practice),
-               caption=f"Quarterly 3D rate of practice {{practice}}")
+shown_trends = reports.flagged_practices(result, limit=6)
+all_shown = len(shown_trends) == result.n_flagged
+rpt.note(f"Quarterly rates of {{'the' if all_shown else len(shown_trends)}}"
+         f"{{'' if all_shown else ' of the'}} {{result.n_flagged}} flagged practices (most "
+         "significant first); every practice and quarter is in `tables/trend.csv`.")
+rpt.table("trend", result.trend, caption="Rate per practice and quarter", max_rows=24,
+          columns=["practice_id", "period", "n", "x", "rate", "ci_low", "ci_high",
+                   "above_exact_998"])
+for practice in shown_trends:
+    rpt.trend(f"trend_{{practice}}", result, practice,
+              caption=f"Quarterly 3D rate of practice {{practice}}.")
 
 # %% [markdown]
 # ## Definitions
@@ -201,8 +228,6 @@ rpt.preformatted(result.definitions)
 # ## Headline numbers
 
 # %%
-variants = reports.screen_variants(summary, quarterly=quarterly, threshold=threshold, alpha=alpha,
-                                   ci=ci, periods=periods or None)
 rpt.headline("n_practices_screened", result.n_screened, label="Practices screened")
 rpt.headline("n_practices_above_threshold", int(variants.loc[0, "n_practices_above_threshold"]),
              label=f"Practices with a rate above {{threshold:.0%}}")
@@ -234,24 +259,21 @@ NOTEBOOKS["revenue_impact"] = f'''\
 {COMMON}
 {IMPACT}
 {SCREEN}
-# %% [markdown]
-# ## Scenario
-# Assumptions and the policies compared, built from the parameters above.
-
 # %%
 import numpy as np
 
 from analysis import impact, plots, reports, uncertainty
 
 rpt = reports.ReportWriter(output_dir, notebook="revenue_impact", scenario=scenario_name,
-                           min_cell_count=min_cell_count, internal=internal)
-{SETUP_IMPACT}
+                           min_cell_count=min_cell_count, internal=internal,
+                           labels=reports.column_labels(horizon_years=horizon_years,
+                                                        basis=basis))
+{SETUP_IMPACT}{LOAD}
 # %% [markdown]
-# ## Data
+# ## Scenario and data
 
 # %%
-{LOAD}rpt.table("claims_load", reports.inputs_overview(inputs), caption="Claims read and linked")
-
+{scenario_cell("revenue_impact")}
 # %% [markdown]
 # ## Results per policy
 # Revenue loss of the practices in year 1 and over the horizon, the payer's savings,
@@ -260,24 +282,34 @@ rpt = reports.ReportWriter(output_dir, notebook="revenue_impact", scenario=scena
 # %%
 result = impact.impact(summary, compared, assumptions=assumptions)
 rpt.note(result.headline().replace("\\n", "  \\n"))
-rpt.table("policies", result.summary, caption="Headline numbers per policy")
+rpt.table("policies", result.summary, caption="Headline numbers per policy",
+          columns=["policy", "loss_year1_usd", "loss_share_year1", "loss_horizon_usd",
+                   "payer_savings_horizon_usd", "patient_savings_horizon_usd",
+                   "n_practices_losing"])
 
 # %% [markdown]
 # ## Per year
 
 # %%
-rpt.table("totals_by_year", reports.impact_years(result), caption="Totals per policy and year")
+rpt.table("totals_by_year", reports.impact_years(result), caption="Totals per policy and year",
+          columns=["policy", "year", "revenue_without_usd", "revenue_with_usd", "loss_usd",
+                   "loss_share", "payer_savings_usd", "n_practices_losing"])
 rpt.figure("impact_by_year", plots.impact_by_year(result, headline_policy),
            caption="3D revenue per year without and with the headline policy")
 
 # %% [markdown]
 # ## Per practice
-# Horizon totals per practice under the headline policy, largest loss first.
+# Under the headline policy, largest loss over the horizon first; the year-1 columns
+# are the first horizon year only.
 
 # %%
-practices = reports.top_losers(result, headline_policy, n=10_000)
+practices = reports.top_losers(result, headline_policy, n=10_000).rename(columns={{
+    "loss_usd": "loss_horizon_usd", "revenue_without_usd": "revenue_without_horizon_usd",
+    "loss_share": "loss_horizon_share", "net_margin_loss_usd": "net_margin_loss_horizon_usd"}})
 rpt.table("practices", practices.drop(columns=["renderings_unpaid"]),
-          caption=f"Loss per practice over the horizon: {{headline_policy}}", max_rows=15)
+          caption=f"Loss per practice: {{headline.name}}", max_rows=15,
+          columns=["practice_id", "loss_year1_usd", "loss_share_year1", "loss_horizon_usd",
+                   "loss_horizon_share"])
 rpt.figure("loss_distribution", plots.loss_distribution(result, headline_policy),
            caption="Loss per practice as a share of its 3D revenue, year 1")
 
@@ -285,16 +317,24 @@ rpt.figure("loss_distribution", plots.loss_distribution(result, headline_policy)
 # ## Per payer
 
 # %%
-rpt.table("payers", reports.impact_payers(result), caption="Per policy, year and payer")
+rpt.table("payers", reports.impact_payers(result),
+          caption=f"Per year and payer: {{headline.name}}", where={{"policy": headline.name}},
+          columns=["year", "payer", "revenue_without_usd", "loss_usd", "loss_share",
+                   "payer_savings_usd"])
 
 # %% [markdown]
 # ## Named scenarios
-# The defaults' plausible alternatives (low and high commercial prices, narrower scope,
-# a mid-year start, growth with fee cuts, no behavioural response).
+# Plausible alternatives to the assumptions of this run, each applied to every policy.
 
 # %%
 scenarios = uncertainty.run_scenarios(summary, compared, assumptions=assumptions)
-rpt.table("scenarios", scenarios.summary, caption="Named scenarios x policies")
+rpt.note("Scenarios: " + "; ".join(
+    f"**{{n}}** — {{d}}" for n, d in scenarios.summary[["scenario", "description"]]
+    .drop_duplicates().itertuples(index=False)) + ".")
+rpt.table("scenarios", scenarios.summary, caption=f"Named scenarios: {{headline.name}}",
+          where={{"policy": headline.name}},
+          columns=["scenario", "loss_year1_usd", "loss_horizon_usd", "loss_share_year1",
+                   "n_practices_losing"])
 
 # %% [markdown]
 # ## One-way sensitivity (tornado)
@@ -302,7 +342,8 @@ rpt.table("scenarios", scenarios.summary, caption="Named scenarios x policies")
 
 # %%
 tornado = uncertainty.one_way(summary, headline, assumptions=assumptions)
-rpt.table("tornado", tornado, caption="One-way sensitivity of the horizon loss")
+rpt.table("tornado", tornado, caption="One-way sensitivity of the horizon loss",
+          columns=["label", "base", "low", "high", "outcome_low", "outcome_high", "swing"])
 rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
 
 # %% [markdown]
@@ -314,11 +355,18 @@ rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
 # %%
 sim = uncertainty.psa(summary, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
 conv = sim.convergence()
-rpt.table("psa", sim.summary, caption=f"PSA of {{headline_policy}}: horizon totals")
-rpt.table("psa_convergence", conv.table, caption=repr(conv))
-rpt.table("psa_practices", sim.practice_summary, caption="PSA per practice", max_rows=15)
+rpt.table("psa", sim.summary, caption=f"PSA of {{headline.name}}: horizon totals "
+          f"({{sim.n_draws:,}} draws)",
+          columns=["metric", "deterministic", "mean", "median", "lower", "upper", "mcse"])
+rpt.table("psa_convergence", conv.table, caption=repr(conv), max_rows=12)
+rpt.table("psa_practices", sim.practice_summary, caption="PSA per practice, horizon loss",
+          max_rows=15, columns=["practice_id", "deterministic", "mean", "lower", "upper",
+                                "loss_share"])
 rpt.figure("psa_histogram", plots.psa_histogram(sim), caption="Distribution of the horizon loss")
-rpt.figure("psa_convergence", plots.convergence_plot(conv), caption="Convergence of the PSA")
+convergence_figure = plots.convergence_plot(conv)
+convergence_figure.axes[0].set_ylabel(f"Loss over {{horizon_years}} year(s), running mean (USD)")
+rpt.figure("psa_convergence", convergence_figure,
+           caption="Convergence of the PSA: running mean and 95% interval of the horizon loss")
 rpt.figure("policies", plots.policy_comparison(result, [sim]),
            caption="Horizon loss of every policy")
 
@@ -328,7 +376,8 @@ rpt.figure("policies", plots.policy_comparison(result, [sim]),
 # primary source, [S] several secondary sources agree, [A] an assumption.
 
 # %%
-rpt.table("assumptions", result.assumption_table(), caption="Assumptions and sources")
+rpt.table("assumptions", result.assumption_table(), caption="Assumptions and sources",
+          columns=["label", "value", "low", "high", "distribution", "source"])
 
 # %% [markdown]
 # ## Headline numbers
@@ -341,7 +390,7 @@ rpt.headline("loss_horizon_usd", row["loss_horizon_usd"],
              label=f"Loss over {{horizon_years}} year(s)", unit="usd")
 rpt.headline("loss_horizon_lower_usd", lower, label="PSA 95% interval, lower", unit="usd")
 rpt.headline("loss_horizon_upper_usd", upper, label="PSA 95% interval, upper", unit="usd")
-rpt.headline("loss_share_year1", row["loss_share_year1"], label="Share of 3D revenue lost",
+rpt.headline("loss_share_year1", row["loss_share_year1"], label="Share of 3D revenue lost, year 1",
              unit="share")
 rpt.headline("n_practices_losing", int(row["n_practices_losing"]), label="Practices losing revenue")
 rpt.headline("psa_converged", bool(conv.converged), label="PSA converged")
@@ -355,7 +404,8 @@ NOTEBOOKS["practice_scorecard"] = f'''\
 #
 # In the spirit of CMS comparative billing reports: one practice's 3D rendering rate
 # against the benchmark and its peers, its trend, the screens that flag it, compliance
-# findings on its 3D lines, and the dollars at stake under each payment policy.
+# findings on its 3D lines, and the dollars at stake under each payment policy. Peers
+# are shown without their identities.
 #
 # The 20 % benchmark is drawn from Novitas LCD L35408, **retired** on 2023-09-28
 # (effective 2015-10-01): a reference point, not an active rule.
@@ -368,34 +418,46 @@ practice_id: str = ""  # the practice (billing group) of this scorecard; rad3d r
 # %%
 import numpy as np
 
-from analysis import impact, lcd, plots, reports
+from analysis import impact, lcd, reports
 
 rpt = reports.ReportWriter(output_dir, notebook="practice_scorecard", scenario=scenario_name,
                            practice_id=practice_id, min_cell_count=min_cell_count,
-                           internal=internal)
-{SETUP_IMPACT}
+                           internal=internal,
+                           labels=reports.column_labels(horizon_years=horizon_years,
+                                                        basis=basis))
+{SETUP_IMPACT}{LOAD}
+# %% [markdown]
+# ## Scenario
+
 # %%
-{LOAD}
+rpt.show_scenario(reports.scenario_overview(
+    globals(), defaults=reports.notebook_defaults("practice_scorecard"), title=scenario_title,
+    description=scenario_description))
+
 # %% [markdown]
 # ## Where the practice stands
 
 # %%
 screen = lcd.screen(summary, quarterly=quarterly, **screen_options)
 result = impact.impact(summary, compared, assumptions=assumptions)
-card = reports.scorecard(summary, practice_id, screen=screen, impact=result)
-rpt.note(f"**Practice {{card.practice_id}}.** {{screen.headline}}")
-rpt.table("position", card.position, caption="The practice against its peers and the benchmark")
-rpt.table("screen_row", card.screen_row, caption="The practice in the LCD-benchmark screen")
+card = reports.scorecard(summary, practice_id, screen=screen, impact=result,
+                        privacy=rpt.privacy)
+rpt.note(f"{{card.headline}} Among all practices: {{screen.headline}}")
+rpt.table("position", card.position_display,
+          caption="The practice against its peers and the benchmark")
+rpt.table("screen_row", card.screen_row, caption="The practice in the LCD-benchmark screen",
+          columns=["n", "x", "rate", "ci_low", "ci_high", "q_value", "shrunken_rate",
+                   "percentile"])
 rpt.table("flags", card.flags, caption="Screens that flag the practice")
 
 # %% [markdown]
-# ## Trend
+# ## Trend and peers
 
 # %%
-rpt.figure("trend", plots.trend_plot(screen, practice_id),
-           caption="Quarterly 3D rate with its interval and the funnel limits")
-rpt.figure("funnel", plots.funnel_plot(screen),
-           caption="The practice among its peers")
+rpt.trend("trend", screen, practice_id,
+          caption="Quarterly 3D rate with its interval and the funnel limits.")
+rpt.funnel("funnel", screen, highlight=practice_id, label_flagged=False,
+           caption="The practice (star) among its peers (anonymous).")
 
 # %% [markdown]
 # ## Compliance findings
@@ -408,21 +470,26 @@ rpt.table("compliance", card.compliance, caption="Compliance findings per period
 
 # %% [markdown]
 # ## Dollars at stake under each policy
+# Year 1 is the first horizon year; the other columns sum the whole horizon.
 
 # %%
-rpt.table("dollars", card.dollars, caption="3D revenue and loss per policy")
+rpt.table("dollars", card.dollars.rename(columns={{"loss_share": "loss_horizon_share"}}),
+          caption="3D revenue and loss per policy",
+          columns=["policy", "loss_year1_usd", "loss_horizon_usd", "revenue_without_horizon_usd",
+                   "loss_horizon_share"])
 
 # %% [markdown]
 # ## Headline numbers
 
 # %%
-rpt.headline("rate", float(card.screen_row.loc[0, "rate"]), label="3D rate", unit="share")
+rpt.headline("rate", float(card.screen_row.loc[0, "rate"]), label="3D rate", unit="share",
+             suppressed=card.suppressed)
 rpt.headline("flagged", bool(card.flags.loc[0, "flagged"]), label="Flagged by the exact test")
 rpt.headline("percentile", float(card.screen_row.loc[0, "percentile"]),
-             label="Peer percentile", unit="share")
+             label="Peer percentile", unit="share", suppressed=card.suppressed)
 rpt.headline("loss_horizon_usd", reports.policy_value(card.dollars, headline_policy,
                                                       "loss_horizon_usd"),
-             label=f"Loss over the horizon: {{headline_policy}}", unit="usd")
+             label=f"Loss over {{horizon_years}} year(s): {{headline.name}}", unit="usd")
 rpt.show_headlines()
 rpt.finish()
 '''
@@ -446,25 +513,23 @@ NOTEBOOKS["policy_brief"] = f'''\
 {COMMON}
 {IMPACT}
 {SCREEN}
-# %% [markdown]
-# ## Scenario
-
 # %%
 import numpy as np
 
 from analysis import impact, lcd, plots, reports, uncertainty
 
 rpt = reports.ReportWriter(output_dir, notebook="policy_brief", scenario=scenario_name,
-                           min_cell_count=min_cell_count, internal=internal)
-{SETUP_IMPACT}
+                           min_cell_count=min_cell_count, internal=internal,
+                           labels=reports.column_labels(horizon_years=horizon_years,
+                                                        basis=basis))
+{SETUP_IMPACT}{LOAD}
 # %% [markdown]
-# ## Data
+# ## Scenario and data
 
 # %%
-{LOAD}rpt.table("claims_load", reports.inputs_overview(inputs), caption="Claims read and linked")
-
+{scenario_cell("policy_brief")}
 # %% [markdown]
-# ## Headline: the revenue impact of the BCBS NC policy
+# ## Headline: the revenue impact of the policy
 
 # %%
 result = impact.impact(summary, compared, assumptions=assumptions)
@@ -476,14 +541,16 @@ rpt.headline("loss_horizon_usd", row["loss_horizon_usd"],
              label=f"Loss over {{horizon_years}} year(s)", unit="usd")
 rpt.headline("loss_horizon_lower_usd", lower, label="PSA 95% interval, lower", unit="usd")
 rpt.headline("loss_horizon_upper_usd", upper, label="PSA 95% interval, upper", unit="usd")
-rpt.headline("loss_share_year1", row["loss_share_year1"], label="Share of 3D revenue lost",
+rpt.headline("loss_share_year1", row["loss_share_year1"], label="Share of 3D revenue lost, year 1",
              unit="share")
 rpt.headline("loss_per_practice_year1_usd", row["loss_year1_usd"] / row["n_practices"],
              label="Average loss per practice, year 1", unit="usd")
 rpt.headline("n_practices_losing", int(row["n_practices_losing"]), label="Practices losing revenue")
 rpt.show_headlines(caption=f"Headline: {{headline.description}}")
 rpt.table("totals_by_year", reports.impact_years(result, policy=headline_policy),
-          caption="Per year")
+          caption="Per year, all practices",
+          columns=["year", "year_start", "revenue_without_usd", "revenue_with_usd", "loss_usd",
+                   "loss_share", "n_practices_losing"])
 rpt.figure("impact_by_year", plots.impact_by_year(result, headline_policy),
            caption="3D revenue per year without and with the policy")
 
@@ -491,8 +558,14 @@ rpt.figure("impact_by_year", plots.impact_by_year(result, headline_policy),
 # ## Who loses most
 
 # %%
-rpt.table("top_losers", reports.top_losers(result, headline_policy, n=10).drop(
-    columns=["renderings_unpaid"]), caption="The ten practices losing most over the horizon")
+losers = reports.top_losers(result, headline_policy, n=10).rename(columns={{
+    "loss_usd": "loss_horizon_usd", "revenue_without_usd": "revenue_without_horizon_usd",
+    "loss_share": "loss_horizon_share", "net_margin_loss_usd": "net_margin_loss_horizon_usd"}})
+rpt.table("top_losers", losers.drop(columns=["renderings_unpaid"]),
+          caption=f"The {{len(losers)}} practices losing most, ranked by loss over the "
+                  f"{{horizon_years}}-year horizon (year-1 columns: the first year only)",
+          columns=["practice_id", "loss_year1_usd", "loss_share_year1", "loss_horizon_usd",
+                   "revenue_without_horizon_usd"])
 rpt.figure("loss_distribution", plots.loss_distribution(result, headline_policy),
            caption="Loss per practice as a share of its 3D revenue, year 1")
 
@@ -506,9 +579,11 @@ rpt.figure("loss_distribution", plots.loss_distribution(result, headline_policy)
 screen = lcd.screen(summary, quarterly=quarterly, **screen_options)
 variants = reports.screen_variants(summary, quarterly=quarterly, threshold=threshold, alpha=alpha,
                                    ci=ci, periods=periods or None)
-rpt.note(screen.headline)
-rpt.table("lcd_variants", variants, caption="Practices above the benchmark, and flagged")
-rpt.figure("funnel", plots.funnel_plot(screen), caption="Funnel plot against the benchmark")
+rpt.note(f"{{int(variants.loc[0, 'n_practices_above_threshold'])}} of {{screen.n_screened}} "
+         f"practices have a raw rate above {{threshold:.0%}}; {{screen.headline}}")
+rpt.table("lcd_variants", variants, caption="Practices above the benchmark, and flagged",
+          columns=["variant", "n_practices_above_threshold", "n_practices_flagged", "flagged"])
+rpt.funnel("funnel", screen, caption="Funnel plot against the benchmark.")
 rpt.headline("n_practices_above_threshold", int(variants.loc[0, "n_practices_above_threshold"]),
              label=f"Practices with a rate above {{threshold:.0%}}")
 rpt.headline("n_practices_flagged", screen.n_flagged, label="Flagged beyond chance")
@@ -519,7 +594,9 @@ rpt.headline("n_practices_flagged_without_exemption", int(variants.loc[1, "n_pra
 # ## The alternatives compared
 
 # %%
-rpt.table("policies", result.summary, caption="Every policy: loss, savings, practices affected")
+rpt.table("policies", result.summary, caption="Every policy: loss, savings, practices affected",
+          columns=["policy", "loss_year1_usd", "loss_horizon_usd", "loss_share_year1",
+                   "payer_savings_horizon_usd", "n_practices_losing"])
 rpt.figure("policies", plots.policy_comparison(result, [sim]),
            caption="Horizon loss of every policy (PSA interval for the headline policy)")
 
@@ -529,7 +606,8 @@ rpt.figure("policies", plots.policy_comparison(result, [sim]),
 
 # %%
 tornado = uncertainty.one_way(summary, headline, assumptions=assumptions)
-rpt.table("tornado", tornado.head(6), caption="Largest one-way swings of the horizon loss")
+rpt.table("tornado", tornado.head(6), caption="Largest one-way swings of the horizon loss",
+          columns=["label", "low", "high", "outcome_low", "outcome_high", "swing"])
 rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
 
 # %% [markdown]
@@ -538,25 +616,34 @@ rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
 # assumption exposed as a parameter (change it in a scenario file).
 
 # %%
-rpt.table("assumptions", result.assumption_table(), caption="Assumptions and sources")
+assumption_table = result.assumption_table()
+rpt.table("assumptions", assumption_table, caption="Assumptions and sources",
+          columns=["label", "value", "low", "high", "source"])
 
 # %% [markdown]
 # ## Limitations
-#
-# - **Synthetic or partial data.** Unless a scenario names real claims, the numbers come
-#   from the bundled synthetic sample; they show the method, not North Carolina's market.
-# - **Policy facts not published.** BCBS NC's effective date and product scope were not
-#   found; both are parameters (assumed 2025-01-01 and all business).
-# - **Prices.** Lines without an observed allowed amount are priced from the Medicare fee
-#   schedule times a commercial multiplier (1.8, range 1.2–2.5) that rests on market-wide
-#   studies, not on BCBS NC contracts.
-# - **Behaviour.** Practices may stop producing some renderings once unpaid (the
-#   behavioural response), or shift coding; only the former is modelled.
-# - **The LCD benchmark is retired** and was a Medicare rule for one contractor; it is a
-#   reference point for commercial claims, not a standard they were bound by.
-# - **Services basis.** The Medicare PUF counts services, not encounters, and cannot
-#   apply the cancer exception; its screen is an approximation.
-# - **Privacy.** Counts of 1 to 10, and figures that would reveal them, are suppressed.
+
+# %%
+ranges = assumption_table.set_index("parameter")
+rpt.note(
+    f"- **Data.** {{reports.data_statement(inputs, min_cell_count=min_cell_count)}}\\n"
+    f"- **Policy facts not published.** BCBS NC's effective date and product scope were "
+    f"not found; both are parameters (here {{effective_date}} and "
+    f"{{scope_share:.0%}} of its business).\\n"
+    f"- **Prices.** Lines without an observed allowed amount are priced from the Medicare "
+    f"fee schedule times a commercial multiplier ({{commercial_multiplier:g}} here; range "
+    f"{{ranges.loc['commercial_multiplier', 'low']:g}}–"
+    f"{{ranges.loc['commercial_multiplier', 'high']:g}}) that rests on market-wide studies, "
+    f"not on BCBS NC contracts.\\n"
+    f"- **Behaviour.** Practices may stop producing some renderings once unpaid (here "
+    f"{{stop_share:.0%}} of them), or shift coding; only the former is modelled.\\n"
+    "- **The LCD benchmark is retired** and was a Medicare rule for one contractor; it is "
+    "a reference point for commercial claims, not a standard they were bound by.\\n"
+    "- **Services basis.** The Medicare PUF counts services, not encounters, and cannot "
+    "apply the cancer exception; its screen is an approximation.\\n"
+    f"- **Privacy.** Counts of 1 to {{min_cell_count - 1}}, and table cells and figure "
+    "points that would reveal them, are suppressed."
+)
 
 # %% [markdown]
 # ## Appendix: CHEERS 2022

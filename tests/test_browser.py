@@ -70,6 +70,24 @@ def test_index_and_a_report_render_in_chromium(tmp_path):
         page.goto(next(h for h in pages if "lcd_screen.html" in h))
         page.wait_for_load_state("load")
         page.screenshot(path=str(tmp_path / "lcd_screen.png"), full_page=True)
+        # printed (A4 portrait, 12 mm margins: about 700 CSS px wide), nothing is cut:
+        # no table or figure is wider than the page and nothing scrolls
+        page.set_viewport_size({"width": 700, "height": 1000})
+        page.emulate_media(media="print")
+        overflow = page.evaluate("""() => {
+            const width = document.documentElement.clientWidth;
+            const wide = [...document.querySelectorAll('table, img')]
+                .filter(e => e.getBoundingClientRect().right > width + 1)
+                .map(e => e.tagName + ':' + Math.round(e.getBoundingClientRect().right));
+            const scrolling = [...document.querySelectorAll('div')]
+                .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)
+                             && e.scrollWidth > e.clientWidth + 1).length;
+            return {width, wide, scrolling};
+        }""")
+        assert overflow["wide"] == [] and overflow["scrolling"] == 0, overflow
+        page.pdf(path=str(tmp_path / "lcd_screen.pdf"), format="A4",
+                 margin={"top": "12mm", "bottom": "12mm", "left": "12mm", "right": "12mm"})
         browser.close()
+    assert (tmp_path / "lcd_screen.pdf").stat().st_size > 50_000
     assert (tmp_path / "index.png").stat().st_size > 10_000
     assert (tmp_path / "lcd_screen.png").stat().st_size > 10_000

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from analysis import claims, impact, lcd, reports, synth, uncertainty
-from analysis.privacy import scan_for_identifiers, shown_small_counts
+from analysis.privacy import find_substrings, scan_for_identifiers, shown_small_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ("policy_brief", "lcd_screen", "revenue_impact", "practice_scorecard")
@@ -189,10 +190,12 @@ def test_scorecard_headlines_match_the_package(run):
     screen = lcd.screen(summary, quarterly=run["inputs"].summary("quarter"))
     result = impact.impact(summary, reports.scenario_policies(
         ["status_quo", "full_bundling", "lcd_cap", "medical_necessity"]))
+    hidden = set(reports.hidden_practices(screen))
     for practice in run["practices"]:
         got = _headline(run, f"base/practice_scorecard/{practice}")
         row = screen.table.set_index("practice_id").loc[practice]
-        assert got["rate"] == pytest.approx(row["rate"])
+        # a practice whose counts are suppressed has its rate withheld too
+        assert got["rate"] == (None if practice in hidden else pytest.approx(row["rate"]))
         assert got["flagged"] == bool(row["flag"])
         loss = result.practices.query(
             "practice_id == @practice and policy == 'full_bundling'")["loss_usd"].sum()
@@ -223,7 +226,8 @@ def _html_tables(path: Path) -> list[pd.DataFrame]:
     soup = BeautifulSoup(path.read_text(), "html.parser")
     frames = []
     for table in soup.find_all("table"):
-        head = [th.get_text(strip=True) for th in table.find_all("th")]
+        # shown headers are labels; the column name is kept in data-column
+        head = [th.get("data-column") or th.get_text(strip=True) for th in table.find_all("th")]
         rows = [[td.get_text(strip=True).replace(",", "").replace("$", "")
                  for td in tr.find_all("td")] for tr in table.find_all("tr")]
         rows = [r for r in rows if r and len(r) == len(head)]
@@ -245,3 +249,68 @@ def test_no_shown_count_between_1_and_10(run):
             assert bad.empty, f"{page}: {bad.to_dict('records')}"
             checked += 1
     assert checked > 20
+
+
+@pytest.mark.slow
+def test_scorecard_names_no_other_practice(run):
+    every = set(run["loaded"].lines["practice_id"].astype(str))
+    assert len(every) == 6
+    screen = lcd.screen(run["inputs"].summary("year"), quarterly=run["inputs"].summary("quarter"))
+    hidden = set(reports.hidden_practices(screen))
+    rates = screen.table.set_index("practice_id")["rate"]
+    for practice in run["practices"]:
+        folder = run["out"] / "base" / "practice_scorecard" / practice
+        others = every - {practice}
+        html = (folder / "practice_scorecard.html").read_text()
+        text = BeautifulSoup(html, "html.parser").get_text(" ")
+        assert f"Practice {practice}" in text
+        words = set(re.findall(r"[A-Za-z0-9_]+", text))
+        assert not others & words, sorted(others & words)
+        # a practice whose counts are suppressed: its rate is nowhere in the page
+        if practice in hidden:
+            assert f"{100 * rates[practice]:.1f}%" not in text
+            assert "not shown (suppressed)" in text
+        # nor in any table, results or record of the scorecard's folder
+        for path in folder.rglob("*"):
+            if path.suffix in (".csv", ".json"):
+                found = others & set(re.findall(r"[A-Za-z0-9_]+", path.read_text()))
+                assert not found, f"{path.name}: {sorted(found)}"
+
+
+@pytest.mark.slow
+def test_no_absolute_local_path_in_the_report(run):
+    cache = run["out"].parent / ".rad3d-cache"
+    assert cache.is_dir()
+    needles = [str(ROOT), str(cache), str(cache.resolve()), str(run["out"].parent.parent)]
+    hits = find_substrings(run["out"], needles)
+    assert hits.empty, hits.head().to_string()
+    nb = nbformat.read(run["out"] / "base/policy_brief/policy_brief.ipynb", as_version=4)
+    assert nb.metadata["papermill"]["input_path"] == "notebooks/policy_brief.ipynb"
+    assert nb.metadata["papermill"]["output_path"] == "policy_brief.ipynb"
+
+
+@pytest.mark.slow
+def test_every_report_states_its_data_and_scenario(run):
+    scenario = reports.load_scenario(BASE)
+    for page in run["out"].rglob("*.html"):
+        if page.name == "index.html":
+            continue
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        text = soup.get_text(" ")
+        callout = soup.find(class_="rad3d-callout")
+        assert callout is not None, page
+        # small synthetic claims written by the test: not the bundled sample, so named
+        assert "claims.parquet" in callout.get_text() and "SYNTHETIC" not in callout.get_text()
+        # the data statement comes before the first section
+        assert text.index("claims.parquet") < text.index("Scenario")
+        assert f"Scenario: {scenario.title}" in text and scenario.description[:40] in text
+        for key in ("Commercial price", "Horizon (years)", "Policy effective date",
+                    "Share of the payer's business in scope", "LCD benchmark"):
+            if "lcd_screen" in page.name and key != "LCD benchmark":
+                continue
+            assert key in text, (page, key)
+    index = BeautifulSoup((run["out"] / "index.html").read_text(), "html.parser")
+    assert "claims.parquet" in index.find(class_="data").get_text()
+    brief = (run["out"] / "base/policy_brief/policy_brief.html").read_text()
+    assert "Loss over 3 years ($)" in brief and "Loss, year 1 ($)" in brief
+    assert "@media print" in brief

@@ -148,3 +148,46 @@ def test_style_axes_labels_and_spines():
     )
     assert ax.get_xlabel() == "Year" and not ax.spines["top"].get_visible()
     assert fig.get_figwidth() == 7.0
+
+
+def _labels(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts
+            if isinstance(t, matplotlib.text.Annotation) and t.xycoords == "data"]
+
+
+def _all_text(fig) -> list[str]:
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+
+
+def test_funnel_plot_highlights_one_practice_and_keeps_peers_anonymous(result):
+    fig = plots.funnel_plot(result, highlight="P3", label_flagged=False)
+    ax = fig.axes[0]
+    # the practice itself is labelled; no peer (H1, H2 are flagged) is named anywhere
+    assert _labels(ax) == ["This practice (P3)"]
+    ids = set(result.table["practice_id"]) - {"P3"}
+    words = {w.strip("(),.;:") for s in _all_text(fig) for w in s.split()}
+    assert not ids & words
+    assert "This practice (P3)" in _all_text(fig)  # the legend entry
+    # 11 screened: 8 other unflagged + 2 flagged + the star of P3 at its own (n, rate)
+    offsets = sorted(c.get_offsets().shape[0] for c in ax.collections)
+    assert offsets == [1, 2, 8]
+    star = next(c for c in ax.collections if c.get_offsets().shape[0] == 1)
+    row = result.table.set_index("practice_id").loc["P3"]
+    np.testing.assert_allclose(star.get_offsets()[0], [row["n"], row["rate"]])
+    # a flagged practice highlighted says so; the default still labels flagged ids
+    assert _labels(plots.funnel_plot(result, highlight="H1", label_flagged=False).axes[0]) == [
+        "This practice (H1, flagged)"]
+    assert sorted(_labels(plots.funnel_plot(result).axes[0])) == ["H1", "H2"]
+    with pytest.raises(InputError) as err:
+        plots.funnel_plot(result, highlight="NOPE")
+    assert err.value.column == "highlight"
+
+
+def test_funnel_plot_hides_practices(result):
+    fig = plots.funnel_plot(result, hide=["P1", "H2"])
+    ax = fig.axes[0]
+    # 11 screened - 2 hidden: 8 unflagged + 1 flagged; the title still counts all 11
+    assert sorted(c.get_offsets().shape[0] for c in ax.collections) == [1, 8]
+    assert _labels(ax) == ["H1"]
+    assert ax.get_title(loc="left").startswith("2 of 11 practices")
+    assert any("2 practice(s) with small counts not shown" in t for t in _all_text(fig))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -182,3 +183,22 @@ def test_scan_reads_zip_members(tmp_path):
     with zipfile.ZipFile(tmp_path / "r.zip", "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("inner.json", '{"patient": "PT77777"}')
     assert scan_for_identifiers(tmp_path, ["PT77777"])["identifier"].tolist() == ["PT77777"]
+
+
+def test_find_substrings_finds_paths_in_files_and_zip_members(tmp_path):
+    from analysis.privacy import find_substrings
+
+    (tmp_path / "a.json").write_text('{"inputs_dir": "/home/me/cache/abc"}')
+    with zipfile.ZipFile(tmp_path / "b.xlsx", "w") as z:
+        z.writestr("sheet.xml", "<c>/home/me/claims.csv</c>")
+    hits = find_substrings(tmp_path, ["/home/me", "/srv/none"])
+    names = sorted(Path(f.split("!")[0]).name for f in hits["file"])
+    assert names == ["a.json", "b.xlsx", "b.xlsx"]  # the zip itself and its member
+    assert set(hits["needle"]) == {"/home/me"}
+    assert find_substrings(tmp_path, ["/srv/none"]).empty
+
+
+def test_scan_reads_words_broken_for_display(tmp_path):
+    # shown tables write "_<wbr>" so long names can wrap; the scan sees the whole word
+    (tmp_path / "t.html").write_text("<td>PT_<wbr>77777</td>")
+    assert scan_for_identifiers(tmp_path, ["PT_77777"])["identifier"].tolist() == ["PT_77777"]

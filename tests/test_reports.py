@@ -19,7 +19,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from analysis import cli, reports
 from analysis.errors import InputError
-from analysis.privacy import MARKER
+from analysis.privacy import MARKER, find_substrings
 
 PATIENTS = ["PATX00001", "PATX00002", "PATX00003"]
 CLAIMS = ["CLMX00001", "CLMX00002", "CLMX00003"]
@@ -313,3 +313,218 @@ def test_privacy_gate_refuses_to_publish_a_leak(tiny, capsys):
     from analysis.privacy import scan_for_identifiers
 
     assert scan_for_identifiers(out, PATIENTS + CLAIMS).empty
+    # no absolute local path (cache, claims, notebooks, the project) in any file
+    needles = [str(tiny["tmp"]), str(tiny["tmp"].resolve()), str(reports.PROJECT_DIR)]
+    assert find_substrings(out, needles).empty, find_substrings(out, needles)
+    job = json.loads((out / "base/summary_page/job.json").read_text())
+    assert job["parameters"]["inputs_dir"].startswith("rad3d-cache/")
+    assert job["parameters"]["claims"] == ["claims.csv"]
+
+
+
+# ------------------------------------------------- provenance, scenario, display
+
+
+def test_data_statement_says_synthetic_for_the_sample_by_content(tmp_path):
+    from analysis import synth
+
+    # a copy of the bundled sample under another name is still the sample
+    copy = tmp_path / "my_claims.parquet"
+    copy.write_bytes(reports.SAMPLE_CLAIMS.read_bytes())
+    info = {"claims": [{"path": str(copy), "sha256": reports.sha256_file(copy)}],
+            "claims_report": {"rows_read": 100, "rows_accepted": 100, "rows_quarantined": 0}}
+    text = reports.data_statement(info)
+    assert "SYNTHETIC" in text and "analysis.synth" in text and "North Carolina" in text
+    assert synth.SAMPLE_SCALE == 1 / 40 and "1/40" in text
+    assert "not an estimate of North Carolina's actual exposure" in text
+    assert str(tmp_path) not in text
+    # another file (one byte changed) is named with its rows; never called synthetic
+    other = tmp_path / "real.csv"
+    other.write_bytes(copy.read_bytes()[:-1] + b"x")
+    info = {"claims": [{"path": str(other), "sha256": reports.sha256_file(other)}],
+            "claims_report": {"rows_read": 1200, "rows_accepted": 1197,
+                              "rows_quarantined": 3}}
+    text = reports.data_statement(info)
+    assert "SYNTHETIC" not in text and "real.csv" in text and str(tmp_path) not in text
+    assert "Rows read 1,200; accepted 1,197; quarantined fewer than 11" in text
+    info["claims_report"]["rows_quarantined"] = 0
+    assert "quarantined 0 " in reports.data_statement(info)
+
+
+def test_scenario_overview_shows_key_assumptions_and_changes(tiny):
+    defaults = reports.notebook_parameters(tiny["nbdir"] / "summary_page.ipynb")
+    values = {"scenario_name": "high", "threshold": 0.25, "seed": 7, "leak": False,
+              "fail_practice": "B", "output_dir": "/x", "other": 1}
+    o = reports.scenario_overview(values, defaults=defaults, title="High", description="D",
+                                  key=("threshold", "seed"))
+    t = o.table
+    # key rows first (threshold changed, seed not), then the other change; runner-set
+    # parameters (output_dir) and undeclared names (other) are left out
+    assert t["setting"].tolist() == ["LCD benchmark (share of CT/MR encounters with 3D)",
+                                     "Random seed", "fail practice"]
+    assert t["this_scenario"].tolist() == ["25%", "7", "B"]
+    assert t["default"].tolist() == ["20%", "7", ""]
+    assert t["changed"].tolist() == [True, False, True] and o.n_changed == 2
+    assert (o.name, o.title) == ("high", "High")
+    assert "High" in o._repr_html_() and "25%" in o._repr_html_()
+
+
+def _shown(monkeypatch):
+    shown = []
+    monkeypatch.setattr(reports.ReportWriter, "_display_html", staticmethod(shown.append))
+    return shown
+
+
+def test_table_shows_chosen_columns_with_labels_and_saves_all(tmp_path, monkeypatch):
+    shown = _shown(monkeypatch)
+    w = reports.ReportWriter(tmp_path, notebook="nb",
+                             labels=reports.column_labels(horizon_years=3))
+    t = pd.DataFrame({"policy": ["a", "b"], "loss_horizon_usd": [3000.0, 10.0],
+                      "loss_year1_usd": [1000.0, 5.0], "extra_usd": [1.0, 2.0]})
+    w.table("policies", t, columns=["policy", "loss_year1_usd", "loss_horizon_usd"])
+    html = shown[-1]
+    assert "Loss over 3 years ($)" in html and "Loss, year 1 ($)" in html
+    assert "extra" not in html.lower().split("columns shown")[0]
+    assert "3 of 4 columns shown" in html and "tables/policies.csv" in html
+    assert "tables/nb.xlsx" in html
+    assert pd.read_csv(tmp_path / "tables" / "policies.csv").shape == (2, 4)
+    with pytest.raises(ValueError, match="no column"):
+        w.table("bad", t, columns=["nope"])
+    # rows of one policy shown; the CSV keeps both
+    w.table("one", t, where={"policy": "b"}, columns=["policy", "loss_year1_usd"])
+    assert "Rows with policy = b: 1 of 2 rows shown" in shown[-1]
+    assert "$5.00" in shown[-1] and "$1,000" not in shown[-1]
+    assert pd.read_csv(tmp_path / "tables" / "one.csv").shape == (2, 4)
+
+
+def test_callout_and_scenario_are_shown(tmp_path, monkeypatch):
+    shown = _shown(monkeypatch)
+    w = reports.ReportWriter(tmp_path, notebook="nb")
+    w.callout("SYNTHETIC DATA. <b>x</b>", title="Data.")
+    assert "rad3d-callout" in shown[-1] and "&lt;b&gt;" in shown[-1]
+    table = pd.DataFrame({"setting": ["Horizon (years)"], "this_scenario": ["5"],
+                          "default": ["3"], "changed": [True], "note": ["n"]})
+    w.show_scenario(reports.ScenarioOverview("long", "Long horizon", "Five years.", table))
+    text = " ".join(shown[-2:])
+    assert "Scenario: Long horizon" in text and "Five years." in text
+    assert "Horizon (years)" in text and "1 differ" in text
+    assert (tmp_path / "tables" / "scenario.csv").is_file()
+
+
+class _Screen:  # the two tables the figure-privacy helpers read
+    def __init__(self, table, trend):
+        self.table, self.trend = table, trend
+
+
+def test_hidden_practices_and_periods_follow_the_table_rules():
+    from analysis.privacy import PrivacySettings
+
+    # x: B = 5 is a small cell; its complement is the smallest other non-zero x, A = 30.
+    # D has x = 0 (zero is never suppressed).
+    table = pd.DataFrame({"practice_id": ["A", "B", "C", "D"], "screened": True,
+                          "n": [120, 300, 500, 50], "x": [30, 5, 100, 0]})
+    # one practice's quarters: Q2 has n = 8 and x = 2 (both small); the complement in
+    # each column is Q1 (n 40 < 50, x 12 < 15); Q4 (n = 0) is never plotted anyway.
+    trend = pd.DataFrame({"practice_id": "A", "period": ["Q1", "Q2", "Q3", "Q4"],
+                          "n": [40, 8, 50, 0], "x": [12, 2, 15, 0]})
+    screen = _Screen(table, trend)
+    assert reports.hidden_practices(screen) == ["A", "B"]
+    assert reports.hidden_periods(screen, "A") == ["Q1", "Q2"]
+    # an internal run that shows counts from 2 up hides only what is 1 (nothing here)
+    internal = PrivacySettings(min_cell_count=2, internal=True)
+    assert reports.hidden_practices(screen, settings=internal) == []
+    assert reports.hidden_periods(screen, "A", settings=internal) == []
+
+
+def test_trend_figure_does_not_plot_suppressed_quarters(tmp_path, monkeypatch):
+    from analysis import lcd
+
+    _shown(monkeypatch)
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
+    rows = []
+    # practice S: quarters with 200, 9, 180, 220 encounters (Q2 small: hidden with its
+    # complement Q3); practice T: large everywhere (all four plotted)
+    for q, ns, nt in (("2024Q1", 200, 300), ("2024Q2", 9, 310), ("2024Q3", 180, 320),
+                      ("2024Q4", 220, 330)):
+        for pid, n in (("S", ns), ("T", nt)):
+            x = max(round(0.3 * n), 0)
+            rows.append({"practice_id": pid, "period": q, "payer": "BCBSNC",
+                         "n_encounters": n, "n_encounters_3d": x, "n_onc_encounters": 0,
+                         "n_onc_encounters_3d": 0, "n_nononc_encounters": n,
+                         "n_nononc_encounters_3d": x})
+    screen = lcd.screen(pd.DataFrame(rows))
+    captured = []
+    from analysis import plots
+
+    original = plots.trend_plot
+    monkeypatch.setattr(plots, "trend_plot", lambda r, p: captured.append(
+        [t.get_text() for t in original(r, p).axes[0].get_xticklabels()]) or original(r, p))
+    w = reports.ReportWriter(tmp_path, notebook="nb")
+    w.trend("trend_S", screen, "S", caption="S.")
+    w.trend("trend_T", screen, "T", caption="T.")
+    # x of Q2 is 3 (small) and n 9: hidden, with the complement (the smallest other
+    # quarter: Q3, n = 180, x = 54)
+    assert captured[0] == ["2024Q1", "2024Q4"]
+    assert captured[1] == ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
+    assert (tmp_path / "figures" / "trend_S.png").stat().st_size > 0
+
+
+def test_export_html_has_print_css_and_no_code():
+    nb = new_notebook(cells=[new_markdown_cell("# T\n\n## Section"),
+                             new_code_cell("x = 1", outputs=[])])
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
+                                 "display_name": "Python 3"}
+    html = reports.export_html(nb, title="t")
+    assert "@media print" in html and "overflow:visible!important" in html
+    assert "page-break-before:always" in html and "max-width:100%!important" in html
+    assert "x = 1" not in html
+
+
+def test_scrub_paths_replaces_local_paths(tmp_path):
+    out = tmp_path / "reports" / "latest"
+    (out / "base").mkdir(parents=True)
+    cache = tmp_path / "reports" / ".rad3d-cache"
+    claims = tmp_path / "data" / "claims.csv"
+    shared = reports.SharedInputs(cache / "abc", {"claims": [{"path": str(claims),
+                                                               "sha256": "0" * 64}]})
+    (out / "base" / "job.json").write_text(json.dumps({
+        "inputs_dir": str(cache / "abc"), "claims": [str(claims)],
+        "nb": str(reports.PROJECT_DIR / "notebooks" / "x.ipynb"),
+        "out": str(out / "base" / "x.html")}))
+    pairs = reports._path_replacements(stage=out, out=out, cache_dir=cache,
+                                       prepared=[shared], scenarios=[])
+    assert reports.scrub_paths(out, pairs) == 1
+    data = json.loads((out / "base" / "job.json").read_text())
+    assert data == {"inputs_dir": "rad3d-cache/abc", "claims": ["claims.csv"],
+                    "nb": "notebooks/x.ipynb", "out": "base/x.html"}
+
+
+def test_figure_dollar_signs_are_text_not_math(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    _shown(monkeypatch)
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
+    fig = Figure()
+    ax = fig.subplots()
+    ax.set_title("95% of draws between $303k and $386k")
+    reports.ReportWriter(tmp_path, notebook="nb").figure("f", fig)
+    assert ax.title.get_parse_math() is False
+    assert (tmp_path / "figures" / "f.png").stat().st_size > 0
+
+
+def test_scorecard_of_a_suppressed_practice_withholds_its_rate():
+    position = pd.DataFrame({"measure": ["3D rate (screen basis)", "peer percentile"],
+                             "practice": [0.032, 0.225], "peer_median": [0.063, 0.5],
+                             "benchmark": [0.2, 0.9]})
+    flags = pd.DataFrame({"screen": ["exact"], "flagged": [False], "rule": ["q < 0.05"]})
+    empty = pd.DataFrame()
+    shown = reports.Scorecard("P1", position, empty, flags, empty, empty)
+    assert shown.position_display["practice"].tolist() == ["3.2%", "22.5%"]
+    assert "Its 3D rate is 3.2% against a peer median of 6.3%" in shown.headline
+    hidden = reports.Scorecard("P1", position, empty, flags, empty, empty, suppressed=True)
+    assert hidden.position_display["practice"].tolist() == [MARKER, MARKER]
+    assert hidden.position_display["peer_median"].tolist() == ["6.3%", "50.0%"]
+    assert "3.2%" not in hidden.headline and "suppressed" in hidden.headline
