@@ -9,6 +9,7 @@ bugs raise normally.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -324,6 +325,12 @@ def _add_lcd(sub) -> None:
     p.add_argument("--period", choices=("year", "quarter"), default="quarter",
                    help="periods of the trend table (the screen sums all periods); "
                    "default quarter")
+    _engine_options(p)
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+
+
+def _engine_options(p: argparse.ArgumentParser) -> None:
+    """``--engine/--scheduler/--workers`` of the commands that summarize claims."""
     p.add_argument("--engine", choices=("memory", "stream", "dask"), default="memory",
                    help="how claims are read: memory (load everything, default), stream "
                    "(batches spilled by practice to temporary files; bounded memory, any "
@@ -335,7 +342,15 @@ def _add_lcd(sub) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="with --engine stream: worker processes (default 1; each holds "
                    "one unit of practices in memory)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+
+
+def _summary_from_args(args: argparse.Namespace, paths: list[str], *, period: str):
+    """Summarize the claims of ``paths`` with the engine flags of ``args``."""
+    from analysis import scale
+
+    options = {"workers": args.workers} if args.engine == "stream" else {}
+    return scale.summary_for_cli(paths, engine=args.engine, scheduler=args.scheduler,
+                                 period=period, **options)
 
 
 @_command("lcd")
@@ -344,12 +359,10 @@ def _run_lcd(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from analysis import lcd, plots, scale, synth
+    from analysis import lcd, plots, synth
 
     paths = list(args.claims) or [str(synth.SAMPLE_CLAIMS)]
-    options = {"workers": args.workers} if args.engine == "stream" else {}
-    read = scale.summary_for_cli(paths, engine=args.engine, scheduler=args.scheduler,
-                                 period=args.period, **options)
+    read = _summary_from_args(args, paths, period=args.period)
     rep, summ = read.report, read.summary
     result = lcd.screen(
         summ, threshold=args.threshold, basis=args.basis,
@@ -478,6 +491,7 @@ def _add_impact(sub) -> None:
                    help="PSA draws (default 10000; 0 skips the PSA)")
     p.add_argument("--seed", type=int, default=1,
                    help="seed of the PSA random number generator (default 1)")
+    _engine_options(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
 
 
@@ -489,7 +503,7 @@ def _run_impact(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from analysis import claims, impact, plots, policy, summary, uncertainty
+    from analysis import claims, impact, plots, policy, uncertainty
 
     if args.draws < 0:
         raise InputError("must be >= 0", column="--draws", value=args.draws)
@@ -514,9 +528,8 @@ def _run_impact(args: argparse.Namespace) -> int:
         policies.append(policy.get_policy(name, **options, **extra))
 
     paths = list(args.claims) or [str(claims.DEFAULT_SAMPLE)]
-    loaded = claims.load_claims(paths)
-    rep = loaded.report
-    summ = summary.summarize(loaded.lines, period="quarter")
+    read = _summary_from_args(args, paths, period="quarter")
+    rep, summ = read.report, read.summary
     base = impact.impact_base(summ, baseline_days=assumptions.baseline_days)
     result = impact.impact(base, [policy.status_quo(), *policies], assumptions=assumptions)
     tornados = {p.name: uncertainty.one_way(base, p, assumptions=assumptions) for p in policies}
@@ -869,6 +882,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"rad3d {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Output piped into a reader that stopped early (`rad3d lcd ... | head`).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -524,3 +524,23 @@ def test_cli_writes_the_outputs(tmp_path):
 
 def test_start_date_is_a_date():
     assert ImpactAssumptions(start_date="2026-01-01").start_date == dt.date(2026, 1, 1)
+
+
+def test_cli_stream_engine_gives_the_same_tables(tmp_path):
+    from analysis.cli import main
+
+    claims = tmp_path / "claims.csv"
+    hand_lines().assign(service_date=lambda d: d["service_date"].dt.strftime("%Y-%m-%d")).to_csv(
+        claims, index=False
+    )
+    outputs = {}
+    for engine in ("memory", "stream"):
+        out = tmp_path / engine
+        args = ["impact", str(claims), "--draws", "0", "--engine", engine, "--out", str(out)]
+        assert main(args) == 0
+        outputs[engine] = (out / "impact_practices.csv").read_bytes()
+    assert outputs["memory"] == outputs["stream"]
+    # The hand-worked full-bundling loss (test_end_to_end_from_claim_lines) either way.
+    practices = pd.read_csv(tmp_path / "stream" / "impact_practices.csv")
+    y1 = practices[practices["year"].eq(1)].set_index("policy")
+    assert y1.loc["full_bundling", "loss_usd"] == pytest.approx(260.0)
