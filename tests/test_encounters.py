@@ -318,7 +318,7 @@ def test_encounter_payer_is_the_most_frequent_ties_to_the_first_line():
 
 
 def test_medicare_price_of_3d_lines_north_carolina_2025():
-    # FACTS (CMS PFS 2025, CF 32.3465, NC GPCI 1.000/0.926/0.665):
+    # CMS PFS 2025 (CF 32.3465, NC GPCI 1.000/0.926/0.665):
     # 76376-26 = $8.78; 76377 global non-facility = $72.67, x 2 units = $145.34.
     # A missing state is priced as NC (the default_state).
     l3 = link(make_lines([

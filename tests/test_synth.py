@@ -163,7 +163,7 @@ def test_practice_sizes_fit_the_published_bands():
     assert np.allclose(np.diff(np.r_[0, cut, 1]), [0.22, 0.38, 0.21, 0.19], atol=0.005)
     assert np.allclose(bands.to_numpy(), [0.22, 0.38, 0.21, 0.19], atol=0.015)
     q1, q3 = practices["studies_per_fte"].quantile([0.25, 0.75])
-    assert 1.5 <= q3 / q1 <= 1.7  # FACTS: 75th percentile ~1.5-1.65 x the 25th
+    assert 1.5 <= q3 / q1 <= 1.7  # published practice volumes: 75th percentile ~1.5-1.65 x the 25th
     assert practices["npi_stems"].explode().is_unique
 
 
