@@ -36,13 +36,22 @@ How a run goes:
 5. **Privacy gate.** Every file of the finished folder is scanned for every patient and
    claim identifier of the input (:func:`analysis.privacy.scan_for_identifiers`); a
    folder with any hit is not published.
-6. **Atomic publication.** The whole folder is built in a temporary sibling folder and
+6. **Portable paths.** No absolute local path is left in the folder: claims files are
+   named by file name and SHA-256, the input cache as ``rad3d-cache/<key>``, the
+   notebooks as ``notebooks/<name>.ipynb``, and the run's own files relative to the
+   report folder (:func:`scrub_paths`).
+7. **Atomic publication.** The whole folder is built in a temporary sibling folder and
    renamed into place; single files are written to a temporary name and
    ``os.replace``-d. No half-written report ever carries its final name.
 
 Inside a notebook, :class:`ReportWriter` shows tables with small counts suppressed
-(:func:`analysis.privacy.suppress_counts`), saves them as CSV and Excel, saves figures
-as PNG, and records headline numbers in ``results.json``.
+(:func:`analysis.privacy.suppress_counts`) — compact, with human headers and units,
+while the CSV and Excel keep every column — saves figures as PNG (funnel and trend
+figures without the points a table would suppress: :func:`hidden_practices`,
+:func:`hidden_periods`), and records headline numbers in ``results.json``. Every report
+opens with :func:`data_statement` (synthetic sample or the files read) and a scenario
+section (:func:`scenario_overview`); the exported HTML carries print rules
+(:data:`REPORT_CSS`).
 
 References
 ----------
@@ -92,6 +101,19 @@ from analysis.privacy import (
 )
 
 __all__ = [
+    "COLUMN_LABELS",
+    "KEY_ASSUMPTIONS",
+    "REPORT_CSS",
+    "ScenarioOverview",
+    "column_labels",
+    "data_statement",
+    "hidden_periods",
+    "hidden_practices",
+    "notebook_defaults",
+    "puf_data_statement",
+    "scenario_overview",
+    "scrub_paths",
+    "shareable_trend",
     "BatchResult",
     "Scorecard",
     "cheers_appendix",

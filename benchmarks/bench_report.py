@@ -43,6 +43,14 @@ def _run(args: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+def _source_hash() -> str:
+    """The package-source hash in the resume key (an edit re-runs every notebook)."""
+    out = subprocess.run([sys.executable, "-c", "from analysis import reports; "
+                          "print(reports._source_hash())"], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    return out.stdout.strip()
+
+
 def _wait_for_quiet(max_load: float, wait_s: float) -> float:
     """Wait until the 1-minute load average is below ``max_load`` (or time runs out)."""
     deadline = time.monotonic() + wait_s
@@ -64,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_report-") as tmp:
         out = Path(tmp) / "reports" / "latest"
         common = ["--out", str(out), "--workers", str(args.workers), "--no-progress"]
+        source_before = _source_hash()
         cold = _run(common)
         load_cold = os.getloadavg()[0]
+        source_changed = _source_hash() != source_before
         manifest = json.loads((out / "manifest.json").read_text())
         resumed = _run([*common, "--resume"])
         load_end = os.getloadavg()[0]
@@ -108,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
           for name, times in per_notebook.items()),
         "",
         f"- Report folder: {size_mb:.1f} MB; failed runs: {', '.join(failed) or 'none'}.",
+        *(["- The package source changed while the full run ran (an edit under "
+           "`analysis/`), so `--resume` could not reuse the runs: repeat on a quiet "
+           "checkout."] if source_changed else []),
     ]
     text = "\n".join(lines)
     print(text)
