@@ -579,6 +579,14 @@ def loss_distribution(result, policy: str | None = None, *, year: int = 1) -> Fi
     return fig
 
 
+_METRIC_LABELS = {
+    "loss_usd": "3D revenue lost",
+    "net_margin_loss_usd": "Net margin lost",
+    "payer_savings_usd": "Payer savings",
+    "patient_savings_usd": "Patient savings",
+}
+
+
 def tornado_plot(tornado, *, top: int = 10) -> Figure:
     """One-way sensitivity (tornado): the outcome at each parameter's low and high bound.
 
@@ -591,22 +599,27 @@ def tornado_plot(tornado, *, top: int = 10) -> Figure:
     """
     t = tornado[tornado["swing"] > 0].head(top).iloc[::-1]
     base = float(tornado["outcome_base"].iloc[0])
-    fig, ax = new_figure(width=7.0, height=0.45 * max(len(t), 3) + 2.2)
+    fig, ax = new_figure(width=8.5, height=0.55 * max(len(t), 3) + 2.2)
     y = np.arange(len(t))
     ax.barh(y, t["outcome_low"] - base, left=base, color=COLORS["secondary"],
             label="Parameter at its low value")
     ax.barh(y, t["outcome_high"] - base, left=base, color=COLORS["primary"],
             label="Parameter at its high value")
     ax.axvline(base, color=COLORS["reference"], lw=1.0)
-    labels = [f"{r.parameter} ({r.low:g} / {r.high:g})" for r in t.itertuples()]
-    ax.set_yticks(y, labels, fontsize=8)
+    names = t["label"] if "label" in t else t["parameter"]
+    labels = [
+        textwrap.fill(f"{name} ({r.low:g} to {r.high:g})", 42)
+        for name, r in zip(names, t.itertuples(), strict=True)
+    ]
+    ax.set_yticks(y, labels, fontsize=7.5)
     ax.xaxis.set_major_formatter(FuncFormatter(_usd))
     metric = tornado["metric"].iloc[0] if "metric" in tornado else "outcome"
     policy = tornado["policy"].iloc[0] if "policy" in tornado else ""
     lead = t["parameter"].iloc[-1] if len(t) else "no parameter"
     ax.grid(True, axis="x")
-    style_axes(ax, xlabel=f"{metric.replace('_usd', '')} over the horizon (USD)", ylabel="",
-               title=f"{policy}: {lead} moves the result most",
+    style_axes(ax, xlabel=f"{_METRIC_LABELS.get(metric, metric)} over the horizon (USD)",
+               ylabel="",
+               title=f"{policy}: {lead} moves the loss most",
                subtitle=f"One-way sensitivity around the base case {_usd(base)}")
     legend_below(fig, ax)
     return fig
@@ -626,7 +639,7 @@ def psa_histogram(psa_result, *, metric: str = "loss_usd", bins: int = 50) -> Fi
     ax.axvline(det, color=COLORS["reference"], lw=1.2, ls="--",
                label=f"Base case {_usd(det)}")
     ax.xaxis.set_major_formatter(FuncFormatter(_usd))
-    style_axes(ax, xlabel=f"{metric.replace('_usd', '')} over the horizon (USD)",
+    style_axes(ax, xlabel=f"{_METRIC_LABELS.get(metric, metric)} over the horizon (USD)",
                ylabel="Number of draws",
                title=(f"{psa_result.policy.name}: {psa_result.level:.0%} of draws between "
                       f"{_usd(lo)} and {_usd(hi)}"),
@@ -650,7 +663,8 @@ def convergence_plot(conv) -> Figure:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     title = (f"The interval is stable from {conv.n_stable:,} draws" if conv.n_stable
              else "The interval has not yet stabilised: run more draws")
-    style_axes(ax, xlabel="Number of draws", ylabel=f"{conv.metric or 'total'} (USD)",
+    style_axes(ax, xlabel="Number of draws",
+               ylabel=f"{_METRIC_LABELS.get(conv.metric, conv.metric or 'Total')} (USD)",
                title=title,
                subtitle="Mean and interval of the first n draws; stable = moved by at most "
                         "the tolerance since n/2 draws")
