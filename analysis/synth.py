@@ -69,8 +69,9 @@ Prices
     office, North Carolina, service date) and the multiplier is 1.0 for Medicare,
     0.75 for Medicaid [A], a practice-specific contract factor 1.8 x exp(N(0, 0.12))
     for BCBSNC and for other commercial payers (Urban Institute / FAIR Health:
-    commercial radiology about 180 % of Medicare), and 1.0 for self-pay [A]. ``noise`` is exp(N(0, 0.05)) for
-    commercial and self-pay lines, 1 for Medicare and Medicaid (fee schedules).
+    commercial radiology about 180 % of Medicare), and 1.0 for self-pay [A].
+    ``noise`` is exp(N(0, 0.05)) for commercial and self-pay lines, 1 for Medicare
+    and Medicaid (fee schedules).
     A share of practices (25 % [A], ``missing_allowed_share``) has an extract with
     no allowed or paid amounts at all: their lines carry missing ``allowed_usd`` and
     ``paid_usd`` and are priced by rad3d from the fee schedule.
