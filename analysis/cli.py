@@ -721,7 +721,7 @@ def _add_puf(sub) -> None:
             "Read the CMS 'Medicare Physician & Other Practitioners - by Provider and "
             "Service' CSV (28 columns for 2023+, 29 with provider gender for older years; "
             "streamed in bounded memory, CT/MR and 76376/76377 rows only), roll NPIs up to "
-            "practices, and screen 3D services / CT/MR services against the 20%% benchmark "
+            "practices, and screen 3D services / CT/MR services against the 20% benchmark "
             "of the retired Novitas LCD L35408 (services basis). Rows from 10 or fewer "
             "beneficiaries are absent from the file: every rate gets a lower and an upper "
             "bound and every flag says whether it survives them. Also estimates the BCBS "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from claim_lines import make_lines
 
 from analysis.encounters import LinkSettings, link
 from analysis.errors import InputError
@@ -16,48 +17,6 @@ BONE_SCAN = "78300"  # nuclear medicine, in the 78012-78999 range of both lists
 BRONCHOSCOPY = "31627"  # on 76376's list only
 OFFICE_VISIT = "99213"  # irrelevant here
 
-
-def make_lines(rows: list[dict]) -> pd.DataFrame:
-    """Canonical claim lines with defaults; each row a claim of its own unless given."""
-    defaults = {
-        "practice_id": "P1",
-        "patient_id": "X",
-        "modifiers": "26",
-        "units": 1,
-        "place_of_service": "22",
-        "payer": "BCBSNC",
-        "diagnosis_codes": "R10.9",
-        "allowed_usd": np.nan,
-        "paid_usd": np.nan,
-        "rendering_npi": pd.NA,
-        "state": "NC",
-    }
-    full = [
-        {"claim_id": f"c{i:03d}", "line_number": 1} | defaults | row for i, row in enumerate(rows)
-    ]
-    frame = pd.DataFrame(full)
-    return frame.assign(
-        service_date=pd.to_datetime(frame["service_date"]),
-        units=frame["units"].astype("int64"),
-        line_number=frame["line_number"].astype("int64"),
-        allowed_usd=frame["allowed_usd"].astype("float64"),
-        paid_usd=frame["paid_usd"].astype("float64"),
-        **{
-            c: frame[c].astype("string")
-            for c in (
-                "claim_id",
-                "practice_id",
-                "patient_id",
-                "cpt_code",
-                "modifiers",
-                "place_of_service",
-                "payer",
-                "diagnosis_codes",
-                "rendering_npi",
-                "state",
-            )
-        },  # fmt: skip
-    )
 
 
 def one(frame: pd.DataFrame, **where) -> pd.Series:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from claim_lines import make_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,46 +27,6 @@ from analysis.summary import (
 
 NAN = np.nan
 
-
-def make_lines(rows: list[dict]) -> pd.DataFrame:
-    """Canonical claim lines with defaults; each row a claim of its own unless given."""
-    defaults = {
-        "practice_id": "P1",
-        "patient_id": "X",
-        "modifiers": "26",
-        "units": 1,
-        "place_of_service": "22",
-        "payer": "BCBSNC",
-        "diagnosis_codes": "R10.9",
-        "allowed_usd": NAN,
-        "paid_usd": NAN,
-        "state": "NC",
-    }
-    full = [
-        {"claim_id": f"c{i:04d}", "line_number": 1} | defaults | row for i, row in enumerate(rows)
-    ]
-    frame = pd.DataFrame(full)
-    return frame.assign(
-        service_date=pd.to_datetime(frame["service_date"]),
-        units=frame["units"].astype("int64"),
-        line_number=frame["line_number"].astype("int64"),
-        allowed_usd=frame["allowed_usd"].astype("float64"),
-        paid_usd=frame["paid_usd"].astype("float64"),
-        **{
-            c: frame[c].astype("string")
-            for c in (
-                "claim_id",
-                "practice_id",
-                "patient_id",
-                "cpt_code",
-                "modifiers",
-                "place_of_service",
-                "payer",
-                "diagnosis_codes",
-                "state",
-            )
-        },  # fmt: skip
-    )
 
 
 # Practice P1 in 2024, five patients:

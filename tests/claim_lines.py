@@ -1,0 +1,44 @@
+"""Hand-written canonical claim lines for the tests (one helper, shared)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+_STRINGS = (
+    "claim_id", "practice_id", "patient_id", "cpt_code", "modifiers", "place_of_service",
+    "payer", "diagnosis_codes", "rendering_npi", "state",
+)  # fmt: skip
+
+DEFAULTS = {
+    "practice_id": "P1",
+    "patient_id": "X",
+    "service_date": "2024-03-01",
+    "cpt_code": "74177",
+    "modifiers": "26",
+    "units": 1,
+    "place_of_service": "22",
+    "payer": "BCBSNC",
+    "diagnosis_codes": "R10.9",
+    "allowed_usd": np.nan,
+    "paid_usd": np.nan,
+    "rendering_npi": pd.NA,
+    "state": "NC",
+}
+
+
+def make_lines(rows: list[dict]) -> pd.DataFrame:
+    """Canonical claim lines: :data:`DEFAULTS` overridden by each row; each row is a
+    claim of its own (``c0000``, ``c0001`` ...) unless it names ``claim_id``."""
+    full = [
+        {"claim_id": f"c{i:04d}", "line_number": 1} | DEFAULTS | row for i, row in enumerate(rows)
+    ]
+    frame = pd.DataFrame(full)
+    return frame.assign(
+        service_date=pd.to_datetime(frame["service_date"]),
+        units=frame["units"].astype("int64"),
+        line_number=frame["line_number"].astype("int64"),
+        allowed_usd=frame["allowed_usd"].astype("float64"),
+        paid_usd=frame["paid_usd"].astype("float64"),
+        **{c: frame[c].astype("string") for c in _STRINGS},
+    )
