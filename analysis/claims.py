@@ -689,6 +689,32 @@ def _arrow_to_string(arr: pa.ChunkedArray | pa.Array, label: str, column: str) -
                          column=column) from None
 
 
+def _map_table_headers(headers: list[str], src: _Source, column_map, state: _FileState, *,
+                       fmt: str) -> tuple[list[str], dict[str, list[str]], dict[str, str]]:
+    """Map the physical ``headers`` of a Parquet file or frame (plus ``src.extra``
+    partition values) to canonical columns and record the mapping in ``state``.
+
+    Returns the physical columns to read, canonical -> physical columns read, and the
+    constant (partition) values by canonical column or header.
+    """
+    headers_all = headers + [k for k in src.extra if k not in headers]
+    sources, ignored = _map_headers(headers_all, column_map, src.label)
+    used = sorted({headers_all[i] for idx in sources.values() for i in idx
+                   if headers_all[i] in headers})
+    state.fmt = fmt
+    state.present = frozenset(sources)
+    state.mapping = {c: [headers_all[i] for i in idx] for c, idx in sources.items()}
+    state.ignored = ignored
+    extra_cols = dict(src.extra)
+    col_sources = {
+        c: [headers_all[i] for i in idx if headers_all[i] in used] for c, idx in sources.items()
+    }
+    for c, idx in sources.items():
+        if not col_sources[c] and any(headers_all[i] in extra_cols for i in idx):
+            extra_cols[c] = extra_cols[headers_all[idx[0]]]
+    return used, col_sources, extra_cols
+
+
 def _table_batches(src: _Source, state: _FileState, column_map) -> Iterator[_Raw]:
     if src.kind == "parquet":
         try:
@@ -696,10 +722,8 @@ def _table_batches(src: _Source, state: _FileState, column_map) -> Iterator[_Raw
             headers = list(pf.schema_arrow.names)
         except (pa.ArrowInvalid, OSError) as err:
             raise InputError(f"is not a readable Parquet file ({err})", file=src.label) from None
-        headers_all = headers + [k for k in src.extra if k not in headers]
-        sources, ignored = _map_headers(headers_all, column_map, src.label)
-        used = sorted({headers_all[i] for idx in sources.values() for i in idx
-                       if headers_all[i] in headers})
+        used, col_sources, extra_cols = _map_table_headers(headers, src, column_map, state,
+                                                           fmt="parquet")
 
         def batches():
             try:
@@ -707,18 +731,14 @@ def _table_batches(src: _Source, state: _FileState, column_map) -> Iterator[_Raw
             except (pa.ArrowInvalid, OSError) as err:
                 raise InputError(f"is not a readable Parquet file ({err})",
                                  file=src.label) from None
-
-        state.fmt = "parquet"
     else:
         frame = src.frame.rename(columns=str)
         # object columns may mix types (ints and strings, dates and None): text first
         frame = frame.assign(**{
             c: frame[c].astype(pd.StringDtype()) for c in frame.columns if frame[c].dtype == object
         })
-        headers_all = list(frame.columns) + [k for k in src.extra if k not in frame.columns]
-        sources, ignored = _map_headers(headers_all, column_map, src.label)
-        used = sorted({headers_all[i] for idx in sources.values() for i in idx
-                       if headers_all[i] in frame.columns})
+        used, col_sources, extra_cols = _map_table_headers(list(frame.columns), src,
+                                                           column_map, state, fmt="frame")
         try:
             table = pa.Table.from_pandas(frame[used], preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
@@ -728,17 +748,6 @@ def _table_batches(src: _Source, state: _FileState, column_map) -> Iterator[_Raw
         def batches():
             yield from table.to_batches(max_chunksize=_PARQUET_BATCH_ROWS)
 
-        state.fmt = "frame"
-    state.present = frozenset(sources)
-    state.mapping = {c: [headers_all[i] for i in idx] for c, idx in sources.items()}
-    state.ignored = ignored
-    extra_cols = {k: v for k, v in src.extra.items()}
-    col_sources = {
-        c: [headers_all[i] for i in idx if headers_all[i] in used] for c, idx in sources.items()
-    }
-    for c, idx in sources.items():
-        if not col_sources[c] and any(headers_all[i] in extra_cols for i in idx):
-            extra_cols[c] = extra_cols[headers_all[idx[0]]]
     ordinal = 0
     for batch in batches():
         n = batch.num_rows
@@ -763,6 +772,19 @@ def _np(mask) -> np.ndarray:
     if isinstance(mask, np.ndarray):
         return mask.astype(bool)
     return mask.fillna(False).to_numpy(dtype=bool)
+
+
+def _mark_duplicates(frame: pd.DataFrame, shared_key: np.ndarray, key: list[str],
+                     conflict: np.ndarray, repeat: np.ndarray) -> None:
+    """Among the rows ``shared_key`` (whose ``key`` occurs more than once), set in place
+    ``conflict`` where the key has two or more distinct contents and ``repeat`` on every
+    exact copy after the first."""
+    if shared_key.any():
+        sub = frame.loc[shared_key, list(CANONICAL_COLUMNS)]
+        distinct = sub.drop_duplicates().groupby(key, sort=False, dropna=False).size()
+        n_distinct = sub.join(distinct.rename("_n"), on=key)["_n"].to_numpy()
+        conflict[shared_key] = n_distinct > 1
+        repeat[shared_key] = (n_distinct == 1) & _np(sub.duplicated(keep="first"))
 
 
 def _extract(s: pd.Series, pattern: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -1611,12 +1633,7 @@ def _run(sources: list[_Source], *, column_map, strict, encoding, delimiter) -> 
     shared_key = _np(cand.duplicated(subset=key, keep=False))
     conflict = np.zeros(len(cand), dtype=bool)
     repeat = np.zeros(len(cand), dtype=bool)
-    if shared_key.any():
-        sub = cand.loc[shared_key, list(CANONICAL_COLUMNS)]
-        distinct = sub.drop_duplicates().groupby(key, sort=False, dropna=False).size()
-        n_distinct = sub.join(distinct.rename("_n"), on=key)["_n"].to_numpy()
-        conflict[shared_key] = n_distinct > 1
-        repeat[shared_key] = (n_distinct == 1) & _np(sub.duplicated(keep="first"))
+    _mark_duplicates(cand, shared_key, key, conflict, repeat)
     dup = conflict | repeat
     if dup.any():
         quarantined.append(_duplicate_rows(cand, conflict, repeat, sources, states,
@@ -1849,21 +1866,8 @@ def _parquet_piece_open(piece: ClaimsPiece, state: _FileState, column_map,
         headers = list(fragment.physical_schema.names)
     except (pa.ArrowInvalid, OSError) as err:
         raise InputError(f"is not a readable Parquet file ({err})", file=src.label) from None
-    headers_all = headers + [k for k in src.extra if k not in headers]
-    sources, ignored = _map_headers(headers_all, column_map, src.label)
-    used = sorted({headers_all[i] for idx in sources.values() for i in idx
-                   if headers_all[i] in headers})
-    state.fmt = "parquet"
-    state.present = frozenset(sources)
-    state.mapping = {c: [headers_all[i] for i in idx] for c, idx in sources.items()}
-    state.ignored = ignored
-    extra_cols = dict(src.extra)
-    col_sources = {
-        c: [headers_all[i] for i in idx if headers_all[i] in used] for c, idx in sources.items()
-    }
-    for c, idx in sources.items():
-        if not col_sources[c] and any(headers_all[i] in extra_cols for i in idx):
-            extra_cols[c] = extra_cols[headers_all[idx[0]]]
+    used, col_sources, extra_cols = _map_table_headers(headers, src, column_map, state,
+                                                       fmt="parquet")
     cpt_cols = col_sources.get("cpt_code", [])
     code_col = cpt_cols[0] if keep is not None and len(cpt_cols) == 1 else None
     keep_arr = None if keep is None else pa.array(sorted(keep), pa.string())
@@ -2373,12 +2377,7 @@ def resolve_duplicates(
         if maybe.any():
             shared_key[maybe] = _np(lines.loc[maybe, key].duplicated(keep=False))
         shared_key &= ~conflict
-    if shared_key.any():
-        sub = lines.loc[shared_key, list(CANONICAL_COLUMNS)]
-        distinct = sub.drop_duplicates().groupby(key, sort=False, dropna=False).size()
-        n_distinct = sub.join(distinct.rename("_n"), on=key)["_n"].to_numpy()
-        conflict[shared_key] = n_distinct > 1
-        repeat[shared_key] = (n_distinct == 1) & _np(sub.duplicated(keep="first"))
+    _mark_duplicates(lines, shared_key, key, conflict, repeat)
     dup = conflict | repeat
     reasons = pd.Series(np.where(conflict, "conflicting_duplicate", "duplicate_line")[dup],
                         index=np.flatnonzero(dup), dtype=object)

@@ -353,10 +353,30 @@ def _summary_from_args(args: argparse.Namespace, paths: list[str], *, period: st
                                  period=period, **options)
 
 
-@_command("lcd")
-def _run_lcd(args: argparse.Namespace) -> int:
+def _output_dir(path: str):
+    """Create the output directory ``path`` (with parents); InputError if it cannot be."""
     from pathlib import Path
 
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create the output directory ({err.strerror})",
+                         file=out) from None
+    return out
+
+
+def _claim_lines_text(rep, *, skipped: bool) -> str:
+    """One line counting the claim lines read, accepted, quarantined (and ``skipped``)."""
+    return (f"Claim lines: {rep.rows_read:,} read, {rep.rows_accepted:,} accepted, "
+            f"{rep.rows_quarantined:,} quarantined"
+            + (f", {rep.rows_filtered_out:,} skipped (codes not relevant)"
+               if skipped and rep.rows_filtered_out else "")
+            + (" (rad3d validate lists them)." if rep.rows_quarantined else "."))
+
+
+@_command("lcd")
+def _run_lcd(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from analysis import lcd, plots, synth
@@ -369,12 +389,7 @@ def _run_lcd(args: argparse.Namespace) -> int:
         exempt_oncology=args.exempt_oncology, alpha=args.alpha, ci=args.ci,
         payers=args.payers,
     )
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError(f"cannot create the output directory ({err.strerror})",
-                         file=out) from None
+    out = _output_dir(args.out)
     settings = pd.DataFrame(
         [(k, str(v)) for k, v in result.to_dict()["settings"].items()]
         + [(f"overdispersion_{k}", str(v)) for k, v in result.overdispersion.to_dict().items()]
@@ -402,11 +417,7 @@ def _run_lcd(args: argparse.Namespace) -> int:
         write_atomic(out / name, write)
 
     flagged = result.table.loc[result.table["flag"]].sort_values("q_value")
-    print(f"Claim lines: {rep.rows_read:,} read, {rep.rows_accepted:,} accepted, "
-          f"{rep.rows_quarantined:,} quarantined"
-          + (f", {rep.rows_filtered_out:,} skipped (codes not relevant)"
-             if rep.rows_filtered_out else "")
-          + (" (rad3d validate lists them)." if rep.rows_quarantined else "."))
+    print(_claim_lines_text(rep, skipped=True))
     print(result.headline)
     if len(flagged):
         print("Flagged: " + ", ".join(
@@ -498,7 +509,6 @@ def _add_impact(sub) -> None:
 @_command("impact")
 def _run_impact(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
     import numpy as np
     import pandas as pd
@@ -539,12 +549,7 @@ def _run_impact(args: argparse.Namespace) -> int:
                                 n_draws=args.draws, assumptions=assumptions)
                 for p in policies]
 
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError(f"cannot create the output directory ({err.strerror})",
-                         file=out) from None
+    out = _output_dir(args.out)
     psa_by_name = {r.policy.name: r for r in psas}
     summary_json = {
         "headline": result.headline().splitlines(),
@@ -611,9 +616,7 @@ def _run_impact(args: argparse.Namespace) -> int:
     for name, write in written.items():
         write_atomic(out / name, write)
 
-    print(f"Claim lines: {rep.rows_read:,} read, {rep.rows_accepted:,} accepted, "
-          f"{rep.rows_quarantined:,} quarantined"
-          + (" (rad3d validate lists them)." if rep.rows_quarantined else "."))
+    print(_claim_lines_text(rep, skipped=False))
     b = result.base
     print(f"Baseline {b['periods'][0]}..{b['periods'][-1]} ({b['baseline_days']:g} days), "
           f"annualized x{b['annualization_factor']:.4g}; {b['n_practices']} practices.")

@@ -1034,21 +1034,34 @@ def _bad_row(mask: np.ndarray, lines: pd.DataFrame) -> tuple[int, object, int]:
     return i, lines.index[i], int(weight[mask].sum())
 
 
+def _known_values(
+    values: pd.Series,
+    raw: pd.Series,
+    lines: pd.DataFrame,
+    *,
+    column: str,
+    allowed: tuple[str, ...],
+    expected: str,
+) -> pd.Series:
+    """``values`` (normalized ``raw``) if all are in ``allowed``, else InputError."""
+    bad = ~values.isin(allowed).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        i, label, count = _bad_row(bad, lines)
+        raise InputError(
+            f"{column} must be {expected} (line index {label!r}; {count} such lines)",
+            column=column,
+            value=raw.iloc[i],
+        )
+    return values
+
+
 def _line_components(lines: pd.DataFrame) -> pd.Series:
     if "component" in lines:
         raw = pd.Series(lines["component"], copy=False).astype("string").str.strip()
         comp = raw.str.upper().str.lstrip("-")
         comp = comp.mask(comp.isna() | comp.isin(["", "GLOBAL"]), "global")
-        bad = ~comp.isin(COMPONENTS).to_numpy(dtype=bool)
-        if bad.any():
-            i, label, count = _bad_row(bad, lines)
-            raise InputError(
-                f"component must be 'global', '26' or 'TC' (line index {label!r}; "
-                f"{count} such lines)",
-                column="component",
-                value=raw.iloc[i],
-            )
-        return comp
+        return _known_values(comp, raw, lines, column="component", allowed=COMPONENTS,
+                             expected="'global', '26' or 'TC'")
     if "modifiers" in lines:
         return component_from_modifiers(lines["modifiers"])
     return pd.Series("global", index=lines.index, dtype="string")
@@ -1059,16 +1072,8 @@ def _line_settings(lines: pd.DataFrame) -> pd.Series:
         raw = pd.Series(lines["setting"], copy=False).astype("string").str.strip()
         key = raw.str.lower().str.replace(r"[\s-]+", "_", regex=True)
         setting = key.replace({"f": "facility", "o": "non_facility", "nonfacility": "non_facility"})
-        bad = ~setting.isin(SETTINGS).fillna(False).to_numpy(dtype=bool)
-        if bad.any():
-            i, label, count = _bad_row(bad, lines)
-            raise InputError(
-                f"setting must be 'facility' or 'non_facility' (line index {label!r}; "
-                f"{count} such lines)",
-                column="setting",
-                value=raw.iloc[i],
-            )
-        return setting
+        return _known_values(setting, raw, lines, column="setting", allowed=SETTINGS,
+                             expected="'facility' or 'non_facility'")
     if "place_of_service" in lines:
         return setting_from_pos(lines["place_of_service"])
     return pd.Series("non_facility", index=lines.index, dtype="string")

@@ -93,6 +93,22 @@ def run_child(code: str, *args: str, timeout: float = 1800) -> dict:
     return result
 
 
+def cpu_model(unknown: str = "unknown") -> str:
+    """The CPU model name from /proc/cpuinfo (``unknown`` where it cannot be read)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return unknown
+
+
+def total_ram_gb() -> float:
+    """Physical memory of the machine in GB (2**30 bytes)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
 def machine() -> dict:
     import dask
     import duckdb
@@ -100,18 +116,9 @@ def machine() -> dict:
     import pandas
     import pyarrow
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return dict(
         date=dt.date.today().isoformat(), system=f"{platform.system()} {platform.machine()}",
-        cpu=cpu, nproc=os.cpu_count(), ram_gb=round(mem_gb, 1),
+        cpu=cpu_model(), nproc=os.cpu_count(), ram_gb=round(total_ram_gb(), 1),
         load=" / ".join(f"{x:.2f}" for x in os.getloadavg()),
         versions=(f"python {platform.python_version()}, pandas {pandas.__version__}, "
                   f"pyarrow {pyarrow.__version__}, numpy {numpy.__version__}, "

@@ -99,6 +99,20 @@ rpt.callout(reports.data_statement(inputs, min_cell_count=min_cell_count), title
 '''
 
 
+# Headline losses of ``headline_policy`` with the PSA interval (needs ``result``, ``sim``).
+LOSS_HEADLINES = '''\
+row = reports.policy_row(result, headline_policy)
+lower, upper = sim.interval()
+rpt.headline("loss_year1_usd", row["loss_year1_usd"], label="Loss in year 1", unit="usd")
+rpt.headline("loss_horizon_usd", row["loss_horizon_usd"],
+             label=f"Loss over {horizon_years} year(s)", unit="usd")
+rpt.headline("loss_horizon_lower_usd", lower, label="PSA 95% interval, lower", unit="usd")
+rpt.headline("loss_horizon_upper_usd", upper, label="PSA 95% interval, upper", unit="usd")
+rpt.headline("loss_share_year1", row["loss_share_year1"], label="Share of 3D revenue lost, year 1",
+             unit="share")
+'''
+
+
 def scenario_cell(name: str, key: str = "") -> str:
     """The scenario section's code: the scenario table, then what was read."""
     extra = f", key={key}" if key else ""
@@ -383,16 +397,7 @@ rpt.table("assumptions", result.assumption_table(), caption="Assumptions and sou
 # ## Headline numbers
 
 # %%
-row = reports.policy_row(result, headline_policy)
-lower, upper = sim.interval()
-rpt.headline("loss_year1_usd", row["loss_year1_usd"], label="Loss in year 1", unit="usd")
-rpt.headline("loss_horizon_usd", row["loss_horizon_usd"],
-             label=f"Loss over {{horizon_years}} year(s)", unit="usd")
-rpt.headline("loss_horizon_lower_usd", lower, label="PSA 95% interval, lower", unit="usd")
-rpt.headline("loss_horizon_upper_usd", upper, label="PSA 95% interval, upper", unit="usd")
-rpt.headline("loss_share_year1", row["loss_share_year1"], label="Share of 3D revenue lost, year 1",
-             unit="share")
-rpt.headline("n_practices_losing", int(row["n_practices_losing"]), label="Practices losing revenue")
+{LOSS_HEADLINES}rpt.headline("n_practices_losing", int(row["n_practices_losing"]), label="Practices losing revenue")
 rpt.headline("psa_converged", bool(conv.converged), label="PSA converged")
 rpt.show_headlines()
 rpt.finish()
@@ -534,16 +539,7 @@ rpt = reports.ReportWriter(output_dir, notebook="policy_brief", scenario=scenari
 # %%
 result = impact.impact(summary, compared, assumptions=assumptions)
 sim = uncertainty.psa(summary, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
-row = reports.policy_row(result, headline_policy)
-lower, upper = sim.interval()
-rpt.headline("loss_year1_usd", row["loss_year1_usd"], label="Loss in year 1", unit="usd")
-rpt.headline("loss_horizon_usd", row["loss_horizon_usd"],
-             label=f"Loss over {{horizon_years}} year(s)", unit="usd")
-rpt.headline("loss_horizon_lower_usd", lower, label="PSA 95% interval, lower", unit="usd")
-rpt.headline("loss_horizon_upper_usd", upper, label="PSA 95% interval, upper", unit="usd")
-rpt.headline("loss_share_year1", row["loss_share_year1"], label="Share of 3D revenue lost, year 1",
-             unit="share")
-rpt.headline("loss_per_practice_year1_usd", row["loss_year1_usd"] / row["n_practices"],
+{LOSS_HEADLINES}rpt.headline("loss_per_practice_year1_usd", row["loss_year1_usd"] / row["n_practices"],
              label="Average loss per practice, year 1", unit="usd")
 rpt.headline("n_practices_losing", int(row["n_practices_losing"]), label="Practices losing revenue")
 rpt.show_headlines(caption=f"Headline: {{headline.description}}")
