@@ -1229,11 +1229,7 @@ def _practice_attributes(lines: pd.DataFrame) -> pd.DataFrame:
     )
     names = frame.drop_duplicates("practice_id").loc[:, ["practice_id", "practice_name"]]
     out = names.merge(by_state, on="practice_id", how="left")
-    try:
-        macs = state_jurisdictions()
-    except (ImportError, AttributeError, NotImplementedError):  # fee tables unavailable
-        return out.assign(mac=pd.NA, jurisdiction=pd.NA)
-    return out.merge(macs, on="state", how="left")
+    return out.merge(state_jurisdictions(), on="state", how="left")
 
 
 @dataclass(frozen=True)
