@@ -652,11 +652,24 @@ def _counts(frame: pd.DataFrame, settings: ScreenSettings, *, name: str) -> pd.D
                 value=frame[col].iloc[row],
             )
     if settings.basis == "services":
-        n = frame["ct_mr_units"].astype(float)
-        x = frame["units_3d_76376"].astype(float) + frame["units_3d_76377"].astype(float)
+        # The exact test needs whole counts; service counts can be fractional (the
+        # Medicare PUF's Tot_Srvcs), so each column is rounded half to even first.
+        units = {c: frame[c].astype(float).round() for c in needed}
+        n = units["ct_mr_units"]
+        x = units["units_3d_76376"] + units["units_3d_76377"]
     else:
         n_col, x_col = needed
         n, x = frame[n_col].astype(float), frame[x_col].astype(float)
+        fractional = (n != n.round()) | (x != x.round())
+        if fractional.any():
+            row = int(np.flatnonzero(fractional.to_numpy())[0])
+            col = n_col if n.iloc[row] != round(n.iloc[row]) else x_col
+            raise InputError(
+                f"encounter counts must be whole numbers (in the {name})",
+                row=row + 1,
+                column=col,
+                value=frame[col].iloc[row],
+            )
         over = x > n
         if over.any():
             row = int(np.flatnonzero(over.to_numpy())[0])

@@ -594,7 +594,7 @@ def _empty_lines() -> pd.DataFrame:
         "npi", "entity_code", "provider_name", "provider_type", "state", "state_fips",
         "zip5", "cpt_code", "code_class", "place_of_service",
     ]  # fmt: skip
-    dtypes = {c: "string" for c in strings} | {c: "float64" for c in _LINE_COLUMNS}
+    dtypes = {c: "float64" for c in _LINE_COLUMNS}
     dtypes |= {c: "string" for c in strings} | {"n_beneficiaries": "int64", "row": "int64"}
     return pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in _LINE_COLUMNS})
 
@@ -1329,8 +1329,8 @@ def screen_puf(
     (the lower bound of its rate) and with its 3D services raised by its hidden
     maximum (the upper bound; the hidden 3D services are added to the 76376 column
     because only the sum enters the services basis). Fractional services (the file's
-    ``Tot_Srvcs`` can be fractional) are rounded to whole services for the exact
-    statistics. Benjamini-Hochberg q-values
+    ``Tot_Srvcs`` can be fractional) are rounded to whole services by
+    :func:`analysis.lcd.screen`. Benjamini-Hochberg q-values
     are monotone in every p-value, so ``flag_at_lower <= flag <= flag_at_upper``;
     a flag (or a non-flag) is *robust* when both bounds agree.
 
@@ -1357,10 +1357,10 @@ def screen_puf(
         raise InputError("the summary has no hidden-cell columns: use summarize_puf",
                          column=missing[0])
     options = {"threshold": threshold, "basis": "services", **screen_options}
-    # Tot_Srvcs can be fractional; the exact binomial statistics need whole counts.
-    counts = ["ct_mr_units", "units_3d_76376", "units_3d_76377", "hidden_3d_units_max",
-              "hidden_ct_mr_units_max"]
-    summary = summary.assign(**{c: summary[c].astype(float).round() for c in counts})
+    # lcd.screen rounds the (possibly fractional) service counts to whole services;
+    # the hidden maxima are rounded here so that adding them keeps counts whole.
+    hidden = ["hidden_3d_units_max", "hidden_ct_mr_units_max"]
+    summary = summary.assign(**{c: summary[c].astype(float).round() for c in hidden})
     observed = lcd.screen(summary, **options)
     at_lower = lcd.screen(
         summary.assign(ct_mr_units=summary["ct_mr_units"] + summary["hidden_ct_mr_units_max"]),

@@ -616,3 +616,24 @@ def test_cli_lcd_on_the_bundled_sample(tmp_path, capsys):
     assert "Definitions:" in printed
     for name in ("lcd_screen.csv", "lcd_screen.xlsx", "funnel.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_fractional_services_are_rounded_for_the_exact_test():
+    # Medicare PUF services can be fractional: 40.4 CT/MR and 12.6 + 0.2 3D services
+    # round (half to even, column by column) to n = 40, x = 13 + 0 = 13.
+    frac = make_summary([{"practice_id": "A", "nononc": (40, 12), "ct_mr_units": 40.4,
+                          "units_3d_76376": 12.6, "units_3d_76377": 0.2}])  # fmt: skip
+    r = lcd.screen(frac, basis="services").table.iloc[0]
+    assert (r["n"], r["x"]) == (40, 13)
+    # scipy.stats.binomtest(13, 40, 0.2, alternative="greater").pvalue
+    assert r["p_value"] == pytest.approx(stats.binomtest(13, 40, 0.2, alternative="greater").pvalue)
+    assert not math.isnan(r["p_value"])
+
+
+def test_fractional_encounter_counts_are_an_input_error():
+    bad = make_summary([{"practice_id": "A", "nononc": (40, 12)}]).assign(
+        n_nononc_encounters=40.5
+    )
+    with pytest.raises(InputError, match="whole numbers") as err:
+        lcd.screen(bad)
+    assert err.value.column == "n_nononc_encounters" and err.value.row == 1
