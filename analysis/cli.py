@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from analysis import __version__
-from analysis._files import write_atomic
+from analysis._io import write_atomic
 from analysis.errors import InputError
 
 __all__ = ["main"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from os import PathLike
 
-__all__ = ["InputError"]
+import numpy as np
+
+__all__ = ["InputError", "first_bad_row"]
 
 
 class InputError(ValueError):
@@ -59,3 +61,20 @@ class InputError(ValueError):
         if self.value is not None:
             where.append(f"value {str(self.value)!r}")
         return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+def first_bad_row(mask) -> int:
+    """0-based position of the first true value of a boolean mask (array or Series).
+
+    Missing values of a nullable boolean Series count as false. The caller turns the
+    position into the file row, column and value of its :class:`InputError`.
+
+    >>> first_bad_row([False, False, True, True])
+    2
+    """
+    if hasattr(mask, "to_numpy"):
+        mask = mask.to_numpy(dtype=bool, na_value=False)
+    hits = np.flatnonzero(np.asarray(mask, dtype=bool))
+    if not len(hits):
+        raise ValueError("first_bad_row: no row is marked bad")
+    return int(hits[0])
