@@ -49,7 +49,12 @@ Perspectives
 
 Every default, with its source and evidence label ([V] verbatim, [S] secondary, [A]
 assumption), is in ``data/reference/impact_assumptions.csv`` and
-``data/reference/impact_settings.csv``.
+``data/reference/impact_settings.csv`` (read by :mod:`analysis.assumptions`).
+
+This module holds the model's inputs (:class:`ImpactAssumptions`), its entry point
+(:func:`impact`) and its result (:class:`ImpactResult`); the annualized revenue base
+is built in :mod:`analysis.revenue_base` and the arithmetic, shared with
+:mod:`analysis.uncertainty`, is in :mod:`analysis.revenue_engine`.
 
 References
 ----------
@@ -64,18 +69,37 @@ import dataclasses
 import datetime as dt
 import html
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.codes import CODES_3D, REFERENCE_DIR
+from analysis._io import dumps_json, json_default
+from analysis.assumptions import (
+    assumption_table,
+    default_payer_classes,
+    default_setting,
+    default_value,
+    settings_table,
+)
 from analysis.errors import InputError
-from analysis.policy import GROUPS, Policy, _as_date, _paid_shares, full_bundling, status_quo
+from analysis.policy import (
+    Policy,
+    as_date,
+    full_bundling,
+    lcd_cap,
+    medical_necessity,
+    status_quo,
+)
+from analysis.revenue_base import REQUIRED_COLUMNS, ImpactBase, as_base, impact_base
+from analysis.revenue_engine import (
+    PAYER_CLASSES,
+    annual_quantities,
+    base_case_parameters,
+    year_factors,
+)
 
 __all__ = [
     "PAYER_CLASSES",
@@ -90,81 +114,13 @@ __all__ = [
     "settings_table",
 ]
 
-PAYER_CLASSES: tuple[str, ...] = ("commercial", "medicare", "medicaid", "self_pay")
-_REV = (
-    "rev_units",
-    "rev_encounters",
-    "rev_observed_usd",
-    "rev_medicare_usd",
-    "rev_paid_usd",
-    "rev_unpaid_lines",
-)
-REQUIRED_COLUMNS: tuple[str, ...] = (
-    "practice_id",
-    "period",
-    "payer",
-    "n_nononc_encounters",
-    *(f"{c}_{g}" for c in _REV for g in GROUPS),
-    "noncompliant_allowed_usd",
-    "n_noncompliant_3d_lines",
-)
-_OPTIONAL_SUMS: tuple[str, ...] = tuple(
-    f"{k}_{c}{u}" for c in CODES_3D for k, u in (("allowed_3d", "_usd"), ("units_3d", ""))
-) + ("n_encounters", "n_onc_encounters", *(f"rev_lines_{g}" for g in GROUPS))
-#: Annual quantities of the engine, per practice (or row) and draw.
-_ANNUAL = (
-    "revenue_without_usd",
-    "loss_usd",
-    "payer_savings_usd",
-    "patient_savings_usd",
-    "renderings_unpaid",
-    "noncompliant_allowed_usd",
-)
+# TODO: drop once analysis.cli writes impact_summary.json through analysis._io.write_json.
+_json_default = json_default
 
 
-# ------------------------------------------------------------------ reference
-
-
-@cache
-def _read_reference(name: str) -> pd.DataFrame:
-    return pd.read_csv(REFERENCE_DIR / name, dtype={"parameter": str, "setting": str})
-
-
-def assumption_table() -> pd.DataFrame:
-    """The numeric assumptions with base, low, high, distribution and source.
-
-    Read from ``data/reference/impact_assumptions.csv``: columns ``parameter, base,
-    low, high, distribution, unit, applies_to, label, source``. ``applies_to`` is
-    ``assumptions`` (a field of :class:`ImpactAssumptions`) or ``policy`` (a field
-    of :class:`analysis.policy.Policy`). ``distribution`` is the PSA distribution
-    (``lognormal``, ``gamma``, ``beta``, ``normal``, ``pert``, ``uniform`` or
-    ``fixed``); ``low``/``high`` are the one-way sensitivity bounds.
-    """
-    return _read_reference("impact_assumptions.csv").copy()
-
-
-def settings_table() -> pd.DataFrame:
-    """Non-numeric defaults (dates, horizon, payers, payer classes) with sources."""
-    return _read_reference("impact_settings.csv").copy()
-
-
-def _default(parameter: str) -> float:
-    table = _read_reference("impact_assumptions.csv").set_index("parameter")
-    return float(table.at[parameter, "base"])
-
-
-def _setting(name: str) -> str:
-    table = _read_reference("impact_settings.csv").set_index("setting")
-    return str(table.at[name, "default"])
-
-
-def _default_payer_classes() -> tuple[tuple[str, str], ...]:
-    table = _read_reference("impact_settings.csv")
-    rows = table[table["setting"].str.startswith("payer_class_")]
-    return tuple(
-        (s.removeprefix("payer_class_"), str(c))
-        for s, c in zip(rows["setting"], rows["default"], strict=True)
-    )
+def _base_value(parameter: str) -> Any:
+    """A dataclass field whose default is the parameter's base in the assumption table."""
+    return field(default_factory=lambda: default_value(parameter))
 
 
 # ---------------------------------------------------------------- assumptions
@@ -203,24 +159,22 @@ class ImpactAssumptions:
         Labels not listed are ``commercial``.
     """
 
-    commercial_multiplier: float = field(default_factory=lambda: _default("commercial_multiplier"))
-    medicare_multiplier: float = field(default_factory=lambda: _default("medicare_multiplier"))
-    medicaid_multiplier: float = field(default_factory=lambda: _default("medicaid_multiplier"))
-    self_pay_multiplier: float = field(default_factory=lambda: _default("self_pay_multiplier"))
-    payer_cost_share: float = field(default_factory=lambda: _default("payer_cost_share"))
-    volume_growth: float = field(default_factory=lambda: _default("volume_growth"))
-    fee_update: float = field(default_factory=lambda: _default("fee_update"))
-    stop_share: float = field(default_factory=lambda: _default("stop_share"))
-    cost_per_rendering_usd: float = field(
-        default_factory=lambda: _default("cost_per_rendering_usd")
-    )
-    discount_rate: float = field(default_factory=lambda: _default("discount_rate"))
-    horizon_years: int = field(default_factory=lambda: int(_setting("horizon_years")))
+    commercial_multiplier: float = _base_value("commercial_multiplier")
+    medicare_multiplier: float = _base_value("medicare_multiplier")
+    medicaid_multiplier: float = _base_value("medicaid_multiplier")
+    self_pay_multiplier: float = _base_value("self_pay_multiplier")
+    payer_cost_share: float = _base_value("payer_cost_share")
+    volume_growth: float = _base_value("volume_growth")
+    fee_update: float = _base_value("fee_update")
+    stop_share: float = _base_value("stop_share")
+    cost_per_rendering_usd: float = _base_value("cost_per_rendering_usd")
+    discount_rate: float = _base_value("discount_rate")
+    horizon_years: int = field(default_factory=lambda: int(default_setting("horizon_years")))
     start_date: dt.date = field(
-        default_factory=lambda: dt.date.fromisoformat(_setting("start_date"))
+        default_factory=lambda: dt.date.fromisoformat(default_setting("start_date"))
     )
     baseline_days: float | None = None
-    payer_classes: tuple[tuple[str, str], ...] = field(default_factory=_default_payer_classes)
+    payer_classes: tuple[tuple[str, str], ...] = field(default_factory=default_payer_classes)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -261,7 +215,7 @@ class ImpactAssumptions:
                 value=self.horizon_years,
             )
         set_(self, "horizon_years", horizon)
-        set_(self, "start_date", _as_date(self.start_date, "start_date"))
+        set_(self, "start_date", as_date(self.start_date, "start_date"))
         if self.baseline_days is not None:
             days = float(self.baseline_days)
             if not days > 0:
@@ -325,293 +279,6 @@ class ImpactAssumptions:
             raise InputError(f"unknown assumption; known: {sorted(known)}", value=sorted(unknown))
         return cls(**dict(data))
 
-
-# ----------------------------------------------------------------- base
-
-
-def _period_bounds(label: str) -> tuple[pd.Timestamp, pd.Timestamp, float]:
-    """Start, end (exclusive) and length in years of a period label."""
-    if m := re.fullmatch(r"(\d{4})", label):
-        start = pd.Timestamp(int(m[1]), 1, 1)
-        return start, start + pd.DateOffset(years=1), 1.0
-    if m := re.fullmatch(r"(\d{4})Q([1-4])", label):
-        start = pd.Timestamp(int(m[1]), 3 * int(m[2]) - 2, 1)
-        return start, start + pd.DateOffset(months=3), 0.25
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", label):
-        start = pd.Timestamp(int(m[1]), int(m[2]), 1)
-        return start, start + pd.DateOffset(months=1), 1 / 12
-    raise InputError(
-        "period label not understood (expected '2024', '2024Q1' or '2024-01'); "
-        "give baseline_days instead",
-        column="period",
-        value=label,
-    )
-
-
-@dataclass(frozen=True)
-class ImpactBase:
-    """The annualized revenue base: one row per practice x payer.
-
-    Attributes
-    ----------
-    rows : DataFrame
-        ``practice_id, payer`` and the summary's counts and dollars summed over the
-        baseline periods and multiplied by ``annualization_factor``, plus
-        ``unpaid_fraction_{g}`` (share of the group's units without ``paid_usd``).
-        Sorted by practice.
-    practice_ids : tuple of str
-        Practices in row order (each once).
-    periods : tuple of str
-        Baseline periods covered.
-    baseline_days : float
-        Calendar days of the baseline (first period start to last period end, or
-        the ``baseline_days`` given).
-    annualization_factor : float
-        Multiplier from the baseline to one year.
-    method : str
-        ``"periods"`` (period averaging) or ``"days"`` (365 / baseline_days).
-    """
-
-    rows: pd.DataFrame
-    practice_ids: tuple[str, ...]
-    periods: tuple[str, ...]
-    baseline_days: float
-    annualization_factor: float
-    method: str
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Numeric columns as float arrays (the engine's input)."""
-        return {
-            c: self.rows[c].to_numpy(dtype=float)
-            for c in self.rows.columns
-            if c not in ("practice_id", "payer")
-        }
-
-    def row_starts(self) -> np.ndarray:
-        """Index of each practice's first row (for ``np.add.reduceat``)."""
-        codes = self.rows["practice_id"].to_numpy()
-        return np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "periods": list(self.periods),
-            "baseline_days": self.baseline_days,
-            "annualization_factor": self.annualization_factor,
-            "annualization_method": self.method,
-            "n_practices": len(self.practice_ids),
-            "n_practice_payer_rows": len(self.rows),
-        }
-
-
-def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) -> ImpactBase:
-    """Aggregate the practice summary to an annualized practice x payer revenue base.
-
-    Parameters
-    ----------
-    summary : DataFrame
-        The additive practice summary (one row per ``practice_id, period, payer``;
-        columns in :data:`REQUIRED_COLUMNS`, see :mod:`analysis.summary`).
-    baseline_days : float, optional
-        Annualize by ``365 / baseline_days`` instead of by the periods' length.
-
-    Returns
-    -------
-    ImpactBase
-
-    Examples
-    --------
-    Two quarters of 2024 are half a year, so every amount is doubled.
-    """
-    missing = [c for c in REQUIRED_COLUMNS if c not in summary.columns]
-    if missing:
-        raise InputError(
-            "the practice summary lacks a column the revenue model needs "
-            "(build it with analysis.summary.summarize)",
-            column=missing[0],
-        )
-    if summary.empty:
-        raise InputError("the practice summary has no rows", column="practice_id")
-    numeric = [c for c in REQUIRED_COLUMNS[3:]] + [c for c in _OPTIONAL_SUMS if c in summary]
-    values = summary[numeric].apply(pd.to_numeric, errors="coerce").astype(float)
-    bad = values.isna() | (values < 0)
-    if bad.to_numpy().any():
-        row, col = np.argwhere(bad.to_numpy())[0]
-        raise InputError(
-            "counts and dollars of the summary must be non-negative numbers",
-            row=int(row) + 1,
-            column=numeric[col],
-            value=summary[numeric[col]].iloc[row],
-        )
-    periods = tuple(sorted(summary["period"].astype(str).unique()))
-    bounds = [_period_bounds(p) for p in periods] if baseline_days is None else []
-    if baseline_days is None:
-        lengths = {b[2] for b in bounds}
-        if len(lengths) > 1:
-            raise InputError("the summary mixes period lengths", column="period", value=periods)
-        (length,) = lengths
-        first, last = min(b[0] for b in bounds), max(b[1] for b in bounds)
-        n_periods = round(
-            ((last.year - first.year) * 12 + last.month - first.month) / (12 * length)
-        )
-        years = n_periods * length
-        factor, days, method = 1.0 / years, float((last - first).days), "periods"
-    else:
-        days = float(baseline_days)
-        if not days > 0:
-            raise InputError("must be > 0 days", column="baseline_days", value=baseline_days)
-        factor, method = 365.0 / days, "days"
-    keys = (
-        summary[["practice_id", "payer"]]
-        .astype(str)
-        .assign(payer=lambda d: d["payer"].str.strip().str.upper())
-    )
-    rows = (
-        pd.concat([keys, values], axis=1)
-        .groupby(["practice_id", "payer"], sort=True, as_index=False)
-        .sum()
-    )
-    # Lines without paid_usd as a share of the group's lines (of its units when the
-    # summary has no line counts: 3D lines carry one unit per rendering).
-    unpaid = {}
-    for g in GROUPS:
-        den = rows[f"rev_lines_{g}"] if f"rev_lines_{g}" in rows else rows[f"rev_units_{g}"]
-        den = den.to_numpy(dtype=float)
-        unpaid[f"unpaid_fraction_{g}"] = np.clip(
-            rows[f"rev_unpaid_lines_{g}"].to_numpy(dtype=float) / np.where(den > 0, den, 1.0),
-            0.0,
-            1.0,
-        )
-    rows = rows.assign(**{c: rows[c] * factor for c in numeric}).assign(**unpaid)
-    return ImpactBase(
-        rows=rows.reset_index(drop=True),
-        practice_ids=tuple(rows["practice_id"].drop_duplicates()),
-        periods=periods,
-        baseline_days=days,
-        annualization_factor=factor,
-        method=method,
-    )
-
-
-# --------------------------------------------------------------- the engine
-
-
-def _parameters(assumptions: ImpactAssumptions, policy: Policy) -> dict[str, np.ndarray]:
-    """The base case as one-draw parameter arrays."""
-    params = {n: np.array([getattr(assumptions, n)]) for n in assumptions.parameter_names()}
-    params["scope_share"] = np.array([policy.scope_share])
-    params["threshold"] = np.array([policy.threshold])
-    return params
-
-
-def _annual(
-    base: ImpactBase,
-    policy: Policy,
-    params: Mapping[str, np.ndarray],
-    classes: np.ndarray,
-    *,
-    arrays: Mapping[str, np.ndarray] | None = None,
-    mix: np.ndarray | None = None,
-    reduce: bool = True,
-) -> dict[str, np.ndarray]:
-    """Annual quantities of year 1 with the policy fully in force.
-
-    ``params`` maps each parameter to an ``(n_draws,)`` array; ``mix`` is an
-    optional ``(n_draws, n_rows)`` factor on every row's volume (payer mix draws).
-    Returns ``(n_draws, n_practices)`` arrays (``(n_draws, n_rows)`` when not
-    ``reduce``) for :data:`_ANNUAL` quantities; the behavioural cost is applied by
-    the callers, per year.
-    """
-    a = base.arrays() if arrays is None else arrays
-    n_rows = len(base.rows)
-    n_draws = len(params["commercial_multiplier"])
-    mult = np.column_stack([params[f"{c}_multiplier"] for c in PAYER_CLASSES])[:, classes]
-    applies = policy.applies_to(base.rows["payer"])
-    keep = _paid_shares(
-        policy,
-        a,
-        applies,
-        scope_share=params["scope_share"][:, None],
-        threshold=params["threshold"][:, None],
-    )
-    phi = params["payer_cost_share"][:, None]
-    shape = (n_draws, n_rows)
-    revenue_all, loss, payer_sav, unpaid = (np.zeros(shape) for _ in range(4))
-    for g in GROUPS:
-        revenue = a[f"rev_observed_usd_{g}"] + mult * a[f"rev_medicare_usd_{g}"]
-        paid = a[f"rev_paid_usd_{g}"]
-        units = a[f"rev_units_{g}"]
-        if mix is not None:
-            revenue, paid, units = revenue * mix, paid * mix, units * mix
-        revenue_all += revenue
-        k = keep[g]
-        if k.shape[0] == 1 and np.all(k == 1.0):
-            continue  # fully paid group: no loss (most groups of most policies)
-        cut = 1.0 - k
-        lost = cut * revenue
-        loss += lost
-        # The payer's part: observed paid amounts, plus the cost-share assumption on the
-        # lines without paid_usd; never more than the revenue itself.
-        payer_sav += cut * np.minimum(paid + phi * a[f"unpaid_fraction_{g}"] * revenue, revenue)
-        unpaid += cut * units
-    noncompliant = a["noncompliant_allowed_usd"] * (1.0 if mix is None else mix)
-    out = {
-        "revenue_without_usd": revenue_all,
-        "loss_usd": loss,
-        "payer_savings_usd": payer_sav,
-        "renderings_unpaid": unpaid,
-        "noncompliant_allowed_usd": np.broadcast_to(noncompliant, shape),
-    }
-    if reduce:
-        starts = base.row_starts()
-        out = {k: np.add.reduceat(v, starts, axis=1) for k, v in out.items()}
-    out["patient_savings_usd"] = out["loss_usd"] - out["payer_savings_usd"]
-    return out
-
-
-def _in_force(policy: Policy, start_date: dt.date, horizon: int) -> np.ndarray:
-    """Share of each horizon year in which the policy is in force."""
-    share = np.ones(horizon)
-    effective = pd.Timestamp(policy.effective_date)
-    for k in range(horizon):
-        begin = pd.Timestamp(start_date) + pd.DateOffset(years=k)
-        end = pd.Timestamp(start_date) + pd.DateOffset(years=k + 1)
-        share[k] = np.clip((end - max(effective, begin)).days / (end - begin).days, 0.0, 1.0)
-    return share
-
-
-def _year_factors(
-    policy: Policy, params: Mapping[str, np.ndarray], *, horizon: int, start_date: dt.date
-) -> dict[str, np.ndarray]:
-    """``in_force (H,)``, and ``volume, price, discount`` of shape ``(n_draws, H)``."""
-    t = np.arange(horizon)
-    return {
-        "in_force": _in_force(policy, start_date, horizon),
-        "volume": (1.0 + params["volume_growth"][:, None]) ** t,
-        "price": (1.0 + params["fee_update"][:, None]) ** t,
-        "discount": (1.0 + params["discount_rate"][:, None]) ** -t,
-    }
-
-
-def _horizon_totals(
-    annual: Mapping[str, np.ndarray],
-    factors: Mapping[str, np.ndarray],
-    params: Mapping[str, np.ndarray],
-) -> dict[str, np.ndarray]:
-    """Discounted horizon totals ``(n_draws, n_practices)`` from year-1 quantities."""
-    v, p, d, e = factors["volume"], factors["price"], factors["discount"], factors["in_force"]
-    world = (v * p * d).sum(axis=1)[:, None]
-    policy = (e * v * p * d).sum(axis=1)[:, None]
-    work = (e * v * d).sum(axis=1)[:, None]
-    stop_cost = (params["stop_share"] * params["cost_per_rendering_usd"])[:, None]
-    loss = annual["loss_usd"] * policy
-    cost_avoided = stop_cost * annual["renderings_unpaid"] * work
-    return {
-        "revenue_without_usd": annual["revenue_without_usd"] * world,
-        "loss_usd": loss,
-        "net_margin_loss_usd": loss - cost_avoided,
-        "payer_savings_usd": annual["payer_savings_usd"] * policy,
-        "patient_savings_usd": annual["patient_savings_usd"] * policy,
-    }
 
 
 # ------------------------------------------------------------------ results
@@ -796,9 +463,12 @@ class ImpactResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serializable headline numbers, per-year totals and all inputs."""
+        """Headline numbers, per-year totals and all inputs, as plain JSON values.
+
+        Missing numbers (NaN) are None, as in the standard JSON the result is written to.
+        """
         return json.loads(
-            json.dumps(
+            dumps_json(
                 {
                     "summary": self.summary.to_dict("records"),
                     "totals": self.totals.assign(
@@ -809,7 +479,7 @@ class ImpactResult:
                     "policies": [p.to_dict() for p in self.policies],
                     "baseline": self.base,
                 },
-                default=_json_default,
+                indent=None,
             )
         )
 
@@ -844,17 +514,6 @@ class ImpactResult:
             + self.headline()
         )
 
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return None if np.isnan(obj) else float(obj)
-    if isinstance(obj, (dt.date, pd.Timestamp)):
-        return obj.isoformat()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 def impact(
@@ -897,11 +556,7 @@ def impact(
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise InputError("policy names must be unique", column="policy", value=names)
-    base = (
-        summary
-        if isinstance(summary, ImpactBase)
-        else impact_base(summary, baseline_days=assumptions.baseline_days)
-    )
+    base = as_base(summary, baseline_days=assumptions.baseline_days)
     classes = assumptions.payer_class(base.rows["payer"])
     arrays = base.arrays()
     horizon = assumptions.horizon_years
@@ -909,12 +564,14 @@ def impact(
     blocks: dict[str, list[np.ndarray]] = {}
     years = []
     for policy in policies:
-        params = _parameters(assumptions, policy)
+        params = base_case_parameters(assumptions, policy)
         rows = {
             k: v[0]
-            for k, v in _annual(base, policy, params, classes, arrays=arrays, reduce=False).items()
+            for k, v in annual_quantities(
+                base, policy, params, classes, arrays=arrays, reduce=False
+            ).items()
         }
-        f = _year_factors(policy, params, horizon=horizon, start_date=assumptions.start_date)
+        f = year_factors(policy, params, horizon=horizon, start_date=assumptions.start_date)
         e = f["in_force"][:, None]
         v, p, d = (f[x][0][:, None] for x in ("volume", "price", "discount"))
         unpaid = rows["renderings_unpaid"] * e * v
@@ -1012,6 +669,4 @@ def impact(
 
 def default_policies() -> tuple[Policy, ...]:
     """Status quo and the three alternatives with their default parameters."""
-    from analysis.policy import lcd_cap, medical_necessity
-
     return (status_quo(), full_bundling(), lcd_cap(), medical_necessity())

@@ -11,7 +11,8 @@ each (comparative billing reports) without accounting for volume or multiplicity
 :func:`screen` reports, for each practice, an exact test against the benchmark with
 false-discovery-rate control, funnel-plot limits with and without overdispersion,
 empirical-Bayes shrinkage, and the percentile screen beside them, so that a reader can
-see where the methods agree and where they do not.
+see where the methods agree and where they do not. The statistics themselves, each a
+function of counts alone, are in :mod:`analysis.rate_stats`.
 
 Definitions (also returned as text in :attr:`ScreenResult.definitions`)
 -----------------------------------------------------------------------
@@ -68,34 +69,36 @@ Definitions (also returned as text in :attr:`ScreenResult.definitions`)
 
 References
 ----------
-Clopper CJ, Pearson ES (1934). Biometrika 26:404–413.
-Wilson EB (1927). J Am Stat Assoc 22:209–212.
-Benjamini Y, Hochberg Y (1995). J R Stat Soc B 57:289–300.
-Spiegelhalter DJ (2005). Funnel plots for comparing institutional performance.
-Stat Med 24:1185–1202.
-Spiegelhalter DJ (2005b). Handling over-dispersion of performance indicators.
-Qual Saf Health Care 14:347–351.
-DerSimonian R, Laird N (1986). Control Clin Trials 7:177–188.
-Kleinman JC (1973). Proportions with extraneous variance. J Am Stat Assoc 68:46–54.
-Efron B, Morris C (1975). J Am Stat Assoc 70:311–319 (empirical Bayes).
+The statistical methods' references are in :mod:`analysis.rate_stats`.
 Novitas Solutions, LCD L35408, retired 2023-09-28; CMS PEPPER user's guide.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import itertools
-import math
-from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import stats
 
-from analysis.errors import InputError
+from analysis.defaults import ALPHA, LCD_BENCHMARK
+from analysis.errors import InputError, first_bad_row
+from analysis.rate_stats import (
+    BetaPrior,
+    Overdispersion,
+    bh_qvalues,
+    binomial_ci,
+    fit_beta_prior,
+    funnel_limits,
+    overdispersion,
+)
 
+# The statistics are defined in analysis.rate_stats and stay importable from here,
+# beside the screen that reports them.
 __all__ = [
     "LCD_STATUS",
     "BetaPrior",
@@ -120,7 +123,6 @@ LCD_STATUS = (
 
 _FUNNEL_LEVELS = {"95": 0.95, "998": 0.998}
 _SHRINK_PROB = 0.95
-_WINSOR = 0.10
 
 
 # --------------------------------------------------------------------- settings
@@ -150,10 +152,10 @@ class ScreenSettings:
         How the beta prior is fitted.
     """
 
-    threshold: float = 0.20
+    threshold: float = LCD_BENCHMARK
     basis: Literal["encounters", "services"] = "encounters"
     exempt_oncology: bool = True
-    alpha: float = 0.05
+    alpha: float = ALPHA
     ci: Literal["clopper-pearson", "wilson"] = "clopper-pearson"
     ci_level: float = 0.95
     periods: tuple[str, ...] | None = None
@@ -199,235 +201,6 @@ class ScreenSettings:
             out[name] = None if out[name] is None else list(out[name])
         out["oncology_exemption_applied"] = self.oncology_exemption_applied
         return out
-
-
-@dataclass(frozen=True)
-class Overdispersion:
-    """Spiegelhalter's (2005b) overdispersion estimates across the practices screened.
-
-    ``pooled_rate`` is ``p0``; ``phi`` the Winsorised multiplicative factor (NaN when it
-    cannot be estimated: fewer than 2 practices or ``p0`` in {0, 1}); ``tau2`` the
-    additive DerSimonian–Laird variance on the rate scale; ``chi2_p`` the p-value of
-    ``I phi`` against chi-square with ``I - 1`` degrees of freedom (a test of no
-    overdispersion); ``n_practices`` = I.
-    """
-
-    pooled_rate: float
-    phi: float
-    tau2: float
-    chi2_p: float
-    n_practices: int
-
-    @property
-    def phi_used(self) -> float:
-        """Factor applied to the limits: ``max(phi, 1)`` (1 when phi is NaN)."""
-        return 1.0 if not np.isfinite(self.phi) else max(self.phi, 1.0)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"phi_used": self.phi_used}
-
-
-@dataclass(frozen=True)
-class BetaPrior:
-    """The fitted Beta(a, b) prior of the practices' true rates."""
-
-    a: float
-    b: float
-    method: str
-    loglik: float
-
-    @property
-    def mean(self) -> float:
-        return self.a / (self.a + self.b)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"mean": self.mean}
-
-
-# --------------------------------------------------------------- building blocks
-
-
-def binomial_ci(
-    x: Any, n: Any, *, method: str = "clopper-pearson", level: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Two-sided confidence interval of a binomial proportion, vectorised.
-
-    Clopper–Pearson: ``[Beta^-1(a/2; x, n-x+1), Beta^-1(1-a/2; x+1, n-x)]`` with the
-    ends 0 at x = 0 and 1 at x = n. Wilson: ``(x + z^2/2)/(n + z^2) +/-
-    z/(n + z^2) sqrt(x (n - x)/n + z^2/4)``, z the ``1 - a/2`` normal quantile.
-    Both match ``scipy.stats.binomtest(x, n).proportion_ci(level, method="exact"|"wilson")``.
-    NaN where ``n == 0``.
-    """
-    x = np.asarray(x, dtype=float)
-    n = np.asarray(n, dtype=float)
-    a = 1.0 - level
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if method == "clopper-pearson":
-            lo = np.where(x > 0, special.betaincinv(x, n - x + 1, a / 2), 0.0)
-            hi = np.where(x < n, special.betaincinv(x + 1, n - x, 1 - a / 2), 1.0)
-        elif method == "wilson":
-            z = stats.norm.isf(a / 2)
-            centre = (x + z * z / 2) / (n + z * z)
-            half = z / (n + z * z) * np.sqrt(x * (n - x) / n + z * z / 4)
-            lo, hi = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-        else:
-            raise InputError("ci must be 'clopper-pearson' or 'wilson'", column="ci", value=method)
-    bad = n <= 0
-    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
-
-
-def bh_qvalues(p: Any) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values); NaN entries are not counted.
-
-    ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` over the m non-missing p-values in
-    increasing order. Matches ``scipy.stats.false_discovery_control(p, method="bh")``.
-    """
-    p = np.asarray(p, dtype=float)
-    q = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    pv = p[ok]
-    order = np.argsort(pv, kind="stable")
-    scaled = pv[order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-    out = np.empty(m)
-    out[order] = adjusted
-    q[ok] = out
-    return q
-
-
-def funnel_limits(n: Any, threshold: float, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Exact binomial funnel limits (rate scale) around ``threshold`` at volume ``n``.
-
-    For p = (1 - level)/2 (lower) and 1 - (1 - level)/2 (upper): ``r_p`` is the
-    p-quantile of Binomial(n, threshold) (smallest r with F(r) >= p) and the limit is
-    ``(r_p - a)/n`` with ``a = (F(r_p) - p)/(F(r_p) - F(r_p - 1))`` — Spiegelhalter's
-    interpolation (Stat Med 2005; 24:1185, appendix A.1.1), which makes the limits a
-    smooth function of n. NaN where n == 0.
-
-    Examples
-    --------
-    n = 40, threshold 0.2, level 0.95, upper: F(12) = 0.95676 < 0.975 <= F(13) = 0.98059,
-    so r = 13, a = (0.98059 - 0.975)/(0.98059 - 0.95676) = 0.2347 and the limit is
-    (13 - 0.2347)/40 = 0.3191.
-
-    >>> lo, hi = funnel_limits(40, 0.2, 0.95)
-    >>> round(float(hi), 4)
-    0.3191
-    """
-    n = np.asarray(n, dtype=float)
-    out = []
-    for p in ((1 - level) / 2, 1 - (1 - level) / 2):
-        r = stats.binom.ppf(p, n, threshold)
-        f_r = stats.binom.cdf(r, n, threshold)
-        f_rm1 = stats.binom.cdf(r - 1, n, threshold)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            a = (f_r - p) / (f_r - f_rm1)
-            lim = (r - a) / n
-        out.append(np.where(n > 0, np.clip(lim, 0.0, 1.0), np.nan))
-    return out[0], out[1]
-
-
-def _winsorise(z: np.ndarray, share: float = _WINSOR) -> np.ndarray:
-    """Set the floor(share * I) lowest and highest values to the nearest remaining one."""
-    k = int(math.floor(share * z.size))
-    if k == 0:
-        return z.copy()
-    s = np.sort(z)
-    return np.clip(z, s[k], s[z.size - 1 - k])
-
-
-def overdispersion(x: Any, n: Any) -> Overdispersion:
-    """Winsorised phi and DerSimonian–Laird tau² around the pooled rate (Spiegelhalter 2005b).
-
-    ``p0 = sum x / sum n``; ``z_i = (x_i/n_i - p0)/s_i``, ``s_i^2 = p0(1-p0)/n_i``;
-    ``phi = mean(winsorised z^2)`` (10 % each end); ``tau2 = max(0, (I phi - (I-1)) /
-    (sum w - sum w^2/sum w))`` with ``w_i = 1/s_i^2``. Practices with n == 0 are ignored.
-    """
-    x = np.asarray(x, dtype=float)
-    n = np.asarray(n, dtype=float)
-    keep = n > 0
-    x, n = np.minimum(x[keep], n[keep]), n[keep]
-    i = int(n.size)
-    p0 = float(x.sum() / n.sum()) if i else float("nan")
-    if i < 2 or not 0.0 < p0 < 1.0:
-        return Overdispersion(p0, float("nan"), float("nan"), float("nan"), i)
-    s2 = p0 * (1 - p0) / n
-    z = (x / n - p0) / np.sqrt(s2)
-    phi = float(np.mean(_winsorise(z) ** 2))
-    w = 1.0 / s2
-    tau2 = max(0.0, (i * phi - (i - 1)) / (w.sum() - (w**2).sum() / w.sum()))
-    chi2_p = float(stats.chi2.sf(i * phi, i - 1))
-    return Overdispersion(p0, phi, float(tau2), chi2_p, i)
-
-
-def _betabinom_negloglik(params: np.ndarray, x: np.ndarray, n: np.ndarray) -> float:
-    mu = special.expit(params[0])
-    kappa = math.exp(params[1])
-    return -float(stats.betabinom.logpmf(x, n, mu * kappa, (1 - mu) * kappa).sum())
-
-
-_LOG_KAPPA_BOUNDS = (math.log(1e-2), math.log(1e7))
-
-
-def _moments_prior(x: np.ndarray, n: np.ndarray) -> tuple[float, float]:
-    """Kleinman (1973) moments: returns (mu, kappa) with kappa = a + b.
-
-    With ``mu = sum x / sum n``, ``S = sum n_i (r_i - mu)^2`` has expectation
-    ``mu (1 - mu) [(I - 1) + rho B]``, ``B = sum (n_i - 1)(1 - n_i / N)`` and
-    ``rho = 1/(kappa + 1)`` the intra-practice correlation; solve for rho, clip to
-    ``[1/(1e7 + 1), 0.99]``.
-    """
-    big_n = n.sum()
-    mu = float(x.sum() / big_n)
-    mu = min(max(mu, 1e-6), 1 - 1e-6)
-    s = float((n * (x / n - mu) ** 2).sum())
-    b = float(((n - 1) * (1 - n / big_n)).sum())
-    rho = (s / (mu * (1 - mu)) - (n.size - 1)) / b if b > 0 else 0.0
-    rho = min(max(rho, 1.0 / (math.exp(_LOG_KAPPA_BOUNDS[1]) + 1)), 0.99)
-    return mu, 1.0 / rho - 1.0
-
-
-def fit_beta_prior(x: Any, n: Any, *, method: str = "mle") -> BetaPrior:
-    """Fit the Beta(a, b) prior of an empirical-Bayes beta-binomial model.
-
-    ``method="mle"`` maximises ``sum log BetaBinom(x_i | n_i, a, b)`` over
-    ``(logit mu, log kappa)`` (``a = mu kappa``, ``b = (1 - mu) kappa``, ``kappa`` bounded
-    to [1e-2, 1e7]; the upper bound is reached when the rates vary no more than
-    binomially, and then every practice shrinks to the pooled rate), starting from the
-    method-of-moments estimate. ``method="moments"``, or fewer than 3 practices, or an
-    optimiser failure: Kleinman's (1973) method of moments (see ``_moments_prior``).
-    Practices with n == 0 are ignored.
-    """
-    x = np.asarray(x, dtype=float)
-    n = np.asarray(n, dtype=float)
-    keep = n > 0
-    x, n = np.minimum(x[keep], n[keep]), n[keep]
-    if n.size == 0:
-        return BetaPrior(float("nan"), float("nan"), "none", float("nan"))
-    mu0, kappa0 = _moments_prior(x, n)
-    start = np.array([special.logit(mu0), math.log(kappa0)])
-    used = "moments"
-    params = start
-    if method == "mle" and n.size >= 3:
-        res = optimize.minimize(
-            _betabinom_negloglik,
-            start,
-            args=(x, n),
-            method="L-BFGS-B",
-            bounds=[(-15.0, 15.0), _LOG_KAPPA_BOUNDS],
-        )
-        if res.success and np.all(np.isfinite(res.x)):
-            params, used = res.x, "mle"
-        else:
-            used = "moments (optimiser failed)"
-    elif method == "mle":
-        used = "moments (fewer than 3 practices)"
-    mu = float(special.expit(params[0]))
-    kappa = math.exp(float(params[1]))
-    return BetaPrior(mu * kappa, (1 - mu) * kappa, used, -_betabinom_negloglik(params, x, n))
 
 
 # ----------------------------------------------------------------------- result
@@ -644,12 +417,9 @@ def _counts(frame: pd.DataFrame, settings: ScreenSettings, *, name: str) -> pd.D
         values = pd.to_numeric(frame[col], errors="coerce")
         bad = values.isna() | (values < 0)
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(
+            raise _count_error(
+                frame, first_bad_row(bad), col,
                 f"counts must be non-negative numbers (in the {name})",
-                row=row + 1,
-                column=col,
-                value=frame[col].iloc[row],
             )
     if settings.basis == "services":
         # The exact test needs whole counts; service counts can be fractional (the
@@ -662,24 +432,23 @@ def _counts(frame: pd.DataFrame, settings: ScreenSettings, *, name: str) -> pd.D
         n, x = frame[n_col].astype(float), frame[x_col].astype(float)
         fractional = (n != n.round()) | (x != x.round())
         if fractional.any():
-            row = int(np.flatnonzero(fractional.to_numpy())[0])
+            row = first_bad_row(fractional)
             col = n_col if n.iloc[row] != round(n.iloc[row]) else x_col
-            raise InputError(
-                f"encounter counts must be whole numbers (in the {name})",
-                row=row + 1,
-                column=col,
-                value=frame[col].iloc[row],
+            raise _count_error(
+                frame, row, col, f"encounter counts must be whole numbers (in the {name})"
             )
         over = x > n
         if over.any():
-            row = int(np.flatnonzero(over.to_numpy())[0])
-            raise InputError(
+            raise _count_error(
+                frame, first_bad_row(over), x_col,
                 f"encounters with 3D exceed encounters (in the {name})",
-                row=row + 1,
-                column=x_col,
-                value=frame[x_col].iloc[row],
             )
     return frame.assign(n=n, x=x)
+
+
+def _count_error(frame: pd.DataFrame, row: int, column: str, message: str) -> InputError:
+    """The error for the count in 0-based ``row`` of ``column`` (reported 1-based)."""
+    return InputError(message, row=row + 1, column=column, value=frame[column].iloc[row])
 
 
 def _per_practice_stats(n: np.ndarray, x: np.ndarray, s: ScreenSettings) -> dict:
@@ -802,18 +571,10 @@ def _agreement(table: pd.DataFrame) -> pd.DataFrame:
 
 def screen(
     summary: pd.DataFrame,
+    settings: ScreenSettings | None = None,
     *,
-    threshold: float = 0.20,
-    basis: Literal["encounters", "services"] = "encounters",
-    exempt_oncology: bool = True,
-    alpha: float = 0.05,
-    ci: Literal["clopper-pearson", "wilson"] = "clopper-pearson",
-    ci_level: float = 0.95,
-    periods: Sequence[str] | str | None = None,
-    payers: Sequence[str] | str | None = None,
-    percentile_flag: float = 0.90,
-    shrinkage: Literal["mle", "moments"] = "mle",
     quarterly: pd.DataFrame | None = None,
+    **options: Any,
 ) -> ScreenResult:
     """Screen each practice's 3D rendering rate against the LCD L35408 benchmark.
 
@@ -822,11 +583,15 @@ def screen(
     summary : DataFrame
         Practice × period × payer summary (``analysis.summary.summarize``); rows are
         filtered by ``periods``/``payers`` and summed per practice.
-    threshold, basis, exempt_oncology, alpha, ci, ci_level, periods, payers,
-    percentile_flag, shrinkage
-        See :class:`ScreenSettings`.
+    settings : ScreenSettings, optional
+        The options; default ``ScreenSettings()``.
     quarterly : DataFrame, optional
         A quarterly summary for the trend; default: the periods present in ``summary``.
+    **options
+        Fields of :class:`ScreenSettings` (``threshold``, ``basis``,
+        ``exempt_oncology``, ``alpha``, ``ci``, ``ci_level``, ``periods``, ``payers``,
+        ``percentile_flag``, ``shrinkage``), replacing those of ``settings``:
+        ``screen(summary, threshold=0.25)``.
 
     Returns
     -------
@@ -847,6 +612,8 @@ def screen(
     InputError
         Bad option, missing column, negative or inconsistent counts, unknown payer or
         period.
+    TypeError
+        A keyword that is not a field of :class:`ScreenSettings`.
 
     Examples
     --------
@@ -858,18 +625,7 @@ def screen(
     >>> r.table[["practice_id", "x", "flag"]].to_dict("list")
     {'practice_id': ['A', 'B'], 'x': [35, 10], 'flag': [True, False]}
     """
-    s = ScreenSettings(
-        threshold=threshold,
-        basis=basis,
-        exempt_oncology=exempt_oncology,
-        alpha=alpha,
-        ci=ci,
-        ci_level=ci_level,
-        periods=_as_iterable(periods),
-        payers=_as_iterable(payers),
-        percentile_flag=percentile_flag,
-        shrinkage=shrinkage,
-    )
+    s = _settings(settings, options)
     rows = _counts(_select(summary, s, name="summary"), s, name="summary")
     if rows.empty:
         raise InputError("the summary has no rows for the periods and payers selected")
@@ -891,12 +647,8 @@ def screen(
     t = s.threshold
     adjusted = {}
     for tag, level in _FUNNEL_LEVELS.items():
-        zq = stats.norm.isf((1 - level) / 2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            var = t * (1 - t) / n
-            phi_hi = np.where(screened, t + zq * np.sqrt(od.phi_used * var), np.nan)
-            tau2 = od.tau2 if np.isfinite(od.tau2) else 0.0
-            tau_hi = np.where(screened, t + zq * np.sqrt(var + tau2), np.nan)
+        phi_hi = np.where(screened, t + od.half_width(n, t, level, method="phi"), np.nan)
+        tau_hi = np.where(screened, t + od.half_width(n, t, level, method="tau2"), np.nan)
         adjusted |= {
             f"phi_hi{tag}": phi_hi,
             f"above_phi_{tag}": screened & (st["rate"] > phi_hi),
@@ -998,10 +750,20 @@ def screen(
     )
 
 
-def _as_iterable(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    return (value,) if isinstance(value, str) else tuple(value)
+_SETTING_NAMES = tuple(f.name for f in dataclasses.fields(ScreenSettings))
+
+
+def _settings(settings: ScreenSettings | None, options: dict[str, Any]) -> ScreenSettings:
+    """``settings`` (default ``ScreenSettings()``) with ``options`` replacing its fields."""
+    unknown = [k for k in options if k not in _SETTING_NAMES]
+    if unknown:
+        raise TypeError(
+            f"screen() got an unknown option {unknown[0]!r}; the options are the fields "
+            f"of ScreenSettings: {', '.join(_SETTING_NAMES)}"
+        )
+    if settings is None:
+        return ScreenSettings(**options)
+    return dataclasses.replace(settings, **options) if options else settings
 
 
 def _fmt_or_dash(spec: str):

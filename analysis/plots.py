@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
-from scipy.stats import norm
 
 from analysis.errors import InputError
-from analysis.lcd import funnel_limits
+from analysis.rate_stats import funnel_limits
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -37,11 +36,17 @@ __all__ = [
     "COLORS",
     "OKABE_ITO",
     "PALETTE",
+    "convergence_plot",
     "funnel_plot",
+    "impact_by_year",
     "legend_below",
+    "loss_distribution",
     "new_figure",
+    "policy_comparison",
+    "psa_histogram",
     "rate_distribution",
     "style_axes",
+    "tornado_plot",
     "trend_plot",
 ]
 
@@ -254,15 +259,10 @@ def funnel_plot(
         ax.plot(grid, lo, color=color, lw=lw)
         if overdispersion is not None:
             od = result.overdispersion
-            zq = float(norm.isf((1 - level) / 2))
-            var = t * (1 - t) / grid
-            if overdispersion == "tau2":
-                tau2 = od.tau2 if np.isfinite(od.tau2) else 0.0
-                half = zq * np.sqrt(var + tau2)
-                adj = f"τ² = {tau2:.2g}"
-            else:
-                half = zq * np.sqrt(od.phi_used * var)
-                adj = f"φ = {od.phi_used:.2f}"
+            half = od.half_width(grid, t, level, method=overdispersion)
+            adj = (
+                f"τ² = {od.tau2_used:.2g}" if overdispersion == "tau2" else f"φ = {od.phi_used:.2f}"
+            )
             ax.plot(
                 grid,
                 np.clip(t + half, 0, 1),
@@ -481,15 +481,6 @@ def trend_plot(result: ScreenResult, practice_id: str) -> Figure:
 # ---------------------------------------------------------------- impact figures
 # Figures of the revenue model (analysis.impact, analysis.uncertainty). They take the
 # result objects and return Figures; dollars are formatted as $k / $M.
-
-__all__ += [
-    "convergence_plot",
-    "impact_by_year",
-    "loss_distribution",
-    "policy_comparison",
-    "psa_histogram",
-    "tornado_plot",
-]
 
 
 def _usd(value: float, _pos: object = None) -> str:

@@ -35,7 +35,8 @@ Policies
     (``analysis.encounters.link(indications=...)``); :attr:`Policy.indications`
     records which set the policy assumes.
 
-Every policy applies to ``payers`` (default ``("BCBSNC",)``) and to the share
+Every policy applies to ``payers`` (default ``("BCBSNC",)``; the defaults named here are
+those of :mod:`analysis.defaults`) and to the share
 ``scope_share`` of their business (product scope: BCBS NC's scope was not found, so
 the default 1.0 is an assumption [A]); from ``effective_date`` (not found either;
 default 2025-01-01 [A]).
@@ -61,31 +62,46 @@ import numpy as np
 import pandas as pd
 
 from analysis.codes import CODES_3D
+from analysis.defaults import EFFECTIVE_DATE, LCD_BENCHMARK, POLICY_PAYERS
 from analysis.errors import InputError
 
 __all__ = [
+    "ALTERNATIVES",
     "GROUPS",
+    "PER_CODE_COLUMNS",
     "POLICY_KINDS",
     "Policy",
+    "as_date",
     "full_bundling",
     "get_policy",
     "lcd_cap",
     "medical_necessity",
+    "paid_share_arrays",
     "paid_shares",
+    "policies_from_names",
     "status_quo",
 ]
 
 #: Revenue groups of the summary: oncology, indicated non-oncology, other.
 GROUPS: tuple[str, str, str] = ("onc", "ind", "oth")
 POLICY_KINDS: tuple[str, ...] = ("status_quo", "full_bundling", "lcd_cap", "medical_necessity")
-#: Defaults stated in ``data/reference/impact_settings.csv`` (effective date and payers
-#: are assumptions [A]) and ``impact_assumptions.csv`` (threshold [V], scope [A]).
-DEFAULT_EFFECTIVE_DATE = dt.date(2025, 1, 1)
-DEFAULT_PAYERS: tuple[str, ...] = ("BCBSNC",)
-DEFAULT_THRESHOLD = 0.20
+#: The policies compared with the status quo.
+ALTERNATIVES: tuple[str, ...] = POLICY_KINDS[1:]
+#: The summary's per-code 3D dollars and units, which bundling a single code reads.
+PER_CODE_COLUMNS: tuple[str, ...] = tuple(
+    f"{k}_{c}{u}" for c in CODES_3D for k, u in (("allowed_3d", "_usd"), ("units_3d", ""))
+)
 
 
-def _as_date(value: Any, name: str) -> dt.date:
+def as_date(value: Any, name: str) -> dt.date:
+    """A date from a date, datetime, Timestamp or ISO ``YYYY-MM-DD`` text.
+
+    ``name`` is the field reported in the :class:`InputError` when ``value`` is none
+    of these.
+
+    >>> as_date("2025-07-01", "effective_date")
+    datetime.date(2025, 7, 1)
+    """
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -133,11 +149,11 @@ class Policy:
 
     kind: str
     name: str = ""
-    payers: tuple[str, ...] = DEFAULT_PAYERS
+    payers: tuple[str, ...] = POLICY_PAYERS
     codes: tuple[str, ...] = CODES_3D
-    effective_date: dt.date = DEFAULT_EFFECTIVE_DATE
+    effective_date: dt.date = EFFECTIVE_DATE
     scope_share: float = 1.0
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float = LCD_BENCHMARK
     indications: str = "indications"
     description: str = field(default="", compare=False)
 
@@ -162,7 +178,7 @@ class Policy:
                 f"{self.kind} applies to both 3D codes {CODES_3D}", column="codes", value=codes
             )
         set_(self, "codes", codes)
-        set_(self, "effective_date", _as_date(self.effective_date, "effective_date"))
+        set_(self, "effective_date", as_date(self.effective_date, "effective_date"))
         for name, lo_open in (("scope_share", False), ("threshold", True)):
             value = getattr(self, name)
             try:
@@ -243,9 +259,9 @@ def status_quo() -> Policy:
 
 def full_bundling(
     *,
-    payers: Iterable[str] = DEFAULT_PAYERS,
+    payers: Iterable[str] = POLICY_PAYERS,
     codes: Iterable[str] = CODES_3D,
-    effective_date: dt.date | str = DEFAULT_EFFECTIVE_DATE,
+    effective_date: dt.date | str = EFFECTIVE_DATE,
     scope_share: float = 1.0,
     name: str = "full_bundling",
 ) -> Policy:
@@ -262,9 +278,9 @@ def full_bundling(
 
 def lcd_cap(
     *,
-    threshold: float = DEFAULT_THRESHOLD,
-    payers: Iterable[str] = DEFAULT_PAYERS,
-    effective_date: dt.date | str = DEFAULT_EFFECTIVE_DATE,
+    threshold: float = LCD_BENCHMARK,
+    payers: Iterable[str] = POLICY_PAYERS,
+    effective_date: dt.date | str = EFFECTIVE_DATE,
     scope_share: float = 1.0,
     name: str = "lcd_cap",
 ) -> Policy:
@@ -281,9 +297,9 @@ def lcd_cap(
 
 def medical_necessity(
     *,
-    payers: Iterable[str] = DEFAULT_PAYERS,
+    payers: Iterable[str] = POLICY_PAYERS,
     indications: str = "indications",
-    effective_date: dt.date | str = DEFAULT_EFFECTIVE_DATE,
+    effective_date: dt.date | str = EFFECTIVE_DATE,
     scope_share: float = 1.0,
     name: str = "medical_necessity",
 ) -> Policy:
@@ -298,6 +314,14 @@ def medical_necessity(
     )
 
 
+_MAKERS = {
+    "status_quo": status_quo,
+    "full_bundling": full_bundling,
+    "lcd_cap": lcd_cap,
+    "medical_necessity": medical_necessity,
+}
+
+
 def get_policy(name: str, **options: Any) -> Policy:
     """A policy by kind name with default parameters (``options`` override them).
 
@@ -306,17 +330,70 @@ def get_policy(name: str, **options: Any) -> Policy:
     >>> get_policy("lcd_cap", threshold=0.25).threshold
     0.25
     """
-    makers = {
-        "status_quo": status_quo,
-        "full_bundling": full_bundling,
-        "lcd_cap": lcd_cap,
-        "medical_necessity": medical_necessity,
-    }
-    if name not in makers:
+    if name not in _MAKERS:
         raise InputError(
-            f"unknown policy; choose one of {list(makers)}", column="policy", value=name
+            f"unknown policy; choose one of {list(_MAKERS)}", column="policy", value=name
         )
-    return makers[name](**options)
+    return _MAKERS[name](**options)
+
+
+def policies_from_names(
+    names: str | Iterable[str],
+    *,
+    payers: Iterable[str] | None = None,
+    effective_date: dt.date | str | None = None,
+    scope_share: float | None = None,
+    cap_threshold: float | None = None,
+) -> tuple[Policy, ...]:
+    """The policies of a comparison, by kind name, in the order given.
+
+    Every policy other than ``status_quo`` gets the same ``payers``,
+    ``effective_date`` and ``scope_share``; ``lcd_cap`` also gets ``cap_threshold``
+    as its ``threshold``. ``status_quo`` takes none of them (it applies to no payer).
+    An option left at None keeps the policy's default (:mod:`analysis.defaults`).
+
+    Parameters
+    ----------
+    names : str or iterable of str
+        Kind names from :data:`POLICY_KINDS` (one name alone is one policy).
+    payers, effective_date, scope_share, cap_threshold : optional
+        See :class:`Policy`.
+
+    Returns
+    -------
+    tuple of Policy
+
+    Raises
+    ------
+    InputError
+        An unknown policy name or an invalid option.
+
+    Examples
+    --------
+    >>> [p.name for p in policies_from_names(["status_quo", "lcd_cap"], cap_threshold=0.25)]
+    ['status_quo', 'lcd_cap']
+    >>> policies_from_names("lcd_cap", payers=["aetna"], cap_threshold=0.25)[0].payers
+    ('AETNA',)
+    """
+    names = (names,) if isinstance(names, str) else tuple(names)
+    common = {
+        k: v
+        for k, v in (
+            ("payers", None if payers is None else tuple(payers)),
+            ("effective_date", effective_date),
+            ("scope_share", scope_share),
+        )
+        if v is not None
+    }
+    out = []
+    for name in names:
+        if name == "status_quo":
+            out.append(status_quo())
+        elif name == "lcd_cap" and cap_threshold is not None:
+            out.append(get_policy(name, threshold=cap_threshold, **common))
+        else:
+            out.append(get_policy(name, **common))
+    return tuple(out)
 
 
 # ----------------------------------------------------------------- paid shares
@@ -344,7 +421,7 @@ def _code_share(base: Mapping[str, np.ndarray], codes: tuple[str, ...]) -> np.nd
     return np.where(np.isnan(by_usd), by_units, by_usd)
 
 
-def _paid_shares(
+def paid_share_arrays(
     policy: Policy,
     base: Mapping[str, np.ndarray],
     applies: np.ndarray,
@@ -354,8 +431,24 @@ def _paid_shares(
 ) -> dict[str, np.ndarray]:
     """Share of each group's world-without revenue still paid, broadcast over draws.
 
-    ``base`` holds 1-d row arrays; ``scope_share`` and ``threshold`` are scalars or
-    ``(n_draws, 1)`` columns; results broadcast to ``(n_draws, n_rows)``.
+    The array form of :func:`paid_shares`, for the revenue engine
+    (:mod:`analysis.revenue_engine`), which draws ``scope_share`` and ``threshold``.
+
+    Parameters
+    ----------
+    policy : Policy
+    base : mapping of column name to 1-d row array
+        ``n_nononc_encounters``, ``rev_encounters_ind``, ``rev_encounters_oth`` (and
+        the per-code columns when a single code is bundled).
+    applies : bool array, shape (n_rows,)
+        :meth:`Policy.applies_to` of the rows' payers.
+    scope_share, threshold : float or array of shape (n_draws, 1)
+        Used instead of the policy's own values.
+
+    Returns
+    -------
+    dict of group to array
+        Paid shares in [0, 1] that broadcast to ``(n_draws, n_rows)``.
     """
     ones = np.ones((1, len(applies)))
     if policy.kind == "status_quo":
@@ -404,16 +497,15 @@ def paid_shares(base: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     [1.0, 0.6667, 0.6667]
     """
     wanted = ("n_nononc_encounters", "rev_encounters_ind", "rev_encounters_oth")
-    per_code = tuple(
-        f"{k}_{c}{u}" for c in CODES_3D for k, u in (("allowed_3d", "_usd"), ("units_3d", ""))
-    )
     missing = [c for c in wanted if c not in base.columns and policy.kind == "lcd_cap"]
     if missing:
         raise InputError("the summary lacks a column the LCD cap needs", column=missing[0])
-    arrays = {c: base[c].to_numpy(dtype=float) for c in wanted + per_code if c in base.columns}
+    arrays = {
+        c: base[c].to_numpy(dtype=float) for c in wanted + PER_CODE_COLUMNS if c in base.columns
+    }
     arrays.setdefault("n_nononc_encounters", np.zeros(len(base)))
     applies = policy.applies_to(base["payer"])
-    shares = _paid_shares(
+    shares = paid_share_arrays(
         policy, arrays, applies, scope_share=policy.scope_share, threshold=policy.threshold
     )
     return pd.DataFrame(

@@ -9,20 +9,10 @@ Three complementary analyses, as the ISPOR budget-impact guidance recommends
   ``low``/``high`` in ``data/reference/impact_assumptions.csv`` moved alone to each
   bound; the result is the data of a tornado diagram.
 - **Probabilistic sensitivity analysis** (:func:`psa`): all uncertain parameters
-  drawn together with an explicit ``rng``, the model evaluated for every draw.
-
-PSA distributions
------------------
-Each parameter's distribution is named in the assumption table and fitted to its
-base value and range: the mean is the base case and the standard deviation is
-``(high - low) / 3.92`` (the range read as a 95 % interval) for ``lognormal``
-(prices and multipliers), ``gamma`` (costs), ``beta`` (shares) and ``normal``
-(growth rates). ``pert`` is a beta distribution on ``[low, high]`` with mode at the
-base (for a share whose base sits on a bound, e.g. a product scope of 1.0: its mean
-``(low + 4 base + high) / 6`` is then below the base); ``uniform`` spans
-``[low, high]``; ``fixed`` is not drawn (its low/high are still used one-way).
-Correlations, where stated, enter through a Gaussian copula: correlated standard
-normal draws are mapped through each marginal's quantile function.
+  drawn together with an explicit ``rng``, the model evaluated for every draw. The
+  distributions and how they are fitted and drawn are in
+  :mod:`analysis.distributions`; the stopping rule for the number of draws in
+  :mod:`analysis.convergence`.
 
 Payer mix (optional): the model uses each practice's observed payer mix; with
 ``payer_mix_concentration`` the share of the practice's 3D volume billed to each
@@ -30,16 +20,15 @@ payer is drawn from a Dirichlet distribution centred on the observed shares
 (concentration = its total pseudo-count; larger = less uncertain).
 
 Because revenue is linear in prices and volumes (see :mod:`analysis.impact`), the
-model is evaluated as arrays ``draws x practice-payer rows``, in chunks: 10,000
-draws over 500 practices take seconds (``benchmarks/bench_psa.py``).
+model is evaluated as arrays ``draws x practice-payer rows``
+(:mod:`analysis.revenue_engine`), in chunks: 10,000 draws over 500 practices take
+seconds (``benchmarks/bench_psa.py``).
 
 References
 ----------
 Sullivan SD et al., Value Health 2014;17:5-14 (ISPOR BIA Good Practice II).
 Briggs A, Claxton K, Sculpher M. Decision Modelling for Health Economic Evaluation.
-Oxford University Press, 2006 (ch. 4: choosing distributions; beta for
-probabilities, gamma/lognormal for costs and relative prices, Dirichlet for
-multinomial shares).
+Oxford University Press, 2006 (ch. 4: Dirichlet for multinomial shares).
 """
 
 from __future__ import annotations
@@ -53,22 +42,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analysis._io import dumps_json
+from analysis.assumptions import assumption_table
+from analysis.convergence import Convergence, convergence
+from analysis.distributions import DISTRIBUTIONS, parameter_table, sample_parameters
 from analysis.errors import InputError
-from analysis.impact import (
-    ImpactAssumptions,
-    ImpactBase,
-    _annual,
-    _horizon_totals,
-    _json_default,
-    _parameters,
-    _year_factors,
-    assumption_table,
-    impact,
-    impact_base,
+from analysis.impact import ImpactAssumptions, impact
+from analysis.policy import GROUPS, Policy
+from analysis.revenue_base import ImpactBase, as_base
+from analysis.revenue_engine import (
+    annual_quantities,
+    base_case_parameters,
+    horizon_totals,
+    year_factors,
 )
-from analysis.policy import Policy
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -85,7 +73,6 @@ __all__ = [
     "sample_parameters",
 ]
 
-DISTRIBUTIONS = ("lognormal", "gamma", "beta", "normal", "pert", "uniform", "fixed")
 #: Horizon totals (discounted at ``discount_rate``; undiscounted by default).
 METRICS = (
     "loss_usd",
@@ -94,194 +81,16 @@ METRICS = (
     "patient_savings_usd",
     "revenue_without_usd",
 )
-_Z95 = 2 * stats.norm.ppf(0.975)  # 3.92: a 95 % range is this many sd wide
 
 
-# ----------------------------------------------------------- parameter table
-
-
-def parameter_table(
-    assumptions: ImpactAssumptions | None = None,
-    policy: Policy | None = None,
-    *,
-    table: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """The assumption table with ``base`` set to the values actually used.
-
-    Parameters
-    ----------
-    assumptions, policy : optional
-        Their values replace the reference ``base`` (so a CLI ``--multiplier 2.0``
-        centres the PSA on 2.0); ``low``/``high`` are widened to include the base.
-    table : DataFrame, optional
-        Another table with the columns of
-        :func:`analysis.impact.assumption_table` (at least ``parameter, base, low,
-        high, distribution``).
-
-    Returns
-    -------
-    DataFrame
-        One row per parameter, validated.
-    """
-    table = assumption_table() if table is None else table.copy()
-    need = ["parameter", "base", "low", "high", "distribution"]
-    missing = [c for c in need if c not in table.columns]
-    if missing:
-        raise InputError("the parameter table lacks a column", column=missing[0])
-    known = set(ImpactAssumptions.parameter_names()) | {"scope_share", "threshold"}
-    for i, rec in enumerate(table.to_dict("records"), start=1):
-        if rec["parameter"] not in known:
-            raise InputError(
-                f"unknown parameter; known: {sorted(known)}",
-                row=i,
-                column="parameter",
-                value=rec["parameter"],
-            )
-        if rec["distribution"] not in DISTRIBUTIONS:
-            raise InputError(
-                f"unknown distribution; choose one of {list(DISTRIBUTIONS)}",
-                row=i,
-                column="distribution",
-                value=rec["distribution"],
-            )
-    base = table["base"].astype(float).to_numpy(copy=True)
-    for i, name in enumerate(table["parameter"]):
-        if assumptions is not None and name in ImpactAssumptions.parameter_names():
-            base[i] = getattr(assumptions, name)
-        if policy is not None and name in ("scope_share", "threshold"):
-            base[i] = getattr(policy, name)
-    table = table.assign(
-        base=base,
-        low=np.minimum(table["low"].astype(float), base),
-        high=np.maximum(table["high"].astype(float), base),
-    )
-    for i, rec in enumerate(table.to_dict("records"), start=1):
-        _fit(rec, row=i)  # raises on infeasible specifications
-    return table.reset_index(drop=True)
-
-
-def _fit(rec: Mapping[str, Any], *, row: int | None = None) -> dict[str, float]:
-    """Distribution parameters for one table row (mean = base, sd from the range)."""
-    kind, m = rec["distribution"], float(rec["base"])
-    lo, hi = float(rec["low"]), float(rec["high"])
-    sd = (hi - lo) / _Z95
-    where = {"row": row, "column": "distribution", "value": f"{rec['parameter']}: {kind}"}
-    if kind == "fixed" or (sd == 0 and kind != "pert"):
-        return {"kind": "fixed", "value": m}
-    if kind == "normal":
-        return {"kind": kind, "mean": m, "sd": sd}
-    if kind in ("lognormal", "gamma"):
-        if m <= 0:
-            raise InputError(f"a {kind} parameter needs a base > 0", **where)
-        if kind == "lognormal":
-            s2 = np.log1p((sd / m) ** 2)
-            return {"kind": kind, "mu": np.log(m) - s2 / 2, "sigma": np.sqrt(s2)}
-        return {"kind": kind, "shape": (m / sd) ** 2, "scale": sd**2 / m}
-    if kind == "beta":
-        var = sd**2
-        if not (0 < m < 1) or var >= m * (1 - m):
-            raise InputError(
-                "a beta share needs a base inside (0, 1) and a range narrower than the base "
-                "allows; use 'pert' for a share whose base is on a bound",
-                **where,
-            )
-        common = m * (1 - m) / var - 1
-        return {"kind": kind, "a": m * common, "b": (1 - m) * common}
-    if kind == "pert":
-        if hi <= lo:
-            return {"kind": "fixed", "value": m}
-        return {
-            "kind": kind,
-            "lo": lo,
-            "hi": hi,
-            "a": 1 + 4 * (m - lo) / (hi - lo),
-            "b": 1 + 4 * (hi - m) / (hi - lo),
-        }
-    return {"kind": "uniform", "lo": lo, "hi": hi}  # uniform
-
-
-def _quantiles(fit: Mapping[str, float], z: np.ndarray) -> np.ndarray:
-    """Map standard normal draws through the fitted marginal's quantile function."""
-    kind = fit["kind"]
-    if kind == "normal":
-        return fit["mean"] + fit["sd"] * z
-    if kind == "lognormal":
-        return np.exp(fit["mu"] + fit["sigma"] * z)
-    u = stats.norm.cdf(z)
-    if kind == "gamma":
-        return stats.gamma.ppf(u, fit["shape"], scale=fit["scale"])
-    if kind == "beta":
-        return stats.beta.ppf(u, fit["a"], fit["b"])
-    if kind == "pert":
-        return fit["lo"] + (fit["hi"] - fit["lo"]) * stats.beta.ppf(u, fit["a"], fit["b"])
-    return fit["lo"] + (fit["hi"] - fit["lo"]) * u  # uniform
-
-
-def sample_parameters(
-    table: pd.DataFrame,
-    n_draws: int,
-    *,
-    rng: np.random.Generator,
-    correlation: Mapping[tuple[str, str], float] | None = None,
-) -> pd.DataFrame:
-    """Draw every parameter of ``table`` ``n_draws`` times.
-
-    Parameters
-    ----------
-    table : DataFrame
-        From :func:`parameter_table`.
-    n_draws : int
-    rng : numpy.random.Generator
-        The only source of randomness.
-    correlation : mapping of (parameter, parameter) to rho, optional
-        Rank-preserving correlation through a Gaussian copula (the correlation of
-        the underlying normals).
-
-    Returns
-    -------
-    DataFrame
-        ``n_draws`` rows, one column per parameter (``fixed`` ones constant).
-    """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError("rng must be a numpy.random.Generator (np.random.default_rng(seed))")
-    n_draws = int(n_draws)
-    if n_draws < 1:
-        raise InputError("need at least one draw", column="n_draws", value=n_draws)
-    fits = {rec["parameter"]: _fit(rec) for rec in table.to_dict("records")}
-    varying = [p for p, f in fits.items() if f["kind"] != "fixed"]
-    corr = np.eye(len(varying))
-    for (a, b), rho in (correlation or {}).items():
-        if a not in varying or b not in varying:
-            raise InputError(
-                "correlation between parameters that are not drawn",
-                column="correlation",
-                value=(a, b),
-            )
-        if not -1 < rho < 1:
-            raise InputError("a correlation must be in (-1, 1)", column="correlation", value=rho)
-        i, j = varying.index(a), varying.index(b)
-        corr[i, j] = corr[j, i] = rho
-    try:
-        chol = np.linalg.cholesky(corr)
-    except np.linalg.LinAlgError:
-        raise InputError(
-            "the correlations are not a valid (positive definite) matrix", column="correlation"
-        ) from None
-    z = rng.standard_normal((n_draws, len(varying))) @ chol.T
-    out = {}
-    for name, fit in fits.items():
-        if fit["kind"] == "fixed":
-            out[name] = np.full(n_draws, fit["value"])
-        else:
-            out[name] = _quantiles(fit, z[:, varying.index(name)])
-    return pd.DataFrame(out)
+# ------------------------------------------------------------- evaluation
 
 
 def _param_arrays(
     draws: pd.DataFrame, assumptions: ImpactAssumptions, policy: Policy
 ) -> dict[str, np.ndarray]:
     """Every engine parameter as an array over draws (base values where not drawn)."""
-    base = _parameters(assumptions, policy)
+    base = base_case_parameters(assumptions, policy)
     n = len(draws)
     return {
         k: draws[k].to_numpy(dtype=float) if k in draws else np.repeat(v, n)
@@ -315,17 +124,17 @@ def _evaluate(
         mix = None
         if mix_setup is not None:
             mix = _mix_draws(mix_setup, sl.stop - sl.start, payer_mix_concentration, rng)
-        annual = _annual(base, policy, p, classes, arrays=arrays, mix=mix)
-        factors = _year_factors(
+        annual = annual_quantities(base, policy, p, classes, arrays=arrays, mix=mix)
+        factors = year_factors(
             policy, p, horizon=assumptions.horizon_years, start_date=assumptions.start_date
         )
-        for m, v in _horizon_totals(annual, factors, p).items():
+        for m, v in horizon_totals(annual, factors, p).items():
             out[m][sl] = v
     return out
 
 
 def _mix_setup(base: ImpactBase, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    units = sum(arrays[f"rev_units_{g}"] for g in ("onc", "ind", "oth"))
+    units = sum(arrays[f"rev_units_{g}"] for g in GROUPS)
     starts = base.row_starts()
     owner = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(units)]))
     total = np.add.reduceat(units, starts)[owner]
@@ -387,7 +196,7 @@ def one_way(
         )
     assumptions = assumptions or ImpactAssumptions()
     table = parameter_table(assumptions, policy, table=table)
-    base = _as_base(summary, assumptions)
+    base = as_base(summary, baseline_days=assumptions.baseline_days)
     ranged = table[table["high"] > table["low"]].reset_index(drop=True)
     k = len(ranged)
     frame = pd.DataFrame(
@@ -419,43 +228,41 @@ def one_way(
     )
 
 
-def _as_base(summary: pd.DataFrame | ImpactBase, assumptions: ImpactAssumptions) -> ImpactBase:
-    if isinstance(summary, ImpactBase):
-        return summary
-    return impact_base(summary, baseline_days=assumptions.baseline_days)
-
-
 # ------------------------------------------------------------------ scenarios
 
 
 _POLICY_FIELDS = ("scope_share", "threshold", "effective_date", "payers")
-_SETTING_FIELDS = ("horizon_years", "start_date", "baseline_days")
 
 
-def default_scenarios() -> pd.DataFrame:
+def default_scenarios(table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Named scenarios of the defaults' plausible alternatives (a table).
 
     Columns ``scenario, description`` and one column per changed input (missing =
-    base case). Values come from the ranges in ``impact_assumptions.csv``.
+    base case). Values come from the ranges of ``table`` (default the bundled
+    :func:`analysis.assumptions.assumption_table`).
     """
-    table = assumption_table().set_index("parameter")
+    table = (assumption_table() if table is None else table).set_index("parameter")
+    low, high = table["low"], table["high"]
     return pd.DataFrame(
         [
             {"scenario": "base", "description": "Base case (reference defaults)"},
             {
                 "scenario": "low_commercial_price",
-                "description": "Commercial rates at the low end (1.2 x Medicare)",
-                "commercial_multiplier": table.at["commercial_multiplier", "low"],
+                "description": "Commercial rates at the low end "
+                f"({low['commercial_multiplier']:g} x Medicare)",
+                "commercial_multiplier": low["commercial_multiplier"],
             },
             {
                 "scenario": "high_commercial_price",
-                "description": "Commercial rates at the high end (2.5 x Medicare)",
-                "commercial_multiplier": table.at["commercial_multiplier", "high"],
+                "description": "Commercial rates at the high end "
+                f"({high['commercial_multiplier']:g} x Medicare)",
+                "commercial_multiplier": high["commercial_multiplier"],
             },
             {
                 "scenario": "narrow_scope",
-                "description": "Policy applies to 70% of the payer's business",
-                "scope_share": table.at["scope_share", "low"],
+                "description": f"Policy applies to {low['scope_share']:.0%} of the payer's "
+                "business",
+                "scope_share": low["scope_share"],
             },
             {
                 "scenario": "mid_year_start",
@@ -464,9 +271,10 @@ def default_scenarios() -> pd.DataFrame:
             },
             {
                 "scenario": "growth_and_fee_cuts",
-                "description": "Volume +5%/yr, fees -3%/yr",
-                "volume_growth": table.at["volume_growth", "high"],
-                "fee_update": table.at["fee_update", "low"],
+                "description": f"Volume {high['volume_growth']:+.0%}/yr, "
+                f"fees {low['fee_update']:+.0%}/yr",
+                "volume_growth": high["volume_growth"],
+                "fee_update": low["fee_update"],
             },
             {
                 "scenario": "no_behavioural_response",
@@ -592,127 +400,6 @@ def _missing(value: Any) -> bool:
 # ------------------------------------------------------------------ PSA
 
 
-@dataclass(frozen=True)
-class Convergence:
-    """Running mean and interval of a PSA outcome against the number of draws.
-
-    Attributes
-    ----------
-    table : DataFrame
-        Per checkpoint ``n_draws, mean, mcse`` (Monte Carlo standard error of the
-        mean), ``lower, upper`` (the central ``level`` interval of the first
-        ``n_draws`` draws) and ``rel_change``: the largest change of mean, lower and
-        upper since the checkpoint at half as many draws, relative to ``|mean|``.
-    tolerance : float
-    n_stable : int or None
-        Stopping rule: the first checkpoint from which ``rel_change <= tolerance``
-        at every later checkpoint (None if the last one still exceeds it).
-    converged : bool
-        ``rel_change <= tolerance`` at the last checkpoint.
-    """
-
-    table: pd.DataFrame
-    tolerance: float
-    n_stable: int | None
-    converged: bool
-    level: float
-    metric: str = ""
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        return self.table
-
-    def __repr__(self) -> str:
-        state = f"stable from {self.n_stable:,} draws" if self.n_stable else "not yet stable"
-        return (
-            f"Convergence({self.metric or 'outcome'}: {state} at tolerance "
-            f"{self.tolerance:g}; {int(self.table['n_draws'].iloc[-1]):,} draws)"
-        )
-
-    def _repr_html_(self) -> str:
-        return f"<div><p>{html.escape(repr(self))}</p>{self.table.to_html(index=False)}</div>"
-
-
-def convergence(
-    values: np.ndarray | pd.Series,
-    *,
-    tolerance: float = 0.01,
-    level: float = 0.95,
-    n_checkpoints: int = 40,
-    min_draws: int = 100,
-    metric: str = "",
-) -> Convergence:
-    """Convergence diagnostic of a PSA outcome (draws in the order drawn).
-
-    At ``n_checkpoints`` evenly spaced numbers of draws ``n`` (from ``min_draws``)
-    the running mean and central ``level`` interval are computed from the first
-    ``n`` draws and compared with those from the first ``n // 2`` draws. The
-    interval is *stable* at ``n`` when mean, lower and upper bound each moved by at
-    most ``tolerance x |mean|``; the stopping rule reports the first ``n`` from
-    which it stays stable.
-
-    Parameters
-    ----------
-    values : array of shape (n_draws,)
-    tolerance : float
-        Relative tolerance (default 1 % of the mean).
-    level : float
-        Interval level (default 0.95: 2.5th-97.5th percentiles).
-    n_checkpoints, min_draws : int
-
-    Returns
-    -------
-    Convergence
-    """
-    x = np.asarray(values, dtype=float)
-    if x.ndim != 1 or len(x) < 2:
-        raise InputError("need a 1-d array of at least 2 draws", column="values")
-    if not 0 < level < 1:
-        raise InputError("level must be in (0, 1)", column="level", value=level)
-    if not tolerance > 0:
-        raise InputError("tolerance must be > 0", column="tolerance", value=tolerance)
-    n = len(x)
-    first = min(max(2, min_draws), n)
-    points = np.unique(np.linspace(first, n, max(2, n_checkpoints)).round().astype(int))
-    alpha = (1 - level) / 2
-    csum, csum2 = np.cumsum(x), np.cumsum(x * x)
-
-    def stats_at(k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        mean = csum[k - 1] / k
-        var = np.maximum(csum2[k - 1] / k - mean**2, 0.0) * k / np.maximum(k - 1, 1)
-        qs = np.array([np.quantile(x[:j], [alpha, 1 - alpha]) for j in k])
-        return mean, np.sqrt(var / k), qs[:, 0], qs[:, 1]
-
-    mean, mcse, lo, hi = stats_at(points)
-    hmean, _, hlo, hhi = stats_at(np.maximum(points // 2, 1))
-    scale = np.where(np.abs(mean) > 0, np.abs(mean), np.maximum(hi - lo, 1e-12))
-    change = np.max(np.abs(np.vstack([mean - hmean, lo - hlo, hi - hhi])), axis=0) / scale
-    ok = change <= tolerance
-    n_stable = None
-    if ok[-1]:
-        bad = np.flatnonzero(~ok)
-        n_stable = int(points[bad[-1] + 1] if len(bad) else points[0])
-    table = pd.DataFrame(
-        {
-            "n_draws": points,
-            "mean": mean,
-            "mcse": mcse,
-            "lower": lo,
-            "upper": hi,
-            "rel_change": change,
-            "stable": ok,
-        }
-    )
-    return Convergence(
-        table=table,
-        tolerance=tolerance,
-        n_stable=n_stable,
-        converged=bool(ok[-1]),
-        level=level,
-        metric=metric,
-    )
-
-
 def _interval(x: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     alpha = (1 - level) / 2
     lo, hi = np.quantile(x, [alpha, 1 - alpha], axis=axis)
@@ -817,10 +504,13 @@ class PSAResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Headline totals with intervals, the parameter table and the convergence state."""
+        """Headline totals with intervals, the parameter table and the convergence state.
+
+        Plain JSON values; missing numbers (NaN) are None.
+        """
         conv = self.convergence()
         return json.loads(
-            json.dumps(
+            dumps_json(
                 {
                     "policy": self.policy.to_dict(),
                     "n_draws": self.n_draws,
@@ -835,7 +525,7 @@ class PSAResult:
                         "converged": conv.converged,
                     },
                 },
-                default=_json_default,
+                indent=None,
             )
         )
 
@@ -908,13 +598,13 @@ def psa(
     """
     assumptions = assumptions or ImpactAssumptions()
     table = parameter_table(assumptions, policy, table=table)
-    base = _as_base(summary, assumptions)
+    base = as_base(summary, baseline_days=assumptions.baseline_days)
     draws = sample_parameters(table, n_draws, rng=rng, correlation=correlation)
     params = _param_arrays(draws, assumptions, policy)
     out = _evaluate(
         base, policy, params, assumptions, rng=rng, payer_mix_concentration=payer_mix_concentration
     )
-    det = _evaluate(base, policy, _parameters(assumptions, policy), assumptions)
+    det = _evaluate(base, policy, base_case_parameters(assumptions, policy), assumptions)
     totals = pd.DataFrame({m: out[m].sum(axis=1) for m in METRICS}).assign(
         draw=np.arange(1, n_draws + 1)
     )

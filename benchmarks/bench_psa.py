@@ -10,7 +10,8 @@ Usage::
     .venv/bin/python benchmarks/bench_psa.py                 # print the table
     .venv/bin/python benchmarks/bench_psa.py --record        # and update RESULTS.md
 
-``--record`` rewrites only the ``bench_psa`` section of ``benchmarks/RESULTS.md``.
+``--record`` rewrites only the ``bench_psa`` section of ``benchmarks/RESULTS.md``
+(``_scale_common.write_section``).
 """
 
 from __future__ import annotations
@@ -19,19 +20,17 @@ import argparse
 import datetime as dt
 import os
 import platform
-import resource
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _scale_common import peak_rss_mb, write_section
 
-from analysis.impact import REQUIRED_COLUMNS, impact_base
 from analysis.policy import full_bundling, lcd_cap, medical_necessity
+from analysis.revenue_base import REQUIRED_COLUMNS, impact_base
 from analysis.uncertainty import psa
 
-HERE = Path(__file__).resolve().parent
 PAYERS = ("BCBSNC", "MEDICARE", "MEDICAID", "OTHER_COMMERCIAL")
 
 
@@ -64,11 +63,6 @@ def synthetic_summary(n_practices: int, *, rng: np.random.Generator) -> pd.DataF
         "payer": np.tile(PAYERS, n_practices),
     }
     return pd.DataFrame(keys | frame)
-
-
-def peak_rss_mb() -> float:
-    """Maximum resident set size of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run(n_draws: int, n_practices: int, *, seed: int = 1, repeats: int = 2) -> pd.DataFrame:
@@ -114,7 +108,6 @@ def record(table: pd.DataFrame, peak: float) -> None:
         f"pandas {pd.__version__}, scipy {__import__('scipy').__version__}"
     )
     lines = [
-        "<!-- bench_psa:start -->",
         "## Probabilistic sensitivity analysis (`bench_psa.py`)",
         "",
         f"- Date: {dt.date.today().isoformat()}; machine: {platform.system()} "
@@ -141,28 +134,8 @@ def record(table: pd.DataFrame, peak: float) -> None:
         "The PSA mean lies below the deterministic loss because the product-scope "
         "share is drawn from a PERT distribution with its mode at the base case 1.0 "
         "(mean 0.95); see `analysis.uncertainty`.",
-        "<!-- bench_psa:end -->",
     ]
-    section = "\n".join(lines) + "\n"
-    path = HERE / "RESULTS.md"
-    text = (
-        path.read_text(encoding="utf-8")
-        if path.exists()
-        else (
-            "# Benchmark results\n\nRecorded by the scripts in `benchmarks/`; each section says "
-            "how it was made.\n"
-        )
-    )
-    start, end = "<!-- bench_psa:start -->", "<!-- bench_psa:end -->"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        after = rest.split(end, 1)[1].lstrip("\n")
-        text = before + section + ("\n" + after if after else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_section("bench_psa", lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,14 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.lcd import screen
+from analysis.policy import full_bundling
+from analysis.revenue_base import impact_base
+from analysis.summary import SUM_COLUMNS, _finish
+from analysis.uncertainty import psa
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _scale_common import machine, machine_lines, peak_rss_mb, write_section  # noqa: E402
 from bench_psa import synthetic_summary  # noqa: E402
 
 
 def summary_for(n_practices: int, seed: int = 1):
-    from analysis.summary import SUM_COLUMNS, _finish
-
     rng = np.random.default_rng(seed)
     s = synthetic_summary(n_practices, rng=rng)
     nononc = s["n_nononc_encounters"].to_numpy().astype(np.int64)
@@ -59,11 +63,6 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
-    from analysis.impact import impact_base
-    from analysis.lcd import screen
-    from analysis.policy import full_bundling
-    from analysis.uncertainty import psa
-
     m = machine()
     summ = summary_for(args.practices)
     t_screen, res = best_of(lambda: screen(summ))

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import inspect
+import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -10,6 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis.cli import main
+from analysis.defaults import EFFECTIVE_DATE, LCD_BENCHMARK, POLICY_PAYERS
+from analysis.assumptions import settings_table
 from analysis.errors import InputError
 from analysis.impact import (
     REQUIRED_COLUMNS,
@@ -20,6 +27,7 @@ from analysis.impact import (
     impact_base,
 )
 from analysis.policy import full_bundling, lcd_cap, status_quo
+from analysis.summary import summarize
 
 # ------------------------------------------------------------------ fixtures
 
@@ -270,8 +278,6 @@ def hand_lines() -> pd.DataFrame:
 
 
 def test_end_to_end_from_claim_lines():
-    from analysis.summary import summarize
-
     # One practice, 2024Q1-Q2 (x2), BCBSNC, all allowed amounts observed:
     #   X 02-01 CT 74177 + 76376 $30 (lung cancer C34.90: oncology)
     #   Y 03-01 CT 71250 + 76377 $80 (R91.8: other)
@@ -345,6 +351,45 @@ def test_defaults_match_the_reference_table():
     assert ImpactAssumptions.from_dict(a.to_dict()) == a
 
 
+def test_reference_settings_agree_with_the_shared_defaults():
+    settings = settings_table().set_index("setting")["default"]
+    assert dt.date.fromisoformat(settings["effective_date"]) == EFFECTIVE_DATE
+    assert tuple(settings["policy_payers"].split(";")) == POLICY_PAYERS
+    assert assumption_table().set_index("parameter").at["threshold", "base"] == LCD_BENCHMARK
+
+
+def test_reference_tables_are_copies():
+    table = assumption_table()
+    table.loc[:, "base"] = -1.0
+    assert (assumption_table()["base"] != -1.0).all()
+    assert ImpactAssumptions().commercial_multiplier == 1.8
+
+
+def test_the_model_reads_no_files():
+    # Only analysis.assumptions reads the bundled tables; the model gets them from it.
+    reading = re.compile(r"\bopen\(|read_csv|read_parquet|Path\(|\bpaths\.")
+    for name in (
+        "convergence",
+        "distributions",
+        "impact",
+        "lcd",
+        "policy",
+        "rate_stats",
+        "revenue_base",
+        "revenue_engine",
+        "uncertainty",
+    ):
+        source = inspect.getsource(importlib.import_module(f"analysis.{name}"))
+        assert not reading.search(source), name
+
+
+def test_json_is_standard_with_missing_numbers_as_null():
+    d = impact(hand_summary(), default_policies()).to_dict()
+    json.dumps(d, allow_nan=False)  # raises on NaN
+    extra = {r["parameter"]: r for r in d["assumption_sources"]}["annualization_factor"]
+    assert extra["value"] == "2.0" and extra["base"] is None
+
+
 def test_input_errors_name_the_problem():
     with pytest.raises(InputError, match="rev_units_onc"):
         impact(hand_summary().drop(columns="rev_units_onc"))
@@ -408,19 +453,11 @@ def test_status_quo_loses_nothing(s):
 ALTERNATIVES = default_policies()[1:]
 
 
+@pytest.mark.parametrize("columns", [COUNT_AND_USD, USD], ids=["volume", "price"])
 @FAST
 @given(s=summaries(), k=st.floats(0.25, 8.0))
-def test_loss_is_linear_in_volume(s, k):
-    scaled = s.assign(**{c: s[c] * k for c in COUNT_AND_USD})
-    a = impact(s, ALTERNATIVES).practices["loss_usd"].to_numpy()
-    b = impact(scaled, ALTERNATIVES).practices["loss_usd"].to_numpy()
-    np.testing.assert_allclose(b, k * a, rtol=1e-9, atol=1e-6)
-
-
-@FAST
-@given(s=summaries(), k=st.floats(0.25, 8.0))
-def test_loss_is_linear_in_price(s, k):
-    scaled = s.assign(**{c: s[c] * k for c in USD})
+def test_loss_is_linear_in_volume_and_in_price(columns, s, k):
+    scaled = s.assign(**{c: s[c] * k for c in columns})
     a = impact(s, ALTERNATIVES).practices["loss_usd"].to_numpy()
     b = impact(scaled, ALTERNATIVES).practices["loss_usd"].to_numpy()
     np.testing.assert_allclose(b, k * a, rtol=1e-9, atol=1e-6)
@@ -479,10 +516,6 @@ def test_practices_add_up_to_the_whole(s):
 
 
 def test_cli_writes_the_outputs(tmp_path):
-    import json
-
-    from analysis.cli import main
-
     claims = tmp_path / "claims.csv"
     hand_lines().assign(service_date=lambda d: d["service_date"].dt.strftime("%Y-%m-%d")).to_csv(
         claims, index=False
@@ -527,8 +560,6 @@ def test_start_date_is_a_date():
 
 
 def test_cli_stream_engine_gives_the_same_tables(tmp_path):
-    from analysis.cli import main
-
     claims = tmp_path / "claims.csv"
     hand_lines().assign(service_date=lambda d: d["service_date"].dt.strftime("%Y-%m-%d")).to_csv(
         claims, index=False

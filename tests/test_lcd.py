@@ -18,7 +18,10 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from analysis import lcd
+from analysis.cli import main
+from analysis.defaults import ALPHA, LCD_BENCHMARK
 from analysis.errors import InputError
+from analysis.rate_stats import winsorise
 
 ZERO_COLS = (
     "n_encounters_3d_76376", "n_encounters_3d_76377", "ct_mr_lines", "n_lines_3d",
@@ -245,7 +248,7 @@ def test_overdispersion_hand_case():
 
 def test_winsorising_sets_ten_percent_each_end_to_the_nearest_value():
     z = np.array([-9.0, -1, -0.5, 0, 0.1, 0.2, 0.3, 0.4, 1, 7])  # I = 10: one each end
-    w = lcd._winsorise(z)
+    w = winsorise(z)
     assert w[0] == -1 and w[-1] == 1 and (w[1:-1] == z[1:-1]).all()
 
 
@@ -498,6 +501,30 @@ def test_bad_options_raise_input_error(kwargs, column):
     assert err.value.column == column
 
 
+def test_settings_object_and_keywords_build_the_same_screen(small):
+    settings = lcd.ScreenSettings(alpha=0.2, ci="wilson")
+    by_object = lcd.screen(SMALL, settings)
+    by_keywords = lcd.screen(SMALL, alpha=0.2, ci="wilson")
+    pd.testing.assert_frame_equal(by_object.table, by_keywords.table)
+    assert by_object.settings == by_keywords.settings == settings
+    # Keywords replace fields of the settings given, and are validated as they are.
+    assert lcd.screen(SMALL, settings, alpha=0.05).settings == lcd.ScreenSettings(ci="wilson")
+    with pytest.raises(InputError) as err:
+        lcd.screen(SMALL, settings, alpha=2.0)
+    assert err.value.column == "alpha"
+    assert lcd.screen(SMALL).settings == lcd.ScreenSettings() == small.settings
+
+
+def test_default_settings_come_from_the_shared_defaults():
+    assert lcd.ScreenSettings().threshold == LCD_BENCHMARK
+    assert lcd.ScreenSettings().alpha == ALPHA
+
+
+def test_unknown_keyword_names_itself():
+    with pytest.raises(TypeError, match="'treshold'.*threshold, basis"):
+        lcd.screen(SMALL, treshold=0.25)
+
+
 def test_bad_summaries_raise_input_error():
     with pytest.raises(InputError, match="n_nononc_encounters"):
         lcd.screen(SMALL.drop(columns="n_nononc_encounters"))
@@ -546,8 +573,6 @@ def _claims_fixture(path) -> None:
 
 
 def test_cli_lcd_on_a_small_fixture(tmp_path, capsys):
-    from analysis.cli import main
-
     claims_csv = tmp_path / "claims.csv"
     _claims_fixture(claims_csv)
     out = tmp_path / "out"
@@ -595,8 +620,6 @@ def test_cli_lcd_on_a_small_fixture(tmp_path, capsys):
 
 
 def test_cli_lcd_user_errors_exit_2(tmp_path, capsys):
-    from analysis.cli import main
-
     assert main(["lcd", str(tmp_path / "missing.csv"), "--out", str(tmp_path)]) == 2
     assert "missing.csv" in capsys.readouterr().err
     claims_csv = tmp_path / "claims.csv"
@@ -608,8 +631,6 @@ def test_cli_lcd_user_errors_exit_2(tmp_path, capsys):
 
 
 def test_cli_lcd_on_the_bundled_sample(tmp_path, capsys):
-    from analysis.cli import main
-
     assert main(["lcd", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "practices screened" in printed and "flagged" in printed

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import matplotlib
 
@@ -78,6 +81,17 @@ def test_palette_is_okabe_ito_without_a_red_green_pair():
     # Flagged vs. not flagged is orange vs. grey: no red/green verdict.
     assert plots.COLORS["highlight"] == "#E69F00"
     assert "#FF0000" not in plots.PALETTE and "#00FF00" not in plots.PALETTE
+
+
+def test_importing_plots_chooses_no_backend():
+    # Figures are built without pyplot, so importing the module loads no pyplot, which
+    # would pick a backend: the caller's choice stays the caller's.
+    code = "import sys, analysis.plots; print('matplotlib.pyplot' in sys.modules)"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "False"
 
 
 def test_funnel_plot(result):

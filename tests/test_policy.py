@@ -10,15 +10,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from analysis.defaults import EFFECTIVE_DATE, LCD_BENCHMARK, POLICY_PAYERS
 from analysis.errors import InputError
 from analysis.policy import (
+    ALTERNATIVES,
     POLICY_KINDS,
     Policy,
+    as_date,
     full_bundling,
     get_policy,
     lcd_cap,
     medical_necessity,
     paid_shares,
+    policies_from_names,
     status_quo,
 )
 
@@ -48,6 +52,64 @@ def test_round_trip_through_dict(kind):
     p = get_policy(kind)
     assert Policy.from_dict(p.to_dict()) == p
     assert p.name == kind
+
+
+def test_defaults_come_from_the_shared_defaults():
+    for p in (full_bundling(), lcd_cap(), medical_necessity(), Policy("lcd_cap")):
+        assert p.payers == POLICY_PAYERS and p.effective_date == EFFECTIVE_DATE
+    assert lcd_cap().threshold == Policy("lcd_cap").threshold == LCD_BENCHMARK
+
+
+def test_policies_from_names_with_the_defaults():
+    assert policies_from_names(POLICY_KINDS) == tuple(get_policy(k) for k in POLICY_KINDS)
+    assert [p.kind for p in policies_from_names(ALTERNATIVES)] == [
+        "full_bundling",
+        "lcd_cap",
+        "medical_necessity",
+    ]
+    assert policies_from_names("lcd_cap") == (lcd_cap(),)
+    assert policies_from_names([]) == ()
+
+
+def test_policies_from_names_share_the_options():
+    # status_quo takes none of them; lcd_cap alone takes the cap threshold.
+    sq, fb, cap, mn = policies_from_names(
+        POLICY_KINDS,
+        payers=["aetna", "BCBSNC"],
+        effective_date="2025-07-01",
+        scope_share=0.7,
+        cap_threshold=0.25,
+    )
+    assert sq == status_quo()
+    for p in (fb, cap, mn):
+        assert p.payers == ("AETNA", "BCBSNC")
+        assert p.effective_date == dt.date(2025, 7, 1) and p.scope_share == 0.7
+    assert cap.threshold == 0.25 and fb.threshold == mn.threshold == LCD_BENCHMARK
+    assert cap == lcd_cap(
+        threshold=0.25, payers=("AETNA", "BCBSNC"), effective_date="2025-07-01", scope_share=0.7
+    )
+    # None keeps each default.
+    assert policies_from_names(["lcd_cap"], payers=None, cap_threshold=None) == (lcd_cap(),)
+
+
+def test_policies_from_names_reject_bad_names_and_options():
+    with pytest.raises(InputError, match="unknown policy") as err:
+        policies_from_names(["full_bundling", "cap_everything"])
+    assert err.value.column == "policy" and err.value.value == "cap_everything"
+    with pytest.raises(InputError) as err:
+        policies_from_names(["lcd_cap"], cap_threshold=1.5)
+    assert err.value.column == "threshold"
+    with pytest.raises(InputError) as err:
+        policies_from_names(["full_bundling"], scope_share=-0.1)
+    assert err.value.column == "scope_share"
+
+
+def test_as_date_reads_dates_and_iso_text():
+    assert as_date("2025-07-01", "d") == as_date(pd.Timestamp("2025-07-01"), "d")
+    assert as_date(dt.datetime(2025, 7, 1, 9), "d") == dt.date(2025, 7, 1)
+    with pytest.raises(InputError) as err:
+        as_date("July", "effective_date")
+    assert err.value.column == "effective_date"
 
 
 def test_validation_names_the_field():

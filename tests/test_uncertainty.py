@@ -8,12 +8,14 @@ import pytest
 from scipy import stats
 from test_impact import hand_summary
 
+from analysis import plots
+from analysis.assumptions import assumption_table
+from analysis.distributions import fit_distribution
 from analysis.errors import InputError
-from analysis.impact import ImpactAssumptions, impact, impact_base
+from analysis.impact import ImpactAssumptions, default_policies, impact, impact_base
 from analysis.policy import full_bundling, lcd_cap, medical_necessity, status_quo
 from analysis.uncertainty import (
     METRICS,
-    _fit,
     _mix_draws,
     _mix_setup,
     convergence,
@@ -35,22 +37,26 @@ def centred_table() -> pd.DataFrame:
 # ------------------------------------------------------------- distributions
 
 
+def fit(parameter: str, distribution: str, **bounds: float) -> dict[str, float]:
+    return fit_distribution({"parameter": parameter, "distribution": distribution, **bounds})
+
+
 def test_fitted_distributions_are_centred_with_the_stated_spread():
     sd = (2.5 - 1.2) / 3.919927969  # the 1.2-2.5 range read as a 95 % interval
-    f = _fit({"parameter": "m", "distribution": "lognormal", "base": 1.8, "low": 1.2, "high": 2.5})
+    f = fit("m", "lognormal", base=1.8, low=1.2, high=2.5)
     # scipy.stats.lognorm(s=sigma, scale=exp(mu)).mean(), .std()
     d = stats.lognorm(s=f["sigma"], scale=np.exp(f["mu"]))
     assert d.mean() == pytest.approx(1.8)
     assert d.std() == pytest.approx(sd)
-    f = _fit({"parameter": "s", "distribution": "beta", "base": 0.8, "low": 0.6, "high": 0.95})
+    f = fit("s", "beta", base=0.8, low=0.6, high=0.95)
     d = stats.beta(f["a"], f["b"])
     assert d.mean() == pytest.approx(0.8)
     assert d.std() == pytest.approx(0.35 / 3.919927969)
-    f = _fit({"parameter": "c", "distribution": "gamma", "base": 15, "low": 5, "high": 40})
+    f = fit("c", "gamma", base=15, low=5, high=40)
     d = stats.gamma(f["shape"], scale=f["scale"])
     assert (d.mean(), d.std()) == pytest.approx((15.0, 35 / 3.919927969))
     # PERT on [0.7, 1] with mode 1: Beta(1 + 4*0.3/0.3, 1) = Beta(5, 1), mean 0.95.
-    f = _fit({"parameter": "scope", "distribution": "pert", "base": 1.0, "low": 0.7, "high": 1.0})
+    f = fit("scope", "pert", base=1.0, low=0.7, high=1.0)
     assert (f["a"], f["b"]) == (5.0, 1.0)
 
 
@@ -169,6 +175,20 @@ def test_scenarios_run_together():
         )
 
 
+def test_scenarios_follow_the_table_given():
+    table = assumption_table()
+    table.loc[table["parameter"] == "commercial_multiplier", "low"] = 1.1
+    table.loc[table["parameter"] == "scope_share", "low"] = 0.5
+    s = default_scenarios(table).set_index("scenario")
+    assert s.at["low_commercial_price", "commercial_multiplier"] == 1.1
+    assert s.at["low_commercial_price", "description"].endswith("(1.1 x Medicare)")
+    assert s.at["narrow_scope", "description"] == "Policy applies to 50% of the payer's business"
+    # The bundled table's scenarios, as written in the reports.
+    d = default_scenarios().set_index("scenario")["description"]
+    assert d["low_commercial_price"] == "Commercial rates at the low end (1.2 x Medicare)"
+    assert d["growth_and_fee_cuts"] == "Volume +5%/yr, fees -3%/yr"
+
+
 # ----------------------------------------------------------------------- PSA
 
 
@@ -179,19 +199,15 @@ def test_same_seed_same_psa_and_different_seed_different():
     pd.testing.assert_frame_equal(a.totals, b.totals)
     np.testing.assert_array_equal(a.practice_loss_usd, b.practice_loss_usd)
     assert not np.array_equal(a.totals["loss_usd"], c.totals["loss_usd"])
-    m = psa(
-        hand_summary(),
-        full_bundling(),
-        rng=np.random.default_rng(11),
-        n_draws=300,
-        payer_mix_concentration=10,
-    )
-    n = psa(
-        hand_summary(),
-        full_bundling(),
-        rng=np.random.default_rng(11),
-        n_draws=300,
-        payer_mix_concentration=10,
+    m, n = (
+        psa(
+            hand_summary(),
+            full_bundling(),
+            rng=np.random.default_rng(11),
+            n_draws=300,
+            payer_mix_concentration=10,
+        )
+        for _ in range(2)
     )
     pd.testing.assert_frame_equal(m.totals, n.totals)
 
@@ -296,9 +312,6 @@ def test_convergence_detects_stability_and_its_absence():
 
 
 def test_impact_figures_state_their_findings():
-    from analysis import plots
-    from analysis.impact import default_policies
-
     res = impact(hand_summary(), default_policies())
     runs = [
         psa(hand_summary(), p, rng=np.random.default_rng(1), n_draws=400) for p in res.policies[1:]

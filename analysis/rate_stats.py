@@ -1,0 +1,306 @@
+"""Statistics for comparing practices' rates with a benchmark, one function each.
+
+The building blocks of the LCD screen (:func:`analysis.lcd.screen`) and of its
+funnel plot (:func:`analysis.plots.funnel_plot`), each usable alone on arrays of
+counts ``x`` of ``n``: binomial confidence intervals, Benjamini–Hochberg q-values,
+exact funnel limits, Spiegelhalter's overdispersion estimates and the empirical-Bayes
+beta-binomial prior. Every function is vectorised and treats ``n == 0`` as "not
+screened" (NaN, or left out of estimates across practices).
+
+References
+----------
+Clopper CJ, Pearson ES (1934). Biometrika 26:404–413.
+Wilson EB (1927). J Am Stat Assoc 22:209–212.
+Benjamini Y, Hochberg Y (1995). J R Stat Soc B 57:289–300.
+Spiegelhalter DJ (2005). Funnel plots for comparing institutional performance.
+Stat Med 24:1185–1202.
+Spiegelhalter DJ (2005b). Handling over-dispersion of performance indicators.
+Qual Saf Health Care 14:347–351.
+DerSimonian R, Laird N (1986). Control Clin Trials 7:177–188.
+Kleinman JC (1973). Proportions with extraneous variance. J Am Stat Assoc 68:46–54.
+Efron B, Morris C (1975). J Am Stat Assoc 70:311–319 (empirical Bayes).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy import optimize, special, stats
+
+from analysis.errors import InputError
+
+__all__ = [
+    "BetaPrior",
+    "Overdispersion",
+    "bh_qvalues",
+    "binomial_ci",
+    "fit_beta_prior",
+    "funnel_limits",
+    "overdispersion",
+    "winsorise",
+]
+
+_WINSOR = 0.10  # share Winsorised at each end (Spiegelhalter 2005b)
+
+
+@dataclass(frozen=True)
+class Overdispersion:
+    """Spiegelhalter's (2005b) overdispersion estimates across the practices screened.
+
+    ``pooled_rate`` is ``p0``; ``phi`` the Winsorised multiplicative factor (NaN when it
+    cannot be estimated: fewer than 2 practices or ``p0`` in {0, 1}); ``tau2`` the
+    additive DerSimonian–Laird variance on the rate scale; ``chi2_p`` the p-value of
+    ``I phi`` against chi-square with ``I - 1`` degrees of freedom (a test of no
+    overdispersion); ``n_practices`` = I.
+    """
+
+    pooled_rate: float
+    phi: float
+    tau2: float
+    chi2_p: float
+    n_practices: int
+
+    @property
+    def phi_used(self) -> float:
+        """Factor applied to the limits: ``max(phi, 1)`` (1 when phi is NaN)."""
+        return 1.0 if not np.isfinite(self.phi) else max(self.phi, 1.0)
+
+    @property
+    def tau2_used(self) -> float:
+        """Variance added to the limits: ``tau2`` (0 when it is NaN)."""
+        return self.tau2 if np.isfinite(self.tau2) else 0.0
+
+    def half_width(
+        self, n: Any, threshold: float, level: float, *, method: str = "tau2"
+    ) -> np.ndarray:
+        """Half-width of the overdispersion-adjusted funnel limits ``threshold +/- half``.
+
+        ``method="phi"`` (multiplicative): ``z sqrt(phi_used t (1 - t) / n)``;
+        ``method="tau2"`` (additive): ``z sqrt(t (1 - t) / n + tau2_used)``; ``z`` is
+        the ``1 - (1 - level) / 2`` normal quantile and ``t`` the threshold. Infinite
+        where ``n == 0``. The limits are not clipped to [0, 1].
+
+        >>> od = Overdispersion(0.2, 2.0, 0.001, 0.01, 10)
+        >>> round(float(od.half_width(100, 0.2, 0.95, method="phi")), 4)
+        0.1109
+        """
+        if method not in ("phi", "tau2"):
+            raise InputError("method must be 'phi' or 'tau2'", column="method", value=method)
+        zq = stats.norm.isf((1 - level) / 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var = threshold * (1 - threshold) / np.asarray(n, dtype=float)
+            if method == "phi":
+                return zq * np.sqrt(self.phi_used * var)
+            return zq * np.sqrt(var + self.tau2_used)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"phi_used": self.phi_used}
+
+
+@dataclass(frozen=True)
+class BetaPrior:
+    """The fitted Beta(a, b) prior of the practices' true rates."""
+
+    a: float
+    b: float
+    method: str
+    loglik: float
+
+    @property
+    def mean(self) -> float:
+        return self.a / (self.a + self.b)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"mean": self.mean}
+
+
+
+def binomial_ci(
+    x: Any, n: Any, *, method: str = "clopper-pearson", level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided confidence interval of a binomial proportion, vectorised.
+
+    Clopper–Pearson: ``[Beta^-1(a/2; x, n-x+1), Beta^-1(1-a/2; x+1, n-x)]`` with the
+    ends 0 at x = 0 and 1 at x = n. Wilson: ``(x + z^2/2)/(n + z^2) +/-
+    z/(n + z^2) sqrt(x (n - x)/n + z^2/4)``, z the ``1 - a/2`` normal quantile.
+    Both match ``scipy.stats.binomtest(x, n).proportion_ci(level, method="exact"|"wilson")``.
+    NaN where ``n == 0``.
+    """
+    x = np.asarray(x, dtype=float)
+    n = np.asarray(n, dtype=float)
+    a = 1.0 - level
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "clopper-pearson":
+            lo = np.where(x > 0, special.betaincinv(x, n - x + 1, a / 2), 0.0)
+            hi = np.where(x < n, special.betaincinv(x + 1, n - x, 1 - a / 2), 1.0)
+        elif method == "wilson":
+            z = stats.norm.isf(a / 2)
+            centre = (x + z * z / 2) / (n + z * z)
+            half = z / (n + z * z) * np.sqrt(x * (n - x) / n + z * z / 4)
+            lo, hi = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+        else:
+            raise InputError("ci must be 'clopper-pearson' or 'wilson'", column="ci", value=method)
+    bad = n <= 0
+    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+def bh_qvalues(p: Any) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values); NaN entries are not counted.
+
+    ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` over the m non-missing p-values in
+    increasing order. Matches ``scipy.stats.false_discovery_control(p, method="bh")``.
+    """
+    p = np.asarray(p, dtype=float)
+    q = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return q
+    pv = p[ok]
+    order = np.argsort(pv, kind="stable")
+    scaled = pv[order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    out = np.empty(m)
+    out[order] = adjusted
+    q[ok] = out
+    return q
+
+
+def funnel_limits(n: Any, threshold: float, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact binomial funnel limits (rate scale) around ``threshold`` at volume ``n``.
+
+    For p = (1 - level)/2 (lower) and 1 - (1 - level)/2 (upper): ``r_p`` is the
+    p-quantile of Binomial(n, threshold) (smallest r with F(r) >= p) and the limit is
+    ``(r_p - a)/n`` with ``a = (F(r_p) - p)/(F(r_p) - F(r_p - 1))`` — Spiegelhalter's
+    interpolation (Stat Med 2005; 24:1185, appendix A.1.1), which makes the limits a
+    smooth function of n. NaN where n == 0.
+
+    Examples
+    --------
+    n = 40, threshold 0.2, level 0.95, upper: F(12) = 0.95676 < 0.975 <= F(13) = 0.98059,
+    so r = 13, a = (0.98059 - 0.975)/(0.98059 - 0.95676) = 0.2347 and the limit is
+    (13 - 0.2347)/40 = 0.3191.
+
+    >>> lo, hi = funnel_limits(40, 0.2, 0.95)
+    >>> round(float(hi), 4)
+    0.3191
+    """
+    n = np.asarray(n, dtype=float)
+    out = []
+    for p in ((1 - level) / 2, 1 - (1 - level) / 2):
+        r = stats.binom.ppf(p, n, threshold)
+        f_r = stats.binom.cdf(r, n, threshold)
+        f_rm1 = stats.binom.cdf(r - 1, n, threshold)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = (f_r - p) / (f_r - f_rm1)
+            lim = (r - a) / n
+        out.append(np.where(n > 0, np.clip(lim, 0.0, 1.0), np.nan))
+    return out[0], out[1]
+
+
+def winsorise(z: np.ndarray, share: float = _WINSOR) -> np.ndarray:
+    """Set the floor(share * I) lowest and highest values to the nearest remaining one.
+
+    >>> winsorise(np.arange(10.0)).tolist()
+    [1.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 8.0]
+    """
+    k = int(math.floor(share * z.size))
+    if k == 0:
+        return z.copy()
+    s = np.sort(z)
+    return np.clip(z, s[k], s[z.size - 1 - k])
+
+
+def overdispersion(x: Any, n: Any) -> Overdispersion:
+    """Winsorised phi and DerSimonian–Laird tau² around the pooled rate (Spiegelhalter 2005b).
+
+    ``p0 = sum x / sum n``; ``z_i = (x_i/n_i - p0)/s_i``, ``s_i^2 = p0(1-p0)/n_i``;
+    ``phi = mean(winsorised z^2)`` (10 % each end); ``tau2 = max(0, (I phi - (I-1)) /
+    (sum w - sum w^2/sum w))`` with ``w_i = 1/s_i^2``. Practices with n == 0 are ignored.
+    """
+    x = np.asarray(x, dtype=float)
+    n = np.asarray(n, dtype=float)
+    keep = n > 0
+    x, n = np.minimum(x[keep], n[keep]), n[keep]
+    i = int(n.size)
+    p0 = float(x.sum() / n.sum()) if i else float("nan")
+    if i < 2 or not 0.0 < p0 < 1.0:
+        return Overdispersion(p0, float("nan"), float("nan"), float("nan"), i)
+    s2 = p0 * (1 - p0) / n
+    z = (x / n - p0) / np.sqrt(s2)
+    phi = float(np.mean(winsorise(z) ** 2))
+    w = 1.0 / s2
+    tau2 = max(0.0, (i * phi - (i - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    chi2_p = float(stats.chi2.sf(i * phi, i - 1))
+    return Overdispersion(p0, phi, float(tau2), chi2_p, i)
+
+
+def _betabinom_negloglik(params: np.ndarray, x: np.ndarray, n: np.ndarray) -> float:
+    mu = special.expit(params[0])
+    kappa = math.exp(params[1])
+    return -float(stats.betabinom.logpmf(x, n, mu * kappa, (1 - mu) * kappa).sum())
+
+
+_LOG_KAPPA_BOUNDS = (math.log(1e-2), math.log(1e7))
+
+
+def _moments_prior(x: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """Kleinman (1973) moments: returns (mu, kappa) with kappa = a + b.
+
+    With ``mu = sum x / sum n``, ``S = sum n_i (r_i - mu)^2`` has expectation
+    ``mu (1 - mu) [(I - 1) + rho B]``, ``B = sum (n_i - 1)(1 - n_i / N)`` and
+    ``rho = 1/(kappa + 1)`` the intra-practice correlation; solve for rho, clip to
+    ``[1/(1e7 + 1), 0.99]``.
+    """
+    big_n = n.sum()
+    mu = float(x.sum() / big_n)
+    mu = min(max(mu, 1e-6), 1 - 1e-6)
+    s = float((n * (x / n - mu) ** 2).sum())
+    b = float(((n - 1) * (1 - n / big_n)).sum())
+    rho = (s / (mu * (1 - mu)) - (n.size - 1)) / b if b > 0 else 0.0
+    rho = min(max(rho, 1.0 / (math.exp(_LOG_KAPPA_BOUNDS[1]) + 1)), 0.99)
+    return mu, 1.0 / rho - 1.0
+
+
+def fit_beta_prior(x: Any, n: Any, *, method: str = "mle") -> BetaPrior:
+    """Fit the Beta(a, b) prior of an empirical-Bayes beta-binomial model.
+
+    ``method="mle"`` maximises ``sum log BetaBinom(x_i | n_i, a, b)`` over
+    ``(logit mu, log kappa)`` (``a = mu kappa``, ``b = (1 - mu) kappa``, ``kappa`` bounded
+    to [1e-2, 1e7]; the upper bound is reached when the rates vary no more than
+    binomially, and then every practice shrinks to the pooled rate), starting from the
+    method-of-moments estimate. ``method="moments"``, or fewer than 3 practices, or an
+    optimiser failure: Kleinman's (1973) method of moments (see ``_moments_prior``).
+    Practices with n == 0 are ignored.
+    """
+    x = np.asarray(x, dtype=float)
+    n = np.asarray(n, dtype=float)
+    keep = n > 0
+    x, n = np.minimum(x[keep], n[keep]), n[keep]
+    if n.size == 0:
+        return BetaPrior(float("nan"), float("nan"), "none", float("nan"))
+    mu0, kappa0 = _moments_prior(x, n)
+    start = np.array([special.logit(mu0), math.log(kappa0)])
+    used = "moments"
+    params = start
+    if method == "mle" and n.size >= 3:
+        res = optimize.minimize(
+            _betabinom_negloglik,
+            start,
+            args=(x, n),
+            method="L-BFGS-B",
+            bounds=[(-15.0, 15.0), _LOG_KAPPA_BOUNDS],
+        )
+        if res.success and np.all(np.isfinite(res.x)):
+            params, used = res.x, "mle"
+        else:
+            used = "moments (optimiser failed)"
+    elif method == "mle":
+        used = "moments (fewer than 3 practices)"
+    mu = float(special.expit(params[0]))
+    kappa = math.exp(float(params[1]))
+    return BetaPrior(mu * kappa, (1 - mu) * kappa, used, -_betabinom_negloglik(params, x, n))
+
