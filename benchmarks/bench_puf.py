@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_puf.py [--rows 9700000] [--file PATH] [--keep]
 
 1. Writes a synthetic "by Provider and Service" file in the real 28-column layout
-   (``analysis.puf.write_synthetic_puf``, seed 7) of ``--rows`` rows (default
+   (``analysis.synth.puf.write_synthetic_puf``, seed 7) of ``--rows`` rows (default
    9.7 M, about the size of the real national file), unless it already exists.
 2. Runs the same query twice, each in its own child process so that peak memory
    (the child's maximum resident set size from ``wait4``) is its own:
@@ -14,6 +14,11 @@
 3. Checks that both give the same NPIs and the same CT/MR and 3D service totals
    and writes ``benchmarks/out/bench_puf.json`` and the section of
    ``benchmarks/RESULTS.md`` between its markers.
+
+The parent process imports only the standard library, so the package is imported
+inside the child entry points (and the paths below are not taken from
+``analysis.paths``): a child forked from a large parent would report the parent's
+pages as its own peak memory.
 """
 
 from __future__ import annotations
@@ -60,12 +65,12 @@ def _engine_rad3d(path: str, result: str) -> None:
 def _engine_duckdb(path: str, result: str) -> None:
     import duckdb
 
-    from analysis import puf
     from analysis.codes import CODES_3D, ct_mr_codes
+    from analysis.puf.layouts import PROVIDER_SERVICE_COLUMNS
 
     numeric = {"Tot_Benes", "Tot_Srvcs", "Tot_Bene_Day_Srvcs", "Avg_Sbmtd_Chrg",
                "Avg_Mdcr_Alowd_Amt", "Avg_Mdcr_Pymt_Amt", "Avg_Mdcr_Stdzd_Amt"}
-    columns = {c: ("DOUBLE" if c in numeric else "VARCHAR") for c in puf.PROVIDER_SERVICE_COLUMNS}
+    columns = {c: ("DOUBLE" if c in numeric else "VARCHAR") for c in PROVIDER_SERVICE_COLUMNS}
     ctmr = ct_mr_codes()["cpt_code"].tolist()
     codes = ", ".join(f"'{c}'" for c in ctmr + list(CODES_3D))
     ctmr_list = ", ".join(f"'{c}'" for c in ctmr)
@@ -185,9 +190,9 @@ def main() -> None:
     if args.child == "generate":
         import numpy as np
 
-        from analysis import puf
+        from analysis.synth.puf import write_synthetic_puf
 
-        puf.write_synthetic_puf(args.file, n_rows=args.rows, rng=np.random.default_rng(7))
+        write_synthetic_puf(args.file, n_rows=args.rows, rng=np.random.default_rng(7))
         return
     if args.child:
         {"rad3d": _engine_rad3d, "duckdb": _engine_duckdb}[args.child](str(args.file),

@@ -1,9 +1,12 @@
 """Tests for analysis.puf: the CMS provider/geography readers, roll-ups, the
 services-basis summary with suppression bounds, the screen, the exposure estimate,
-the consistency check, the synthetic generator and the ``rad3d puf`` command."""
+the consistency check, the synthetic PUF generator (analysis.synth.puf), the bundled
+samples and the ``rad3d puf`` command."""
 
 from __future__ import annotations
 
+import filecmp
+import importlib.util
 import json
 
 import numpy as np
@@ -16,6 +19,9 @@ from analysis import puf
 from analysis.cli import main as cli_main
 from analysis.codes import ct_mr_codes
 from analysis.errors import InputError
+from analysis.npi import valid_npi
+from analysis.paths import NOTEBOOK_DIR, PUF_SAMPLE_DIR
+from analysis.synth.puf import write_synthetic_puf
 
 K_CT_MR = len(ct_mr_codes())  # CT/MR codes in the default set (hidden-cell count)
 HEADER = ",".join(puf.PROVIDER_SERVICE_COLUMNS)
@@ -44,7 +50,7 @@ def write(path, lines, *, header=HEADER, bom=False, eol="\n"):
     return path
 
 
-# Hand-checkable file: NPI 1234567893 (valid check digit; see _luhn_check_digit) reads
+# Hand-checkable file: NPI 1234567893 (valid check digit; see analysis.npi) reads
 # 3 CT/MR codes and bills 76376 in a facility; NPI 1245319599 is in Texas; one row is
 # an office visit (out of scope).
 HAND = [
@@ -61,7 +67,7 @@ HAND = [
 def synthetic(tmp_path_factory):
     """A 3,000-row synthetic provider file with its geography file."""
     d = tmp_path_factory.mktemp("puf")
-    info = puf.write_synthetic_puf(
+    info = write_synthetic_puf(
         d / "prov.csv", n_rows=3000, rng=np.random.default_rng(11),
         geography_path=d / "geo.csv", radiologist_share=0.3,
     )
@@ -95,9 +101,9 @@ def test_both_header_variants_read_the_same(tmp_path):
 
 
 def test_synthetic_layouts_with_same_seed_read_the_same(tmp_path):
-    a = puf.write_synthetic_puf(tmp_path / "a.csv", n_rows=800, rng=np.random.default_rng(3))
-    b = puf.write_synthetic_puf(tmp_path / "b.csv", n_rows=800, rng=np.random.default_rng(3),
-                                layout="with_gender")
+    a = write_synthetic_puf(tmp_path / "a.csv", n_rows=800, rng=np.random.default_rng(3))
+    b = write_synthetic_puf(tmp_path / "b.csv", n_rows=800, rng=np.random.default_rng(3),
+                            layout="with_gender")
     assert (a["rows"], b["rows"]) == (800, 800)
     ra, rb = (puf.read_provider_service(p) for p in (tmp_path / "a.csv", tmp_path / "b.csv"))
     assert (ra.layout, rb.layout) == ("2023+", "with_gender")
@@ -429,15 +435,19 @@ def test_medicare_totals_geography_versus_provider_rows(synthetic):
 
 
 def test_generator_exact_rows_valid_npis_unique_cells(tmp_path):
-    info = puf.write_synthetic_puf(tmp_path / "s.csv", n_rows=1234,
-                                   rng=np.random.default_rng(5), chunk_rows=300)
+    info = write_synthetic_puf(tmp_path / "s.csv", n_rows=1234,
+                               rng=np.random.default_rng(5), chunk_rows=300)
     frame = pd.read_csv(tmp_path / "s.csv", dtype=str, keep_default_na=False)
     assert info["rows"] == len(frame) == 1234
     assert tuple(frame.columns) == puf.PROVIDER_SERVICE_COLUMNS
     assert not frame.duplicated(["Rndrng_NPI", "HCPCS_Cd", "Place_Of_Srvc"]).any()
-    assert puf._npi_check_ok(frame["Rndrng_NPI"]).all()
+    assert valid_npi(frame["Rndrng_NPI"]).all()
     assert (frame["Tot_Benes"].astype(int) > 10).all()  # suppressed rows are absent
     assert frame["Tot_Srvcs"].str.contains(r"\.").any()  # some fractional services
+
+
+def test_generator_is_still_importable_from_the_reader_package():
+    assert puf.write_synthetic_puf is write_synthetic_puf
 
 
 def test_bundled_samples_read():
@@ -447,6 +457,17 @@ def test_bundled_samples_read():
     assert (new.layout, old.layout) == ("2023+", "with_gender")
     assert new.counts["rows_quarantined"] == 0 and len(new.lines) > 1000
     assert len(puf.read_crosswalk(paths["crosswalk"])) > 10
+
+
+def test_bundled_samples_are_what_make_samples_writes(tmp_path):
+    # data/sample/puf/README.md: the samples come from make_samples.py; same bytes.
+    spec = importlib.util.spec_from_file_location("make_samples",
+                                                  PUF_SAMPLE_DIR / "make_samples.py")
+    make_samples = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_samples)
+    fresh = make_samples.write_samples(tmp_path)
+    for key, bundled in puf.sample_paths().items():
+        assert filecmp.cmp(bundled, fresh[key], shallow=False), key
 
 
 # ------------------------------------------------------------------------- CLI
@@ -476,7 +497,7 @@ def test_medicare_benchmark_notebook_runs_and_records_its_numbers(tmp_path):
     papermill = pytest.importorskip("papermill")
     out = tmp_path / "run"
     papermill.execute_notebook(
-        str(puf.SAMPLE_DIR.parent.parent.parent / "notebooks" / "medicare_benchmark.ipynb"),
+        str(NOTEBOOK_DIR / "medicare_benchmark.ipynb"),
         str(tmp_path / "executed.ipynb"),
         parameters={"output_dir": str(out), "n_draws": 500, "states": [],
                     "jurisdictions": ["JH", "JL"]},

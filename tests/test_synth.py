@@ -17,6 +17,7 @@ from scipy import stats
 from analysis import codes, synth
 from analysis.cli import main
 from analysis.errors import InputError
+from analysis.synth.practices import draw_practices
 
 
 def _hash(frame: pd.DataFrame) -> str:
@@ -151,7 +152,7 @@ def test_amounts_are_priced_from_the_fee_schedule(small):
 
 
 def test_practice_sizes_fit_the_published_bands():
-    practices = synth._draw_practices(20_000, np.random.default_rng(1), synth.SynthSettings())
+    practices = draw_practices(20_000, np.random.default_rng(1), synth.SynthSettings())
     bands = pd.cut(practices["fte_radiologists"], [0, 4, 14, 29, np.inf]).value_counts(
         normalize=True, sort=False
     )

@@ -12,25 +12,30 @@ keep the real layouts and are read by the same loaders as a user's full files.
 
 from __future__ import annotations
 
+import argparse
 import csv
-import shutil
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from analysis._io import write_bytes, write_text
+from analysis.paths import reference_file
+
 HEADER_LINES = 10
 
 
 def main(pprrvu: str, gpci: str) -> None:
-    with open(HERE / "ct_mr_codes.csv", newline="", encoding="utf-8") as f:
+    with open(reference_file("ct_mr_codes.csv"), newline="", encoding="utf-8") as f:
         keep = {row["cpt_code"] for row in csv.DictReader(f)} | {"76376", "76377"}
     raw = Path(pprrvu).read_bytes().decode("utf-8-sig").splitlines(keepends=True)
     rows = raw[:HEADER_LINES] + [
         line for line in raw[HEADER_LINES:] if line.split(",", 1)[0] in keep
     ]
-    (HERE / "pprrvu2025_oct_imaging.csv").write_text("".join(rows), encoding="utf-8")
-    shutil.copyfile(gpci, HERE / "GPCI2025.csv")
+    write_text(reference_file("pprrvu2025_oct_imaging.csv"), "".join(rows))
+    write_bytes(reference_file("GPCI2025.csv"), Path(gpci).read_bytes())
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("pprrvu", help="the full CMS PPRRVU file (CSV)")
+    parser.add_argument("gpci", help="the full CMS GPCI file (CSV)")
+    args = parser.parse_args()
+    main(args.pprrvu, args.gpci)
