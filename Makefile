@@ -8,7 +8,7 @@ OUT    ?= reports/latest
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test report lint clean
+.PHONY: help install test report notebooks lint clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,6 +29,9 @@ test: $(STAMP) ## Run the whole test suite
 
 report: $(STAMP) ## Run the main job: all reports on the bundled sample -> reports/latest/
 	$(BIN)/rad3d report --out $(OUT)
+
+notebooks: $(STAMP) ## Sync each notebook with its .py twin (the newer file wins)
+	$(BIN)/jupytext --sync notebooks/*.ipynb
 
 lint: $(STAMP) ## Lint with ruff (installs it into .venv if missing)
 	test -x $(BIN)/ruff || $(BIN)/python -m pip install -q 'ruff>=0.5,<1'

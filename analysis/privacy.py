@@ -1,4 +1,4 @@
-"""Privacy of shared output: small-cell suppression and identifier scanning.
+"""Privacy of shared output: small-cell suppression.
 
 Committees receive reports that must not let anyone re-identify a patient. Two rules
 apply to everything written under a report folder:
@@ -16,9 +16,10 @@ apply to everything written under a report folder:
 - **Derived figures.** Rates, intervals, p-values and dollars computed from a
   suppressed count would reveal it, so by default every non-count numeric cell in a
   row with a suppressed count is suppressed too (``dependents`` narrows this).
-- **No identifiers.** No patient or claim identifier of the input appears anywhere
-  in the report folder; :func:`scan_for_identifiers` checks every file (inside
-  Excel workbooks and other zip containers too).
+- **No identifiers.** No identifier column is ever shown
+  (:func:`check_no_identifier_columns`), and no patient or claim identifier of the
+  input appears anywhere in a report folder: ``rad3d report`` scans every file of it
+  before publishing (:func:`analysis.run.identifiers.scan_for_identifiers`).
 
 The threshold can be lowered only for internal runs (``internal=True``), and the
 report manifest records both values.
@@ -33,16 +34,17 @@ Hundepool A. et al., *Statistical Disclosure Control*, Wiley 2012, ch. 4
 
 from __future__ import annotations
 
-import re
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from analysis.defaults import MIN_CELL_COUNT
 from analysis.errors import InputError
+
+# Kept for one release: the folder scans live in analysis.run.identifiers.
+from analysis.run.identifiers import find_substrings, scan_for_identifiers
 
 __all__ = [
     "DEFAULT_MIN_CELL_COUNT",
@@ -59,8 +61,9 @@ __all__ = [
     "suppress_value",
 ]
 
-#: Smallest count that may be shown (CMS: cells of 1-10 are suppressed).
-DEFAULT_MIN_CELL_COUNT = 11
+#: Smallest count that may be shown (CMS: cells of 1-10 are suppressed); the public
+#: name of :data:`analysis.defaults.MIN_CELL_COUNT`.
+DEFAULT_MIN_CELL_COUNT = MIN_CELL_COUNT
 #: What a suppressed cell shows.
 MARKER = "*"
 #: Columns that carry patient-level identifiers and never belong in a shown table.
@@ -397,84 +400,3 @@ def shown_small_counts(
         for i in np.flatnonzero(bad.fillna(False).to_numpy()):
             rows.append({"column": str(c), "row": int(i), "value": numeric.iloc[i]})
     return pd.DataFrame(rows, columns=["column", "row", "value"])
-
-
-_TOKEN = re.compile(rb"[A-Za-z0-9_.\-]+")
-
-
-def _tokens(data: bytes) -> set[bytes]:
-    # shown tables let long words break after "_" with <wbr>: read the word whole
-    found = set(_TOKEN.findall(data.replace(b"<wbr>", b"")))
-    # Identifiers may sit inside longer tokens joined by '.', '-' or '_' (file names,
-    # keys such as "P0001-2024-03-01"): add their pieces too.
-    for token in list(found):
-        if len(token) < 200:
-            found.update(p for p in re.split(rb"[._\-]", token) if p)
-    return found
-
-
-def _file_contents(path: Path) -> Iterable[tuple[str, bytes]]:
-    data = path.read_bytes()
-    yield str(path), data
-    if data[:4] == b"PK\x03\x04":
-        try:
-            with zipfile.ZipFile(path) as z:
-                for member in z.namelist():
-                    yield f"{path}!{member}", z.read(member)
-        except zipfile.BadZipFile:
-            pass
-
-
-def scan_for_identifiers(
-    folder: str | Path, identifiers: Iterable[str], *, min_length: int = 4
-) -> pd.DataFrame:
-    """Find any of ``identifiers`` in any file under ``folder``.
-
-    Every file is read as bytes (zip containers such as ``.xlsx`` are opened and
-    their members read too) and split into tokens of letters, digits and ``_.-``;
-    an identifier is found when it equals a token or a ``._-``-separated piece of
-    one. Whole-token matching keeps base64-embedded images from matching by chance.
-
-    Parameters
-    ----------
-    folder : path
-    identifiers : iterable of str
-        E.g. every ``patient_id`` and ``claim_id`` of the input claims.
-    min_length : int
-        Identifiers shorter than this are ignored (they would match ordinary
-        numbers in text); the default 4.
-
-    Returns
-    -------
-    DataFrame
-        ``file, identifier`` for every hit; empty when the folder is clean.
-    """
-    wanted = {str(i).encode() for i in identifiers if i is not None and len(str(i)) >= min_length}
-    hits = []
-    root = Path(folder)
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        for where, data in _file_contents(path):
-            for token in sorted(_tokens(data) & wanted):
-                hits.append({"file": where, "identifier": token.decode()})
-    return pd.DataFrame(hits, columns=["file", "identifier"]).drop_duplicates(ignore_index=True)
-
-
-def find_substrings(folder: str | Path, needles: Iterable[str]) -> pd.DataFrame:
-    """Where any of ``needles`` occurs, as plain bytes, in a file under ``folder``.
-
-    Unlike :func:`scan_for_identifiers` (whole tokens), this finds substrings, e.g.
-    an absolute local path such as ``/home/me/claims`` that a shared report must
-    not carry. Zip containers (``.xlsx``) are searched member by member.
-
-    Returns
-    -------
-    DataFrame
-        ``file, needle`` for every hit; empty when none.
-    """
-    wanted = sorted({str(n) for n in needles if n})
-    hits = []
-    root = Path(folder)
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        for where, data in _file_contents(path):
-            hits += [{"file": where, "needle": n} for n in wanted if n.encode() in data]
-    return pd.DataFrame(hits, columns=["file", "needle"]).drop_duplicates(ignore_index=True)

@@ -45,8 +45,8 @@ def _run(args: list[str]) -> float:
 
 def _source_hash() -> str:
     """The package-source hash in the resume key (an edit re-runs every notebook)."""
-    out = subprocess.run([sys.executable, "-c", "from analysis import reports; "
-                          "print(reports._source_hash())"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", "from analysis.run import provenance; "
+                          "print(provenance.source_hash())"], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     return out.stdout.strip()
 

@@ -15,7 +15,8 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pytest
 
-from analysis import reports, synth
+from analysis import synth
+from analysis.run.batch import run_report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,9 +43,9 @@ def test_index_and_a_report_render_in_chromium(tmp_path):
     synth.write_lines(generated.lines, claims_file)
     practice = sorted(generated.lines["practice_id"].unique())[0]
     out = tmp_path / "reports" / "latest"
-    result = reports.run_report(claims=[claims_file], practices=practice,
-                                notebooks=["lcd_screen", "practice_scorecard"], out=out,
-                                workers=2, progress=False)
+    result = run_report(claims=[claims_file], practices=practice,
+                        notebooks=["lcd_screen", "practice_scorecard"], out=out,
+                        workers=2, progress=False)
     assert result.ok, result.summary.to_string()
 
     with sync_playwright() as p:

@@ -1,5 +1,11 @@
 """The report notebooks: structure, and a real run through papermill on small data.
 
+Each notebook is a pair, ``notebooks/<name>.ipynb`` and its jupytext twin
+``notebooks/<name>.py``; the pair must hold the same cells, the committed ``.ipynb``
+no outputs, and no notebook a function or class of its own. The parameters cells are
+literals (papermill reads them as text), so their defaults are checked against
+:mod:`analysis.defaults` and the model's own defaults here.
+
 The run uses small synthetic claims (6 practices) and the base-case scenario; the
 headline numbers each notebook records in ``results.json`` are recomputed here with
 the package's own functions and must agree. The whole report folder is then scanned
@@ -12,70 +18,182 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import jupytext
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from analysis import claims, impact, lcd, reports, synth, uncertainty
-from analysis.privacy import find_substrings, scan_for_identifiers, shown_small_counts
+from analysis import claims, defaults, impact, lcd, paths, report, synth, uncertainty
+from analysis.privacy import shown_small_counts
+from analysis.run.batch import run_report
+from analysis.run.identifiers import find_substrings, scan_for_identifiers
+from analysis.run.inputs import prepare_inputs
+from analysis.run.scenarios import load_scenario
+from analysis.run.validation import validate_parameters
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = paths.PROJECT_DIR
+NOTEBOOK_DIR = paths.NOTEBOOK_DIR
+#: The notebooks of the claims pathway, run end to end below.
 NOTEBOOKS = ("policy_brief", "lcd_screen", "revenue_impact", "practice_scorecard")
-BASE = ROOT / "notebooks" / "params" / "base.yaml"
-
-sys.path.insert(0, str(ROOT / "notebooks"))
-import build_notebooks  # noqa: E402
-
-sys.path.pop(0)
+#: Every notebook of the folder (the Medicare notebook reads public CMS files).
+ALL_NOTEBOOKS = tuple(sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb")))
+BASE = paths.PARAMS_DIR / "base.yaml"
 
 
 # ------------------------------------------------------------------- structure
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_committed_notebook_is_clean_and_matches_its_source(name):
-    path = ROOT / "notebooks" / f"{name}.ipynb"
-    assert path.read_text(encoding="utf-8") == build_notebooks.build(name), (
-        "run notebooks/build_notebooks.py")
-    nb = nbformat.read(path, as_version=4)
+def _cells(path: Path) -> list[tuple[str, str, dict]]:
+    """The cells as jupytext reads them: type, source and metadata (tags)."""
+    return [(c.cell_type, c.source, dict(c.metadata)) for c in jupytext.read(path).cells]
+
+
+def _pair_differences(ipynb: Path) -> list[str]:
+    """Where a notebook and its ``.py`` twin differ; empty when they are in sync."""
+    twin = ipynb.with_suffix(".py")
+    if not twin.is_file():
+        return [f"{twin.name} is missing"]
+    left, right = _cells(ipynb), _cells(twin)
+    found = [f"cell {i}: {a[1][:60]!r} {a[2]} vs {b[1][:60]!r} {b[2]}"
+             for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b]
+    if len(left) != len(right):
+        found.append(f"{len(left)} cells in {ipynb.name}, {len(right)} in {twin.name}")
+    return found
+
+
+def test_every_report_notebook_is_there():
+    assert set(NOTEBOOKS) | {"medicare_benchmark"} <= set(ALL_NOTEBOOKS)
+    assert not list(NOTEBOOK_DIR.glob("build_*.py"))  # nothing writes the notebooks
+
+
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
+def test_notebook_and_its_py_twin_hold_the_same_cells(name):
+    assert _pair_differences(NOTEBOOK_DIR / f"{name}.ipynb") == [], (
+        "run `make notebooks` (jupytext --sync notebooks/*.ipynb)")
+
+
+def test_the_pair_check_fails_when_the_twins_diverge(tmp_path):
+    for suffix in (".ipynb", ".py"):
+        shutil.copy(NOTEBOOK_DIR / f"lcd_screen{suffix}", tmp_path / f"lcd_screen{suffix}")
+    copy = tmp_path / "lcd_screen.ipynb"
+    assert _pair_differences(copy) == []
+    twin = copy.with_suffix(".py")
+    text = twin.read_text(encoding="utf-8")
+    # an edit to the title in the .py alone
+    twin.write_text(text.replace("# # ", "# # Edited: ", 1), encoding="utf-8")
+    assert any("Edited" in d for d in _pair_differences(copy))
+    # a parameters cell that loses its tag in one twin is a difference too
+    twin.write_text(text.replace('# %% tags=["parameters"]', "# %%", 1), encoding="utf-8")
+    assert _pair_differences(copy)
+    twin.write_text(text + "\n# %%\nx = 1\n", encoding="utf-8")
+    assert any("cells" in d for d in _pair_differences(copy))
+    twin.unlink()
+    assert _pair_differences(copy) == ["lcd_screen.py is missing"]
+
+
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
+def test_committed_notebook_has_no_outputs(name):
+    nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code)
     assert "parameters" in code[0].metadata.get("tags", [])
-    for cell in code:
-        tree = ast.parse(cell.source)
-        assert not [n for n in ast.walk(tree)
-                    if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.Lambda)], cell.source
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
+def test_notebook_defines_no_function_or_class(name):
+    banned = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    if name in NOTEBOOKS:  # these never needed a lambda either
+        banned += (ast.Lambda,)
+    nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            tree = ast.parse(cell.source)
+            assert not [n for n in ast.walk(tree) if isinstance(n, banned)], cell.source
+
+
+def _imports(tree: ast.AST) -> set[str]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return found
+
+
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
+def test_notebook_imports_the_report_side_only(name):
+    nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+    names = set().union(*(_imports(ast.parse(c.source)) for c in nb.cells
+                          if c.cell_type == "code"))
+    assert "analysis.report" in names
+    assert not [n for n in names if n.startswith(("analysis.run", "analysis.reports"))]
+
+
+def test_report_package_never_imports_the_runner():
+    for path in sorted((paths.PACKAGE_DIR / "report").glob("*.py")):
+        names = _imports(ast.parse(path.read_text(encoding="utf-8")))
+        assert not [n for n in names if n.startswith("analysis.run")], path.name
+
+
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
 def test_every_parameter_is_typed_and_documented(name):
-    params = reports.notebook_parameters(ROOT / "notebooks" / f"{name}.ipynb")
+    params = report.notebook_parameters(NOTEBOOK_DIR / f"{name}.ipynb")
     for p in params.values():
         assert p.type_name, f"{name}: {p.name} has no type annotation"
         assert len(p.help) > 10, f"{name}: {p.name} has no help comment"
-    # defaults agree with the documented defaults of the model
-    if "commercial_multiplier" in params:
-        defaults = impact.ImpactAssumptions()
+
+
+#: Parameter -> the package default it must equal.
+PACKAGE_DEFAULTS = {
+    "threshold": defaults.LCD_BENCHMARK,
+    "cap_threshold": defaults.LCD_BENCHMARK,
+    "alpha": defaults.ALPHA,
+    "link_window_days": defaults.LINK_WINDOW_DAYS,
+    "min_cell_count": defaults.MIN_CELL_COUNT,
+    "policy_payers": list(defaults.POLICY_PAYERS),
+    "effective_date": defaults.EFFECTIVE_DATE.isoformat(),
+}
+
+
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
+def test_parameter_defaults_equal_the_package_defaults(name):
+    params = report.notebook_parameters(NOTEBOOK_DIR / f"{name}.ipynb")
+    assert {"threshold", "alpha", "min_cell_count"} <= set(params)
+    for field, expected in PACKAGE_DEFAULTS.items():
+        if field in params:
+            assert params[field].default == expected, (name, field)
+    assert params["threshold"].default == lcd.ScreenSettings().threshold
+    assert params["alpha"].default == lcd.ScreenSettings().alpha
+    if "headline_policy" in params:
+        model = impact.ImpactAssumptions()
         for field in impact.ImpactAssumptions.parameter_names():
             if field in params:
-                assert params[field].default == getattr(defaults, field), field
-        assert params["horizon_years"].default == defaults.horizon_years
-        assert params["start_date"].default == defaults.start_date.isoformat()
-    if "threshold" in params:
-        assert params["threshold"].default == lcd.ScreenSettings().threshold
+                assert params[field].default == getattr(model, field), (name, field)
+        assert params["horizon_years"].default == model.horizon_years
+        assert params["start_date"].default == model.start_date.isoformat()
+
+
+def test_a_parameter_shared_by_notebooks_has_one_type_and_default():
+    seen: dict[str, tuple[str, str, object]] = {}
+    for name in ALL_NOTEBOOKS:
+        for p in report.notebook_parameters(NOTEBOOK_DIR / f"{name}.ipynb").values():
+            first = seen.setdefault(p.name, (name, p.type_name, p.default))
+            assert (p.type_name, p.default) == first[1:], (p.name, first[0], name)
 
 
 def test_papermill_help_notebook_documents_parameters():
     out = subprocess.run(
         [sys.executable, "-m", "papermill", "--help-notebook",
-         str(ROOT / "notebooks" / "lcd_screen.ipynb")],
+         str(NOTEBOOK_DIR / "lcd_screen.ipynb")],
         capture_output=True, text=True, check=True,
     ).stdout
     assert "threshold: float (default 0.20)" in out
@@ -84,14 +202,14 @@ def test_papermill_help_notebook_documents_parameters():
 
 @pytest.mark.parametrize("path", sorted((ROOT / "notebooks" / "params").glob("*.yaml")))
 def test_scenario_files_validate(path):
-    declared = {n: reports.notebook_parameters(ROOT / "notebooks" / f"{n}.ipynb")
-                for n in NOTEBOOKS}
-    scenario = reports.load_scenario(path)
-    reports.validate_parameters(scenario.parameters, declared, source=path)
+    declared = {n: report.notebook_parameters(NOTEBOOK_DIR / f"{n}.ipynb")
+                for n in ALL_NOTEBOOKS}
+    scenario = load_scenario(path)
+    validate_parameters(scenario.parameters, declared, source=path)
 
 
 def test_required_scenarios_exist():
-    names = {reports.load_scenario(p).name
+    names = {load_scenario(p).name
              for p in (ROOT / "notebooks" / "params").glob("*.yaml")}
     assert {"base", "commercial_high", "commercial_low", "lcd_cap"} <= names
 
@@ -107,12 +225,12 @@ def run(tmp_path_factory):
     synth.write_lines(generated.lines, claims_file)
     loaded = claims.load_claims([str(claims_file)])
     practices = sorted(loaded.lines["practice_id"].unique())[:2]
-    result = reports.run_report(
+    result = run_report(
         scenarios=[BASE], claims=[claims_file], practices=",".join(practices),
         notebooks=list(NOTEBOOKS), out=tmp / "reports" / "latest", workers=2,
         progress=False,
     )
-    inputs = reports.prepare_inputs([claims_file], cache_dir=tmp / "reports" / ".rad3d-cache")
+    inputs = prepare_inputs([claims_file], cache_dir=tmp / "reports" / ".rad3d-cache")
     return {"result": result, "out": tmp / "reports" / "latest", "loaded": loaded,
             "inputs": inputs, "practices": practices}
 
@@ -123,7 +241,7 @@ def _headline(run, rel):
 
 
 def _base_parameters():
-    return reports.load_scenario(BASE).parameters
+    return load_scenario(BASE).parameters
 
 
 @pytest.mark.slow
@@ -164,7 +282,7 @@ def test_impact_headlines_match_the_package(run):
     p = _base_parameters()
     assumptions = impact.ImpactAssumptions(commercial_multiplier=p["commercial_multiplier"],
                                            horizon_years=p["horizon_years"])
-    policies = reports.scenario_policies(
+    policies = report.scenario_policies(
         ["status_quo", "full_bundling", "lcd_cap", "medical_necessity"],
         payers=p["policy_payers"], effective_date=p["effective_date"],
         scope_share=p["scope_share"])
@@ -188,9 +306,9 @@ def test_impact_headlines_match_the_package(run):
 def test_scorecard_headlines_match_the_package(run):
     summary = run["inputs"].summary("year")
     screen = lcd.screen(summary, quarterly=run["inputs"].summary("quarter"))
-    result = impact.impact(summary, reports.scenario_policies(
+    result = impact.impact(summary, report.scenario_policies(
         ["status_quo", "full_bundling", "lcd_cap", "medical_necessity"]))
-    hidden = set(reports.hidden_practices(screen))
+    hidden = set(report.hidden_practices(screen))
     for practice in run["practices"]:
         got = _headline(run, f"base/practice_scorecard/{practice}")
         row = screen.table.set_index("practice_id").loc[practice]
@@ -256,7 +374,7 @@ def test_scorecard_names_no_other_practice(run):
     every = set(run["loaded"].lines["practice_id"].astype(str))
     assert len(every) == 6
     screen = lcd.screen(run["inputs"].summary("year"), quarterly=run["inputs"].summary("quarter"))
-    hidden = set(reports.hidden_practices(screen))
+    hidden = set(report.hidden_practices(screen))
     rates = screen.table.set_index("practice_id")["rate"]
     for practice in run["practices"]:
         folder = run["out"] / "base" / "practice_scorecard" / practice
@@ -291,7 +409,7 @@ def test_no_absolute_local_path_in_the_report(run):
 
 @pytest.mark.slow
 def test_every_report_states_its_data_and_scenario(run):
-    scenario = reports.load_scenario(BASE)
+    scenario = load_scenario(BASE)
     for page in run["out"].rglob("*.html"):
         if page.name == "index.html":
             continue

@@ -1,4 +1,5 @@
-"""Tests for analysis.privacy: small-cell suppression and identifier scanning."""
+"""Tests for analysis.privacy (small-cell suppression) and analysis.run.identifiers (the
+identifier scan of a report folder)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis import defaults, privacy
 from analysis.errors import InputError
 from analysis.privacy import (
     MARKER,
     PrivacySettings,
     check_no_identifier_columns,
     is_count_column,
-    scan_for_identifiers,
     shown_small_counts,
     suppress_counts,
     suppress_value,
 )
+from analysis.run.identifiers import find_substrings, scan_for_identifiers
 
 # ------------------------------------------------------------------ count columns
 
@@ -186,8 +188,6 @@ def test_scan_reads_zip_members(tmp_path):
 
 
 def test_find_substrings_finds_paths_in_files_and_zip_members(tmp_path):
-    from analysis.privacy import find_substrings
-
     (tmp_path / "a.json").write_text('{"inputs_dir": "/home/me/cache/abc"}')
     with zipfile.ZipFile(tmp_path / "b.xlsx", "w") as z:
         z.writestr("sheet.xml", "<c>/home/me/claims.csv</c>")
@@ -202,3 +202,9 @@ def test_scan_reads_words_broken_for_display(tmp_path):
     # shown tables write "_<wbr>" so long names can wrap; the scan sees the whole word
     (tmp_path / "t.html").write_text("<td>PT_<wbr>77777</td>")
     assert scan_for_identifiers(tmp_path, ["PT_77777"])["identifier"].tolist() == ["PT_77777"]
+
+
+def test_privacy_still_offers_the_scans_and_the_default():
+    assert privacy.scan_for_identifiers is scan_for_identifiers
+    assert privacy.find_substrings is find_substrings
+    assert privacy.DEFAULT_MIN_CELL_COUNT == defaults.MIN_CELL_COUNT == 11

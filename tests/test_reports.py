@@ -1,4 +1,4 @@
-"""Tests for analysis.reports: parameter validation, scenarios, the batch runner.
+"""Tests for analysis.report and analysis.run: parameters, scenarios, the writer, the batch.
 
 The runner is exercised on tiny throwaway notebooks written into tmp folders, with the
 shared-input preparation replaced by a fixed, hand-made summary, so these tests check
@@ -17,9 +17,13 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from analysis import cli, reports
+from analysis import cli, lcd, paths, plots, report, reports, synth
+from analysis._io import sha256_file
 from analysis.errors import InputError
-from analysis.privacy import MARKER, find_substrings
+from analysis.privacy import MARKER, PrivacySettings
+from analysis.report import inputs as report_inputs
+from analysis.run import batch, export, provenance, publish, scenarios, validation
+from analysis.run.identifiers import find_substrings, scan_for_identifiers
 
 PATIENTS = ["PATX00001", "PATX00002", "PATX00003"]
 CLAIMS = ["CLMX00001", "CLMX00002", "CLMX00003"]
@@ -38,11 +42,11 @@ internal: bool = False  # internal run
 seed: int = 7  # seed"""
 
 BODY = """\
-from analysis import reports
-rpt = reports.ReportWriter(output_dir, notebook=NAME, scenario=scenario_name,
-                           practice_id=practice_id, min_cell_count=min_cell_count,
-                           internal=internal)
-inputs = reports.load_inputs(inputs_dir)
+from analysis import report
+rpt = report.ReportWriter(output_dir, notebook=NAME, scenario=scenario_name,
+                          practice_id=practice_id, min_cell_count=min_cell_count,
+                          internal=internal)
+inputs = report.load_inputs(inputs_dir)
 summary = inputs.summary("year")"""
 
 WORK = """\
@@ -104,11 +108,11 @@ def tiny(tmp_path, monkeypatch):
     claims.write_text("claim_id\nCLMX00001\n")
     scenario = tmp_path / "base.yaml"
     scenario.write_text("name: base\ntitle: Base\nparameters:\n  threshold: 0.2\n")
-    monkeypatch.setattr(reports, "_compute_inputs", _fake_inputs)
+    monkeypatch.setattr(report_inputs, "compute_inputs", _fake_inputs)
     # the resume key covers the package source; pin it so the test does not depend on
     # the source tree staying untouched while it runs
-    monkeypatch.setattr(reports, "_source_hash", lambda: "0" * 64)
-    monkeypatch.setattr(reports, "NOTEBOOK_DIR", nbdir)
+    monkeypatch.setattr(provenance, "source_hash", lambda: "0" * 64)
+    monkeypatch.setattr(batch, "NOTEBOOK_DIR", nbdir)
     return {"nbdir": nbdir, "claims": claims, "scenario": scenario, "tmp": tmp_path}
 
 
@@ -117,14 +121,14 @@ def _run(tiny, **options):
                   out=tiny["tmp"] / "reports" / "latest", workers=2,
                   notebook_dir=tiny["nbdir"], progress=False)
     kwargs.update(options)
-    return reports.run_report(**kwargs)
+    return batch.run_report(**kwargs)
 
 
 # ------------------------------------------------------------------ parameters
 
 
 def test_notebook_parameters_reads_types_defaults_and_help(tiny):
-    params = reports.notebook_parameters(tiny["nbdir"] / "summary_page.ipynb")
+    params = report.notebook_parameters(tiny["nbdir"] / "summary_page.ipynb")
     p = params["threshold"]
     assert (p.type_name, p.default, p.help) == ("float", 0.2,
                                                 "LCD benchmark share (retired Novitas L35408)")
@@ -138,11 +142,11 @@ def test_parameter_papermill_cannot_read_is_an_error(tmp_path):
     nb.metadata["kernelspec"] = {"name": "python3", "language": "python"}
     nbformat.write(nb, tmp_path / "bad.ipynb")
     with pytest.raises(InputError, match="papermill cannot read"):
-        reports.notebook_parameters(tmp_path / "bad.ipynb")
+        report.notebook_parameters(tmp_path / "bad.ipynb")
     nb.cells[0].metadata = {}
     nbformat.write(nb, tmp_path / "bad.ipynb")
     with pytest.raises(InputError, match="no cell tagged 'parameters'"):
-        reports.notebook_parameters(tmp_path / "bad.ipynb")
+        report.notebook_parameters(tmp_path / "bad.ipynb")
 
 
 @pytest.mark.parametrize(
@@ -158,47 +162,47 @@ def test_parameter_papermill_cannot_read_is_an_error(tmp_path):
     ],
 )
 def test_type_matching(type_name, value, ok):
-    assert reports._matches(type_name, value) is ok
+    assert validation._matches(type_name, value) is ok
 
 
 def test_validate_parameters_unknown_wrong_type_missing_file_reserved(tiny):
-    declared = {"summary_page": reports.notebook_parameters(
+    declared = {"summary_page": report.notebook_parameters(
         tiny["nbdir"] / "summary_page.ipynb")}
-    reports.validate_parameters({"threshold": 0.25}, declared)
+    validation.validate_parameters({"threshold": 0.25}, declared)
     with pytest.raises(InputError, match="unknown parameter") as err:
-        reports.validate_parameters({"treshold": 0.25}, declared, source="s.yaml")
+        validation.validate_parameters({"treshold": 0.25}, declared, source="s.yaml")
     assert "s.yaml" in str(err.value) and "treshold" in str(err.value)
     with pytest.raises(InputError, match="wrong type"):
-        reports.validate_parameters({"threshold": "high"}, declared)
+        validation.validate_parameters({"threshold": "high"}, declared)
     with pytest.raises(InputError, match="file not found"):
-        reports.validate_parameters({"claims": ["no/such/claims.csv"]}, declared)
+        validation.validate_parameters({"claims": ["no/such/claims.csv"]}, declared)
     with pytest.raises(InputError, match="set by rad3d report"):
-        reports.validate_parameters({"output_dir": "/tmp"}, declared)
+        validation.validate_parameters({"output_dir": "/tmp"}, declared)
 
 
 def test_load_scenario(tmp_path):
     good = tmp_path / "s.yaml"
     good.write_text("title: T\nparameters:\n  threshold: 0.25\n"
                     "notebooks:\n  summary_page:\n    seed: 3\n")
-    s = reports.load_scenario(good)
+    s = scenarios.load_scenario(good)
     assert s.name == "s" and s.parameters_for("summary_page") == {"threshold": 0.25, "seed": 3}
     assert s.to_dict()["parameters"] == {"threshold": 0.25}
     bad = tmp_path / "bad.yaml"
     bad.write_text("parameter:\n  threshold: 0.25\n")
     with pytest.raises(InputError, match="unknown key"):
-        reports.load_scenario(bad)
+        scenarios.load_scenario(bad)
     bad.write_text("parameters: [unclosed\n")
     with pytest.raises(InputError, match="YAML"):
-        reports.load_scenario(bad)
+        scenarios.load_scenario(bad)
     with pytest.raises(InputError, match="not found"):
-        reports.load_scenario(tmp_path / "none.yaml")
+        scenarios.load_scenario(tmp_path / "none.yaml")
 
 
 # ------------------------------------------------------------------- the writer
 
 
 def test_report_writer_suppresses_saves_and_records(tmp_path):
-    w = reports.ReportWriter(tmp_path, notebook="nb", scenario="base")
+    w = report.ReportWriter(tmp_path, notebook="nb", scenario="base")
     w.table("t", pd.DataFrame({"practice_id": ["A", "B", "C"], "n_lines": [120, 4, 300],
                                "rate": [0.1, 0.2, 0.3]}))
     w.headline("n_lines_total", 7, label="small")  # a count of 1-10: not recorded
@@ -217,7 +221,7 @@ def test_report_writer_suppresses_saves_and_records(tmp_path):
     with pytest.raises(ValueError, match="identifier"):
         w.table("ids", pd.DataFrame({"patient_id": ["P1"]}))
     with pytest.raises(InputError, match="internal"):
-        reports.ReportWriter(tmp_path, min_cell_count=3)
+        report.ReportWriter(tmp_path, min_cell_count=3)
 
 
 # --------------------------------------------------------------------- batches
@@ -305,16 +309,14 @@ def test_privacy_gate_refuses_to_publish_a_leak(tiny, capsys):
     out = tiny["tmp"] / "reports" / "latest"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["privacy"]["base"]["min_cell_count"] == 11
-    assert manifest["inputs"][0]["claims"][0]["sha256"] == reports.sha256_file(tiny["claims"])
+    assert manifest["inputs"][0]["claims"][0]["sha256"] == sha256_file(tiny["claims"])
     assert {"python", "pandas", "papermill"} <= set(manifest["versions"])
     assert "commit" in manifest["git"] and "dirty" in manifest["git"]
     job = json.loads((out / "base/summary_page/manifest.json").read_text())
     assert job["seed"] == 7 and job["parameters"]["threshold"] == 0.2
-    from analysis.privacy import scan_for_identifiers
-
     assert scan_for_identifiers(out, PATIENTS + CLAIMS).empty
     # no absolute local path (cache, claims, notebooks, the project) in any file
-    needles = [str(tiny["tmp"]), str(tiny["tmp"].resolve()), str(reports.PROJECT_DIR)]
+    needles = [str(tiny["tmp"]), str(tiny["tmp"].resolve()), str(paths.PROJECT_DIR)]
     assert find_substrings(out, needles).empty, find_substrings(out, needles)
     job = json.loads((out / "base/summary_page/job.json").read_text())
     assert job["parameters"]["inputs_dir"].startswith("rad3d-cache/")
@@ -326,14 +328,12 @@ def test_privacy_gate_refuses_to_publish_a_leak(tiny, capsys):
 
 
 def test_data_statement_says_synthetic_for_the_sample_by_content(tmp_path):
-    from analysis import synth
-
     # a copy of the bundled sample under another name is still the sample
     copy = tmp_path / "my_claims.parquet"
-    copy.write_bytes(reports.SAMPLE_CLAIMS.read_bytes())
-    info = {"claims": [{"path": str(copy), "sha256": reports.sha256_file(copy)}],
+    copy.write_bytes(paths.SAMPLE_CLAIMS.read_bytes())
+    info = {"claims": [{"path": str(copy), "sha256": sha256_file(copy)}],
             "claims_report": {"rows_read": 100, "rows_accepted": 100, "rows_quarantined": 0}}
-    text = reports.data_statement(info)
+    text = report.data_statement(info)
     assert "SYNTHETIC" in text and "analysis.synth" in text and "North Carolina" in text
     assert synth.SAMPLE_SCALE == 1 / 40 and "1/40" in text
     assert "not an estimate of North Carolina's actual exposure" in text
@@ -341,22 +341,22 @@ def test_data_statement_says_synthetic_for_the_sample_by_content(tmp_path):
     # another file (one byte changed) is named with its rows; never called synthetic
     other = tmp_path / "real.csv"
     other.write_bytes(copy.read_bytes()[:-1] + b"x")
-    info = {"claims": [{"path": str(other), "sha256": reports.sha256_file(other)}],
+    info = {"claims": [{"path": str(other), "sha256": sha256_file(other)}],
             "claims_report": {"rows_read": 1200, "rows_accepted": 1197,
                               "rows_quarantined": 3}}
-    text = reports.data_statement(info)
+    text = report.data_statement(info)
     assert "SYNTHETIC" not in text and "real.csv" in text and str(tmp_path) not in text
     assert "Rows read 1,200; accepted 1,197; quarantined fewer than 11" in text
     info["claims_report"]["rows_quarantined"] = 0
-    assert "quarantined 0 " in reports.data_statement(info)
+    assert "quarantined 0 " in report.data_statement(info)
 
 
 def test_scenario_overview_shows_key_assumptions_and_changes(tiny):
-    defaults = reports.notebook_parameters(tiny["nbdir"] / "summary_page.ipynb")
+    defaults = report.notebook_parameters(tiny["nbdir"] / "summary_page.ipynb")
     values = {"scenario_name": "high", "threshold": 0.25, "seed": 7, "leak": False,
               "fail_practice": "B", "output_dir": "/x", "other": 1}
-    o = reports.scenario_overview(values, defaults=defaults, title="High", description="D",
-                                  key=("threshold", "seed"))
+    o = report.scenario_overview(values, defaults=defaults, title="High", description="D",
+                                 key=("threshold", "seed"))
     t = o.table
     # key rows first (threshold changed, seed not), then the other change; runner-set
     # parameters (output_dir) and undeclared names (other) are left out
@@ -371,14 +371,14 @@ def test_scenario_overview_shows_key_assumptions_and_changes(tiny):
 
 def _shown(monkeypatch):
     shown = []
-    monkeypatch.setattr(reports.ReportWriter, "_display_html", staticmethod(shown.append))
+    monkeypatch.setattr(report.ReportWriter, "_display_html", staticmethod(shown.append))
     return shown
 
 
 def test_table_shows_chosen_columns_with_labels_and_saves_all(tmp_path, monkeypatch):
     shown = _shown(monkeypatch)
-    w = reports.ReportWriter(tmp_path, notebook="nb",
-                             labels=reports.column_labels(horizon_years=3))
+    w = report.ReportWriter(tmp_path, notebook="nb",
+                            labels=report.column_labels(horizon_years=3))
     t = pd.DataFrame({"policy": ["a", "b"], "loss_horizon_usd": [3000.0, 10.0],
                       "loss_year1_usd": [1000.0, 5.0], "extra_usd": [1.0, 2.0]})
     w.table("policies", t, columns=["policy", "loss_year1_usd", "loss_horizon_usd"])
@@ -399,12 +399,12 @@ def test_table_shows_chosen_columns_with_labels_and_saves_all(tmp_path, monkeypa
 
 def test_callout_and_scenario_are_shown(tmp_path, monkeypatch):
     shown = _shown(monkeypatch)
-    w = reports.ReportWriter(tmp_path, notebook="nb")
+    w = report.ReportWriter(tmp_path, notebook="nb")
     w.callout("SYNTHETIC DATA. <b>x</b>", title="Data.")
     assert "rad3d-callout" in shown[-1] and "&lt;b&gt;" in shown[-1]
     table = pd.DataFrame({"setting": ["Horizon (years)"], "this_scenario": ["5"],
                           "default": ["3"], "changed": [True], "note": ["n"]})
-    w.show_scenario(reports.ScenarioOverview("long", "Long horizon", "Five years.", table))
+    w.show_scenario(report.ScenarioOverview("long", "Long horizon", "Five years.", table))
     text = " ".join(shown[-2:])
     assert "Scenario: Long horizon" in text and "Five years." in text
     assert "Horizon (years)" in text and "1 differ" in text
@@ -417,8 +417,6 @@ class _Screen:  # the two tables the figure-privacy helpers read
 
 
 def test_hidden_practices_and_periods_follow_the_table_rules():
-    from analysis.privacy import PrivacySettings
-
     # x: B = 5 is a small cell; its complement is the smallest other non-zero x, A = 30.
     # D has x = 0 (zero is never suppressed).
     table = pd.DataFrame({"practice_id": ["A", "B", "C", "D"], "screened": True,
@@ -428,17 +426,15 @@ def test_hidden_practices_and_periods_follow_the_table_rules():
     trend = pd.DataFrame({"practice_id": "A", "period": ["Q1", "Q2", "Q3", "Q4"],
                           "n": [40, 8, 50, 0], "x": [12, 2, 15, 0]})
     screen = _Screen(table, trend)
-    assert reports.hidden_practices(screen) == ["A", "B"]
-    assert reports.hidden_periods(screen, "A") == ["Q1", "Q2"]
+    assert report.hidden_practices(screen) == ["A", "B"]
+    assert report.hidden_periods(screen, "A") == ["Q1", "Q2"]
     # an internal run that shows counts from 2 up hides only what is 1 (nothing here)
     internal = PrivacySettings(min_cell_count=2, internal=True)
-    assert reports.hidden_practices(screen, settings=internal) == []
-    assert reports.hidden_periods(screen, "A", settings=internal) == []
+    assert report.hidden_practices(screen, settings=internal) == []
+    assert report.hidden_periods(screen, "A", settings=internal) == []
 
 
 def test_trend_figure_does_not_plot_suppressed_quarters(tmp_path, monkeypatch):
-    from analysis import lcd
-
     _shown(monkeypatch)
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
     rows = []
@@ -454,12 +450,10 @@ def test_trend_figure_does_not_plot_suppressed_quarters(tmp_path, monkeypatch):
                          "n_nononc_encounters_3d": x})
     screen = lcd.screen(pd.DataFrame(rows))
     captured = []
-    from analysis import plots
-
     original = plots.trend_plot
     monkeypatch.setattr(plots, "trend_plot", lambda r, p: captured.append(
         [t.get_text() for t in original(r, p).axes[0].get_xticklabels()]) or original(r, p))
-    w = reports.ReportWriter(tmp_path, notebook="nb")
+    w = report.ReportWriter(tmp_path, notebook="nb")
     w.trend("trend_S", screen, "S", caption="S.")
     w.trend("trend_T", screen, "T", caption="T.")
     # x of Q2 is 3 (small) and n 9: hidden, with the complement (the smallest other
@@ -474,7 +468,7 @@ def test_export_html_has_print_css_and_no_code():
                              new_code_cell("x = 1", outputs=[])])
     nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
                                  "display_name": "Python 3"}
-    html = reports.export_html(nb, title="t")
+    html = export.export_html(nb, title="t")
     assert "@media print" in html and "overflow:visible!important" in html
     assert "page-break-before:always" in html and "max-width:100%!important" in html
     assert "x = 1" not in html
@@ -485,15 +479,15 @@ def test_scrub_paths_replaces_local_paths(tmp_path):
     (out / "base").mkdir(parents=True)
     cache = tmp_path / "reports" / ".rad3d-cache"
     claims = tmp_path / "data" / "claims.csv"
-    shared = reports.SharedInputs(cache / "abc", {"claims": [{"path": str(claims),
-                                                               "sha256": "0" * 64}]})
+    shared = report.SharedInputs(cache / "abc", {"claims": [{"path": str(claims),
+                                                              "sha256": "0" * 64}]})
     (out / "base" / "job.json").write_text(json.dumps({
         "inputs_dir": str(cache / "abc"), "claims": [str(claims)],
-        "nb": str(reports.PROJECT_DIR / "notebooks" / "x.ipynb"),
+        "nb": str(paths.PROJECT_DIR / "notebooks" / "x.ipynb"),
         "out": str(out / "base" / "x.html")}))
-    pairs = reports._path_replacements(stage=out, out=out, cache_dir=cache,
-                                       prepared=[shared], scenarios=[])
-    assert reports.scrub_paths(out, pairs) == 1
+    pairs = publish.path_replacements(stage=out, out=out, cache_dir=cache,
+                                      prepared=[shared], scenarios=[])
+    assert publish.scrub_paths(out, pairs) == 1
     data = json.loads((out / "base" / "job.json").read_text())
     assert data == {"inputs_dir": "rad3d-cache/abc", "claims": ["claims.csv"],
                     "nb": "notebooks/x.ipynb", "out": "base/x.html"}
@@ -510,7 +504,7 @@ def test_figure_dollar_signs_are_text_not_math(tmp_path, monkeypatch):
     fig = Figure()
     ax = fig.subplots()
     ax.set_title("95% of draws between $303k and $386k")
-    reports.ReportWriter(tmp_path, notebook="nb").figure("f", fig)
+    report.ReportWriter(tmp_path, notebook="nb").figure("f", fig)
     assert ax.title.get_parse_math() is False
     assert (tmp_path / "figures" / "f.png").stat().st_size > 0
 
@@ -521,10 +515,21 @@ def test_scorecard_of_a_suppressed_practice_withholds_its_rate():
                              "benchmark": [0.2, 0.9]})
     flags = pd.DataFrame({"screen": ["exact"], "flagged": [False], "rule": ["q < 0.05"]})
     empty = pd.DataFrame()
-    shown = reports.Scorecard("P1", position, empty, flags, empty, empty)
+    shown = report.Scorecard("P1", position, empty, flags, empty, empty)
     assert shown.position_display["practice"].tolist() == ["3.2%", "22.5%"]
     assert "Its 3D rate is 3.2% against a peer median of 6.3%" in shown.headline
-    hidden = reports.Scorecard("P1", position, empty, flags, empty, empty, suppressed=True)
+    hidden = report.Scorecard("P1", position, empty, flags, empty, empty, suppressed=True)
     assert hidden.position_display["practice"].tolist() == [MARKER, MARKER]
     assert hidden.position_display["peer_median"].tolist() == ["6.3%", "50.0%"]
     assert "3.2%" not in hidden.headline and "suppressed" in hidden.headline
+
+
+# ------------------------------------------------------------ the old module path
+
+
+def test_reports_module_still_offers_every_name_from_its_new_home():
+    for name in reports.__all__:
+        assert getattr(reports, name) is not None, name
+    assert reports.run_report is batch.run_report
+    assert reports.ReportWriter is report.ReportWriter
+    assert reports.sha256_file is sha256_file

@@ -1,0 +1,85 @@
+"""Views of a budget-impact result for shown tables: per year, per payer, per practice.
+
+Each takes an :class:`analysis.impact.ImpactResult` and returns a plain table (dates as
+``YYYY-MM-DD`` text) that :meth:`analysis.report.ReportWriter.table` can show.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.errors import InputError
+
+__all__ = ["impact_payers", "impact_years", "policy_row", "policy_value", "top_losers"]
+
+
+def impact_years(result, *, policy: str | None = None) -> pd.DataFrame:
+    """Totals per policy and year of an :class:`analysis.impact.ImpactResult`."""
+    cols = ["policy", "year", "year_start", "in_force_share", "revenue_without_usd",
+            "revenue_with_usd", "loss_usd", "loss_share", "loss_pv_usd",
+            "net_margin_loss_usd", "payer_savings_usd", "patient_savings_usd",
+            "renderings_unpaid", "n_practices_losing"]
+    t = result.totals
+    if policy is not None:
+        t = t.loc[t["policy"] == policy]
+    t = t[[c for c in cols if c in t.columns]]
+    if "year_start" in t:
+        t = t.assign(year_start=pd.to_datetime(t["year_start"]).dt.strftime("%Y-%m-%d"))
+    return t.reset_index(drop=True)
+
+
+def impact_payers(result) -> pd.DataFrame:
+    """Per policy, year and payer (the payer perspective)."""
+    t = result.payers
+    if "year_start" in t:
+        t = t.assign(year_start=pd.to_datetime(t["year_start"]).dt.strftime("%Y-%m-%d"))
+    return t.reset_index(drop=True)
+
+
+def policy_row(result, policy: str) -> pd.Series:
+    """The headline row of ``policy`` in ``result.summary``."""
+    table = result.summary
+    hit = table.loc[table["policy"] == policy]
+    if hit.empty:
+        raise InputError("not among the policies compared", column="headline_policy",
+                         value=policy)
+    return hit.iloc[0]
+
+
+def policy_value(table: pd.DataFrame, policy: str, column: str) -> float | None:
+    """One value of a per-policy table (``None`` when the policy is absent)."""
+    hit = table.loc[table["policy"] == policy, column]
+    return None if hit.empty else float(hit.iloc[0])
+
+
+def top_losers(result, policy: str, *, n: int = 10) -> pd.DataFrame:
+    """The practices that lose most under ``policy`` over the horizon.
+
+    From an :class:`analysis.impact.ImpactResult`: per practice, **horizon sums** of
+    ``revenue_without_usd, loss_usd, net_margin_loss_usd, renderings_unpaid`` and
+    ``loss_share`` = loss / revenue without the policy over the horizon; beside them
+    the **year-1** figures ``loss_year1_usd`` and ``loss_share_year1`` (year 1 =
+    the first horizon year). Sorted by horizon loss, largest first.
+    """
+    p = result.practices.loc[result.practices["policy"] == policy]
+    cols = [c for c in ("revenue_without_usd", "loss_usd", "net_margin_loss_usd",
+                        "renderings_unpaid") if c in p.columns]
+    first = p.loc[p["year"] == p["year"].min()] if "year" in p.columns else p.iloc[:0]
+    year1 = (
+        first.groupby("practice_id", as_index=False)[["revenue_without_usd", "loss_usd"]]
+        .sum()
+        .rename(columns={"revenue_without_usd": "_rev1", "loss_usd": "loss_year1_usd"})
+    )
+    return (
+        p.groupby("practice_id", as_index=False)[cols].sum()
+        .assign(loss_share=lambda d: d["loss_usd"] / d["revenue_without_usd"].where(
+            d["revenue_without_usd"] > 0))
+        .merge(year1, on="practice_id", how="left")
+        .assign(loss_share_year1=lambda d: d["loss_year1_usd"] / d["_rev1"].where(
+            d["_rev1"] > 0))
+        .drop(columns=["_rev1"])
+        .sort_values(["loss_usd", "practice_id"], ascending=[False, True])
+        .head(n)
+        .reset_index(drop=True)
+    )
+

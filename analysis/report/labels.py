@@ -1,0 +1,130 @@
+"""The human names of columns and parameters in shown tables.
+
+Shown tables carry these headers, with units in brackets; the saved CSV and Excel keep
+the column names, so that a reader of the data and a reader of the page each get what
+they need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["COLUMN_LABELS", "PARAMETER_LABELS", "column_labels", "header"]
+
+#: Column headers of shown tables (units in brackets); the CSV/Excel keep the names.
+COLUMN_LABELS = {
+    "practice_id": "Practice", "policy": "Policy", "payer": "Payer", "year": "Year",
+    "year_start": "Year starts", "period": "Period", "scenario": "Scenario",
+    "n": "n (base)", "x": "x (with 3D)", "rate": "Rate (%)",
+    "ci_low": "CI low (%)", "ci_high": "CI high (%)", "p_value": "p (exact)",
+    "q_value": "q (BH)", "flag": "Flagged", "shrunken_rate": "Shrunken rate (%)",
+    "prob_above": "P(rate > benchmark) (%)", "percentile": "Peer percentile (%)",
+    "excess_x": "Excess 3D (count)", "excess_usd": "Excess 3D ($)",
+    "flag_exact": "Exact test", "flag_percentile": "Percentile", "flag_shrinkage":
+    "Shrinkage", "above_exact_998": "Above 99.8% limit",
+    "in_force_share": "Year in force (%)",
+    "revenue_without_usd": "3D revenue without policy ($)",
+    "revenue_with_usd": "3D revenue with policy ($)",
+    "loss_usd": "Loss ($)", "loss_share": "Share of 3D revenue lost (%)",
+    "loss_pv_usd": "Loss, present value ($)", "net_margin_loss_usd": "Net margin loss ($)",
+    "payer_savings_usd": "Payer savings ($)", "patient_savings_usd": "Patient savings ($)",
+    "n_practices_losing": "Practices losing", "n_practices": "Practices",
+    "loss_year1_usd": "Loss, year 1 ($)", "loss_share_year1": "Share lost, year 1 (%)",
+    "variant": "Screen variant", "n_practices_screened": "Practices screened",
+    "n_practices_above_threshold": "Above benchmark (raw rate)",
+    "n_practices_flagged": "Flagged beyond chance", "flagged": "Flagged",
+    "label": "Parameter", "value": "Value", "low": "Low", "high": "High",
+    "outcome_low": "Result at low ($)", "outcome_high": "Result at high ($)",
+    "swing": "Swing ($)", "distribution": "Distribution", "unit": "Unit",
+    "source": "Source", "metric": "Measure", "deterministic": "Deterministic ($)",
+    "mean": "Mean ($)", "median": "Median ($)", "lower": "95% lower ($)",
+    "upper": "95% upper ($)", "mcse": "MC std. error ($)", "n_draws": "Draws",
+    "rel_change": "Relative change (%)", "stable": "Stable",
+    "n_lines_3d": "3D lines", "n_noncompliant_3d_lines": "Non-compliant 3D lines",
+    "n_orphan_3d_lines": "Orphan 3D lines", "n_separate_date_3d_lines":
+    "3D lines on a later date", "n_unpriced_3d_lines": "3D lines without allowed $",
+    "noncompliant_allowed_usd": "Non-compliant allowed ($)",
+    "setting": "Setting", "this_scenario": "This scenario", "default": "Default",
+    "note": "Note / source", "measure": "Measure", "practice": "This practice",
+    "peer_median": "Peer median", "benchmark": "Benchmark", "screen": "Screen",
+    "rule": "Rule", "item": "Item", "topic": "Topic",
+}
+
+#: Human labels of the notebook parameters (scenario tables).
+PARAMETER_LABELS = {
+    "headline_policy": "Policy of the headline numbers",
+    "policies": "Policies compared",
+    "policy_payers": "Payers applying the policy",
+    "commercial_multiplier": "Commercial price ÷ Medicare fee schedule price",
+    "medicaid_multiplier": "Medicaid price ÷ Medicare fee schedule price",
+    "self_pay_multiplier": "Self-pay collections ÷ Medicare fee schedule price",
+    "horizon_years": "Horizon (years)",
+    "effective_date": "Policy effective date",
+    "start_date": "First day of horizon year 1",
+    "scope_share": "Share of the payer's business in scope",
+    "threshold": "LCD benchmark (share of CT/MR encounters with 3D)",
+    "cap_threshold": "LCD-style cap (paid share of non-oncology encounters)",
+    "basis": "Screen basis",
+    "exempt_oncology": "Oncology encounters exempt",
+    "alpha": "False discovery rate (BH)",
+    "ci": "Interval method",
+    "periods": "Periods screened",
+    "volume_growth": "Annual volume growth after year 1",
+    "fee_update": "Annual price change after year 1",
+    "stop_share": "Share of unpaid renderings stopped",
+    "cost_per_rendering_usd": "Practice cost avoided per rendering stopped ($)",
+    "payer_cost_share": "Payer share of the allowed amount",
+    "discount_rate": "Discount rate (present value)",
+    "n_draws": "PSA draws",
+    "seed": "Random seed",
+    "claims": "Claims files",
+    "link_window_days": "Link window (days)",
+    "min_cell_count": "Smallest count shown",
+    "internal": "Internal run",
+    "commercial_to_medicare_volume": "Commercial ÷ Medicare FFS 3D services",
+    "bcbs_share_of_commercial": "BCBS NC share of commercial 3D services",
+    "states": "Provider states screened",
+    "jurisdictions": "MAC jurisdictions screened",
+    "data_year": "Data year of the CMS files",
+    "services_per_beneficiary": "Services per beneficiary in a hidden row",
+    "puf_file": "CMS provider file",
+    "geography_file": "CMS geography file",
+}
+
+
+def column_labels(*, horizon_years: int | None = None, basis: str = "encounters"
+                  ) -> dict[str, str]:
+    """:data:`COLUMN_LABELS` with the horizon and the screen basis spelled out.
+
+    Horizon sums say over how many years (``Loss over 3 years ($)``) so that no
+    reader takes them for annual figures; ``n``/``x`` name what is counted.
+    """
+    labels = dict(COLUMN_LABELS)
+    if basis == "services":
+        labels.update({"n": "CT/MR services (n)", "x": "3D services (x)"})
+    else:
+        labels.update({"n": "CT/MR encounters (n)", "x": "Encounters with 3D (x)"})
+    if horizon_years is not None:
+        span = f"{horizon_years} year{'s' if horizon_years != 1 else ''}"
+        labels.update({
+            "loss_horizon_usd": f"Loss over {span} ($)",
+            "loss_horizon_share": f"Share lost over {span} (%)",
+            "revenue_without_horizon_usd": f"3D revenue without policy, {span} ($)",
+            "net_margin_loss_horizon_usd": f"Net margin loss over {span} ($)",
+            "payer_savings_horizon_usd": f"Payer savings over {span} ($)",
+            "patient_savings_horizon_usd": f"Patient savings over {span} ($)",
+            "loss_pv_usd": f"Loss over {span}, present value ($)",
+        })
+    return labels
+
+
+def header(column: str, labels: Mapping[str, str]) -> str:
+    """The header shown for ``column``: its label, else its name made readable.
+
+    >>> header("extra_cost_usd", {})
+    'Extra cost ($)'
+    """
+    if column in labels:
+        return labels[column]
+    text = column.replace("_usd", " ($)").replace("_", " ")
+    return text[:1].upper() + text[1:]

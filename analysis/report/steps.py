@@ -1,0 +1,116 @@
+"""The steps the report notebooks share, written once.
+
+Every report reads its inputs and says what data it rests on (:func:`open_inputs`) and
+shows its scenario (:func:`show_scenario_section`); the impact reports build the model's
+assumptions and policies from their parameters (:func:`impact_setup`,
+:func:`screen_options`) and record the losses of the headline policy
+(:func:`record_loss_headlines`). A function that takes ``values`` reads the notebook's
+parameters from it by name: a notebook passes ``globals()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from analysis.impact import ImpactAssumptions
+from analysis.policy import Policy
+from analysis.report.impact_tables import policy_row
+from analysis.report.inputs import SharedInputs, load_inputs
+from analysis.report.parameters import notebook_defaults
+from analysis.report.policies import pick_policy, scenario_policies
+from analysis.report.provenance import data_statement, inputs_overview
+from analysis.report.scenario_section import KEY_ASSUMPTIONS, scenario_overview
+from analysis.report.writer import ReportWriter
+
+__all__ = [
+    "ImpactSetup",
+    "impact_setup",
+    "open_inputs",
+    "record_loss_headlines",
+    "screen_options",
+    "show_scenario_section",
+]
+
+#: The notebook parameters that are :class:`analysis.impact.ImpactAssumptions` fields.
+ASSUMPTION_PARAMETERS = (
+    "commercial_multiplier", "medicaid_multiplier", "self_pay_multiplier", "payer_cost_share",
+    "volume_growth", "fee_update", "stop_share", "cost_per_rendering_usd", "discount_rate",
+    "horizon_years", "start_date",
+)
+
+
+def open_inputs(rpt: ReportWriter, inputs_dir: str, *, claims: Sequence[str],
+                link_window_days: int) -> SharedInputs:
+    """The shared inputs (:func:`load_inputs`), with the data statement shown above all."""
+    inputs = load_inputs(inputs_dir, claims=claims, link_window_days=link_window_days)
+    rpt.callout(data_statement(inputs, min_cell_count=rpt.privacy.min_cell_count),
+                title="Data.")
+    return inputs
+
+
+def show_scenario_section(rpt: ReportWriter, values: Mapping[str, Any], *,
+                          inputs: SharedInputs | None = None,
+                          key: Sequence[str] = KEY_ASSUMPTIONS) -> None:
+    """Show the scenario of this run against the notebook's defaults, then (given the
+    ``inputs``) the table of the claims read and linked."""
+    rpt.show_scenario(scenario_overview(
+        values, defaults=notebook_defaults(rpt.notebook),
+        title=values.get("scenario_title", ""),
+        description=values.get("scenario_description", ""), key=key))
+    if inputs is not None:
+        rpt.table("claims_load", inputs_overview(inputs), caption="Claims read and linked")
+
+
+class ImpactSetup(NamedTuple):
+    """The budget-impact model of a scenario: assumptions, policies compared, headline."""
+
+    assumptions: ImpactAssumptions
+    policies: tuple[Policy, ...]
+    headline: Policy
+
+
+def impact_setup(values: Mapping[str, Any]) -> ImpactSetup:
+    """The impact model's assumptions and the policies compared, from the parameters.
+
+    Raises
+    ------
+    InputError
+        An invalid assumption, an unknown policy, or a headline policy that is not
+        among those compared.
+    """
+    assumptions = ImpactAssumptions(**{n: values[n] for n in ASSUMPTION_PARAMETERS})
+    policies = scenario_policies(
+        values["policies"], payers=values["policy_payers"],
+        effective_date=values["effective_date"], scope_share=values["scope_share"],
+        cap_threshold=values["cap_threshold"],
+    )
+    return ImpactSetup(assumptions, policies, pick_policy(policies, values["headline_policy"]))
+
+
+def screen_options(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of :func:`analysis.lcd.screen` from the parameters (no periods: all)."""
+    return {"threshold": values["threshold"], "basis": values["basis"],
+            "exempt_oncology": values["exempt_oncology"], "alpha": values["alpha"],
+            "ci": values["ci"], "periods": values["periods"] or None}
+
+
+def record_loss_headlines(rpt: ReportWriter, result, sim, *, policy: str,
+                          horizon_years: int) -> pd.Series:
+    """Record the losses of ``policy`` with the PSA interval; return its summary row.
+
+    ``result`` is the :class:`analysis.impact.ImpactResult` of every policy compared,
+    ``sim`` the probabilistic sensitivity analysis of ``policy``.
+    """
+    row = policy_row(result, policy)
+    lower, upper = sim.interval()
+    rpt.headline("loss_year1_usd", row["loss_year1_usd"], label="Loss in year 1", unit="usd")
+    rpt.headline("loss_horizon_usd", row["loss_horizon_usd"],
+                 label=f"Loss over {horizon_years} year(s)", unit="usd")
+    rpt.headline("loss_horizon_lower_usd", lower, label="PSA 95% interval, lower", unit="usd")
+    rpt.headline("loss_horizon_upper_usd", upper, label="PSA 95% interval, upper", unit="usd")
+    rpt.headline("loss_share_year1", row["loss_share_year1"],
+                 label="Share of 3D revenue lost, year 1", unit="share")
+    return row

@@ -1,0 +1,328 @@
+"""What a notebook shows and saves: suppressed tables, figures, headline numbers.
+
+Every table a notebook shows goes through :class:`ReportWriter`, which suppresses small
+counts (:func:`analysis.privacy.suppress_counts`), shows it compact with human headers
+and units, and saves it whole as CSV and in the notebook's Excel workbook. Figures are
+saved as PNG (funnel and trend figures without the points a table would suppress), and
+headline numbers go to ``results.json`` and the index page.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import IPython.display
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.text import Text
+
+from analysis import plots
+from analysis._io import write_bytes, write_excel, write_json, write_text
+from analysis.defaults import MIN_CELL_COUNT
+from analysis.privacy import (
+    MARKER,
+    PrivacySettings,
+    Suppressed,
+    check_no_identifier_columns,
+    suppress_counts,
+    suppress_value,
+)
+from analysis.report.figure_privacy import hidden_practices, shareable_trend
+from analysis.report.formatting import format_headline, table_html, utc_timestamp
+from analysis.report.labels import COLUMN_LABELS, header
+from analysis.report.scenario_section import ScenarioOverview
+
+__all__ = ["SAFE_NAME", "ReportWriter"]
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+"""Names that become file or folder names (tables, figures, scenarios)."""
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not SAFE_NAME.match(name):
+        raise ValueError(f"{kind} name {name!r}: letters, digits, '_', '-' only")
+
+
+class ReportWriter:
+    """What a notebook shows and saves: suppressed tables, figures, headline numbers.
+
+    Parameters
+    ----------
+    output_dir : path or ""
+        The run folder of this notebook (set by ``rad3d report``); empty: show only.
+    notebook, scenario, practice_id : str
+        Recorded in ``results.json``.
+    min_cell_count : int
+        Counts from 1 to ``min_cell_count - 1`` are suppressed in shown tables.
+    internal : bool
+        Required to lower ``min_cell_count`` below 11.
+    parameters : dict, optional
+        The notebook's parameters, recorded in ``results.json``.
+    labels : mapping, optional
+        Column name -> header shown (default :data:`COLUMN_LABELS`; see
+        :func:`column_labels`). Saved tables keep the column names.
+
+    Notes
+    -----
+    Every method displays its output and returns ``None``, so a notebook cell never
+    ends with an unsuppressed object by accident.
+    """
+
+    def __init__(
+        self,
+        output_dir: str | Path | None = "",
+        *,
+        notebook: str = "",
+        scenario: str = "",
+        practice_id: str = "",
+        min_cell_count: int = MIN_CELL_COUNT,
+        internal: bool = False,
+        parameters: Mapping[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        self.output_dir = Path(output_dir) if output_dir else None
+        self.labels = dict(COLUMN_LABELS if labels is None else labels)
+        self.privacy = PrivacySettings(min_cell_count=min_cell_count, internal=internal)
+        self.notebook = notebook
+        self.scenario = scenario
+        self.practice_id = practice_id
+        self.parameters = dict(parameters or {})
+        self.headlines: dict[str, dict[str, Any]] = {}
+        self.tables: dict[str, pd.DataFrame] = {}
+        self.figures: list[str] = []
+        self._suppressed_cells = 0
+        if internal:
+            self._display_html(
+                '<p style="border:2px solid #b35806;padding:6px"><b>INTERNAL RUN</b> — '
+                f"counts from {min_cell_count} up are shown; not for sharing.</p>"
+            )
+
+    @staticmethod
+    def _display_html(text: str) -> None:
+        IPython.display.display(IPython.display.HTML(text))
+
+    def note(self, markdown: str) -> None:
+        """Show a paragraph of narrative computed in the notebook (Markdown)."""
+        IPython.display.display(IPython.display.Markdown(markdown))
+
+    def preformatted(self, text: str) -> None:
+        """Show text as it is (definitions, rules), in a fixed-width block."""
+        self._display_html(f'<pre style="white-space:pre-wrap">{html.escape(text)}</pre>')
+
+    def table(
+        self,
+        name: str,
+        table: pd.DataFrame,
+        *,
+        caption: str = "",
+        count_columns: Iterable[str] | None = None,
+        dependents: Mapping[str, Sequence[str]] | None = None,
+        total_rows: Iterable[object] = (),
+        row_groups: Mapping[str, Sequence[str]] | None = None,
+        column_totals: bool = True,
+        show: bool = True,
+        max_rows: int | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Suppress small counts, show the table, save it as CSV (and in the workbook).
+
+        See :func:`analysis.privacy.suppress_counts` for the options (suppression is
+        decided on the whole table). ``max_rows`` limits the rows shown and
+        ``columns`` the columns shown, with human headers (:attr:`labels`), so that a
+        printed page holds the table; ``where`` (``{column: value}``) shows only the
+        rows with those values. The saved CSV and Excel sheet are complete, and the
+        note under the table says so.
+        """
+        _check_name("table", name)
+        check_no_identifier_columns(table, name=name)
+        flat = table.reset_index() if _has_named_index(table) else table.reset_index(drop=True)
+        total_labels = set(total_rows)
+        positions = [i for i, row in enumerate(table.index) if row in total_labels]
+        flat_totals = [flat.index[i] for i in positions]
+        result: Suppressed = suppress_counts(
+            flat, settings=self.privacy, count_columns=count_columns, dependents=dependents,
+            total_rows=flat_totals, row_groups=row_groups, column_totals=column_totals,
+        )
+        self._suppressed_cells += result.n_suppressed
+        self.tables[name] = result.table
+        if self.output_dir is not None:
+            buf = io.StringIO()
+            result.table.to_csv(buf, index=False)
+            write_text(self.output_dir / "tables" / f"{name}.csv", buf.getvalue())
+        if show:
+            self._show_table(name, result, caption=caption, max_rows=max_rows,
+                             columns=columns, where=where)
+
+    def _show_table(self, name: str, result: Suppressed, *, caption: str,
+                    max_rows: int | None, columns: Sequence[str] | None,
+                    where: Mapping[str, Any] | None) -> None:
+        """Show the part of a suppressed table asked for, saying what is left out."""
+        full = result.table
+        shown = full
+        for column, value in (where or {}).items():
+            shown = shown.loc[shown[column] == value]
+        if where:
+            shown_where = ", ".join(f"{header(str(k), self.labels).lower()} = {v}"
+                                    for k, v in where.items())
+        shown = shown if max_rows is None else shown.head(max_rows)
+        if columns is not None:
+            missing = [c for c in columns if c not in shown.columns]
+            if missing:
+                raise ValueError(f"table {name!r}: no column(s) {missing}")
+            shown = shown[list(columns)]
+        parts = []
+        if where:
+            parts.append(f"Rows with {shown_where}: {len(shown)} of {len(full)} rows shown.")
+        elif len(shown) < len(full):
+            parts.append(f"First {len(shown)} of {len(full)} rows shown.")
+        if shown.shape[1] < full.shape[1]:
+            parts.append(f"{shown.shape[1]} of {full.shape[1]} columns shown.")
+        if parts:
+            book = f"tables/{self._workbook_name}"
+            parts.append(f"The full table is in tables/{name}.csv and in the Excel "
+                         f"workbook {book} (sheet {name[:31]}).")
+        note = " ".join([*parts, result.footnote]).strip()
+        self._display_html(table_html(shown, caption=caption, footnote=note,
+                                      labels=self.labels))
+
+    @property
+    def _workbook_name(self) -> str:
+        return f"{self.notebook or 'tables'}.xlsx"
+
+    def callout(self, text: str, *, title: str = "") -> None:
+        """Show a boxed statement (e.g. :func:`data_statement`) that no reader misses."""
+        head = f"<b>{html.escape(title)}</b> " if title else ""
+        self._display_html(
+            '<div class="rad3d-callout" style="border:2px solid #E69F00;'
+            'background:#FFF6E0;padding:8px 12px;margin:6px 0;font-size:1.05em">'
+            f"{head}{html.escape(text)}</div>")
+
+    def show_scenario(self, overview: ScenarioOverview) -> None:
+        """Show the scenario (name, description, key assumptions, what it changes)
+        and save its table as ``tables/scenario.csv``."""
+        title = overview.title or overview.name
+        desc = f" {html.escape(overview.description)}" if overview.description else ""
+        changed = overview.n_changed
+        self._display_html(
+            f"<p><b>Scenario: {html.escape(title)}</b> "
+            f"(<code>{html.escape(overview.name)}</code>).{desc}</p>")
+        self.table(
+            "scenario", overview.table.drop(columns=["changed"]), count_columns=[],
+            caption=("Key assumptions, and every parameter this scenario changes "
+                     f"({changed} differ from the notebook defaults)"),
+        )
+
+    def funnel(self, name: str, screen, *, highlight: str | None = None,
+               label_flagged: bool = True, caption: str = "") -> None:
+        """The funnel plot (:func:`analysis.plots.funnel_plot`) safe to share.
+
+        Practices whose counts the screen table suppresses (:func:`hidden_practices`)
+        are not plotted; the caption says how many.
+        """
+        hidden = [] if self.privacy.min_cell_count <= 1 else hidden_practices(
+            screen, settings=self.privacy)
+        fig = plots.funnel_plot(screen, highlight=highlight, label_flagged=label_flagged,
+                                hide=hidden)
+        if hidden:
+            caption = (f"{caption} {len(hidden)} practice(s) with a count from 1 to "
+                       f"{self.privacy.min_cell_count - 1} (or the cell that would reveal "
+                       "one) are not plotted.").strip()
+        if highlight is not None and str(highlight) in set(hidden):
+            caption += " This practice is among them: its own point is not shown."
+        self.figure(name, fig, caption=caption)
+
+    def trend(self, name: str, screen, practice_id: str, *, caption: str = "") -> None:
+        """One practice's quarterly trend (:func:`analysis.plots.trend_plot`) safe to
+        share: periods with suppressed counts (:func:`hidden_periods`) are not
+        plotted and the caption names them."""
+        safe, hidden = (screen, []) if self.privacy.min_cell_count <= 1 else \
+            shareable_trend(screen, practice_id, settings=self.privacy)
+        tr = screen.trend
+        periods = tr.loc[(tr["practice_id"].astype(str) == str(practice_id)) & (tr["n"] > 0)]
+        if hidden and len(hidden) == len(periods):
+            self._display_html(
+                f"<p><i>No quarter of practice {html.escape(str(practice_id))} can be shown: "
+                f"each has a count from 1 to {self.privacy.min_cell_count - 1} or would "
+                "reveal one (CMS cell-size suppression policy).</i></p>")
+            return
+        if hidden:
+            caption = (f"{caption} Not plotted (a count from 1 to "
+                       f"{self.privacy.min_cell_count - 1}, or the period that would "
+                       f"reveal one): {', '.join(hidden)}.").strip()
+        self.figure(name, plots.trend_plot(safe, practice_id), caption=caption)
+
+    def figure(self, name: str, fig, *, caption: str = "", dpi: int = 144) -> None:
+        """Save a matplotlib figure as ``figures/<name>.png``, show it, close it."""
+        _check_name("figure", name)
+        # Dollar amounts in titles and legends ("between $303k and $386k") are text,
+        # not mathtext: a pair of "$" must not typeset what lies between them.
+        for text in fig.findobj(Text):
+            text.set_parse_math(False)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight",
+                    metadata={"Software": None})
+        plt.close(fig)
+        data = buf.getvalue()
+        if self.output_dir is not None:
+            write_bytes(self.output_dir / "figures" / f"{name}.png", data)
+        self.figures.append(name)
+        IPython.display.display(IPython.display.Image(data=data, format="png"))
+        if caption:
+            self._display_html(f'<p class="rad3d-caption"><i>{html.escape(caption)}</i></p>')
+
+    def headline(self, name: str, value: Any, *, label: str = "", unit: str = "",
+                 note: str = "", suppressed: bool = False) -> None:
+        """Record a headline number for ``results.json`` and the index page.
+
+        Counts (by name, :func:`analysis.privacy.is_count_column`) from 1 to the
+        threshold are recorded as ``None`` with ``suppressed: true``; so is any value
+        with ``suppressed=True`` (a figure derived from a suppressed count).
+        """
+        if isinstance(value, np.generic):
+            value = value.item()
+        shown = None if suppressed else suppress_value(name, value, settings=self.privacy)
+        self.headlines[name] = {
+            "value": shown, "label": label or name, "unit": unit, "note": note,
+            "suppressed": shown is None and value is not None,
+        }
+
+    def show_headlines(self, *, caption: str = "Key numbers") -> None:
+        """Show the headline numbers recorded so far as a table."""
+        rows = [
+            {"measure": h["label"],
+             "value": MARKER if h["suppressed"] else format_headline(h["value"], h["unit"]),
+             "note": h["note"]}
+            for h in self.headlines.values()
+        ]
+        self._display_html(table_html(pd.DataFrame(rows, columns=["measure", "value", "note"]),
+                                      caption=caption))
+
+    def finish(self) -> None:
+        """Write ``results.json`` and the Excel workbook of all tables."""
+        results = {
+            "notebook": self.notebook,
+            "scenario": self.scenario,
+            "practice_id": self.practice_id or None,
+            "headline": self.headlines,
+            "tables": sorted(self.tables),
+            "figures": self.figures,
+            "privacy": {**self.privacy.to_dict(), "suppressed_cells": self._suppressed_cells},
+            "parameters": self.parameters,
+            "finished_at": utc_timestamp(),
+        }
+        if self.output_dir is None:
+            return
+        if self.tables:
+            write_excel(self.output_dir / "tables" / self._workbook_name, self.tables)
+        write_json(self.output_dir / "results.json", results)
+
+
+def _has_named_index(table: pd.DataFrame) -> bool:
+    return any(n is not None for n in table.index.names)

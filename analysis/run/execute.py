@@ -1,0 +1,198 @@
+"""Running the jobs of a batch: papermill in parallel worker processes, with a progress bar.
+
+Each job runs into a folder of its own beside its final place and is renamed into it
+when done; a failed cell, a dead kernel or a failed export fails that job only, and the
+batch goes on. With a previous report folder, jobs that succeeded there with the same
+resume key are copied instead of run.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill as pm
+from tqdm.auto import tqdm
+
+from analysis._io import write_json, write_text
+from analysis.report.parameters import KERNEL_NAME
+from analysis.run.export import export_html
+from analysis.run.jobs import Job
+from analysis.run.manifest import job_manifest
+
+__all__ = ["CELL_TIMEOUT_S", "run_jobs"]
+
+CELL_TIMEOUT_S = 1800
+"""Longest a notebook cell may run before its job fails."""
+
+
+def _execute_job(job: dict[str, Any], stage: str) -> dict[str, Any]:
+    """Run one notebook into ``stage/<rel_dir>`` (in a worker process)."""
+    started = time.time()
+    final = Path(stage) / job["rel_dir"]
+    work = final.with_name(f".{final.name}.partial")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    params = dict(job["parameters"])
+    params["output_dir"] = str(work)
+    nb_name = job["notebook"]
+    out_ipynb = work / f"{nb_name}.ipynb"
+    status, error = "ok", None
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        pm.execute_notebook(
+            job["notebook_path"], str(out_ipynb), parameters=params,
+            kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
+            cwd=str(work), execution_timeout=CELL_TIMEOUT_S,
+        )
+        if not (work / "results.json").is_file():
+            status, error = "failed", "the notebook did not write results.json (no finish())"
+    except pm.PapermillExecutionError as err:
+        status = "failed"
+        error = f"cell {err.exec_count}: {err.ename}: {err.evalue}"
+    except Exception as err:  # kernel died, timeout, bad notebook: fail this job only
+        status = "failed"
+        error = f"{type(err).__name__}: {err}"
+    html_name = f"{nb_name}.html"
+    if out_ipynb.is_file():
+        nb = nbformat.read(out_ipynb, as_version=4)
+        # The output folder is a temporary path: record the final relative one.
+        for cell in nb.cells:
+            if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+                cell.source = cell.source.replace(str(work), ".")
+        nb.metadata.get("papermill", {}).get("parameters", {})["output_dir"] = "."
+        if "papermill" in nb.metadata:
+            nb.metadata["papermill"]["output_path"] = f"{nb_name}.ipynb"
+        write_text(out_ipynb, nbformat.writes(nb))
+        title = job["label"]
+        try:
+            write_text(work / html_name, export_html(nb, title=title))
+        except Exception as err:  # an export failure fails the job, not the batch
+            status = "failed"
+            error = error or f"HTML export: {type(err).__name__}: {err}"
+    finished = time.time()
+    record = {
+        **{k: job[k] for k in ("notebook", "scenario", "practice_id", "rel_dir", "key")},
+        "status": status,
+        "error": error,
+        "html": html_name if (work / html_name).is_file() else None,
+        "started_at": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.fromtimestamp(finished, dt.UTC).isoformat(timespec="seconds"),
+        "seconds": round(finished - started, 2),
+        "parameters": {k: v for k, v in job["parameters"].items()},
+        "effective_parameters": job.get("effective_parameters", {}),
+    }
+    write_json(work / "job.json", record)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(work, final)
+    return record
+
+
+def _job_files(folder: Path) -> dict[str, list[str]]:
+    def rel(paths):
+        return [p.relative_to(folder).as_posix() for p in sorted(paths)]
+
+    return {
+        "figures": rel((folder / "figures").glob("*.png")),
+        "tables": rel((folder / "tables").glob("*.csv")),
+        "workbooks": rel((folder / "tables").glob("*.xlsx")),
+    }
+
+
+def _reusable(job: Job, previous: Path | None) -> bool:
+    if previous is None:
+        return False
+    record = previous / job.rel_dir / "job.json"
+    if not record.is_file():
+        return False
+    try:
+        data = json.loads(record.read_text())
+    except ValueError:
+        return False
+    return data.get("status") == "ok" and data.get("key") == job.key
+
+
+def _worker_init(log_dir: str) -> None:
+    """Send this worker's (and its kernels') stderr to a log file."""
+    if not log_dir:
+        return
+    Path(log_dir).mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(log_dir) / f"worker-{os.getpid()}.log",
+                 os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def run_jobs(
+    jobs: Sequence[Job], stage: Path, previous: Path | None, *, workers: int,
+    progress: bool | None, log_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    records: dict[int, dict[str, Any]] = {}
+    todo = []
+    for i, job in enumerate(jobs):
+        if _reusable(job, previous):
+            shutil.copytree(previous / job.rel_dir, stage / job.rel_dir)
+            record = json.loads((stage / job.rel_dir / "job.json").read_text())
+            records[i] = {**record, "status": "reused"}
+        else:
+            todo.append(i)
+    payload = {i: {**jobs[i].to_dict(), "label": jobs[i].label} for i in todo}
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="rad3d report",
+               unit="notebook", disable=None if progress is None else not progress,
+               file=sys.stderr)
+
+    def done(i: int, record: dict[str, Any]) -> None:
+        records[i] = record
+        bar.update(1)
+        if record["status"] == "failed":
+            bar.write(f"FAILED {jobs[i].label}: {record['error']}", file=sys.stderr)
+
+    try:
+        if todo:
+            # Worker processes even for one worker: the kernels' own stderr chatter
+            # goes to a log file, not over the progress bar.
+            ctx = multiprocessing.get_context("spawn")
+            with cf.ProcessPoolExecutor(
+                max_workers=min(workers, len(todo)), mp_context=ctx,
+                initializer=_worker_init, initargs=(str(log_dir) if log_dir else "",),
+            ) as pool:
+                futures = {pool.submit(_execute_job, payload[i], str(stage)): i for i in todo}
+                for fut in cf.as_completed(futures):
+                    i = futures[fut]
+                    try:
+                        record = fut.result()
+                    except Exception as err:  # a worker crashed: fail this job only
+                        record = {**{k: payload[i][k] for k in ("notebook", "scenario",
+                                     "practice_id", "rel_dir", "key")},
+                                  "status": "failed", "html": None,
+                                  "error": f"{type(err).__name__}: {err}",
+                                  "traceback": traceback.format_exc(limit=3)}
+                    done(i, record)
+    finally:
+        bar.close()
+    out = []
+    for i in range(len(jobs)):
+        record = dict(records[i])
+        folder = stage / jobs[i].rel_dir
+        record.update(_job_files(folder) if folder.is_dir() else {})
+        results = folder / "results.json"
+        record["results"] = "results.json" if results.is_file() else None
+        if folder.is_dir() and record["status"] in ("ok", "reused"):
+            write_json(folder / "manifest.json", job_manifest(jobs[i], record))
+            record["manifest"] = "manifest.json"
+        out.append(record)
+    return out
+

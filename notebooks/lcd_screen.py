@@ -1,0 +1,142 @@
+# %% [markdown]
+# # 3D rendering against the LCD benchmark: the full screen
+#
+# **Question.** Which practices bill 3D rendering (CPT 76376/76377) on more than the
+# benchmark share of their CT and MR imaging, once chance, volume and the
+# cancer-evaluation exception are taken into account?
+#
+# **The benchmark and its status.** Novitas LCD L35408 "3D Interpretation and Reporting
+# of Imaging Studies" (effective 2015-10-01, **retired 2023-09-28**) said that Medicare
+# expected no more than 20 percent of a practice's CT and MR imaging to be submitted
+# with 3D rendering, with cancer evaluation allowed to exceed it. The LCD is retired:
+# the benchmark test below is a *benchmark drawn from a retired LCD*, not an active rule.
+
+# %% tags=["parameters"]
+scenario_name: str = "adhoc"  # scenario label (rad3d report sets it from the scenario file)
+scenario_title: str = ""  # scenario title (rad3d report sets it from the scenario file)
+scenario_description: str = ""  # scenario description (rad3d report sets it from the scenario file)
+claims: list[str] = []  # claims files in the canonical schema; empty means the bundled synthetic sample
+inputs_dir: str = ""  # prepared shared inputs (set by rad3d report); empty means load the claims here
+output_dir: str = ""  # folder for figures, tables and results.json (set by rad3d report)
+link_window_days: int = 7  # days a 3D line may follow its CT/MR study (CPT Assistant, Oct 2019)
+seed: int = 20240901  # seed of the random generator (probabilistic sensitivity analysis)
+min_cell_count: int = 11  # smallest count shown; 1 to 10 are suppressed (CMS cell-size rule)
+internal: bool = False  # internal run only: required to lower min_cell_count; marks the report
+
+threshold: float = 0.20  # LCD benchmark share of CT/MR encounters with 3D (retired Novitas L35408)
+basis: str = "encounters"  # screen basis: encounters (binomial) or services (3D units per CT/MR unit, as in the PUF)
+exempt_oncology: bool = True  # leave out oncology encounters (the LCD cancer-evaluation exception)
+alpha: float = 0.05  # false discovery rate of the Benjamini-Hochberg flags
+ci: str = "clopper-pearson"  # interval method: clopper-pearson or wilson
+periods: list[str] = []  # periods screened, e.g. ["2024"]; empty means all
+
+# %%
+from analysis import lcd, plots, report
+
+rpt = report.ReportWriter(output_dir, notebook="lcd_screen", scenario=scenario_name,
+                          min_cell_count=min_cell_count, internal=internal,
+                          labels=report.column_labels(basis=basis))
+inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days)
+summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
+
+# %% [markdown]
+# ## Scenario and data
+# The scenario's key assumptions and what it changes from the defaults; the screen's
+# settings; the claims read, validated, linked into CT/MR encounters and summarized per
+# practice once for the whole report run (`rad3d report`).
+
+# %%
+report.show_scenario_section(rpt, globals(), inputs=inputs,
+                             key=("threshold", "basis", "exempt_oncology", "alpha"))
+screen_options = report.screen_options(globals())
+settings = lcd.ScreenSettings(**screen_options)
+rpt.table("settings", report.settings_frame(settings.to_dict()), caption="Screen settings")
+
+# %% [markdown]
+# ## The screen
+# One row per practice: the base count (`n`), those with 3D (`x`), the rate with its
+# exact interval, the Benjamini–Hochberg q-value of the one-sided exact binomial test
+# against the benchmark and the flag, and the empirical-Bayes shrunken rate. p-values,
+# the probability of exceeding the benchmark, peer percentiles and the excess over the
+# benchmark are in the full table (CSV and Excel).
+
+# %%
+result = lcd.screen(summary, quarterly=quarterly, **screen_options)
+rpt.note(result.headline)
+rpt.table("screen", result.summary, caption="LCD-benchmark screen, one row per practice",
+          columns=["practice_id", "n", "x", "rate", "ci_low", "ci_high", "q_value", "flag",
+                   "shrunken_rate"])
+
+# %% [markdown]
+# ## Funnel plot and distribution of rates
+# Each practice's rate against its volume. The exact binomial 95 % and 99.8 % limits
+# around the benchmark (Spiegelhalter's interpolation) are solid; limits allowing for
+# overdispersion between practices are dashed beside them, never replacing them.
+
+# %%
+rpt.funnel("funnel", result, caption="Funnel plot of 3D rates against the LCD benchmark.")
+rpt.figure("rates", plots.rate_distribution(result),
+           caption="Distribution of practice rates; flagged practices highlighted")
+
+# %% [markdown]
+# ## Does the picture survive chance and the cancer exception?
+# Practices above the benchmark by their raw rate, and those flagged by the exact test
+# with false-discovery-rate control, with and without the oncology exemption, and on
+# the services basis (3D units per CT/MR unit, the only basis the Medicare PUF allows).
+
+# %%
+variants = report.screen_variants(summary, quarterly=quarterly, **screen_options)
+rpt.table("variants", variants, caption="The screen under its variants",
+          columns=["variant", "n_practices_screened", "n_practices_above_threshold",
+                   "n_practices_flagged", "flagged"])
+
+# %% [markdown]
+# ## Agreement of the flags
+# The exact test, the peer-percentile screen (as in CMS PEPPER reports) and the
+# shrinkage screen answer different questions; where they disagree is shown here.
+
+# %%
+rpt.table("agreement", result.agreement, caption="Combinations of flags among practices screened")
+rpt.table("disagreements", result.disagreements, caption="Practices whose flags disagree",
+          columns=["practice_id", "rate", "q_value", "percentile", "prob_above", "flag_exact",
+                   "flag_percentile", "flag_shrinkage"])
+
+# %% [markdown]
+# ## Trends
+
+# %%
+shown_trends = report.flagged_practices(result, limit=6)
+all_shown = len(shown_trends) == result.n_flagged
+rpt.note(f"Quarterly rates of {'the' if all_shown else len(shown_trends)}"
+         f"{'' if all_shown else ' of the'} {result.n_flagged} flagged practices (most "
+         "significant first); every practice and quarter is in `tables/trend.csv`.")
+rpt.table("trend", result.trend, caption="Rate per practice and quarter", max_rows=24,
+          columns=["practice_id", "period", "n", "x", "rate", "ci_low", "ci_high",
+                   "above_exact_998"])
+for practice in shown_trends:
+    rpt.trend(f"trend_{practice}", result, practice,
+              caption=f"Quarterly 3D rate of practice {practice}.")
+
+# %% [markdown]
+# ## Definitions
+
+# %%
+rpt.preformatted(result.lcd_status)
+rpt.preformatted(result.definitions)
+
+# %% [markdown]
+# ## Headline numbers
+
+# %%
+rpt.headline("n_practices_screened", result.n_screened, label="Practices screened")
+rpt.headline("n_practices_above_threshold", int(variants.loc[0, "n_practices_above_threshold"]),
+             label=f"Practices with a rate above {threshold:.0%}")
+rpt.headline("n_practices_flagged", result.n_flagged,
+             label="Practices flagged (exact test, BH q < alpha)")
+rpt.headline("n_practices_flagged_without_exemption", int(variants.loc[1, "n_practices_flagged"]),
+             label="Flagged without the oncology exemption")
+rpt.headline("n_practices_flagged_services_basis", int(variants.loc[2, "n_practices_flagged"]),
+             label="Flagged on the services basis")
+rpt.headline("overdispersion_phi", result.overdispersion.phi, label="Overdispersion phi")
+rpt.show_headlines()
+rpt.finish()

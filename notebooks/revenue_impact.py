@@ -1,0 +1,186 @@
+# %% [markdown]
+# # Revenue impact of not paying 3D rendering separately: budget-impact analysis
+#
+# **Question.** What does a commercial payer's policy of no longer paying 3D rendering
+# (CPT 76376/76377) separately — "integral to the primary service", as BCBS NC announced
+# in 2024 — cost each radiology practice and all of them together, per year, under
+# which assumptions and with what uncertainty? What would the alternatives cost?
+#
+# The model is a budget-impact calculator in the ISPOR style (Sullivan et al., 2014): a
+# world without the policy (status quo) and a world with it, per practice and in total,
+# per year over the horizon, undiscounted.
+
+# %% tags=["parameters"]
+scenario_name: str = "adhoc"  # scenario label (rad3d report sets it from the scenario file)
+scenario_title: str = ""  # scenario title (rad3d report sets it from the scenario file)
+scenario_description: str = ""  # scenario description (rad3d report sets it from the scenario file)
+claims: list[str] = []  # claims files in the canonical schema; empty means the bundled synthetic sample
+inputs_dir: str = ""  # prepared shared inputs (set by rad3d report); empty means load the claims here
+output_dir: str = ""  # folder for figures, tables and results.json (set by rad3d report)
+link_window_days: int = 7  # days a 3D line may follow its CT/MR study (CPT Assistant, Oct 2019)
+seed: int = 20240901  # seed of the random generator (probabilistic sensitivity analysis)
+min_cell_count: int = 11  # smallest count shown; 1 to 10 are suppressed (CMS cell-size rule)
+internal: bool = False  # internal run only: required to lower min_cell_count; marks the report
+
+policies: list[str] = ["status_quo", "full_bundling", "lcd_cap", "medical_necessity"]  # policies compared (analysis.policy kinds)
+headline_policy: str = "full_bundling"  # policy of the headline numbers: BCBS NC bundling (2024)
+policy_payers: list[str] = ["BCBSNC"]  # payers applying the policy [V for BCBS NC; A for the alternatives]
+effective_date: str = "2025-01-01"  # first day the policy is in force [A: not published]
+scope_share: float = 1.0  # share of the payer business in scope [A: product scope not published]
+cap_threshold: float = 0.20  # lcd_cap policy: paid share of non-oncology CT/MR encounters (retired LCD L35408)
+commercial_multiplier: float = 1.8  # commercial price per Medicare PFS price [S: 1.2 to 2.5, Urban Institute, FAIR Health]
+medicaid_multiplier: float = 0.75  # Medicaid price per Medicare PFS price [A: 0.6 to 0.9]
+self_pay_multiplier: float = 1.0  # self-pay collections per Medicare PFS price [A: 0.5 to 1.8]
+payer_cost_share: float = 0.8  # payer share of the allowed amount where paid_usd is missing [A: 0.6 to 0.95]
+volume_growth: float = 0.0  # annual growth of 3D and CT/MR volume after year 1 [A: -5% to +5%]
+fee_update: float = 0.0  # annual change of 3D prices after year 1 [S: -3% to +3.3%]
+stop_share: float = 0.25  # share of newly unpaid renderings the practice stops [A: 0 to 0.5]
+cost_per_rendering_usd: float = 15.0  # practice cost avoided per rendering stopped, USD [A: 5 to 40]
+discount_rate: float = 0.0  # annual discount rate of the present value (budget impact: undiscounted)
+horizon_years: int = 3  # years of the budget-impact horizon, 1 to 5 (ISPOR BIA)
+start_date: str = "2025-01-01"  # first day of horizon year 1 [A]
+n_draws: int = 10000  # draws of the probabilistic sensitivity analysis
+
+threshold: float = 0.20  # LCD benchmark share of CT/MR encounters with 3D (retired Novitas L35408)
+basis: str = "encounters"  # screen basis: encounters (binomial) or services (3D units per CT/MR unit, as in the PUF)
+exempt_oncology: bool = True  # leave out oncology encounters (the LCD cancer-evaluation exception)
+alpha: float = 0.05  # false discovery rate of the Benjamini-Hochberg flags
+ci: str = "clopper-pearson"  # interval method: clopper-pearson or wilson
+periods: list[str] = []  # periods screened, e.g. ["2024"]; empty means all
+
+# %%
+import numpy as np
+
+from analysis import impact, plots, report, uncertainty
+
+rpt = report.ReportWriter(output_dir, notebook="revenue_impact", scenario=scenario_name,
+                          min_cell_count=min_cell_count, internal=internal,
+                          labels=report.column_labels(horizon_years=horizon_years,
+                                                      basis=basis))
+assumptions, compared, headline = report.impact_setup(globals())
+screen_options = report.screen_options(globals())
+rng = np.random.default_rng(seed)
+inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days)
+summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
+
+# %% [markdown]
+# ## Scenario and data
+
+# %%
+report.show_scenario_section(rpt, globals(), inputs=inputs)
+
+# %% [markdown]
+# ## Results per policy
+# Revenue loss of the practices in year 1 and over the horizon, the payer's savings,
+# the patients' savings (cost sharing no longer charged), and how many practices lose.
+
+# %%
+result = impact.impact(summary, compared, assumptions=assumptions)
+rpt.note(result.headline().replace("\n", "  \n"))
+rpt.table("policies", result.summary, caption="Headline numbers per policy",
+          columns=["policy", "loss_year1_usd", "loss_share_year1", "loss_horizon_usd",
+                   "payer_savings_horizon_usd", "patient_savings_horizon_usd",
+                   "n_practices_losing"])
+
+# %% [markdown]
+# ## Per year
+
+# %%
+rpt.table("totals_by_year", report.impact_years(result), caption="Totals per policy and year",
+          columns=["policy", "year", "revenue_without_usd", "revenue_with_usd", "loss_usd",
+                   "loss_share", "payer_savings_usd", "n_practices_losing"])
+rpt.figure("impact_by_year", plots.impact_by_year(result, headline_policy),
+           caption="3D revenue per year without and with the headline policy")
+
+# %% [markdown]
+# ## Per practice
+# Under the headline policy, largest loss over the horizon first; the year-1 columns
+# are the first horizon year only.
+
+# %%
+practices = report.top_losers(result, headline_policy, n=10_000).rename(columns={
+    "loss_usd": "loss_horizon_usd", "revenue_without_usd": "revenue_without_horizon_usd",
+    "loss_share": "loss_horizon_share", "net_margin_loss_usd": "net_margin_loss_horizon_usd"})
+rpt.table("practices", practices.drop(columns=["renderings_unpaid"]),
+          caption=f"Loss per practice: {headline.name}", max_rows=15,
+          columns=["practice_id", "loss_year1_usd", "loss_share_year1", "loss_horizon_usd",
+                   "loss_horizon_share"])
+rpt.figure("loss_distribution", plots.loss_distribution(result, headline_policy),
+           caption="Loss per practice as a share of its 3D revenue, year 1")
+
+# %% [markdown]
+# ## Per payer
+
+# %%
+rpt.table("payers", report.impact_payers(result),
+          caption=f"Per year and payer: {headline.name}", where={"policy": headline.name},
+          columns=["year", "payer", "revenue_without_usd", "loss_usd", "loss_share",
+                   "payer_savings_usd"])
+
+# %% [markdown]
+# ## Named scenarios
+# Plausible alternatives to the assumptions of this run, each applied to every policy.
+
+# %%
+scenarios = uncertainty.run_scenarios(summary, compared, assumptions=assumptions)
+rpt.note("Scenarios: " + "; ".join(
+    f"**{n}** — {d}" for n, d in scenarios.summary[["scenario", "description"]]
+    .drop_duplicates().itertuples(index=False)) + ".")
+rpt.table("scenarios", scenarios.summary, caption=f"Named scenarios: {headline.name}",
+          where={"policy": headline.name},
+          columns=["scenario", "loss_year1_usd", "loss_horizon_usd", "loss_share_year1",
+                   "n_practices_losing"])
+
+# %% [markdown]
+# ## One-way sensitivity (tornado)
+# Each parameter alone at its low and high value, horizon loss under the headline policy.
+
+# %%
+tornado = uncertainty.one_way(summary, headline, assumptions=assumptions)
+rpt.table("tornado", tornado, caption="One-way sensitivity of the horizon loss",
+          columns=["label", "base", "low", "high", "outcome_low", "outcome_high", "swing"])
+rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
+
+# %% [markdown]
+# ## Probabilistic sensitivity analysis
+# All uncertain parameters drawn together from the distributions in the assumption
+# table, with an explicit random generator (seed in the manifest); the running mean and
+# interval against the number of draws show whether the draws suffice.
+
+# %%
+sim = uncertainty.psa(summary, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
+conv = sim.convergence()
+rpt.table("psa", sim.summary, caption=f"PSA of {headline.name}: horizon totals "
+          f"({sim.n_draws:,} draws)",
+          columns=["metric", "deterministic", "mean", "median", "lower", "upper", "mcse"])
+rpt.table("psa_convergence", conv.table, caption=repr(conv), max_rows=12)
+rpt.table("psa_practices", sim.practice_summary, caption="PSA per practice, horizon loss",
+          max_rows=15, columns=["practice_id", "deterministic", "mean", "lower", "upper",
+                                "loss_share"])
+rpt.figure("psa_histogram", plots.psa_histogram(sim), caption="Distribution of the horizon loss")
+convergence_figure = plots.convergence_plot(conv)
+convergence_figure.axes[0].set_ylabel(f"Loss over {horizon_years} year(s), running mean (USD)")
+rpt.figure("psa_convergence", convergence_figure,
+           caption="Convergence of the PSA: running mean and 95% interval of the horizon loss")
+rpt.figure("policies", plots.policy_comparison(result, [sim]),
+           caption="Horizon loss of every policy")
+
+# %% [markdown]
+# ## Assumptions and sources
+# Every input with its value, range, distribution and source; [V] verbatim from a
+# primary source, [S] several secondary sources agree, [A] an assumption.
+
+# %%
+rpt.table("assumptions", result.assumption_table(), caption="Assumptions and sources",
+          columns=["label", "value", "low", "high", "distribution", "source"])
+
+# %% [markdown]
+# ## Headline numbers
+
+# %%
+row = report.record_loss_headlines(rpt, result, sim, policy=headline_policy,
+                                  horizon_years=horizon_years)
+rpt.headline("n_practices_losing", int(row["n_practices_losing"]), label="Practices losing revenue")
+rpt.headline("psa_converged", bool(conv.converged), label="PSA converged")
+rpt.show_headlines()
+rpt.finish()
