@@ -25,151 +25,107 @@ re-exported here; every module is also importable on its own (``analysis.lcd``,
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-from analysis.claims import LoadResult, ValidationReport, load_claims, validate_lines
-from analysis.codes import (
-    CODES_3D,
-    ct_mr_codes,
-    do_not_report_with,
-    excluded_with,
-    in_icd10_set,
-    is_3d,
-    is_angiography,
-    is_ct_mr,
-    modality,
-    normalize_cpt,
-)
-from analysis.encounters import Linked, LinkSettings, link
-from analysis.errors import InputError
-from analysis.fees import (
-    component_from_modifiers,
-    conversion_factor,
-    fee_table,
-    load_gpci,
-    load_rvu,
-    mac_jurisdiction,
-    price,
-    setting_from_pos,
-    state_locality,
-)
-from analysis.impact import ImpactAssumptions, ImpactResult, impact_base
-from analysis.lcd import LCD_STATUS, ScreenResult, ScreenSettings, screen
-from analysis.plots import (
-    convergence_plot,
-    funnel_plot,
-    impact_by_year,
-    loss_distribution,
-    policy_comparison,
-    psa_histogram,
-    rate_distribution,
-    tornado_plot,
-    trend_plot,
-)
-from analysis.policy import (
-    Policy,
-    full_bundling,
-    get_policy,
-    lcd_cap,
-    medical_necessity,
-    status_quo,
-)
-from analysis.privacy import scan_for_identifiers, suppress_counts
-from analysis.puf import (
-    estimate_exposure,
-    medicare_benchmark,
-    read_geography_service,
-    read_provider_service,
-    screen_puf,
-    summarize_puf,
-)
-from analysis.summary import (
-    add_summaries,
-    period,
-    practice_totals,
-    summarize,
-    summarize_linked,
-    summarize_partitions,
-)
-from analysis.synth import SAMPLE_CLAIMS, Synthetic, damage, generate, write_synthetic
-from analysis.uncertainty import one_way, psa, run_scenarios
+# The API is resolved on first use (PEP 562), not imported here: ``import analysis``
+# runs whenever any submodule is imported, and the command line (``rad3d --help``,
+# ``rad3d fees``) must not pay for pandas, scipy and matplotlib it does not use.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "claims": ("LoadResult", "ValidationReport", "load_claims", "validate_lines"),
+    "codes": (
+        "CODES_3D",
+        "ct_mr_codes",
+        "do_not_report_with",
+        "excluded_with",
+        "in_icd10_set",
+        "is_3d",
+        "is_angiography",
+        "is_ct_mr",
+        "modality",
+        "normalize_cpt",
+    ),
+    "encounters": ("Linked", "LinkSettings", "link"),
+    "errors": ("InputError",),
+    "fees": (
+        "component_from_modifiers",
+        "conversion_factor",
+        "fee_table",
+        "load_gpci",
+        "load_rvu",
+        "mac_jurisdiction",
+        "price",
+        "setting_from_pos",
+        "state_locality",
+    ),
+    "impact": ("ImpactAssumptions", "ImpactResult", "impact_base"),
+    "lcd": ("LCD_STATUS", "ScreenResult", "ScreenSettings", "screen"),
+    "plots": (
+        "convergence_plot",
+        "funnel_plot",
+        "impact_by_year",
+        "loss_distribution",
+        "policy_comparison",
+        "psa_histogram",
+        "rate_distribution",
+        "tornado_plot",
+        "trend_plot",
+    ),
+    "policy": (
+        "Policy",
+        "full_bundling",
+        "get_policy",
+        "lcd_cap",
+        "medical_necessity",
+        "status_quo",
+    ),
+    "privacy": ("scan_for_identifiers", "suppress_counts"),
+    "puf": (
+        "estimate_exposure",
+        "medicare_benchmark",
+        "read_geography_service",
+        "read_provider_service",
+        "screen_puf",
+        "summarize_puf",
+    ),
+    "summary": (
+        "add_summaries",
+        "period",
+        "practice_totals",
+        "summarize",
+        "summarize_linked",
+        "summarize_partitions",
+    ),
+    "synth": ("SAMPLE_CLAIMS", "Synthetic", "damage", "generate", "write_synthetic"),
+    "uncertainty": ("one_way", "psa", "run_scenarios"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 try:
     __version__ = version("rad3d")
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
-__all__ = [
-    "CODES_3D",
-    "LCD_STATUS",
-    "SAMPLE_CLAIMS",
-    "ImpactAssumptions",
-    "ImpactResult",
-    "InputError",
-    "LinkSettings",
-    "Linked",
-    "LoadResult",
-    "Policy",
-    "ScreenResult",
-    "ScreenSettings",
-    "Synthetic",
-    "ValidationReport",
-    "__version__",
-    "add_summaries",
-    "component_from_modifiers",
-    "conversion_factor",
-    "convergence_plot",
-    "ct_mr_codes",
-    "damage",
-    "do_not_report_with",
-    "estimate_exposure",
-    "excluded_with",
-    "fee_table",
-    "full_bundling",
-    "funnel_plot",
-    "generate",
-    "get_policy",
-    "impact_base",
-    "impact_by_year",
-    "in_icd10_set",
-    "is_3d",
-    "is_angiography",
-    "is_ct_mr",
-    "lcd_cap",
-    "link",
-    "load_claims",
-    "load_gpci",
-    "load_rvu",
-    "loss_distribution",
-    "mac_jurisdiction",
-    "medical_necessity",
-    "medicare_benchmark",
-    "modality",
-    "normalize_cpt",
-    "one_way",
-    "period",
-    "policy_comparison",
-    "practice_totals",
-    "price",
-    "psa",
-    "psa_histogram",
-    "rate_distribution",
-    "read_geography_service",
-    "read_provider_service",
-    "run_scenarios",
-    "scan_for_identifiers",
-    "screen",
-    "screen_puf",
-    "setting_from_pos",
-    "state_locality",
-    "status_quo",
-    "summarize",
-    "summarize_linked",
-    "summarize_partitions",
-    "summarize_puf",
-    "suppress_counts",
-    "tornado_plot",
-    "trend_plot",
-    "validate_lines",
-    "write_synthetic",
-]
+__all__ = sorted([*_MODULE_OF, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    """An exported name (``analysis.screen``) or a submodule (``analysis.lcd``)."""
+    if name in _MODULE_OF:
+        value = getattr(importlib.import_module(f"{__name__}.{_MODULE_OF[name]}"), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    if not name.startswith("__"):
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise  # the submodule exists but something it imports does not
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    submodules = [m.name for m in pkgutil.iter_modules(__path__)]
+    return sorted({*globals(), *__all__, *submodules})

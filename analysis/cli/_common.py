@@ -1,0 +1,131 @@
+"""What the subcommands share: option groups, output folders and writers, the exit codes.
+
+Nothing here imports pandas, scipy or matplotlib: the subcommand modules use these
+helpers while the parser is built, and ``rad3d --help`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from analysis._io import dumps_json, excel_bytes, write_atomic
+from analysis.errors import InputError
+
+__all__ = [
+    "claim_lines_text",
+    "csv_writer",
+    "engine_options",
+    "engine_settings",
+    "excel_writer",
+    "json_writer",
+    "output_dir",
+    "png_writer",
+    "run_command",
+    "write_files",
+]
+
+Writer = Callable[[str], object]
+"""Writes one output file to the temporary path it is given (see ``write_atomic``)."""
+
+
+# ------------------------------------------------------------------ options
+
+
+def engine_options(p: argparse.ArgumentParser) -> None:
+    """``--engine/--scheduler/--workers`` of the commands that summarize claims."""
+    p.add_argument("--engine", choices=("memory", "stream", "dask"), default="memory",
+                   help="how claims are read: memory (load everything, default), stream "
+                   "(batches spilled by practice to temporary files; bounded memory, any "
+                   "file size), dask (the same work on a Dask cluster; needs "
+                   "pip install 'rad3d[distributed]'). All give the same numbers.")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --engine dask: scheduler of an existing cluster, e.g. "
+                   "tcp://10.0.0.5:8786 (default: start a local cluster)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="with --engine stream: worker processes (default 1; each holds "
+                   "one unit of practices in memory)")
+
+
+def engine_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of ``scale.summary_for_cli`` that the engine options give."""
+    # --workers means worker processes of the stream engine only; the other engines
+    # must not receive it.
+    workers = {"workers": args.workers} if args.engine == "stream" else {}
+    return {"engine": args.engine, "scheduler": args.scheduler, **workers}
+
+
+# ------------------------------------------------------------------ outputs
+
+
+def output_dir(path: str) -> Path:
+    """Create the output directory ``path`` (with parents); InputError if it cannot be."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create the output directory ({err.strerror})",
+                         file=out) from None
+    return out
+
+
+def csv_writer(frame) -> Writer:
+    """Writes a DataFrame as CSV without its index."""
+    return lambda tmp: frame.to_csv(tmp, index=False)
+
+
+def excel_writer(sheets: Mapping[str, Any]) -> Writer:
+    """Writes an ``.xlsx`` workbook of ``{sheet name: DataFrame}``."""
+    return lambda tmp: Path(tmp).write_bytes(excel_bytes(sheets))
+
+
+def json_writer(obj: Any) -> Writer:
+    """Writes ``obj`` as standard JSON (NaN as null)."""
+    return lambda tmp: Path(tmp).write_text(dumps_json(obj), encoding="utf-8")
+
+
+def png_writer(fig) -> Writer:
+    """Writes a matplotlib figure as a 150 dpi PNG."""
+    return lambda tmp: fig.savefig(tmp, format="png", dpi=150)
+
+
+def write_files(out: Path, writers: Mapping[str, Writer]) -> list[Path]:
+    """Write ``{file name: writer}`` into ``out``, each atomically, in that order."""
+    return [write_atomic(out / name, write) for name, write in writers.items()]
+
+
+def claim_lines_text(rep, *, skipped: bool) -> str:
+    """One line counting the claim lines read, accepted, quarantined (and ``skipped``)."""
+    return (f"Claim lines: {rep.rows_read:,} read, {rep.rows_accepted:,} accepted, "
+            f"{rep.rows_quarantined:,} quarantined"
+            + (f", {rep.rows_filtered_out:,} skipped (codes not relevant)"
+               if skipped and rep.rows_filtered_out else "")
+            + (" (rad3d validate lists them)." if rep.rows_quarantined else "."))
+
+
+# ----------------------------------------------------------------- exit codes
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the chosen subcommand and return its exit code.
+
+    A user's mistake (:class:`InputError`) prints one line and exits 2, without a
+    traceback; bugs raise normally.
+    """
+    try:
+        return args.run(args)
+    except InputError as err:
+        print(f"rad3d {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rad3d {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader of a pipe stopped early (`rad3d lcd ... | head`): point stdout at
+        # /dev/null so that flushing it at exit does not raise a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

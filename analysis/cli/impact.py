@@ -1,0 +1,210 @@
+"""``rad3d impact``: the budget-impact model of not paying 3D rendering separately."""
+
+from __future__ import annotations
+
+import argparse
+
+from analysis.cli._common import (
+    claim_lines_text,
+    csv_writer,
+    engine_options,
+    engine_settings,
+    excel_writer,
+    json_writer,
+    output_dir,
+    png_writer,
+    write_files,
+)
+from analysis.errors import InputError
+from analysis.paths import SAMPLE_CLAIMS
+
+POLICIES = ("full_bundling", "lcd_cap", "medical_necessity")
+"""The policies ``--policy all`` models, each against the status quo."""
+
+
+def add(subparsers) -> None:
+    p = subparsers.add_parser(
+        "impact",
+        help="revenue impact of not paying 3D rendering separately, and its alternatives",
+        description=(
+            "Budget-impact model (ISPOR BIA Good Practice II) of a payer no longer paying "
+            "3D rendering (CPT 76376/76377) separately, as BCBS NC announced in 2024, and "
+            "of two alternatives: an LCD-style cap (3D paid on at most THRESHOLD of each "
+            "practice's non-oncology CT/MR encounters, oncology always paid) and payment "
+            "only with a qualifying indication. Per practice and in total, per year: 3D "
+            "revenue without and with the policy, the loss and its share, the net margin "
+            "after a behavioural response, payer and patient savings. Year 1 is the "
+            "baseline claims annualized (quarters covered, averaged); then volume growth "
+            "and fee updates apply. Lines without an observed allowed amount are priced "
+            "at the Medicare fee schedule times a payer multiplier. Non-compliant 3D lines "
+            "are never revenue. One-way sensitivity (tornado) and a probabilistic "
+            "sensitivity analysis (--draws, --seed) give the uncertainty. Every default "
+            "and its source is in data/reference/impact_assumptions.csv and "
+            "impact_settings.csv; the assumptions used are written to "
+            "DIR/impact_summary.json. Reads the bundled synthetic sample when no CLAIMS "
+            "are given. Writes DIR/impact_practices.csv, DIR/impact_summary.json, "
+            "DIR/impact.xlsx and PNG figures. The files hold practice-level dollars, "
+            "unsuppressed: check them before sharing."
+        ),
+        epilog=("Example: rad3d impact --policy all --horizon 3 --multiplier 1.8 "
+                "--draws 10000 --seed 1 --out reports/impact"),
+    )
+    p.set_defaults(run=run)
+    p.add_argument("claims", nargs="*", metavar="CLAIMS",
+                   help="claims files (CSV, CSV.gz or Parquet, canonical schema); "
+                   "default: the bundled sample")
+    p.add_argument("--policy", choices=(*POLICIES, "all"), default="all",
+                   help="policy to model (default all three, against the status quo)")
+    p.add_argument("--payer", dest="payers", action="extend", nargs="+", metavar="NAME",
+                   help="payer labels the policy applies to (default BCBSNC)")
+    p.add_argument("--horizon", type=int, default=3,
+                   help="years, 1-5 (default 3)")
+    p.add_argument("--growth", type=float, default=None,
+                   help="annual volume growth after year 1, e.g. 0.03 (default 0.0 [A])")
+    p.add_argument("--fee-update", type=float, default=None,
+                   help="annual price change after year 1 (default 0.0 [A])")
+    p.add_argument("--multiplier", type=float, default=None,
+                   help="commercial price as a multiple of Medicare for lines without an "
+                   "observed allowed amount (default 1.8 [A], sensitivity 1.2-2.5)")
+    p.add_argument("--effective-date", default=None, metavar="YYYY-MM-DD",
+                   help="first day the policy is in force (default 2025-01-01 [A])")
+    p.add_argument("--start-date", default=None, metavar="YYYY-MM-DD",
+                   help="first day of horizon year 1 (default 2025-01-01)")
+    p.add_argument("--scope-share", type=float, default=None,
+                   help="share of the payer's business the policy applies to (default 1.0 [A])")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="LCD-cap share of non-oncology CT/MR encounters (default 0.20, "
+                   "retired LCD L35408)")
+    p.add_argument("--stop-share", type=float, default=None,
+                   help="share of unpaid renderings practices stop (default 0.25 [A])")
+    p.add_argument("--discount-rate", type=float, default=None,
+                   help="for present values (default 0: undiscounted)")
+    p.add_argument("--baseline-days", type=float, default=None,
+                   help="annualize by 365/DAYS instead of by the quarters covered")
+    p.add_argument("--draws", type=int, default=10_000,
+                   help="PSA draws (default 10000; 0 skips the PSA)")
+    p.add_argument("--seed", type=int, default=1,
+                   help="seed of the PSA random number generator (default 1)")
+    engine_options(p)
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top, so that building the parser stays cheap.
+    import numpy as np
+    import pandas as pd
+
+    from analysis import impact, plots, policy, scale, uncertainty
+
+    if args.draws < 0:
+        raise InputError("must be >= 0", column="--draws", value=args.draws)
+    changes = {
+        "horizon_years": args.horizon,
+        "volume_growth": args.growth,
+        "fee_update": args.fee_update,
+        "commercial_multiplier": args.multiplier,
+        "stop_share": args.stop_share,
+        "discount_rate": args.discount_rate,
+        "baseline_days": args.baseline_days,
+        "start_date": args.start_date,
+    }
+    assumptions = impact.ImpactAssumptions(**{k: v for k, v in changes.items() if v is not None})
+    policies = _policies(args, policy.get_policy)
+
+    paths = list(args.claims) or [str(SAMPLE_CLAIMS)]
+    read = scale.summary_for_cli(paths, period="quarter", **engine_settings(args))
+    rep, summ = read.report, read.summary
+    base = impact.impact_base(summ, baseline_days=assumptions.baseline_days)
+    result = impact.impact(base, [policy.status_quo(), *policies], assumptions=assumptions)
+    tornados = {p.name: uncertainty.one_way(base, p, assumptions=assumptions) for p in policies}
+    psas = []
+    if args.draws:
+        psas = [uncertainty.psa(base, p, rng=np.random.default_rng(args.seed),
+                                n_draws=args.draws, assumptions=assumptions)
+                for p in policies]
+
+    out = output_dir(args.out)
+    psa_by_name = {r.policy.name: r for r in psas}
+    summary_json = {
+        "headline": result.headline().splitlines(),
+        "inputs": {"claims": paths, "rows_read": rep.rows_read,
+                   "rows_accepted": rep.rows_accepted,
+                   "rows_quarantined": rep.rows_quarantined},
+        "baseline": result.base,
+        "psa": {"draws": args.draws, "seed": args.seed,
+                "rng": "numpy.random.default_rng(seed), the same stream for every policy"},
+        "policies": {},
+        "assumptions": result.assumptions.to_dict(),
+        "assumption_sources": result.assumption_table().to_dict("records"),
+    }
+    det = result.summary.set_index("policy")
+    for p in policies:
+        entry = {"definition": p.to_dict(),
+                 "deterministic": det.loc[p.name].to_dict(),
+                 "tornado": tornados[p.name].head(5)[
+                     ["parameter", "low", "high", "outcome_low", "outcome_high"]
+                 ].to_dict("records")}
+        if p.name in psa_by_name:
+            entry["psa"] = psa_by_name[p.name].to_dict()
+        summary_json["policies"][p.name] = entry
+
+    sheets = {
+        "summary": result.summary,
+        "totals": result.totals,
+        "practices": result.practices,
+        "payers": result.payers,
+        "tornado": pd.concat(tornados.values()),
+    }
+    if psas:
+        sheets["psa"] = pd.concat([r.summary for r in psas])
+        sheets["psa_practices"] = pd.concat([r.practice_summary for r in psas])
+    sheets["assumptions"] = result.assumption_table()
+    sheets["policies"] = pd.DataFrame([p.to_dict() for p in result.policies]).astype(str)
+
+    writers = {
+        "impact_practices.csv": csv_writer(result.practices),
+        "impact_summary.json": json_writer(summary_json),
+        "impact.xlsx": excel_writer(sheets),
+        "impact_policy_comparison.png": png_writer(plots.policy_comparison(result, psas)),
+    }
+    for p in policies:
+        writers[f"impact_by_year_{p.name}.png"] = png_writer(plots.impact_by_year(result, p.name))
+        writers[f"impact_loss_distribution_{p.name}.png"] = png_writer(
+            plots.loss_distribution(result, p.name))
+        writers[f"impact_tornado_{p.name}.png"] = png_writer(plots.tornado_plot(tornados[p.name]))
+        if p.name in psa_by_name:
+            r = psa_by_name[p.name]
+            writers[f"impact_psa_{p.name}.png"] = png_writer(plots.psa_histogram(r))
+            writers[f"impact_convergence_{p.name}.png"] = png_writer(
+                plots.convergence_plot(r.convergence()))
+    written = write_files(out, writers)
+
+    print(claim_lines_text(rep, skipped=False))
+    b = result.base
+    print(f"Baseline {b['periods'][0]}..{b['periods'][-1]} ({b['baseline_days']:g} days), "
+          f"annualized x{b['annualization_factor']:.4g}; {b['n_practices']} practices.")
+    print(result.headline())
+    for r in psas:
+        lo, hi = r.interval("loss_usd")
+        conv = r.convergence()
+        state = (f"stable within 1% from {conv.n_stable:,} draws" if conv.n_stable
+                 else "not stable within 1%: use more draws")
+        print(f"  PSA {r.policy.name}: {r.level:.0%} interval of the horizon loss "
+              f"${lo:,.0f} to ${hi:,.0f} (mean ${r.totals['loss_usd'].mean():,.0f}; {state}).")
+    print("Assumptions and sources: DIR/impact_summary.json (assumption_sources).")
+    print("Wrote: " + ", ".join(map(str, written)))
+    return 0
+
+
+def _policies(args: argparse.Namespace, get_policy) -> list:
+    """The policies of ``--policy``, with the ``--payer``, ``--effective-date``,
+    ``--scope-share`` and (for the LCD cap) ``--threshold`` options given."""
+    options = {"payers": tuple(args.payers) if args.payers else None,
+               "effective_date": args.effective_date, "scope_share": args.scope_share}
+    options = {k: v for k, v in options.items() if v is not None}
+    names = POLICIES if args.policy == "all" else (args.policy,)
+    policies = []
+    for name in names:
+        extra = {"threshold": args.threshold} if name == "lcd_cap" and args.threshold else {}
+        policies.append(get_policy(name, **options, **extra))
+    return policies
