@@ -114,8 +114,6 @@ __all__ = [
     "settings_table",
 ]
 
-# TODO: drop once analysis.cli writes impact_summary.json through analysis._io.write_json.
-_json_default = json_default
 
 
 def _base_value(parameter: str) -> Any:

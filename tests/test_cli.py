@@ -143,3 +143,27 @@ def test_star_import_gives_the_whole_api():
     namespace: dict = {}
     exec("from analysis import *", namespace)
     assert set(analysis.__all__) <= set(namespace)
+
+
+def test_impact_policy_choices_are_the_policy_alternatives():
+    # The parser restates the names so that `rad3d impact --help` needs no pandas.
+    from analysis.cli import impact as impact_cli
+    from analysis.policy import ALTERNATIVES
+
+    assert impact_cli.POLICIES == tuple(ALTERNATIVES)
+
+
+def test_impact_cap_threshold_and_deprecated_threshold(capsys):
+    import argparse
+
+    from analysis.cli.impact import _policies
+    from analysis.policy import policies_from_names
+
+    args = argparse.Namespace(policy="lcd_cap", payers=None, effective_date=None,
+                              scope_share=None, cap_threshold=0.3, old_threshold=None)
+    (cap,) = _policies(args, policies_from_names)
+    assert cap.threshold == 0.3
+    args.cap_threshold, args.old_threshold = None, 0.25
+    (cap,) = _policies(args, policies_from_names)
+    assert cap.threshold == 0.25
+    assert "deprecated; use --cap-threshold" in capsys.readouterr().err

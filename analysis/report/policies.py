@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from analysis.defaults import EFFECTIVE_DATE, LCD_BENCHMARK, POLICY_PAYERS
 from analysis.errors import InputError
-from analysis.policy import Policy, get_policy, status_quo
+from analysis.policy import Policy, policies_from_names
 
 __all__ = ["pick_policy", "scenario_policies"]
 
@@ -24,27 +24,16 @@ def scenario_policies(
     scope_share: float = 1.0,
     cap_threshold: float = LCD_BENCHMARK,
 ) -> tuple[Policy, ...]:
-    """The policies of a scenario, by kind name (:mod:`analysis.policy`).
-
-    ``status_quo`` takes no options; ``lcd_cap`` gets ``cap_threshold``; every other
-    policy gets ``payers``, ``effective_date`` and ``scope_share``.
+    """The policies of a scenario, by kind name: :func:`analysis.policy.policies_from_names`
+    with the scenario's payers, date, scope and cap (``status_quo`` takes none of them).
 
     Raises
     ------
     InputError
         An unknown policy name or an invalid option.
     """
-    common = {"payers": tuple(payers), "effective_date": effective_date,
-              "scope_share": scope_share}
-    out = []
-    for name in names:
-        if name == "status_quo":
-            out.append(status_quo())
-        elif name == "lcd_cap":
-            out.append(get_policy(name, threshold=cap_threshold, **common))
-        else:
-            out.append(get_policy(name, **common))
-    return tuple(out)
+    return policies_from_names(names, payers=payers, effective_date=effective_date,
+                               scope_share=scope_share, cap_threshold=cap_threshold)
 
 
 def pick_policy(policies, name: str):
