@@ -34,7 +34,9 @@ engines give the same numbers:
 
 This module reads files (it orchestrates :mod:`analysis.claims`) and writes and removes
 its temporary spill files; the summaries themselves come from the pure functions of
-:mod:`analysis.encounters` and :mod:`analysis.summary`.
+:mod:`analysis.encounters` and :mod:`analysis.summary`. It is one file of some 880 lines,
+above the usual size, because its parts -- settings and report, the spill and summary
+tasks, the runners and the two-pass driver -- make one engine and change together.
 
 Definitions
 -----------
@@ -78,11 +80,13 @@ True
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -93,8 +97,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis import claims, codes
+from analysis import codes
+from analysis.claims import (
+    CANONICAL_COLUMNS,
+    QUARANTINE_REASONS,
+    AmountTotals,
+    ClaimsPiece,
+    arrow_to_lines,
+    check_piece,
+    load_claims,
+    plan_pieces,
+    resolve_duplicates,
+)
+from analysis.claims.rules import AMOUNT_COLUMNS, DUPLICATE_KEY
+from analysis.encounters import LinkSettings
 from analysis.errors import InputError
+from analysis.paths import SAMPLE_CLAIMS
 from analysis.summary import PERIODS, add_summaries, summarize
 
 __all__ = [
@@ -109,8 +127,7 @@ __all__ = [
 ]
 
 ENGINES: tuple[str, ...] = ("memory", "stream", "dask")
-_AMOUNTS = ("allowed_usd", "paid_usd")
-_KEY = ["claim_id", "line_number"]
+_KEY = list(DUPLICATE_KEY)
 
 
 def relevant_codes(*, ct_mr_include: Iterable[str] = (),
@@ -224,7 +241,7 @@ class ScaleReport:
     rows_filtered_out: int
     blank_rows: int
     quarantined_by_reason: dict[str, int]
-    amounts: dict[str, claims.AmountTotals]
+    amounts: dict[str, AmountTotals]
     n_pieces: int = 0
     n_buckets: int = 0
     largest_bucket_rows: int = 0
@@ -444,7 +461,7 @@ class _Spill:
                     shard_rows=self.shard_rows)
 
 
-def _spill_piece(piece: claims.ClaimsPiece, *, spill_dir: str, n_shards: int,
+def _spill_piece(piece: ClaimsPiece, *, spill_dir: str, n_shards: int,
                  n_key_parts: int, keep_codes: frozenset[str] | None, column_map,
                  encoding: str, delimiter: str | None, batch_rows: int,
                  flush_rows: int = 500_000) -> dict[str, Any]:
@@ -453,23 +470,24 @@ def _spill_piece(piece: claims.ClaimsPiece, *, spill_dir: str, n_shards: int,
     Returns the piece's counts and where its lines and key hashes were written.
     """
     counts: dict[str, Any] = dict(rows_read=0, rows_filtered_out=0, blank_rows=0, fast_rows=0,
-                                  quarantined={}, q_cents={}, read_cents=dict.fromkeys(_AMOUNTS, 0),
-                                  unparsed=dict.fromkeys(_AMOUNTS, 0))
+                                  quarantined={}, q_cents={},
+                                  read_cents=dict.fromkeys(AMOUNT_COLUMNS, 0),
+                                  unparsed=dict.fromkeys(AMOUNT_COLUMNS, 0))
     spill = _Spill(Path(spill_dir), piece.index, n_shards, n_key_parts)
     buffer: list[pa.Table] = []
     buffered = 0
     try:
-        for batch in claims.check_piece(piece, keep_codes=keep_codes, column_map=column_map,
-                                        encoding=encoding, delimiter=delimiter,
-                                        batch_rows=batch_rows, as_arrow=True):
+        for batch in check_piece(piece, keep_codes=keep_codes, column_map=column_map,
+                                 encoding=encoding, delimiter=delimiter,
+                                 batch_rows=batch_rows, as_arrow=True):
             for k in ("rows_read", "rows_filtered_out", "blank_rows", "fast_rows"):
                 counts[k] += getattr(batch, k)
             for r, n in batch.quarantined_by_reason.items():
                 counts["quarantined"][r] = counts["quarantined"].get(r, 0) + n
-                qc = counts["q_cents"].setdefault(r, dict.fromkeys(_AMOUNTS, 0))
-                for c in _AMOUNTS:
+                qc = counts["q_cents"].setdefault(r, dict.fromkeys(AMOUNT_COLUMNS, 0))
+                for c in AMOUNT_COLUMNS:
                     qc[c] += batch.quarantined_cents[r][c]
-            for c in _AMOUNTS:
+            for c in AMOUNT_COLUMNS:
                 counts["read_cents"][c] += batch.read_cents.get(c, 0)
                 counts["unparsed"][c] += batch.unparsed_rows.get(c, 0)
             if batch.candidates.num_rows:
@@ -509,7 +527,7 @@ def _keys_with_hashes(where: _Where, hashes: np.ndarray) -> pd.DataFrame:
                              "line_number": pd.Series(dtype="int64"),
                              "_s": pd.Series(dtype="int32")})
     hit = np.isin(table.column("_h").to_numpy(), hashes)
-    frame = claims.arrow_to_lines(table.filter(pa.array(hit)).select([*_KEY, "_s"]))
+    frame = arrow_to_lines(table.filter(pa.array(hit)).select([*_KEY, "_s"]))
     return frame.drop_duplicates()
 
 
@@ -518,17 +536,16 @@ def _summarize_unit(where: _Where, *, conflicting_keys: pd.DataFrame | None,
     """Resolve duplicates, link and summarize the lines of one unit (whole shards)."""
     table = _read_batches(where)
     if table is None:
-        return dict(summary=None, accepted=0, missing=dict.fromkeys(_AMOUNTS, 0),
-                    accepted_cents=dict.fromkeys(_AMOUNTS, 0), dup={}, dup_cents={})
+        return dict(summary=None, accepted=0, missing=dict.fromkeys(AMOUNT_COLUMNS, 0),
+                    accepted_cents=dict.fromkeys(AMOUNT_COLUMNS, 0), dup={}, dup_cents={})
     h = table.column("_h").to_numpy()
-    lines = claims.arrow_to_lines(table.select(list(claims.CANONICAL_COLUMNS)))
+    lines = arrow_to_lines(table.select(list(CANONICAL_COLUMNS)))
     del table
     keys = conflicting_keys if conflicting_keys is not None and len(conflicting_keys) else None
-    accepted, reasons, cents = claims.resolve_duplicates(lines, conflicting_keys=keys,
-                                                         key_hash=h)
+    accepted, reasons, cents = resolve_duplicates(lines, conflicting_keys=keys, key_hash=h)
     del lines
     acc_cents, missing, acc_rows = {}, {}, len(accepted)
-    for c in _AMOUNTS:
+    for c in AMOUNT_COLUMNS:
         v = accepted[c].to_numpy(dtype=float, na_value=np.nan)
         ok = ~np.isnan(v)
         acc_cents[c] = int(np.rint(v[ok] * 100).astype(np.int64).sum())
@@ -574,9 +591,6 @@ class _Processes:
     """Runs tasks in a pool of worker processes (``stream`` with ``workers > 1``)."""
 
     def __init__(self, n_workers: int) -> None:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
         self.n_workers = n_workers
         self.pool = ProcessPoolExecutor(max_workers=n_workers,
                                         mp_context=mp.get_context("spawn"))
@@ -592,7 +606,7 @@ class _Dask:
     """Runs tasks on a dask.distributed cluster (the ``dask`` engine)."""
 
     def __init__(self, scheduler) -> None:
-        try:
+        try:  # an optional extra, so imported only when the dask engine runs
             import distributed
         except ImportError:  # pragma: no cover - depends on the install
             raise InputError("the dask engine needs the distributed extra: "
@@ -631,7 +645,7 @@ class _Dask:
             obj.close()
 
 
-def _estimate_rows(pieces: list[claims.ClaimsPiece]) -> int:
+def _estimate_rows(pieces: list[ClaimsPiece]) -> int:
     total = 0
     for p in pieces:
         if p.n_rows >= 0:
@@ -714,8 +728,8 @@ def summarize_files(
                          "(--engine dask)", column="scheduler", value=str(scheduler))
     start = time.perf_counter()
     if engine == "memory":
-        loaded = claims.load_claims(paths, column_map=column_map, encoding=encoding,
-                                    delimiter=delimiter)
+        loaded = load_claims(paths, column_map=column_map, encoding=encoding,
+                             delimiter=delimiter)
         rep = loaded.report
         result = summarize(loaded.lines, period=period, **link_options)
         return ScaleResult(result, ScaleReport(
@@ -727,13 +741,11 @@ def summarize_files(
             settings=settings.to_dict()))
 
     # link options are validated (and the relevant codes fixed) before any reading
-    from analysis.encounters import LinkSettings
-
     LinkSettings(**{k: v for k, v in link_options.items() if k not in ("rvu", "gpci")})
     keep = relevant_codes(ct_mr_include=link_options.get("ct_mr_include", ()),
                           ct_mr_exclude=link_options.get("ct_mr_exclude", ())
                           ) if pushdown else None
-    pieces = claims.plan_pieces(paths, rows_per_piece=rows_per_piece)
+    pieces = plan_pieces(paths, rows_per_piece=rows_per_piece)
     if engine == "dask":
         runner = _Dask(scheduler)
     elif workers > 1 and len(pieces) > 1:
@@ -820,26 +832,26 @@ def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, k
         done = runner.map(task, unit_where)
     summary = add_summaries([d["summary"] for d in done if d["summary"] is not None])
 
-    quarantined = dict.fromkeys(claims.QUARANTINE_REASONS, 0)
-    q_cents = {r: dict.fromkeys(_AMOUNTS, 0) for r in claims.QUARANTINE_REASONS}
+    quarantined = dict.fromkeys(QUARANTINE_REASONS, 0)
+    q_cents = {r: dict.fromkeys(AMOUNT_COLUMNS, 0) for r in QUARANTINE_REASONS}
     for p in parts:
         for r, n in p["quarantined"].items():
             quarantined[r] += n
-            for c in _AMOUNTS:
+            for c in AMOUNT_COLUMNS:
                 q_cents[r][c] += p["q_cents"][r][c]
     for d in done:
         for r, n in d["dup"].items():
             quarantined[r] += n
-            for c in _AMOUNTS:
+            for c in AMOUNT_COLUMNS:
                 q_cents[r][c] += d["dup_cents"][r][c]
     amounts = {
-        c: claims.AmountTotals(
+        c: AmountTotals(
             read_cents=sum(p["read_cents"][c] for p in parts),
             accepted_cents=sum(d["accepted_cents"][c] for d in done),
             quarantined_cents=sum(q_cents[r][c] for r in q_cents),
             unparsed_rows=sum(p["unparsed"][c] for p in parts),
             missing_accepted_rows=sum(d["missing"][c] for d in done))
-        for c in _AMOUNTS
+        for c in AMOUNT_COLUMNS
     }
     report = ScaleReport(
         engine=settings.engine,
@@ -863,9 +875,7 @@ def summary_for_cli(paths, *, engine: str = "memory", scheduler: Any = None,
     ``paths`` may be empty: the bundled synthetic sample is read. Options are those
     of :func:`summarize_files` (link options included).
     """
-    from analysis import synth
-
     paths = list(paths) if not isinstance(paths, str | os.PathLike) else [paths]
-    paths = paths or [str(synth.SAMPLE_CLAIMS)]
+    paths = paths or [str(SAMPLE_CLAIMS)]
     return summarize_files(paths, engine=engine, scheduler=scheduler, period=period,
                            **options)

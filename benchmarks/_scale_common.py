@@ -15,6 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
+from analysis import synth
+
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("RAD3D_BENCH_DATA", "/tmp/rad3d_bench"))
 
@@ -25,10 +29,6 @@ def synthetic_parquet(n_lines: int, *, n_practices: int | None = None, seed: int
     Practices are full-size (about 120,000 lines a year each, as in the bundled
     generator at scale 1), so more lines means more practices.
     """
-    import numpy as np
-
-    from analysis import synth
-
     n_practices = n_practices or max(8, round(n_lines / 120_000))
     path = DATA / f"claims_{n_lines // 1_000_000}M_p{n_practices}_s{seed}.parquet"
     if path.exists():
@@ -112,7 +112,6 @@ def total_ram_gb() -> float:
 def machine() -> dict:
     import dask
     import duckdb
-    import numpy
     import pandas
     import pyarrow
 
@@ -121,7 +120,7 @@ def machine() -> dict:
         cpu=cpu_model(), nproc=os.cpu_count(), ram_gb=round(total_ram_gb(), 1),
         load=" / ".join(f"{x:.2f}" for x in os.getloadavg()),
         versions=(f"python {platform.python_version()}, pandas {pandas.__version__}, "
-                  f"pyarrow {pyarrow.__version__}, numpy {numpy.__version__}, "
+                  f"pyarrow {pyarrow.__version__}, numpy {np.__version__}, "
                   f"dask {dask.__version__}, duckdb {duckdb.__version__}"),
     )
 

@@ -27,10 +27,17 @@ Inputs are cached in ``$RAD3D_BENCH_DATA`` (default ``/tmp/rad3d_bench``).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import sys
+import tempfile
 from pathlib import Path
+
+import pandas as pd
+
+from analysis.scale import summarize_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _scale_common import machine, machine_lines, run_child, synthetic_parquet, write_section  # noqa: E402
@@ -137,11 +144,11 @@ print(json.dumps(out))
 ABLATION_CHILD = r"""
 import json, sys, time, resource
 from functools import partial
-from analysis import claims
+from analysis import scale
 from analysis.scale import summarize_files
 path, fast, kw = sys.argv[1], sys.argv[2] == "1", json.loads(sys.argv[3])
 if not fast:  # every row through the text checks, as before the typed fast path
-    claims.check_piece = partial(claims.check_piece, fast=False)
+    scale.check_piece = partial(scale.check_piece, fast=False)
 t, c = time.perf_counter(), time.process_time()
 r = summarize_files(path, engine="stream", **kw)
 own = resource.getrusage(resource.RUSAGE_SELF)
@@ -178,11 +185,6 @@ def ablation(n_lines: int) -> None:
 
 
 def profile(n_lines: int) -> None:
-    import cProfile
-    import pstats
-
-    from analysis.scale import summarize_files
-
     path = synthetic_parquet(n_lines)
     prof = cProfile.Profile()
     prof.enable()
@@ -194,8 +196,6 @@ def profile(n_lines: int) -> None:
 def _same_summaries(paths: dict[str, Path]) -> dict[str, str]:
     """``assert_frame_equal(check_exact=True)`` of each engine's summary against
     ``memory`` (or the first one)."""
-    import pandas as pd
-
     if not paths:
         return {}
     ref_name = "memory" if "memory" in paths else next(iter(paths))
@@ -225,8 +225,6 @@ NOTES = {
 
 
 def main() -> None:
-    import tempfile
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--engines", nargs="+",

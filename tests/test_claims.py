@@ -27,6 +27,7 @@ from analysis.claims import (
     npi_check_digit_ok,
     validate_lines,
 )
+from analysis.claims.rules import QUARANTINE_RULES, REPAIR_RULES, RULES
 from analysis.cli import main
 from analysis.errors import InputError
 
@@ -70,6 +71,16 @@ def test_schema_and_empty_lines():
     empty = empty_lines()
     assert list(empty.columns) == list(CANONICAL_COLUMNS) and len(empty) == 0
     assert str(empty["service_date"].dtype) == CANONICAL_DTYPES["service_date"]
+
+
+def test_rule_table_defines_every_reason_and_repair_once():
+    assert list(QUARANTINE_REASONS) == [r.name for r in QUARANTINE_RULES]
+    assert list(REPAIRS) == [r.name for r in REPAIR_RULES]
+    assert len(RULES) == len(QUARANTINE_RULES) + len(REPAIR_RULES)  # names unique
+    for rule in RULES.values():
+        assert set(rule.columns) <= set(CANONICAL_COLUMNS), rule.name
+    suffix = RULES["numeric_suffix_dropped"]  # one pattern for each column it repairs
+    assert set(suffix.pattern) == set(suffix.columns)
 
 
 def test_clean_line_dtypes_and_values(tmp_path):

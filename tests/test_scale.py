@@ -24,6 +24,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import claims, synth
+from analysis.claims.pieces import keep_mask, lines_to_arrow
+from analysis.claims.rules import AMOUNT_COLUMNS
+from analysis.cli import main
+from analysis.codes import normalize_cpt
 from analysis.errors import InputError
 from analysis.scale import (
     StreamSettings,
@@ -305,9 +309,9 @@ def _checked(path, **kw):
               for k in ("rows_read", "rows_filtered_out", "blank_rows", "fast_rows")}
     counts["quarantined"] = {r: sum(b.quarantined_by_reason.get(r, 0) for b in out)
                              for r in claims.QUARANTINE_REASONS}
-    counts["cents"] = {c: sum(b.read_cents.get(c, 0) for b in out) for c in claims._AMOUNTS}
+    counts["cents"] = {c: sum(b.read_cents.get(c, 0) for b in out) for c in AMOUNT_COLUMNS}
     counts["unparsed"] = {c: sum(b.unparsed_rows.get(c, 0) for b in out)
-                          for c in claims._AMOUNTS}
+                          for c in AMOUNT_COLUMNS}
     return pa.concat_tables([b.candidates for b in out]), counts
 
 
@@ -347,18 +351,15 @@ def test_integer_npi_check_equals_the_text_check(npis):
 
 
 def test_keep_mask_equals_normalize_cpt():
-    from analysis.codes import normalize_cpt
-
     keep = relevant_codes()
     values = ["74177", " 74177", "76376.0", "7637", "100", "99213", "0523t", None, "",
               "76377 ", "ABCDE"]
     arr = pa.array(values, pa.string())
     want = normalize_cpt(pd.Series(values, dtype="string")).isin(keep).fillna(False)
-    got = claims._keep_mask(arr, pa.array(sorted(keep)))
+    got = keep_mask(arr, pa.array(sorted(keep)))
     assert got.tolist() == want.tolist()
     ints = pa.array([74177, 76376, 99213, None], pa.int64())  # codes stored as numbers
-    assert claims._keep_mask(ints, pa.array(sorted(keep))).tolist() == [True, True, False,
-                                                                         False]
+    assert keep_mask(ints, pa.array(sorted(keep))).tolist() == [True, True, False, False]
 
 
 @settings(max_examples=100, deadline=None)
@@ -385,8 +386,6 @@ def test_pack_balances_shards_into_units():
 
 
 def _lcd_csv(tmp_path, name, *extra):
-    from analysis.cli import main
-
     out = tmp_path / name
     assert main(["lcd", *extra, "--out", str(out)]) == 0
     return pd.read_csv(out / "lcd_screen.csv")
@@ -426,7 +425,7 @@ def test_stream_peak_memory_stays_under_a_cap_the_memory_engine_exceeds(tmp_path
     cap_mb = 1000
     lines = claims.validate_lines(
         synth.generate(4, rng=np.random.default_rng(5), scale=0.2).lines).lines
-    base = claims._lines_to_arrow(lines)
+    base = lines_to_arrow(lines)
     path = tmp_path / "big.parquet"
     with pq.ParquetWriter(path, base.schema) as writer:
         for i in range(1_600_000 // len(lines) + 1):
