@@ -5,21 +5,32 @@ re-exported here; every module is also importable on its own (``analysis.lcd``,
 ``analysis.impact`` ...), one module per concept:
 
 ========================  =============================================================
+``paths``                 every path the package knows (reference data, samples)
+``schema``                the canonical claims columns, dtypes and field shapes
+``defaults``              shared defaults (LCD benchmark, alpha, link window, cell size)
+``errors``                the one user-error type, InputError
+``npi``                   the NPI check digit
 ``codes``                 CT/MR, 3D and "do not report with" code sets; ICD-10 sets
-``fees``                  Medicare PFS pricing from the real CMS RVU and GPCI files
 ``claims``                loading, repair, validation, quarantine and reconciliation
-``synth``                 the synthetic North Carolina claims generator (the sample)
+``pricing``               Medicare PFS pricing from the real CMS RVU and GPCI files
+``fees``                  the former name of ``pricing`` (kept for one release)
+``puf``                   the Medicare "by Provider and Service" public-data pathway
+``synth``                 the synthetic North Carolina claims and PUF generator
+``scale``                 streaming and Dask engines for claims of any size
 ``encounters``            CT/MR encounters and the linking of 3D lines to them
 ``summary``               the additive practice x period x payer summary
 ``lcd``                   the screen against the retired Novitas LCD L35408 benchmark
+``rate_stats``            the screen's statistics: intervals, q-values, funnel, shrinkage
 ``policy``                payment policies (status quo, bundling, LCD cap, necessity)
-``impact``                the budget-impact model
-``uncertainty``           scenarios, one-way sensitivity (tornado) and PSA
+``assumptions``           the revenue model's assumption table with ranges and sources
+``impact``                the budget-impact model (``revenue_base``, ``revenue_engine``)
+``uncertainty``           scenarios, tornado, PSA (``distributions``, ``convergence``)
+``privacy``               small-cell and complementary suppression of shown tables
 ``plots``                 matplotlib figures (returned, never shown or saved)
-``puf``                   the Medicare "by Provider and Service" public-data pathway
-``privacy``               small-cell suppression and identifier scans for shared output
-``reports``               papermill runs, HTML export, manifests (``rad3d report``)
-``scale``                 streaming and Dask engines for claims of any size
+``report``                what a report notebook imports: inputs, writer, narrative
+``run``                   ``rad3d report``: jobs, HTML export, identifier scan, manifest
+``reports``               the former name of ``report`` and ``run`` (kept for one release)
+``cli``                   the ``rad3d`` command, one module per subcommand
 ========================  =============================================================
 """
 
@@ -81,7 +92,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "medical_necessity",
         "status_quo",
     ),
-    "privacy": ("scan_for_identifiers", "suppress_counts"),
+    "privacy": ("suppress_counts",),
+    "run.identifiers": ("scan_for_identifiers",),
     "puf": (
         "estimate_exposure",
         "medicare_benchmark",
