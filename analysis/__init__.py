@@ -60,7 +60,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "encounters": ("Linked", "LinkSettings", "link"),
     "errors": ("InputError",),
-    "fees": (
+    "pricing": (
         "component_from_modifiers",
         "conversion_factor",
         "fee_table",

@@ -1,8 +1,10 @@
 """Code sets: CT/MR base studies, the 3D rendering codes, their "do not report with"
 lists, and the ICD-10-CM oncology and medical-necessity sets.
 
-Everything is read from ``data/reference/*.csv`` (each file names its public source);
-nothing is a literal scattered in code except the two 3D codes themselves.
+Everything is read from ``data/reference/*.csv`` (each file names its public source),
+once, on first use; nothing is a literal scattered in code except the two 3D codes
+themselves. ``REFERENCE_DIR`` is :data:`analysis.paths.REFERENCE_DIR`, importable here
+as before.
 
 Definitions
 -----------
@@ -28,12 +30,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
+from analysis.paths import REFERENCE_DIR, reference_file
+from analysis.schema import FIELD_PATTERNS
 
 __all__ = [
     "CODES_3D",
@@ -53,10 +56,11 @@ __all__ = [
     "normalize_icd10",
 ]
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
 CODES_3D: tuple[str, str] = ("76376", "76377")
+"""The 3D rendering codes: 76376 (not requiring) and 76377 (requiring an independent
+workstation)."""
 
-_CPT_RE = re.compile(r"^[0-9A-Z]{5}$")
+_CPT_RE = re.compile(rf"^{FIELD_PATTERNS['cpt_code']}$")
 _NUMERIC_SUFFIX = re.compile(r"\.0+$")
 
 
@@ -125,8 +129,7 @@ def expand_code_range(text: str) -> list[str]:
 
 @cache
 def _ct_mr_table() -> pd.DataFrame:
-    path = REFERENCE_DIR / "ct_mr_codes.csv"
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table = pd.read_csv(reference_file("ct_mr_codes.csv"), dtype=str, keep_default_na=False)
     return table.assign(
         is_angiography=table["is_angiography"].eq("true"),
         in_default_set=table["in_default_set"].eq("true"),
@@ -196,6 +199,11 @@ def is_3d(codes: pd.Series) -> pd.Series:
 
 
 @cache
+def _do_not_report_table() -> pd.DataFrame:
+    return pd.read_csv(reference_file("do_not_report_with.csv"), dtype=str)
+
+
+@cache
 def do_not_report_with(code_3d: str) -> frozenset[str]:
     """The expanded "do not report in conjunction with" list of one 3D code.
 
@@ -208,7 +216,7 @@ def do_not_report_with(code_3d: str) -> frozenset[str]:
     """
     if code_3d not in CODES_3D:
         raise InputError("not a 3D rendering code (76376 or 76377)", value=code_3d)
-    table = pd.read_csv(REFERENCE_DIR / "do_not_report_with.csv", dtype=str)
+    table = _do_not_report_table()
     items = table.loc[table["code_3d"].eq(code_3d), "code_or_range"]
     return frozenset(code for item in items for code in expand_code_range(item))
 
@@ -237,7 +245,7 @@ def _icd10_table(name: str) -> pd.DataFrame:
     files = {"oncology": "icd10_oncology.csv", "indications": "icd10_indications.csv"}
     if name not in files:
         raise InputError(f"unknown ICD-10 set; choose one of {sorted(files)}", value=name)
-    return pd.read_csv(REFERENCE_DIR / files[name], dtype=str)
+    return pd.read_csv(reference_file(files[name]), dtype=str)
 
 
 def icd10_ranges(name: str = "oncology") -> tuple[tuple[str, str], ...]:

@@ -17,8 +17,8 @@ Definitions
   ``line_number``) order, so the choice never depends on the order of the input rows.
 - **Linking**: a 3D line belongs to the latest encounter of the same practice and
   patient on or before its date, at most ``link_window_days`` days earlier (default
-  7; CPT Assistant, Oct 2019: 76376/76377 may be reported on a date separate from the
-  base study). A 3D line with no such encounter is an **orphan**; a linked 3D line
+  :data:`analysis.defaults.LINK_WINDOW_DAYS`, 7; CPT Assistant, Oct 2019: 76376/76377
+  may be reported on a date separate from the base study). A 3D line with no such encounter is an **orphan**; a linked 3D line
   dated after its encounter is a **separate-date render**.
 - **Oncology encounter**: any diagnosis on its CT/MR lines or on its linked 3D lines
   in the oncology ICD-10-CM set (default ``"oncology"``: C00-C96, an assumption; see
@@ -48,6 +48,10 @@ Definitions
 Only CT/MR base lines, 3D lines and lines with a code on either "do not report with"
 list matter here; the other lines are ignored and counted in
 :attr:`Linked.n_other_lines`, so every input line is accounted for.
+
+Pricing reads no file here: :func:`link` prices with the
+:class:`~analysis.pricing.FeeSchedule` it is given, by default the bundled 2025 one
+(:func:`analysis.pricing.bundled_schedule`).
 
 Scale: everything is vectorized (sorting and binary search over an integer key of
 practice, patient and day), and all of it happens within a practice, so a frame
@@ -90,8 +94,8 @@ claim_id, line_number    string/int  the line's key
 practice_id, patient_id  string
 service_date             datetime64  the 3D line's own date
 cpt_code                 string      "76376" or "76377"
-component                string      "global" | "26" | "TC" (``fees.component_from_modifiers``)
-setting                  string      "facility" | "non_facility" (``fees.setting_from_pos``)
+component                string      "global" | "26" | "TC" (``pricing.component_from_modifiers``)
+setting                  string      "facility" | "non_facility" (``pricing.setting_from_pos``)
 units                    int64
 payer                    string      the 3D line's own payer
 state                    string      practice state; missing -> ``default_state`` ("NC")
@@ -108,7 +112,7 @@ is_oncology              bool        the encounter's flag; an orphan's own diagn
 is_indicated             bool        same, indications set
 rev_group                string      "onc" (oncology) | "ind" (non-oncology, indicated) | "oth"
 medicare_usd             float64     Medicare PFS price at the line's component, setting, state
-                                     and date times units (``fees.price``; NaN if not payable)
+                                     and date times units (``pricing.price``; NaN if not payable)
 =======================  ==========  ===========================================================
 
 References
@@ -143,31 +147,34 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import codes
-from analysis.errors import InputError
-
-__all__ = ["REQUIRED_COLUMNS", "LinkSettings", "Linked", "link"]
-
-#: Columns :func:`link` needs (the canonical claim-line schema, ``analysis.claims``).
-REQUIRED_COLUMNS: tuple[str, ...] = (
-    "claim_id",
-    "line_number",
-    "practice_id",
-    "patient_id",
-    "service_date",
-    "cpt_code",
-    "units",
-    "payer",
+from analysis import codes, schema
+from analysis.defaults import LINK_WINDOW_DAYS
+from analysis.errors import InputError, first_bad_row
+from analysis.pricing import (
+    FeeSchedule,
+    bundled_schedule,
+    component_from_modifiers,
+    price,
+    setting_from_pos,
 )
-#: Optional canonical columns; filled with missing values when absent.
+
+__all__ = ["OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "LinkSettings", "Linked", "link"]
+
+REQUIRED_COLUMNS: tuple[str, ...] = schema.REQUIRED_COLUMNS
+"""Columns :func:`link` needs: the required columns of the canonical claims schema
+(:data:`analysis.schema.REQUIRED_COLUMNS`), which every validated line fills."""
+
 OPTIONAL_COLUMNS: dict[str, str] = {
-    "modifiers": "string",
-    "place_of_service": "string",
-    "diagnosis_codes": "string",
-    "allowed_usd": "float64",
-    "paid_usd": "float64",
-    "state": "string",
-}
+    c: schema.CANONICAL_DTYPES[c]
+    for c in ("modifiers", "place_of_service", "diagnosis_codes", "allowed_usd", "paid_usd",
+              "state")
+}  # fmt: skip
+"""Optional canonical columns :func:`link` reads, with their schema dtypes; filled with
+missing values when absent."""
+
+_DEFAULT_STATE = "NC"  # TODO(shared): analysis.defaults.DEFAULT_STATE
+"""State that prices 3D lines without one [assumption: the bundled analysis is of North
+Carolina practices]."""
 
 _REASON_BOTH = "both_3d_codes"
 _REASON_DNR = "do_not_report_with:"
@@ -194,7 +201,7 @@ class LinkSettings:
 
     Parameters
     ----------
-    link_window_days : int, default 7
+    link_window_days : int, default :data:`analysis.defaults.LINK_WINDOW_DAYS` (7)
         How many days a 3D line may follow its base study and still link to it
         [assumption; CPT Assistant Oct 2019 allows a later date without a limit].
     oncology, indications : str or sequence of (first, last)
@@ -210,12 +217,12 @@ class LinkSettings:
         conversion factors the fee schedule knows.
     """
 
-    link_window_days: int = 7
+    link_window_days: int = LINK_WINDOW_DAYS
     oncology: str | tuple[tuple[str, str], ...] = "oncology"
     indications: str | tuple[tuple[str, str], ...] = "indications"
     ct_mr_include: tuple[str, ...] = ()
     ct_mr_exclude: tuple[str, ...] = ()
-    default_state: str = "NC"
+    default_state: str = _DEFAULT_STATE
     medicare_prices: bool = True
 
     def __post_init__(self) -> None:
@@ -334,7 +341,7 @@ def _check_columns(lines: pd.DataFrame) -> pd.DataFrame:
     for col in ("practice_id", "patient_id", "service_date", "cpt_code", "units", "payer"):
         bad = lines[col].isna().to_numpy()
         if bad.any():
-            pos = int(np.flatnonzero(bad)[0])
+            pos = first_bad_row(bad)
             raise InputError(
                 f"required value is missing in the claim line at position {pos} of the "
                 f"frame ({int(bad.sum())} such lines); validate the claims first",
@@ -407,16 +414,14 @@ def _modal_payer(enc_idx: np.ndarray, payer_code: np.ndarray, claim_key, n_enc: 
     return result
 
 
-def _price(lines_3d: pd.DataFrame, rvu, gpci) -> np.ndarray:
+def _price(lines_3d: pd.DataFrame, fee_schedule: FeeSchedule) -> np.ndarray:
     """Medicare price x units, priced once per distinct (code, component, setting, state, date)."""
-    from analysis import fees
-
     keys = ["cpt_code", "component", "setting", "state", "service_date"]
     keys += [c for c in ("mac", "locality") if c in lines_3d.columns]
     if len(lines_3d) == 0:
         return np.zeros(0)
     combos = lines_3d[keys].drop_duplicates().reset_index(drop=True)
-    priced = fees.price(combos, rvu=rvu, gpci=gpci)
+    priced = price(combos, fee_schedule.rvu, fee_schedule.gpci)
     combos = combos.assign(unit_usd=priced["medicare_usd"].to_numpy(dtype=float))
     unit = lines_3d[keys].merge(combos, on=keys, how="left", validate="many_to_one")
     return unit["unit_usd"].to_numpy(dtype=float) * lines_3d["units"].to_numpy(dtype=float)
@@ -428,15 +433,14 @@ def _price(lines_3d: pd.DataFrame, rvu, gpci) -> np.ndarray:
 def link(
     lines: pd.DataFrame,
     *,
-    link_window_days: int = 7,
+    link_window_days: int = LINK_WINDOW_DAYS,
     oncology: str | Iterable[tuple[str, str]] = "oncology",
     indications: str | Iterable[tuple[str, str]] = "indications",
     ct_mr_include: Iterable[str] = (),
     ct_mr_exclude: Iterable[str] = (),
-    default_state: str = "NC",
+    default_state: str = _DEFAULT_STATE,
     medicare_prices: bool = True,
-    rvu: pd.DataFrame | None = None,
-    gpci: pd.DataFrame | None = None,
+    fee_schedule: FeeSchedule | None = None,
 ) -> Linked:
     """Build CT/MR encounters and link 3D lines to them.
 
@@ -450,8 +454,11 @@ def link(
     link_window_days, oncology, indications, ct_mr_include, ct_mr_exclude, default_state,
     medicare_prices
         See :class:`LinkSettings`.
-    rvu, gpci : DataFrame, optional
-        Fee tables for :func:`analysis.fees.price` (default: the bundled 2025 files).
+    fee_schedule : FeeSchedule, optional
+        The relative values and GPCIs that price the 3D lines
+        (:func:`analysis.pricing.price`); default: the bundled 2025 files,
+        :func:`analysis.pricing.bundled_schedule`. Not read when ``medicare_prices`` is
+        false.
 
     Returns
     -------
@@ -617,8 +624,6 @@ def link(
     )
 
     # --- the 3D line table
-    from analysis import fees
-
     l3 = lines.iloc[rel[rows3]].reset_index(drop=True)
     state = l3["state"].astype("string").str.strip().str.upper()
     state = state.mask(state.isna() | state.eq(""), settings.default_state)
@@ -635,10 +640,10 @@ def link(
             "service_date": l3["service_date"],
             "cpt_code": pd.array(np.where(is76, "76376", "76377"), dtype="string"),
             "component": pd.array(
-                _map_unique(l3["modifiers"], fees.component_from_modifiers), dtype="string"
+                _map_unique(l3["modifiers"], component_from_modifiers), dtype="string"
             ),
             "setting": pd.array(
-                _map_unique(l3["place_of_service"], fees.setting_from_pos), dtype="string"
+                _map_unique(l3["place_of_service"], setting_from_pos), dtype="string"
             ),
             "units": units3,
             "payer": l3["payer"].astype("string"),
@@ -664,11 +669,11 @@ def link(
     )
     # Optional pricing keys (not in the canonical schema) for multi-locality states.
     optional = {c: l3[c].astype("string") for c in ("mac", "locality") if c in l3}
-    medicare = (
-        _price(lines_3d.assign(**optional), rvu, gpci)
-        if settings.medicare_prices
-        else np.full(len(lines_3d), np.nan)
-    )
+    if settings.medicare_prices:
+        schedule = bundled_schedule() if fee_schedule is None else fee_schedule
+        medicare = _price(lines_3d.assign(**optional), schedule)
+    else:
+        medicare = np.full(len(lines_3d), np.nan)
     lines_3d = lines_3d.assign(medicare_usd=medicare)
 
     return Linked(

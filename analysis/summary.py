@@ -92,13 +92,20 @@ from analysis.errors import InputError
 
 __all__ = [
     "COUNT_COLUMNS",
+    "ENCOUNTER_COUNT_COLUMNS",
     "KEY_COLUMNS",
+    "LINE_COUNT_COLUMNS",
+    "LINE_USD_COLUMNS",
     "PERIODS",
+    "REV_COUNT_COLUMNS",
     "REV_GROUPS",
+    "REV_MEASURES",
+    "REV_USD_COLUMNS",
     "SUM_COLUMNS",
     "USD_COLUMNS",
     "add_summaries",
     "empty_summary",
+    "finish_summary",
     "period",
     "practice_totals",
     "summarize",
@@ -107,10 +114,13 @@ __all__ = [
 ]
 
 KEY_COLUMNS: tuple[str, ...] = ("practice_id", "period", "payer")
+"""The keys of a summary row: practice, calendar period and payer."""
 PERIODS: tuple[str, ...] = ("year", "quarter")
+"""The kinds of period a summary is made by (:func:`period`)."""
 REV_GROUPS: tuple[str, ...] = ("onc", "ind", "oth")
+"""Revenue groups of 3D lines: oncology, non-oncology indicated, other."""
 
-_ENCOUNTER_COUNTS = (
+ENCOUNTER_COUNT_COLUMNS: tuple[str, ...] = (
     "n_encounters",
     "n_encounters_3d",
     "n_encounters_3d_76376",
@@ -124,7 +134,8 @@ _ENCOUNTER_COUNTS = (
     "ct_mr_lines",
     "ct_mr_units",
 )
-_LINE_COUNTS = (
+"""Counts attributed to the encounter's date and payer (the screen's denominators)."""
+LINE_COUNT_COLUMNS: tuple[str, ...] = (
     "n_lines_3d",
     "units_3d_76376",
     "units_3d_76377",
@@ -134,33 +145,37 @@ _LINE_COUNTS = (
     "n_unpriced_3d_lines",
     "n_no_price_3d_lines",
 )
-_LINE_USD = (
+"""Counts of 3D lines and units, attributed to the 3D line's own date and payer."""
+LINE_USD_COLUMNS: tuple[str, ...] = (
     "allowed_3d_76376_usd",
     "allowed_3d_76377_usd",
     "noncompliant_allowed_usd",
     "medicare_3d_usd",
 )
-_REV_COUNTS = tuple(
-    f"rev_{m}_{g}" for g in REV_GROUPS for m in ("units", "lines", "encounters", "unpaid_lines")
-)
-_REV_USD = tuple(
-    f"rev_{m}_{g}" for g in REV_GROUPS for m in ("observed_usd", "medicare_usd", "paid_usd")
-)
-
-#: Integer (count) columns of a summary.
-COUNT_COLUMNS: tuple[str, ...] = _ENCOUNTER_COUNTS + _LINE_COUNTS + _REV_COUNTS
-#: Float dollar columns of a summary.
-USD_COLUMNS: tuple[str, ...] = _LINE_USD + _REV_USD
-#: Every additive column, in output order.
-SUM_COLUMNS: tuple[str, ...] = (
-    _ENCOUNTER_COUNTS + _LINE_COUNTS + _LINE_USD
-    + tuple(
-        f"rev_{m}_{g}"
-        for g in REV_GROUPS
-        for m in ("units", "lines", "encounters", "observed_usd", "medicare_usd", "paid_usd",
-                  "unpaid_lines")
-    )
+"""Dollar sums of 3D lines, attributed like :data:`LINE_COUNT_COLUMNS`."""
+REV_MEASURES: tuple[str, ...] = (
+    "units", "lines", "encounters", "observed_usd", "medicare_usd", "paid_usd", "unpaid_lines",
 )  # fmt: skip
+"""The revenue-base measures, each a column ``rev_{measure}_{group}`` per group of
+:data:`REV_GROUPS`, in output order."""
+REV_COUNT_COLUMNS: tuple[str, ...] = tuple(
+    f"rev_{m}_{g}" for g in REV_GROUPS for m in REV_MEASURES if not m.endswith("_usd")
+)
+"""The count columns of the revenue base (compliant 3D lines by group)."""
+REV_USD_COLUMNS: tuple[str, ...] = tuple(
+    f"rev_{m}_{g}" for g in REV_GROUPS for m in REV_MEASURES if m.endswith("_usd")
+)
+"""The dollar columns of the revenue base (compliant 3D lines by group)."""
+
+COUNT_COLUMNS: tuple[str, ...] = ENCOUNTER_COUNT_COLUMNS + LINE_COUNT_COLUMNS + REV_COUNT_COLUMNS
+"""Integer (count) columns of a summary."""
+USD_COLUMNS: tuple[str, ...] = LINE_USD_COLUMNS + REV_USD_COLUMNS
+"""Float dollar columns of a summary, rounded to the cent."""
+SUM_COLUMNS: tuple[str, ...] = (
+    ENCOUNTER_COUNT_COLUMNS + LINE_COUNT_COLUMNS + LINE_USD_COLUMNS
+    + tuple(f"rev_{m}_{g}" for g in REV_GROUPS for m in REV_MEASURES)
+)  # fmt: skip
+"""Every additive column, in output order (after :data:`KEY_COLUMNS`)."""
 
 
 def period(dates: pd.Series, *, kind: str = "year") -> pd.Series:
@@ -236,7 +251,7 @@ def _encounter_part(enc: pd.DataFrame, kind: str) -> pd.DataFrame:
             "ct_mr_units": enc["ct_mr_units"],
         }
     )
-    return _group_sum(rows, _ENCOUNTER_COUNTS)
+    return _group_sum(rows, ENCOUNTER_COUNT_COLUMNS)
 
 
 def _line_part(l3: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -283,11 +298,15 @@ def _line_part(l3: pd.DataFrame, kind: str) -> pd.DataFrame:
             f"rev_paid_usd_{g}": paid.where(in_g & paid.notna(), 0.0),
             f"rev_unpaid_lines_{g}": (in_g & paid.isna()).astype(np.int64),
         }
-    return _group_sum(pd.DataFrame(cols), _LINE_COUNTS + _LINE_USD + _REV_COUNTS + _REV_USD)
+    return _group_sum(
+        pd.DataFrame(cols),
+        LINE_COUNT_COLUMNS + LINE_USD_COLUMNS + REV_COUNT_COLUMNS + REV_USD_COLUMNS,
+    )
 
 
-def _finish(frame: pd.DataFrame) -> pd.DataFrame:
-    """Order rows and columns, fill absent cells with zero, fix dtypes.
+def finish_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """A summary in its standard form: rows sorted by the keys, columns in
+    :data:`SUM_COLUMNS` order (extra columns last), absent cells zero, dtypes fixed.
 
     Dollar sums are rounded to the cent. Every dollar amount entering a sum is a
     whole number of cents (claims amounts are parsed to cents, fee-schedule prices
@@ -331,7 +350,7 @@ def summarize_linked(linked: Linked, *, period: str = "year") -> pd.DataFrame:
     enc = _encounter_part(linked.encounters, period)
     lines = _line_part(linked.lines_3d, period)
     merged = enc.merge(lines, on=list(KEY_COLUMNS), how="outer")
-    return _finish(merged)
+    return finish_summary(merged)
 
 
 def summarize(lines: pd.DataFrame, *, period: str = "year", **link_options) -> pd.DataFrame:
@@ -347,9 +366,10 @@ def summarize(lines: pd.DataFrame, *, period: str = "year", **link_options) -> p
         Validated canonical claim lines.
     period : {"year", "quarter"}
     **link_options
-        Keywords of :func:`analysis.encounters.link` (``link_window_days=7``,
+        Keywords of :func:`analysis.encounters.link` (``link_window_days``,
         ``oncology``, ``indications``, ``ct_mr_include``, ``ct_mr_exclude``,
-        ``default_state="NC"``, ``rvu``, ``gpci``).
+        ``default_state``, ``medicare_prices``, ``fee_schedule``; default: the bundled
+        2025 fee schedule).
 
     Examples
     --------
@@ -382,7 +402,7 @@ def add_summaries(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     keys = list(KEY_COLUMNS)
     value_cols = [c for c in whole.columns if c not in keys]
     summed = whole.groupby(keys, sort=False)[value_cols].sum().reset_index()
-    return _finish(summed)
+    return finish_summary(summed)
 
 
 def summarize_partitions(

@@ -5,10 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-_STRINGS = (
-    "claim_id", "practice_id", "patient_id", "cpt_code", "modifiers", "place_of_service",
-    "payer", "diagnosis_codes", "rendering_npi", "state",
-)  # fmt: skip
+from analysis.schema import CANONICAL_DTYPES, STRING_COLUMNS
 
 DEFAULTS = {
     "practice_id": "P1",
@@ -34,11 +31,9 @@ def make_lines(rows: list[dict]) -> pd.DataFrame:
         {"claim_id": f"c{i:04d}", "line_number": 1} | DEFAULTS | row for i, row in enumerate(rows)
     ]
     frame = pd.DataFrame(full)
+    numbers = ("units", "line_number", "allowed_usd", "paid_usd")
     return frame.assign(
         service_date=pd.to_datetime(frame["service_date"]),
-        units=frame["units"].astype("int64"),
-        line_number=frame["line_number"].astype("int64"),
-        allowed_usd=frame["allowed_usd"].astype("float64"),
-        paid_usd=frame["paid_usd"].astype("float64"),
-        **{c: frame[c].astype("string") for c in _STRINGS},
+        **{c: frame[c].astype(CANONICAL_DTYPES[c]) for c in numbers},
+        **{c: frame[c].astype("string") for c in STRING_COLUMNS},
     )

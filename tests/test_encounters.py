@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 from claim_lines import make_lines
 
+from analysis import pricing
+from analysis.defaults import LINK_WINDOW_DAYS
 from analysis.encounters import LinkSettings, link
 from analysis.errors import InputError
 
@@ -305,6 +307,23 @@ def test_pricing_can_be_switched_off_for_years_the_fee_schedule_does_not_know():
     assert l3["medicare_usd"].isna().all() and not l3["is_orphan"].any()
 
 
+def test_lines_are_priced_with_the_fee_schedule_given():
+    # 76377 global non-facility in NC, 2025: $72.67 with the bundled RVUs (2.38 total);
+    # doubling every RVU doubles the unrounded amount: 2 x 72.672 = 145.344 -> 145.34.
+    lines = make_lines([
+        {"service_date": "2025-06-02", "cpt_code": CT},
+        {"service_date": "2025-06-02", "cpt_code": "76377", "modifiers": pd.NA,
+         "place_of_service": "11"},
+    ])  # fmt: skip
+    bundled = pricing.bundled_schedule()
+    rvus = ["work_rvu", "pe_rvu_non_facility", "pe_rvu_facility", "mp_rvu"]
+    doubled = bundled.rvu.assign(**{c: bundled.rvu[c] * 2 for c in rvus})
+    schedule = pricing.FeeSchedule(rvu=doubled, gpci=bundled.gpci)
+    assert link(lines).lines_3d["medicare_usd"].tolist() == [72.67]
+    assert link(lines, fee_schedule=bundled).lines_3d["medicare_usd"].tolist() == [72.67]
+    assert link(lines, fee_schedule=schedule).lines_3d["medicare_usd"].tolist() == [145.34]
+
+
 def test_input_is_not_modified_and_row_order_does_not_matter():
     lines = make_lines([
         {"service_date": "2024-03-01", "cpt_code": CT},
@@ -351,6 +370,7 @@ def test_bad_inputs_raise_input_error():
 
 def test_settings_serialize():
     s = LinkSettings(link_window_days=3, oncology=[("C34", "C34")], ct_mr_include=["75565"])
+    assert LinkSettings().link_window_days == LINK_WINDOW_DAYS
     assert s.to_dict() == {
         "link_window_days": 3,
         "oncology": [["C34", "C34"]],

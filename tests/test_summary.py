@@ -9,11 +9,19 @@ from claim_lines import make_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis import pricing
+from analysis.claims import load_claims
 from analysis.encounters import link
 from analysis.errors import InputError
+from analysis.paths import SAMPLE_CLAIMS, SAMPLE_PRACTICES
 from analysis.summary import (
     COUNT_COLUMNS,
+    ENCOUNTER_COUNT_COLUMNS,
     KEY_COLUMNS,
+    LINE_COUNT_COLUMNS,
+    LINE_USD_COLUMNS,
+    REV_COUNT_COLUMNS,
+    REV_USD_COLUMNS,
     SUM_COLUMNS,
     USD_COLUMNS,
     add_summaries,
@@ -129,6 +137,22 @@ def test_columns_dtypes_and_order(fixture_lines):
     assert all(s[c].dtype == "float64" for c in USD_COLUMNS)
     assert all(s[c].dtype == "string" for c in KEY_COLUMNS)
     assert not s[list(SUM_COLUMNS)].isna().any().any()
+
+
+def test_column_groups_make_up_the_summary_columns():
+    groups = (ENCOUNTER_COUNT_COLUMNS, LINE_COUNT_COLUMNS, LINE_USD_COLUMNS,
+              REV_COUNT_COLUMNS, REV_USD_COLUMNS)  # fmt: skip
+    assert sorted(c for g in groups for c in g) == sorted(SUM_COLUMNS)
+    assert sorted(COUNT_COLUMNS + USD_COLUMNS) == sorted(SUM_COLUMNS)
+
+
+def test_the_fee_schedule_given_prices_the_summary(fixture_lines):
+    bundled = pricing.bundled_schedule()
+    rvus = ["work_rvu", "pe_rvu_non_facility", "pe_rvu_facility", "mp_rvu"]
+    free = pricing.FeeSchedule(rvu=bundled.rvu.assign(**dict.fromkeys(rvus, 0.0)),
+                               gpci=bundled.gpci)  # fmt: skip
+    assert summarize(fixture_lines)["medicare_3d_usd"].sum() > 0
+    assert summarize(fixture_lines, fee_schedule=free)["medicare_3d_usd"].sum() == 0
 
 
 def test_period_labels():
@@ -247,9 +271,6 @@ def test_summary_does_not_depend_on_row_order(draws, seed):
 def test_bundled_sample_matches_the_generators_realized_counts():
     # analysis.synth records, per practice, the counts it realized while drawing the
     # lines (practices_2024.csv); linking the lines must find exactly those.
-    from analysis.claims import load_claims
-    from analysis.synth import SAMPLE_CLAIMS, SAMPLE_PRACTICES
-
     totals = practice_totals(summarize(load_claims(SAMPLE_CLAIMS).lines))
     truth = pd.read_csv(SAMPLE_PRACTICES, dtype={"practice_id": "string"})
     both = truth.merge(totals, on="practice_id", suffixes=("_truth", ""), validate="one_to_one")

@@ -60,16 +60,16 @@ def add(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top, so that building the parser stays cheap.
-    from analysis import fees
+    from analysis import pricing
 
-    table = fees.fee_table(
+    table = pricing.fee_table(
         args.code,
         state=args.state,
         locality=args.locality,
         year=args.year,
         date=args.date,
-        rvu=fees.load_rvu(args.rvu),
-        gpci=fees.load_gpci(args.gpci),
+        rvu=pricing.load_rvu(args.rvu),
+        gpci=pricing.load_gpci(args.gpci),
         qualifying_apm=args.qualifying_apm,
     )
     print(table.to_text())

@@ -2,7 +2,7 @@
 
 The provider file names a provider's state by USPS code, the geography file by FIPS
 code; a MAC jurisdiction (``JH``, ``JL``, ``JM`` ...) is a group of states, read from
-the MAC numbers of the CMS GPCI file (:func:`analysis.fees.load_gpci`).
+the MAC numbers of the CMS GPCI file (:func:`analysis.pricing.load_gpci`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from analysis import fees
+from analysis import pricing
 from analysis.errors import InputError
 
 __all__ = [
@@ -92,10 +92,10 @@ def state_jurisdictions(*, gpci: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per state: ``state, mac, jurisdiction`` from the CMS GPCI file.
 
     The GPCI file names the MAC of every state's localities; the MAC number's first
-    two digits give the jurisdiction (:func:`analysis.fees.mac_jurisdiction`). A
+    two digits give the jurisdiction (:func:`analysis.pricing.mac_jurisdiction`). A
     state whose localities name more than one MAC keeps the most frequent.
     """
-    table = fees.load_gpci() if gpci is None else gpci
+    table = pricing.load_gpci() if gpci is None else gpci
     out = (
         table.loc[:, ["state", "mac"]]
         .astype({"state": "string", "mac": "string"})
@@ -108,6 +108,6 @@ def state_jurisdictions(*, gpci: pd.DataFrame | None = None) -> pd.DataFrame:
     )
     return out.assign(
         jurisdiction=pd.Series(
-            [fees.mac_jurisdiction(m) for m in out["mac"]], index=out.index, dtype="string"
+            [pricing.mac_jurisdiction(m) for m in out["mac"]], index=out.index, dtype="string"
         )
     )

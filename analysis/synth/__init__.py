@@ -65,7 +65,7 @@ Non-compliance, later dates, orphans [A]
     encounters, with a fresh patient.
 Prices
     ``allowed_usd = medicare_usd x multiplier x noise`` where ``medicare_usd`` is
-    :func:`analysis.fees.price` of the line (its code, -26 or global, facility or
+    :func:`analysis.pricing.price` of the line (its code, -26 or global, facility or
     office, North Carolina, service date) and the multiplier is 1.0 for Medicare,
     0.75 for Medicaid [A], a practice-specific contract factor 1.8 x exp(N(0, 0.12))
     for BCBSNC and for other commercial payers (Urban Institute / FAIR Health:

@@ -5,7 +5,7 @@ arrays), from a child generator per practice and a grandchild per month, so the
 lines of a practice-month depend on nothing else: :func:`generate` holds them all in
 memory, :func:`generate_batches` hands them out in batches (for
 :func:`analysis.synth.write_synthetic`), and both give identical lines for the same
-seed. Lines are priced with the Medicare fee schedule (:func:`analysis.fees.price`)
+seed. Lines are priced with the Medicare fee schedule (:func:`analysis.pricing.price`)
 times the payer's multiplier.
 """
 
@@ -20,7 +20,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from analysis import fees
+from analysis import pricing
 from analysis.errors import InputError
 from analysis.npi import with_check_digit
 from analysis.schema import CANONICAL_COLUMNS, STRING_COLUMNS
@@ -306,7 +306,7 @@ def _price_medicare(frame: pd.DataFrame) -> np.ndarray:
         setting=np.where(frame["place_of_service"].eq("11"), "non_facility", "facility"),
     )
     combos = lines[keys].drop_duplicates().reset_index(drop=True)
-    priced = combos.assign(medicare_usd=fees.price(combos)["medicare_usd"].to_numpy())
+    priced = combos.assign(medicare_usd=pricing.price(combos, *pricing.bundled_schedule())["medicare_usd"].to_numpy())
     return lines[keys].merge(priced, on=keys, how="left")["medicare_usd"].to_numpy(float)
 
 
@@ -365,7 +365,7 @@ def _frame(
     noisy = np.isin(payer, [PAYERS.index(p) for p in ("BCBSNC", "OTHER_COMMERCIAL", "SELF_PAY")])
     noise = np.exp(np.where(noisy, cat("noise") * settings.line_noise_log_sd, 0.0))
     medicare = _price_medicare(frame)
-    allowed = fees.round_cents(
+    allowed = pricing.round_cents(
         medicare * frame["units"].to_numpy() * multipliers[practice, payer] * noise
     )
     u = cat("patient_share")
@@ -379,7 +379,7 @@ def _frame(
         [_MEDICARE_COINSURANCE, 0.0, 1.0],
         default=commercial_share,
     )  # fmt: skip
-    paid = fees.round_cents(allowed * (1.0 - patient_share))
+    paid = pricing.round_cents(allowed * (1.0 - patient_share))
     # Practices whose extract carries no allowed or paid amounts (SynthSettings).
     no_amounts = ~practices["extract_has_allowed"].to_numpy(bool)[practice]
     return frame.assign(

@@ -1,4 +1,4 @@
-"""Tests for analysis.fees: the CMS file readers, lookups and PFS pricing.
+"""Tests for analysis.pricing: the CMS file readers, lookups and PFS pricing.
 
 Expected amounts are worked out by hand in comments from the rows of the bundled real
 files (PPRRVU2025_Oct.csv RVU25D; GPCI2025.csv; CF 2025 = 32.3465) and match the
@@ -17,12 +17,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis import fees
+from analysis import fees, pricing
 from analysis.cli import main
 from analysis.errors import InputError
 
-RVU_PATH = fees.DEFAULT_RVU_PATH
-GPCI_PATH = fees.DEFAULT_GPCI_PATH
+RVU_PATH = pricing.DEFAULT_RVU_PATH
+GPCI_PATH = pricing.DEFAULT_GPCI_PATH
+BUNDLED = pricing.bundled_schedule()
 HEADER_LINES = 10  # title/label lines of the real PPRRVU file; line 10 is "HCPCS,MOD,..."
 
 
@@ -50,6 +51,13 @@ def edit_cells(line: str, fn) -> str:
     return out.getvalue()
 
 
+def usd(lines: pd.DataFrame, *, rvu: pd.DataFrame | None = None) -> list[float]:
+    """``medicare_usd`` of ``lines`` with the bundled GPCIs and ``rvu`` (default: bundled)."""
+    return pricing.price(lines, BUNDLED.rvu if rvu is None else rvu, BUNDLED.gpci)[
+        "medicare_usd"
+    ].tolist()
+
+
 def nc_lines(code: str, setting: str = "non_facility", **extra) -> pd.DataFrame:
     return pd.DataFrame({
         "cpt_code": code, "component": ["global", "26", "TC"], "setting": setting,
@@ -65,17 +73,17 @@ def test_north_carolina_2025_amounts_from_the_real_files():
     # 76376 global: (0.20*1 + 0.55*0.926 + 0.02*0.665) * 32.3465 = 0.7226  * 32.3465 = 23.3736
     #       -26:    (0.20   + 0.07*0.926 + 0.01*0.665) * 32.3465 = 0.27147 * 32.3465 =  8.7810
     #       -TC:    (0.00   + 0.48*0.926 + 0.01*0.665) * 32.3465 = 0.45113 * 32.3465 = 14.5925
-    assert fees.price(nc_lines("76376"))["medicare_usd"].tolist() == [23.37, 8.78, 14.59]
+    assert usd(nc_lines("76376")) == [23.37, 8.78, 14.59]
     # 76377 global: (0.79 + 1.53*0.926 + 0.06*0.665) * 32.3465 = 2.24668 * 32.3465 = 72.672
     #       -26:    (0.79 + 0.29*0.926 + 0.04*0.665) * 32.3465 = 1.08514 * 32.3465 = 35.100
     #       -TC:    (0.00 + 1.24*0.926 + 0.02*0.665) * 32.3465 = 1.16154 * 32.3465 = 37.572
-    assert fees.price(nc_lines("76377"))["medicare_usd"].tolist() == [72.67, 35.10, 37.57]
+    assert usd(nc_lines("76377")) == [72.67, 35.10, 37.57]
 
 
 def test_national_non_facility_amounts():
     # All GPCIs 1.0: 76376 0.77 RVU * 32.3465 = 24.9068; 76377 2.38 * 32.3465 = 76.9847.
     lines = pd.DataFrame({"cpt_code": ["76376", "76377"], "state": "US", "year": 2025})
-    priced = fees.price(lines)
+    priced = pricing.price(lines, *BUNDLED)
     assert priced["medicare_usd"].tolist() == [24.91, 76.98]
     assert priced["component"].tolist() == ["global", "global"]  # no component: global
     assert priced["setting"].tolist() == ["non_facility"] * 2  # no setting: non-facility
@@ -83,14 +91,14 @@ def test_national_non_facility_amounts():
 
 
 def test_fee_table_matches_the_checks():
-    nc = fees.fee_table("76377", state="NC", year=2025)
+    nc = pricing.fee_table("76377", state="NC", year=2025)
     assert nc.summary["non_facility_usd"].tolist() == [72.67, 35.10, 37.57]
     # In a facility only -26 is paid under the PFS (global and TC facility PE are "NA").
     assert nc.summary["facility_usd"].isna().tolist() == [True, False, True]
     assert nc.summary.loc["26", "facility_usd"] == 35.10
     assert nc.conversion_factor == 32.3465
     assert (
-        fees.fee_table("76376", state="US", year=2025).summary.loc["global", "non_facility_usd"]
+        pricing.fee_table("76376", state="US", year=2025).summary.loc["global", "non_facility_usd"]
         == 24.91
     )
     assert "<table" in nc._repr_html_()
@@ -99,7 +107,7 @@ def test_fee_table_matches_the_checks():
 def test_every_payable_row_matches_the_files_own_total_rvus():
     # Reference: the RVU file's own NON-FACILITY TOTAL / FACILITY TOTAL columns times the
     # conversion factor in its CONV FACTOR column, rounded to the cent (national GPCIs).
-    rvu = fees.load_rvu()
+    rvu = pricing.load_rvu()
     rows = rvu.loc[rvu["modifier"].isin(["", "26", "TC"])]
     component = rows["modifier"].replace({"": "global"})
     for setting, total, na in (
@@ -110,10 +118,10 @@ def test_every_payable_row_matches_the_files_own_total_rvus():
             "cpt_code": rows["cpt_code"], "component": component, "setting": setting,
             "state": "US", "year": 2025,
         })  # fmt: skip
-        priced = fees.price(lines, rvu=rvu)
+        priced = pricing.price(lines, rvu, BUNDLED.gpci)
         payable = rows["status_code"].isin(["A", "R", "T"]) & ~rows[na]
         assert priced["payable"].equals(payable)
-        expected = fees.round_cents(rows[total][payable] * rows["conversion_factor"][payable])
+        expected = pricing.round_cents(rows[total][payable] * rows["conversion_factor"][payable])
         assert np.array_equal(priced.loc[payable, "medicare_usd"].to_numpy(), expected)
         assert priced.loc[~payable, "medicare_usd"].isna().all()
         assert payable.sum() > 100
@@ -123,7 +131,7 @@ def test_every_payable_row_matches_the_files_own_total_rvus():
 
 
 def test_bundled_extract_is_read_with_explicit_names():
-    rvu = fees.load_rvu()
+    rvu = pricing.load_rvu()
     assert rvu.attrs["year"] == 2025 and rvu.attrs["released"] == "09/11/2025"
     assert len(rvu.columns) == 32  # 31 file columns + source_row
     r = rvu.loc[rvu["cpt_code"].eq("76377")].set_index("modifier")
@@ -142,18 +150,18 @@ def test_bundled_extract_is_read_with_explicit_names():
 @pytest.mark.parametrize("eol", ["\r\n", "\n", "\r"])
 @pytest.mark.parametrize("bom", [False, True])
 def test_rvu_bom_and_line_ends(tmp_path, eol, bom):
-    base = fees.load_rvu()
-    copy = fees.load_rvu(write(tmp_path, rvu_lines(), eol=eol, bom=bom))
+    base = pricing.load_rvu()
+    copy = pricing.load_rvu(write(tmp_path, rvu_lines(), eol=eol, bom=bom))
     pd.testing.assert_frame_equal(copy, base)
 
 
 def test_rvu_header_found_wherever_it_is(tmp_path):
     lines = rvu_lines()
-    no_title = fees.load_rvu(write(tmp_path, lines[HEADER_LINES - 1 :], name="a.csv"))
-    more_title = fees.load_rvu(write(tmp_path, ["Extra banner,,,", *lines], name="b.csv"))
+    no_title = pricing.load_rvu(write(tmp_path, lines[HEADER_LINES - 1 :], name="a.csv"))
+    more_title = pricing.load_rvu(write(tmp_path, ["Extra banner,,,", *lines], name="b.csv"))
     for copy in (no_title, more_title):
         pd.testing.assert_frame_equal(
-            copy.drop(columns="source_row"), fees.load_rvu().drop(columns="source_row")
+            copy.drop(columns="source_row"), pricing.load_rvu().drop(columns="source_row")
         )
     assert no_title["source_row"].iloc[0] == 2 and more_title["source_row"].iloc[0] == 12
     assert no_title.attrs["year"] is None  # no title line to read the year from
@@ -166,9 +174,9 @@ def test_rvu_32nd_column_appended(tmp_path):
         edit_cells(line, lambda c, i=i: [*c, labels.get(i, "") if i < HEADER_LINES else "7"])
         for i, line in enumerate(lines)
     ]
-    copy = fees.load_rvu(write(tmp_path, out))
+    copy = pricing.load_rvu(write(tmp_path, out))
     assert "new_flag" in copy.columns and copy["new_flag"].eq("7").all()
-    pd.testing.assert_frame_equal(copy.drop(columns="new_flag"), fees.load_rvu())
+    pd.testing.assert_frame_equal(copy.drop(columns="new_flag"), pricing.load_rvu())
 
 
 def test_rvu_32nd_column_inserted_in_the_middle(tmp_path):
@@ -181,27 +189,27 @@ def test_rvu_32nd_column_inserted_in_the_middle(tmp_path):
         return [*cells[:23], value, *cells[23:]]
 
     out = [edit_cells(line, lambda c, i=i: insert(c, i)) for i, line in enumerate(lines)]
-    copy = fees.load_rvu(write(tmp_path, out))
+    copy = pricing.load_rvu(write(tmp_path, out))
     assert list(copy.columns).index("pric_ind") == 23
-    pd.testing.assert_frame_equal(copy.drop(columns="pric_ind"), fees.load_rvu())
-    assert fees.price(nc_lines("76377"), rvu=copy)["medicare_usd"].tolist() == [72.67, 35.10, 37.57]
+    pd.testing.assert_frame_equal(copy.drop(columns="pric_ind"), pricing.load_rvu())
+    assert usd(nc_lines("76377"), rvu=copy) == [72.67, 35.10, 37.57]
 
 
 def test_rvu_wrong_column_count(tmp_path):
     out = [edit_cells(line, lambda c: c[:-1]) for line in rvu_lines()]  # 30 columns
     with pytest.raises(InputError, match="30 columns") as err:
-        fees.load_rvu(write(tmp_path, out))
+        pricing.load_rvu(write(tmp_path, out))
     assert err.value.row == HEADER_LINES and err.value.file.endswith("copy.csv")
     out = [edit_cells(line, lambda c: [*c, "x", "y"]) for line in rvu_lines()]  # 33
     with pytest.raises(InputError, match="33 columns"):
-        fees.load_rvu(write(tmp_path, out))
+        pricing.load_rvu(write(tmp_path, out))
 
 
 def test_rvu_missing_header(tmp_path):
     lines = rvu_lines()
     del lines[HEADER_LINES - 1]
     with pytest.raises(InputError, match="no header row starting 'HCPCS,MOD,'"):
-        fees.load_rvu(write(tmp_path, lines))
+        pricing.load_rvu(write(tmp_path, lines))
 
 
 def test_rvu_unexpected_labels(tmp_path):
@@ -211,7 +219,7 @@ def test_rvu_unexpected_labels(tmp_path):
         lines[HEADER_LINES - 1], lambda c: [*c[:5], c[6], c[5], *c[7:]]
     )
     with pytest.raises(InputError, match="column 6 is labelled 'PE RVU'") as err:
-        fees.load_rvu(write(tmp_path, lines))
+        pricing.load_rvu(write(tmp_path, lines))
     assert err.value.row == HEADER_LINES and err.value.column == "6"
 
 
@@ -220,13 +228,13 @@ def test_rvu_malformed_data_rows(tmp_path):
     short = lines.copy()
     short[HEADER_LINES + 4] = edit_cells(short[HEADER_LINES + 4], lambda c: c[:-1])
     with pytest.raises(InputError, match="30 fields") as err:
-        fees.load_rvu(write(tmp_path, short, name="short.csv"))
+        pricing.load_rvu(write(tmp_path, short, name="short.csv"))
     assert err.value.row == HEADER_LINES + 5  # 1-based line in the file
 
     text = lines.copy()
     text[HEADER_LINES + 2] = edit_cells(text[HEADER_LINES + 2], lambda c: [*c[:5], "1,48", *c[6:]])
     with pytest.raises(InputError, match="not a number") as err:
-        fees.load_rvu(write(tmp_path, text, name="text.csv"))
+        pricing.load_rvu(write(tmp_path, text, name="text.csv"))
     assert (err.value.row, err.value.column, err.value.value) == (
         HEADER_LINES + 3,
         "work_rvu",
@@ -235,18 +243,18 @@ def test_rvu_malformed_data_rows(tmp_path):
 
     dup = [*lines, lines[HEADER_LINES]]
     with pytest.raises(InputError, match="appear twice") as err:
-        fees.load_rvu(write(tmp_path, dup, name="dup.csv"))
+        pricing.load_rvu(write(tmp_path, dup, name="dup.csv"))
     assert err.value.row == len(dup) and err.value.value == "70336"
 
     bad_code = lines.copy()
     bad_code[HEADER_LINES] = edit_cells(bad_code[HEADER_LINES], lambda c: ["7033", *c[1:]])
     with pytest.raises(InputError, match="5-character"):
-        fees.load_rvu(write(tmp_path, bad_code, name="code.csv"))
+        pricing.load_rvu(write(tmp_path, bad_code, name="code.csv"))
 
     na = lines.copy()
     na[HEADER_LINES] = edit_cells(na[HEADER_LINES], lambda c: [*c[:9], "N/A", *c[10:]])
     with pytest.raises(InputError, match="NA indicator") as err:
-        fees.load_rvu(write(tmp_path, na, name="na.csv"))
+        pricing.load_rvu(write(tmp_path, na, name="na.csv"))
     assert err.value.column == "facility_na"
 
 
@@ -254,16 +262,16 @@ def test_rvu_trailing_empty_cells_and_blank_lines_are_tolerated(tmp_path):
     lines = rvu_lines()
     out = [*lines[:HEADER_LINES], *(line + ",," for line in lines[HEADER_LINES:]), ",,,", ""]
     pd.testing.assert_frame_equal(
-        fees.load_rvu(write(tmp_path, out)), fees.load_rvu(), check_exact=True
+        pricing.load_rvu(write(tmp_path, out)), pricing.load_rvu(), check_exact=True
     )
 
 
 def test_rvu_missing_file_and_empty_file(tmp_path):
     with pytest.raises(InputError, match="file not found") as err:
-        fees.load_rvu(tmp_path / "nope.csv")
+        pricing.load_rvu(tmp_path / "nope.csv")
     assert err.value.file.endswith("nope.csv")
     with pytest.raises(InputError, match="no data rows"):
-        fees.load_rvu(write(tmp_path, rvu_lines()[:HEADER_LINES]))
+        pricing.load_rvu(write(tmp_path, rvu_lines()[:HEADER_LINES]))
 
 
 def test_rvu_reads_a_full_size_file(tmp_path):
@@ -281,13 +289,13 @@ def test_rvu_reads_a_full_size_file(tmp_path):
             for line in data
         ]
     start = time.perf_counter()
-    rvu = fees.load_rvu(write(tmp_path, out))
+    rvu = pricing.load_rvu(write(tmp_path, out))
     seconds = time.perf_counter() - start
     assert len(rvu) == 50 * len(data) > 18_000
     assert seconds < 10
     real = rvu.loc[rvu["cpt_code"].eq("76377"), "work_rvu"].tolist()
     assert real == [0.79, 0.79, 0.0]
-    assert fees.price(nc_lines("76377"), rvu=rvu)["medicare_usd"].tolist() == [72.67, 35.10, 37.57]
+    assert usd(nc_lines("76377"), rvu=rvu) == [72.67, 35.10, 37.57]
 
 
 # ------------------------------------------------------------------ GPCI file
@@ -300,7 +308,7 @@ def _independent_zero_losses() -> int:
 
 
 def test_gpci_bundled_real_copy_is_repaired():
-    gpci = fees.load_gpci()
+    gpci = pricing.load_gpci()
     assert len(gpci) == 109 and gpci.attrs["year"] == 2025
     nc = gpci.loc[gpci["state"].eq("NC")].iloc[0]
     assert (nc["mac"], nc["locality"], nc["gpci_work"], nc["gpci_pe"], nc["gpci_mp"]) == (
@@ -310,7 +318,7 @@ def test_gpci_bundled_real_copy_is_repaired():
     assert (bakersfield["mac"], bakersfield["locality"]) == ("01112", "54")  # from 1112, 54
     assert gpci["mac"].str.fullmatch(r"\d{5}").all()
     assert gpci["locality"].str.fullmatch(r"\d{2}").all()
-    repairs = fees.gpci_repairs(gpci)
+    repairs = pricing.gpci_repairs(gpci)
     assert len(repairs) == gpci.attrs["n_repairs"] == _independent_zero_losses() > 100
     as_rows = repairs.values.tolist()
     assert [7, "mac", "7102", "07102"] in as_rows  # Arkansas
@@ -329,11 +337,11 @@ def test_gpci_clean_copy_reads_the_same_without_repairs(tmp_path):
             for line in lines[3:]
         ),
     ]  # fmt: skip
-    copy = fees.load_gpci(write(tmp_path, clean))
-    assert copy.attrs["n_repairs"] == 0 and fees.gpci_repairs(copy).empty
+    copy = pricing.load_gpci(write(tmp_path, clean))
+    assert copy.attrs["n_repairs"] == 0 and pricing.gpci_repairs(copy).empty
     as_read = ["mac_as_read", "locality_as_read"]
     pd.testing.assert_frame_equal(
-        copy.drop(columns=as_read), fees.load_gpci().drop(columns=as_read)
+        copy.drop(columns=as_read), pricing.load_gpci().drop(columns=as_read)
     )
 
 
@@ -341,26 +349,26 @@ def test_gpci_clean_copy_reads_the_same_without_repairs(tmp_path):
 @pytest.mark.parametrize("bom", [False, True])
 def test_gpci_bom_line_ends(tmp_path, eol, bom):
     pd.testing.assert_frame_equal(
-        fees.load_gpci(write(tmp_path, gpci_lines(), eol=eol, bom=bom)), fees.load_gpci()
+        pricing.load_gpci(write(tmp_path, gpci_lines(), eol=eol, bom=bom)), pricing.load_gpci()
     )
 
 
 def test_gpci_without_title_blank_line_or_footer(tmp_path):
     lines = gpci_lines()
     bare = lines[2:-4]  # header first, no footer notes
-    copy = fees.load_gpci(write(tmp_path, bare))
+    copy = pricing.load_gpci(write(tmp_path, bare))
     assert copy.attrs["notes"] == ()
     pd.testing.assert_frame_equal(
-        copy.drop(columns="source_row"), fees.load_gpci().drop(columns="source_row")
+        copy.drop(columns="source_row"), pricing.load_gpci().drop(columns="source_row")
     )
 
 
 def test_gpci_spreadsheet_float_numbers(tmp_path):
     lines = gpci_lines()
     lines[3] = "10112.0,AL,0.0,ALABAMA,1,0.869,0.575"
-    gpci = fees.load_gpci(write(tmp_path, lines))
+    gpci = pricing.load_gpci(write(tmp_path, lines))
     assert gpci.iloc[0][["mac", "locality"]].tolist() == ["10112", "00"]
-    assert fees.gpci_repairs(gpci).head(2).values.tolist() == [
+    assert pricing.gpci_repairs(gpci).head(2).values.tolist() == [
         [4, "locality", "0.0", "00"],
         [4, "mac", "10112.0", "10112"],
     ]
@@ -386,7 +394,7 @@ def test_gpci_malformed_rows(tmp_path, row, replacement, column, message):
     lines = gpci_lines()
     lines[row - 1] = replacement
     with pytest.raises(InputError, match=message) as err:
-        fees.load_gpci(write(tmp_path, lines))
+        pricing.load_gpci(write(tmp_path, lines))
     assert err.value.row == row and err.value.column == column
 
 
@@ -394,36 +402,36 @@ def test_gpci_missing_header_or_file(tmp_path):
     lines = gpci_lines()
     del lines[2]
     with pytest.raises(InputError, match="no header row"):
-        fees.load_gpci(write(tmp_path, lines))
+        pricing.load_gpci(write(tmp_path, lines))
     with pytest.raises(InputError, match="file not found"):
-        fees.load_gpci(tmp_path / "missing.csv")
+        pricing.load_gpci(tmp_path / "missing.csv")
 
 
 # -------------------------------------------------------- conversion factors
 
 
 def test_conversion_factor_2024_change_on_march_9():
-    assert fees.conversion_factor("2024-03-08") == 32.7442
-    assert fees.conversion_factor("2024-03-09") == 33.2875
+    assert pricing.conversion_factor("2024-03-08") == 32.7442
+    assert pricing.conversion_factor("2024-03-09") == 33.2875
     days = ["2022-05-01", "2023-12-31", "2024-03-08", "2024-03-09", "2025-01-01", "2026-12-31"]
     dates = pd.Series(pd.to_datetime(days), index=list("abcdef"))
-    cf = fees.conversion_factor(dates)
+    cf = pricing.conversion_factor(dates)
     assert cf.tolist() == [34.6062, 33.8872, 32.7442, 33.2875, 32.3465, 33.4009]
     assert list(cf.index) == list("abcdef")
 
 
 def test_conversion_factor_2026_apm_and_years():
-    assert fees.conversion_factor(2026) == 33.4009
-    assert fees.conversion_factor(2026, qualifying_apm=True) == 33.5675
-    assert fees.conversion_factor(2025, qualifying_apm=True) == 32.3465  # one CF before 2026
-    assert fees.conversion_factor("2024") == 33.2875  # a year stands for 1 July
-    assert fees.conversion_factors()["source"].str.len().gt(10).all()
+    assert pricing.conversion_factor(2026) == 33.4009
+    assert pricing.conversion_factor(2026, qualifying_apm=True) == 33.5675
+    assert pricing.conversion_factor(2025, qualifying_apm=True) == 32.3465  # one CF before 2026
+    assert pricing.conversion_factor("2024") == 33.2875  # a year stands for 1 July
+    assert pricing.conversion_factors()["source"].str.len().gt(10).all()
 
 
 @pytest.mark.parametrize("bad", ["2021-12-31", "2027-01-01", 2021, "not a date", None])
 def test_conversion_factor_outside_known_years(bad):
     with pytest.raises(InputError):
-        fees.conversion_factor(bad)
+        pricing.conversion_factor(bad)
 
 
 def test_price_uses_the_cf_of_the_service_date():
@@ -433,7 +441,7 @@ def test_price_uses_the_cf_of_the_service_date():
         "cpt_code": "76377", "component": "global", "setting": "non_facility", "state": "NC",
         "service_date": pd.to_datetime(["2024-03-08", "2024-03-09"]),
     })  # fmt: skip
-    priced = fees.price(lines)
+    priced = pricing.price(lines, *BUNDLED)
     assert priced["medicare_usd"].tolist() == [73.57, 74.79]
     assert priced["note"].str.contains("RVUs of the 2025 file").all()
 
@@ -442,51 +450,51 @@ def test_price_uses_the_cf_of_the_service_date():
 
 
 def test_mac_jurisdictions():
-    assert fees.mac_jurisdiction("11502") == "JM"  # North Carolina, Palmetto
-    assert fees.mac_jurisdiction(4412) == "JH"  # Texas, Novitas, lost its leading zero
-    assert fees.mac_jurisdiction("07102") == "JH"  # Arkansas, Novitas
-    assert fees.mac_jurisdiction("12502") == "JL"  # Pennsylvania, Novitas
-    assert fees.mac_jurisdiction("9102.0") == "JN"  # Florida, First Coast
+    assert pricing.mac_jurisdiction("11502") == "JM"  # North Carolina, Palmetto
+    assert pricing.mac_jurisdiction(4412) == "JH"  # Texas, Novitas, lost its leading zero
+    assert pricing.mac_jurisdiction("07102") == "JH"  # Arkansas, Novitas
+    assert pricing.mac_jurisdiction("12502") == "JL"  # Pennsylvania, Novitas
+    assert pricing.mac_jurisdiction("9102.0") == "JN"  # Florida, First Coast
     s = pd.Series(["1112", None, "13202"], index=[5, 6, 7])
-    assert fees.mac_jurisdiction(s).tolist() == ["JE", pd.NA, "JK"]
+    assert pricing.mac_jurisdiction(s).tolist() == ["JE", pd.NA, "JK"]
     for bad in ("99999", "abc", "123456"):
         with pytest.raises(InputError):
-            fees.mac_jurisdiction(bad)
+            pricing.mac_jurisdiction(bad)
 
 
 def test_every_gpci_mac_has_a_jurisdiction_and_the_states_agree():
-    gpci = fees.load_gpci()
-    table = fees.mac_jurisdictions().set_index("mac_prefix")
-    assert fees.mac_jurisdiction(gpci["mac"]).notna().all()
+    gpci = pricing.load_gpci()
+    table = pricing.mac_jurisdictions().set_index("mac_prefix")
+    assert pricing.mac_jurisdiction(gpci["mac"]).notna().all()
     for prefix, states in gpci.groupby(gpci["mac"].str[:2])["state"]:
         listed = {s.strip() for s in table.loc[prefix, "states"].split("(")[0].split(",")}
         assert set(states) - {"GU", "AS", "MP"} == listed - {""}, prefix
 
 
 def test_state_locality():
-    nc = fees.state_locality("nc")
+    nc = pricing.state_locality("nc")
     assert nc[["mac", "locality", "jurisdiction", "gpci_pe"]].tolist() == [
         "11502",
         "00",
         "JM",
         0.926,
     ]
-    la = fees.state_locality("CA", locality=18)
+    la = pricing.state_locality("CA", locality=18)
     assert (la["mac"], la["locality_name"]) == (
         "01182",
         "LOS ANGELES-LONG BEACH-ANAHEIM (LOS ANGELES/ORANGE CNTY)",
     )
-    assert fees.state_locality("FL", locality="4")["gpci_mp"] == 2.5  # Miami
-    us = fees.state_locality("US")
+    assert pricing.state_locality("FL", locality="4")["gpci_mp"] == 2.5  # Miami
+    us = pricing.state_locality("US")
     assert us[["gpci_work", "gpci_pe", "gpci_mp"]].tolist() == [1.0, 1.0, 1.0] and pd.isna(
         us["mac"]
     )
     with pytest.raises(InputError, match="CA has 29 payment localities"):
-        fees.state_locality("CA")
+        pricing.state_locality("CA")
     with pytest.raises(InputError, match="no such locality"):
-        fees.state_locality("NC", locality="05")
+        pricing.state_locality("NC", locality="05")
     with pytest.raises(InputError, match="no payment locality"):
-        fees.state_locality("ZZ")
+        pricing.state_locality("ZZ")
 
 
 # ------------------------------------------------- components and settings
@@ -495,19 +503,20 @@ def test_state_locality():
 def test_component_from_modifiers():
     mods = pd.Series(["26", "TC", "26 59", "59,TC", None, "", "59", "tc", "26.0", "2659",
                       "59;26", " TC ", "XU|TC", "QW"], index=range(10, 24))  # fmt: skip
-    got = fees.component_from_modifiers(mods)
+    got = pricing.component_from_modifiers(mods)
     assert got.tolist() == ["26", "TC", "26", "TC", "global", "global", "global", "TC", "26",
                             "26", "26", "TC", "TC", "global"]  # fmt: skip
     assert list(got.index) == list(range(10, 24))
-    assert fees.component_from_modifiers(pd.Series(["526", "1TC"])).tolist() == ["global", "global"]
+    odd = pd.Series(["526", "1TC"])
+    assert pricing.component_from_modifiers(odd).tolist() == ["global", "global"]
 
 
 def test_component_26_and_tc_together():
     mods = pd.Series(["26", "26 TC"])
     with pytest.raises(InputError, match="26 and TC together") as err:
-        fees.component_from_modifiers(mods)
+        pricing.component_from_modifiers(mods)
     assert err.value.value == "26 TC"
-    assert fees.component_from_modifiers(mods, errors="coerce").isna().tolist() == [False, True]
+    assert pricing.component_from_modifiers(mods, errors="coerce").isna().tolist() == [False, True]
 
 
 MODIFIERS = st.sampled_from(["59", "XU", "76", "77", "GA", "LT", "RT", "91", "QW"])
@@ -522,23 +531,23 @@ def test_component_ignores_other_modifiers_order_and_case(others, component, sep
         tokens.insert(min(at, len(tokens)), component)
     text = sep.join(tokens)
     text = text.lower() if lower else text
-    got = fees.component_from_modifiers(pd.Series([text])).iloc[0]
+    got = pricing.component_from_modifiers(pd.Series([text])).iloc[0]
     assert got == (component or "global")
 
 
 def test_setting_from_pos():
     pos = pd.Series(["11", "22", "19", "21", "23", "24", "2", "02", "10", "81", None, "",
                      "22.0", " 23 "])  # fmt: skip
-    assert fees.setting_from_pos(pos).tolist() == [
+    assert pricing.setting_from_pos(pos).tolist() == [
         "non_facility", "facility", "facility", "facility", "facility", "facility", "facility",
         "facility", "non_facility", "non_facility", "non_facility", "non_facility", "facility",
         "facility",
     ]  # fmt: skip
     with pytest.raises(InputError, match="place of service") as err:
-        fees.setting_from_pos(pd.Series(["11", "OFFICE"]))
+        pricing.setting_from_pos(pd.Series(["11", "OFFICE"]))
     assert err.value.value == "OFFICE"
-    assert fees.setting_from_pos(pd.Series(["X1"]), errors="coerce").isna().all()
-    listed = fees.facility_places_of_service()
+    assert pricing.setting_from_pos(pd.Series(["X1"]), errors="coerce").isna().all()
+    listed = pricing.facility_places_of_service()
     assert {"19", "21", "22", "23"} <= set(listed["pos"]) and listed["source"].notna().all()
 
 
@@ -546,7 +555,7 @@ def test_setting_from_pos():
 
 
 def test_facility_global_and_tc_are_not_payable():
-    priced = fees.price(nc_lines("76376", setting="facility"))
+    priced = pricing.price(nc_lines("76376", setting="facility"), *BUNDLED)
     assert priced["payable"].tolist() == [False, True, False]
     assert priced["medicare_usd"].isna().tolist() == [True, False, True]
     # -26 in a facility: facility PE RVU 0.07 = non-facility, so the same $8.78.
@@ -562,7 +571,7 @@ def test_price_keeps_the_index_and_reads_modifiers_and_pos():
          "service_date": ["2025-02-01", "2025-02-01", "2025-02-01"]},
         index=pd.Index(["x", "y", "z"], name="line"),
     )  # fmt: skip
-    priced = fees.price(lines)
+    priced = pricing.price(lines, *BUNDLED)
     assert list(priced.index) == ["x", "y", "z"] and priced.index.name == "line"
     assert priced["component"].tolist() == ["26", "global", "TC"]
     assert priced["setting"].tolist() == ["facility", "non_facility", "facility"]
@@ -580,7 +589,7 @@ def test_price_by_mac_and_locality_or_state_and_locality():
     by_state = pd.DataFrame({"cpt_code": ["76377"], "component": ["26"], "state": ["CA"],
                              "locality": ["18"], "year": [2025]})  # fmt: skip
     for lines in (by_mac, by_state):
-        priced = fees.price(lines)
+        priced = pricing.price(lines, *BUNDLED)
         assert priced["medicare_usd"].tolist() == [38.72]
         assert priced[["mac", "locality"]].iloc[0].tolist() == ["01182", "18"]
 
@@ -588,30 +597,30 @@ def test_price_by_mac_and_locality_or_state_and_locality():
 def test_price_user_errors():
     base = {"cpt_code": ["76377"], "component": ["26"], "year": [2025]}
     with pytest.raises(InputError, match="several payment localities"):
-        fees.price(pd.DataFrame({**base, "state": ["CA"]}))
+        pricing.price(pd.DataFrame({**base, "state": ["CA"]}), *BUNDLED)
     with pytest.raises(InputError, match="no payment locality") as err:
-        fees.price(pd.DataFrame({**base, "state": ["XX"]}))
+        pricing.price(pd.DataFrame({**base, "state": ["XX"]}), *BUNDLED)
     assert err.value.value == "XX"
     with pytest.raises(InputError, match="missing state"):
-        fees.price(pd.DataFrame({**base, "state": [None]}))
+        pricing.price(pd.DataFrame({**base, "state": [None]}), *BUNDLED)
     with pytest.raises(InputError, match="component must be"):
-        fees.price(pd.DataFrame({**base, "state": ["NC"], "component": ["PC"]}))
+        pricing.price(pd.DataFrame({**base, "state": ["NC"], "component": ["PC"]}), *BUNDLED)
     with pytest.raises(InputError, match="setting must be"):
-        fees.price(pd.DataFrame({**base, "state": ["NC"], "setting": ["home"]}))
+        pricing.price(pd.DataFrame({**base, "state": ["NC"], "setting": ["home"]}), *BUNDLED)
     with pytest.raises(InputError, match="service_date or year"):
-        fees.price(pd.DataFrame({"cpt_code": ["76377"], "state": ["NC"]}))
+        pricing.price(pd.DataFrame({"cpt_code": ["76377"], "state": ["NC"]}), *BUNDLED)
     with pytest.raises(InputError, match="no Medicare PFS conversion factor"):
-        fees.price(pd.DataFrame({**base, "state": ["NC"], "year": [2019]}))
+        pricing.price(pd.DataFrame({**base, "state": ["NC"], "year": [2019]}), *BUNDLED)
     with pytest.raises(InputError, match="no such MAC and locality"):
-        fees.price(pd.DataFrame({**base, "mac": ["11502"], "locality": ["07"]}))
+        pricing.price(pd.DataFrame({**base, "mac": ["11502"], "locality": ["07"]}), *BUNDLED)
 
 
 def test_price_codes_not_payable_or_not_in_the_file():
     lines = pd.DataFrame({"cpt_code": ["99999", "70557", "71555", None], "state": "US",
                           "year": 2025})  # fmt: skip
-    priced = fees.price(lines)
+    priced = pricing.price(lines, *BUNDLED)
     assert priced["payable"].tolist() == [False, False, True, False]
-    assert priced["note"].tolist()[0] == fees.NOTE_NOT_IN_FILE
+    assert priced["note"].tolist()[0] == pricing.NOTE_NOT_IN_FILE
     assert priced["note"].tolist()[1].startswith("status code C")  # carrier-priced
     # 71555 has status R (restricted coverage), which is paid under the PFS.
     assert priced["note"].tolist()[3] == "missing CPT code"
@@ -620,7 +629,7 @@ def test_price_codes_not_payable_or_not_in_the_file():
 def test_round_cents_half_up():
     # 2.675 is 2.67499999999999982236431605997495353221893310546875 in binary;
     # CMS-style half-up rounding gives 2.68 (Python's round() gives 2.67).
-    assert fees.round_cents([2.675, 0.125, 23.37358, 8.78095, 0.0]).tolist() == [
+    assert pricing.round_cents([2.675, 0.125, 23.37358, 8.78095, 0.0]).tolist() == [
         2.68, 0.13, 23.37, 8.78, 0.0,
     ]  # fmt: skip
 
@@ -683,12 +692,12 @@ def test_facility_setting_uses_the_facility_pe_rvu():
     # facility PE RVU of 0.10 to see which one is used. NC:
     # facility:     (0.79 + 0.10*0.926 + 0.04*0.665) * 32.3465 = 0.9092  * 32.3465 = 29.4094
     # non-facility: (0.79 + 0.29*0.926 + 0.04*0.665) * 32.3465 = 1.08514 * 32.3465 = 35.1003
-    rvu = fees.load_rvu()
+    rvu = pricing.load_rvu()
     is_26 = rvu["cpt_code"].eq("76377") & rvu["modifier"].eq("26")
     rvu = rvu.assign(pe_rvu_facility=rvu["pe_rvu_facility"].mask(is_26, 0.10))
     lines = pd.DataFrame({"cpt_code": "76377", "component": "26", "state": "NC", "year": 2025,
                           "setting": ["facility", "non_facility"]})  # fmt: skip
-    assert fees.price(lines, rvu=rvu)["medicare_usd"].tolist() == [29.41, 35.10]
+    assert usd(lines, rvu=rvu) == [29.41, 35.10]
 
 
 def test_large_inputs_are_priced_once_per_distinct_line():
@@ -703,10 +712,40 @@ def test_large_inputs_are_priced_once_per_distinct_line():
         "service_date": pd.to_datetime(["2024-03-08", "2024-03-09", "2025-06-01"] * 4),
     })  # fmt: skip
     big = small.iloc[rng.integers(0, len(small), 3000)].set_axis(np.arange(3000) * 2)
-    priced = fees.price(big)
+    priced = pricing.price(big, *BUNDLED)
     assert list(priced.index) == list(big.index)
-    one_by_one = pd.concat([fees.price(big.iloc[[i]]) for i in range(0, 3000, 97)])
+    one_by_one = pd.concat([pricing.price(big.iloc[[i]], *BUNDLED) for i in range(0, 3000, 97)])
     pd.testing.assert_frame_equal(priced.iloc[::97], one_by_one)
     bad = big.assign(state=big["state"].mask(big["cpt_code"].eq("76377"), "ZZ"))
     with pytest.raises(InputError, match=f"{int(big['cpt_code'].eq('76377').sum())} such lines"):
-        fees.price(bad)
+        pricing.price(bad, *BUNDLED)
+
+
+# ----------------------------------------------------------- bundled and former names
+
+
+def test_bundled_tables_are_read_once_and_handed_out_as_copies():
+    first = pricing.bundled_schedule()
+    first.rvu["scratch"] = 1.0
+    second = pricing.bundled_schedule()
+    assert "scratch" not in second.rvu.columns
+    assert second.rvu.attrs["source"] == str(pricing.DEFAULT_RVU_PATH)
+    assert second.gpci.attrs["source"] == str(pricing.DEFAULT_GPCI_PATH)
+    pd.testing.assert_frame_equal(pricing.read_rvu(RVU_PATH), pricing.load_rvu())
+    pd.testing.assert_frame_equal(pricing.read_gpci(GPCI_PATH), pricing.load_gpci())
+
+
+def test_price_needs_its_tables():
+    with pytest.raises(TypeError):
+        pricing.price(nc_lines("76377"))  # type: ignore[call-arg]
+
+
+def test_former_module_name_keeps_every_name_and_the_default_tables():
+    for name in fees.__all__:
+        assert hasattr(fees, name), name
+    assert fees.price(nc_lines("76377"))["medicare_usd"].tolist() == [72.67, 35.10, 37.57]
+    rvu = pricing.load_rvu()
+    pd.testing.assert_frame_equal(
+        fees.price(nc_lines("76376"), rvu=rvu), pricing.price(nc_lines("76376"), *BUNDLED)
+    )
+    assert fees.fee_table is pricing.fee_table and fees.NOTE_NOT_IN_FILE == pricing.NOTE_NOT_IN_FILE
