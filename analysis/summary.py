@@ -41,7 +41,7 @@ n_ind_encounters               int64    encounters with a qualifying indication 
 n_ind_encounters_3d            int64    ... with 3D
 ct_mr_lines                    int64    CT/MR base lines of the encounters
 ct_mr_units                    int64    their units (services-basis denominator)
-n_lines_3d                     int64    3D lines (76376 + 76377, all)
+n_3d_lines                     int64    3D lines (76376 + 76377, all)
 units_3d_76376                 int64    units of 76376 lines (linked and orphan)
 units_3d_76377                 int64    units of 76377 lines
 n_noncompliant_3d_lines        int64    3D lines that are non-compliant
@@ -136,7 +136,7 @@ ENCOUNTER_COUNT_COLUMNS: tuple[str, ...] = (
 )
 """Counts attributed to the encounter's date and payer (the screen's denominators)."""
 LINE_COUNT_COLUMNS: tuple[str, ...] = (
-    "n_lines_3d",
+    "n_3d_lines",
     "units_3d_76376",
     "units_3d_76377",
     "n_noncompliant_3d_lines",
@@ -264,7 +264,7 @@ def _line_part(l3: pd.DataFrame, kind: str) -> pd.DataFrame:
         "practice_id": l3["practice_id"],
         "period": period(l3["service_date"], kind=kind),
         "payer": l3["payer"],
-        "n_lines_3d": 1,
+        "n_3d_lines": 1,
         "units_3d_76376": units.where(is76, 0),
         "units_3d_76377": units.where(is77, 0),
         "n_noncompliant_3d_lines": l3["is_noncompliant"].astype(np.int64),

@@ -44,7 +44,7 @@ def summary_for(n_practices: int, seed: int = 1):
                  n_onc_encounters=onc, n_onc_encounters_3d=onc3d,
                  n_encounters=nononc + onc, n_encounters_3d=with3d + onc3d,
                  ct_mr_units=nononc + onc, ct_mr_lines=nononc + onc,
-                 units_3d_76376=with3d + onc3d, n_lines_3d=with3d + onc3d)
+                 units_3d_76376=with3d + onc3d, n_3d_lines=with3d + onc3d)
     return _finish(s.assign(**{c: 0 for c in SUM_COLUMNS if c not in s.columns}))
 
 

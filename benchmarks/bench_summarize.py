@@ -82,7 +82,7 @@ if engine == "duckdb":
            AND l3.d >= e.d
     ),
     p3 AS (
-      SELECT practice_id, count(*) AS n_lines_3d,
+      SELECT practice_id, count(*) AS n_3d_lines,
              count(DISTINCT enc_key) AS n_encounters_3d,
              sum(CASE WHEN enc_key IS NULL THEN 1 ELSE 0 END) AS n_orphan_3d_lines,
              sum(CASE WHEN cpt_code = '76376' THEN units ELSE 0 END) AS units_3d_76376,
@@ -132,7 +132,7 @@ else:
     out["digest"] = hashlib.sha256(hashed).hexdigest()[:16]
     out["rows_summary"] = len(s)
     totals = practice_totals(s)
-cols = ["practice_id", "n_encounters", "ct_mr_lines", "ct_mr_units", "n_lines_3d",
+cols = ["practice_id", "n_encounters", "ct_mr_lines", "ct_mr_units", "n_3d_lines",
         "n_encounters_3d", "n_orphan_3d_lines", "units_3d_76376", "units_3d_76377"]
 tt = totals[cols].fillna(0)
 out["check"] = {c: int(tt[c].sum()) for c in cols[1:]}

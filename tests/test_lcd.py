@@ -24,7 +24,7 @@ from analysis.errors import InputError
 from analysis.rate_stats import winsorise
 
 ZERO_COLS = (
-    "n_encounters_3d_76376", "n_encounters_3d_76377", "ct_mr_lines", "n_lines_3d",
+    "n_encounters_3d_76376", "n_encounters_3d_76377", "ct_mr_lines", "n_3d_lines",
     "n_noncompliant_3d_lines", "n_orphan_3d_lines", "n_separate_date_3d_lines",
     "n_unpriced_3d_lines", "noncompliant_allowed_usd",
 )  # fmt: skip

@@ -140,7 +140,7 @@ def test_hand_worked_summary_of_practice_p1(files):
     assert p1["n_orphan_3d_lines"] == 0
     assert p1["allowed_3d_76376_usd"] == 25.0
     p3 = t.set_index("practice_id").loc["P3"]  # integer codes read through the pushdown
-    assert (p3["n_encounters"], p3["n_lines_3d"]) == (1, 1)
+    assert (p3["n_encounters"], p3["n_3d_lines"]) == (1, 1)
 
 
 def test_hive_partitioned_directory(tmp_path):

@@ -82,7 +82,7 @@ def test_yearly_summary_of_the_hand_worked_fixture(fixture_lines):
         "n_ind_encounters": 2, "n_ind_encounters_3d": 2,
         "ct_mr_lines": 3, "ct_mr_units": 3,
         # 3D lines X, Z, W.
-        "n_lines_3d": 3, "units_3d_76376": 2, "units_3d_76377": 1,
+        "n_3d_lines": 3, "units_3d_76376": 2, "units_3d_76377": 1,
         "n_noncompliant_3d_lines": 1, "n_orphan_3d_lines": 1,
         "n_separate_date_3d_lines": 1, "n_unpriced_3d_lines": 1, "n_no_price_3d_lines": 0,
         "allowed_3d_76376_usd": 20.0, "allowed_3d_76377_usd": 50.0,
@@ -106,7 +106,7 @@ def test_yearly_summary_of_the_hand_worked_fixture(fixture_lines):
     expected_m = {
         "n_encounters": 1, "n_encounters_3d": 1,
         "n_encounters_3d_76376": 1, "n_encounters_3d_76377": 1,
-        "n_nononc_encounters_3d": 1, "n_lines_3d": 2, "n_noncompliant_3d_lines": 1,
+        "n_nononc_encounters_3d": 1, "n_3d_lines": 2, "n_noncompliant_3d_lines": 1,
         "allowed_3d_76376_usd": 20.0, "allowed_3d_76377_usd": 70.0,
         "noncompliant_allowed_usd": 20.0,
         "rev_units_oth": 1, "rev_encounters_oth": 1, "rev_observed_usd_oth": 70.0,
@@ -119,12 +119,12 @@ def test_quarterly_attribution_encounters_by_their_date_lines_by_theirs(fixture_
     s = summarize(fixture_lines, period="quarter").set_index(list(KEY_COLUMNS))
     # X's CT (03-30) is in Q1, its 3D line (04-02) in Q2 with the revenue-base count.
     q1 = s.loc[("P1", "2024Q1", "BCBSNC")]
-    assert (q1["n_encounters"], q1["n_encounters_3d"], q1["n_lines_3d"]) == (1, 1, 0)
+    assert (q1["n_encounters"], q1["n_encounters_3d"], q1["n_3d_lines"]) == (1, 1, 0)
     q2 = s.loc[("P1", "2024Q2", "BCBSNC")]  # Y, Z encounters; X and Z lines
-    assert (q2["n_encounters"], q2["n_encounters_3d"], q2["n_lines_3d"]) == (2, 1, 2)
+    assert (q2["n_encounters"], q2["n_encounters_3d"], q2["n_3d_lines"]) == (2, 1, 2)
     assert q2["rev_encounters_onc"] == 1 and q2["n_separate_date_3d_lines"] == 1
     q3 = s.loc[("P1", "2024Q3", "BCBSNC")]  # W's orphan line only
-    assert (q3["n_encounters"], q3["n_lines_3d"], q3["n_orphan_3d_lines"]) == (0, 1, 1)
+    assert (q3["n_encounters"], q3["n_3d_lines"], q3["n_orphan_3d_lines"]) == (0, 1, 1)
     # Quarters add up to the year.
     yearly = practice_totals(summarize(fixture_lines))
     pd.testing.assert_frame_equal(practice_totals(s.reset_index()), yearly)
@@ -169,9 +169,9 @@ def test_practice_totals_filters_payers_and_periods(fixture_lines):
     s = summarize(fixture_lines, period="quarter")
     t = practice_totals(s)
     assert t["practice_id"].tolist() == ["P1"]
-    assert (t["n_encounters"].item(), t["n_lines_3d"].item()) == (4, 5)
+    assert (t["n_encounters"].item(), t["n_3d_lines"].item()) == (4, 5)
     bcbs = practice_totals(s, payers=["BCBSNC"])
-    assert (bcbs["n_encounters"].item(), bcbs["n_lines_3d"].item()) == (3, 3)
+    assert (bcbs["n_encounters"].item(), bcbs["n_3d_lines"].item()) == (3, 3)
     q2 = practice_totals(s, periods=["2024Q2"])
     assert q2["n_encounters"].item() == 2
     assert practice_totals(s, payers=["NOBODY"]).empty
@@ -254,7 +254,7 @@ def test_summaries_of_practice_partitions_add_up_to_the_whole(draws, split, kind
     pd.testing.assert_frame_equal(summed, whole, check_exact=True)
     # Nothing is lost: every encounter and every 3D line is counted once.
     assert whole["n_encounters"].sum() == len(linked.encounters)
-    assert whole["n_lines_3d"].sum() == int(lines["cpt_code"].isin(["76376", "76377"]).sum())
+    assert whole["n_3d_lines"].sum() == int(lines["cpt_code"].isin(["76376", "76377"]).sum())
 
 
 @settings(max_examples=15, deadline=None)
@@ -275,18 +275,10 @@ def test_bundled_sample_matches_the_generators_realized_counts():
     truth = pd.read_csv(SAMPLE_PRACTICES, dtype={"practice_id": "string"})
     both = truth.merge(totals, on="practice_id", suffixes=("_truth", ""), validate="one_to_one")
     assert len(both) == len(truth) == 40
-    pairs = {
-        "n_encounters": "n_encounters",
-        "n_encounters_3d": "n_encounters_3d",
-        "n_onc_encounters": "n_onc_encounters",
-        "n_lines_3d": "n_lines_3d",
-        "n_noncompliant_3d_lines": "n_noncompliant_3d_lines",
-        "n_later_date_3d_lines": "n_separate_date_3d_lines",
-        "n_orphan_3d_lines": "n_orphan_3d_lines",
-    }
-    for truth_col, col in pairs.items():
-        expected = both[truth_col + ("_truth" if truth_col == col else "")]
-        assert both[col].tolist() == expected.tolist(), col
+    # The generator's truth and the summary share one vocabulary: the same column names.
+    for col in ("n_encounters", "n_encounters_3d", "n_onc_encounters", "n_3d_lines",
+                "n_noncompliant_3d_lines", "n_separate_date_3d_lines", "n_orphan_3d_lines"):
+        assert both[col].tolist() == both[col + "_truth"].tolist(), col
 
 
 def test_dollar_sums_do_not_depend_on_the_order_of_addition():

@@ -175,12 +175,12 @@ def test_sample_practices_are_calibrated():
     heavy = p[p["profile"].eq("oncology_heavy")]
     assert len(heavy) == 4 and (heavy["rate_3d"] > heavy["rate_3d_nononc"] + 0.05).all()
     assert p["n_encounters"].min() >= 100 and p["n_encounters"].median() > 500
-    totals = p[["units_3d_76376", "units_3d_76377", "n_lines_3d", "n_noncompliant_3d_lines",
-                "n_later_date_3d_lines", "n_orphan_3d_lines"]].sum()  # fmt: skip
+    totals = p[["units_3d_76376", "units_3d_76377", "n_3d_lines", "n_noncompliant_3d_lines",
+                "n_separate_date_3d_lines", "n_orphan_3d_lines"]].sum()  # fmt: skip
     assert totals["units_3d_76376"] > 2 * totals["units_3d_76377"]
-    assert 0.01 < totals["n_noncompliant_3d_lines"] / totals["n_lines_3d"] < 0.08
-    assert 0.01 < totals["n_later_date_3d_lines"] / totals["n_lines_3d"] < 0.08
-    assert 0 < totals["n_orphan_3d_lines"] / totals["n_lines_3d"] < 0.02
+    assert 0.01 < totals["n_noncompliant_3d_lines"] / totals["n_3d_lines"] < 0.08
+    assert 0.01 < totals["n_separate_date_3d_lines"] / totals["n_3d_lines"] < 0.08
+    assert 0 < totals["n_orphan_3d_lines"] / totals["n_3d_lines"] < 0.02
     # Realized rates track the true ones: a binomial 99.9 % band for each practice.
     se = np.sqrt(p["true_rate_3d"] * (1 - p["true_rate_3d"]) / p["n_encounters"])
     assert ((rate - p["true_rate_3d"]).abs() < 3.3 * se + 0.01).all()
@@ -199,16 +199,16 @@ def test_true_counts_match_the_linking_of_the_lines(small):
         "n_encounters": enc.groupby("practice_id").size(),
         "n_encounters_3d": enc.groupby("practice_id")["has_3d"].sum(),
         "n_onc_encounters": enc.groupby("practice_id")["is_oncology"].sum(),
-        "n_lines_3d": l3.groupby("practice_id").size(),
+        "n_3d_lines": l3.groupby("practice_id").size(),
         "n_noncompliant_3d_lines": l3.groupby("practice_id")["is_noncompliant"].sum(),
-        "n_later_date_3d_lines": l3.groupby("practice_id")["is_separate_date"].sum(),
+        "n_separate_date_3d_lines": l3.groupby("practice_id")["is_separate_date"].sum(),
         "n_orphan_3d_lines": l3.groupby("practice_id")["is_orphan"].sum(),
     }).fillna(0).astype(int)  # fmt: skip
     want = small.practices.set_index("practice_id")[got.columns]
     pd.testing.assert_frame_equal(
         got.sort_index(), want.sort_index(), check_names=False, check_index_type=False
     )
-    assert got["n_later_date_3d_lines"].sum() > 0 and got["n_noncompliant_3d_lines"].sum() > 0
+    assert got["n_separate_date_3d_lines"].sum() > 0 and got["n_noncompliant_3d_lines"].sum() > 0
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -40,7 +40,7 @@ COLUMN_LABELS = {
     "mean": "Mean ($)", "median": "Median ($)", "lower": "95% lower ($)",
     "upper": "95% upper ($)", "mcse": "MC std. error ($)", "n_draws": "Draws",
     "rel_change": "Relative change (%)", "stable": "Stable",
-    "n_lines_3d": "3D lines", "n_noncompliant_3d_lines": "Non-compliant 3D lines",
+    "n_3d_lines": "3D lines", "n_noncompliant_3d_lines": "Non-compliant 3D lines",
     "n_orphan_3d_lines": "Orphan 3D lines", "n_separate_date_3d_lines":
     "3D lines on a later date", "n_unpriced_3d_lines": "3D lines without allowed $",
     "noncompliant_allowed_usd": "Non-compliant allowed ($)",

@@ -149,7 +149,7 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
         {"screen": "funnel plot, exact 99.8% limit", "flagged": bool(rec["above_exact_998"]),
          "rule": "rate above the upper 99.8% limit at its volume"},
     ])
-    counts = [c for c in ("n_lines_3d", "n_noncompliant_3d_lines", "n_orphan_3d_lines",
+    counts = [c for c in ("n_3d_lines", "n_noncompliant_3d_lines", "n_orphan_3d_lines",
                           "n_separate_date_3d_lines", "n_unpriced_3d_lines",
                           "noncompliant_allowed_usd") if c in summary.columns]
     compliance = (

@@ -151,7 +151,7 @@ def _month_chunk(
     nc_both = noncompliant & ~nc_angio
     is_77 = u[:, 4] < row["share_76377"]
     office = u[:, 5] < row["share_office"]
-    later = has3d & ~noncompliant & (u[:, 6] < row["p_later_date"])
+    later = has3d & ~noncompliant & (u[:, 6] < row["p_separate_date"])
     indicated = ~onc & (u[:, 7] < np.where(has3d, row["p_indicated_3d"], _P_INDICATED))
 
     template = np.where(
@@ -253,7 +253,7 @@ def _month_chunk(
         "n_lines": n_lines,
         "n_ct_mr_lines": int(n_studies.sum()),
         "n_angiography_encounters_3d": int(nc_angio.sum()),
-        "n_lines_3d": int(n3d.sum()) + n_orphan,
+        "n_3d_lines": int(n3d.sum()) + n_orphan,
         "units_3d_76376": int((has3d & (code_a == book.code_76376)).sum())
         + int(n_orphan - o_77.sum()),
         "units_3d_76377": int((has3d & (code_a == book.code_76377)).sum())
@@ -262,7 +262,7 @@ def _month_chunk(
         # Of a 76376 + 76377 pair only the 76376 line is non-compliant (the claim is
         # corrected by dropping the lesser service; see analysis.encounters).
         "n_noncompliant_3d_lines": int(nc_angio.sum() + nc_both.sum()),
-        "n_later_date_3d_lines": int(later.sum()),
+        "n_separate_date_3d_lines": int(later.sum()),
         "n_orphan_3d_lines": n_orphan,
     }
     return _Chunk(
@@ -404,17 +404,17 @@ def _truth(practices: pd.DataFrame, chunks_counts: Sequence[tuple[int, dict]]) -
         rate_3d=out["n_encounters_3d"] / out["n_encounters"].where(out["n_encounters"] > 0),
         rate_3d_nononc=nononc_3d / nononc.where(nononc > 0),
         share_noncompliant_3d_lines=out["n_noncompliant_3d_lines"]
-        / out["n_lines_3d"].where(out["n_lines_3d"] > 0),
-        share_later_date_3d_lines=out["n_later_date_3d_lines"]
-        / out["n_lines_3d"].where(out["n_lines_3d"] > 0),
+        / out["n_3d_lines"].where(out["n_3d_lines"] > 0),
+        share_separate_date_3d_lines=out["n_separate_date_3d_lines"]
+        / out["n_3d_lines"].where(out["n_3d_lines"] > 0),
     ).drop(columns=["practice_number", "npi_stems"])
 
 
 _SUMMARY_COLUMNS = [
     "practice_id", "practice_type", "profile", "fte_radiologists", "n_encounters",
     "n_encounters_3d", "rate_3d", "true_rate_3d", "rate_3d_nononc", "p_3d_nononc",
-    "oncology_share", "n_lines_3d", "share_noncompliant_3d_lines",
-    "share_later_date_3d_lines",
+    "oncology_share", "n_3d_lines", "share_noncompliant_3d_lines",
+    "share_separate_date_3d_lines",
 ]  # fmt: skip
 
 
@@ -433,10 +433,10 @@ class Synthetic:
         ``fte_radiologists``, ``share_<payer>``, ``multiplier_<payer>``,
         ``oncology_share``, ``p_3d_nononc``, ``p_3d_onc``, ``true_rate_3d`` =
         ``oncology_share * p_3d_onc + (1 - oncology_share) * p_3d_nononc``,
-        ``share_76377``, ``p_noncompliant``, ``p_later_date``, ...) and the realized
+        ``share_76377``, ``p_noncompliant``, ``p_separate_date``, ...) and the realized
         counts of the generated lines (``n_encounters``, ``n_encounters_3d``,
-        ``n_onc_encounters``, ``n_lines_3d``, ``n_noncompliant_3d_lines``,
-        ``n_later_date_3d_lines``, ``n_orphan_3d_lines``, ...) with the rates
+        ``n_onc_encounters``, ``n_3d_lines``, ``n_noncompliant_3d_lines``,
+        ``n_separate_date_3d_lines``, ``n_orphan_3d_lines``, ...) with the rates
         ``rate_3d`` and ``rate_3d_nononc`` (encounter basis).
     year, scale : int, float
         Service year and volume factor (1 = full-size practices).

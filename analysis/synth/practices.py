@@ -37,7 +37,7 @@ def draw_practices(
     ``practice_type``, ``profile``, ``fte_radiologists``, ``n_radiologists``,
     ``studies_per_fte``, ``share_office``, ``share_<payer>``, ``multiplier_<payer>``,
     ``oncology_share``, ``p_3d_nononc``, ``p_3d_onc``, ``share_76377``,
-    ``p_noncompliant``, ``p_later_date``, ``p_indicated_3d``, ``extract_has_allowed``,
+    ``p_noncompliant``, ``p_separate_date``, ``p_indicated_3d``, ``extract_has_allowed``,
     ``true_rate_3d`` and ``npi_stems`` (the nine-digit stems of its radiologists' NPIs).
     """
     fte = np.clip(
@@ -95,7 +95,7 @@ def draw_practices(
             "p_3d_onc": p_onc,
             "share_76377": share_76377,
             "p_noncompliant": p_noncompliant,
-            "p_later_date": p_later,
+            "p_separate_date": p_later,
             "p_indicated_3d": p_indicated_3d,
             "extract_has_allowed": has_allowed,
         }
