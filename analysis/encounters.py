@@ -18,8 +18,9 @@ Definitions
 - **Linking**: a 3D line belongs to the latest encounter of the same practice and
   patient on or before its date, at most ``link_window_days`` days earlier (default
   :data:`analysis.defaults.LINK_WINDOW_DAYS`, 7; CPT Assistant, Oct 2019: 76376/76377
-  may be reported on a date separate from the base study). A 3D line with no such encounter is an **orphan**; a linked 3D line
-  dated after its encounter is a **separate-date render**.
+  may be reported on a date separate from the base study). A 3D line with no such
+  encounter is an **orphan**; a linked 3D line dated after its encounter is a
+  **separate-date render**.
 - **Oncology encounter**: any diagnosis on its CT/MR lines or on its linked 3D lines
   in the oncology ICD-10-CM set (default ``"oncology"``: C00-C96, an assumption; see
   ``data/reference/icd10_oncology.csv``). **Indicated encounter**: the same with the

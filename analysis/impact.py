@@ -76,7 +76,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis._io import dumps_json, json_default
+from analysis._io import dumps_json
 from analysis.assumptions import (
     assumption_table,
     default_payer_classes,

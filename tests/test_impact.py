@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis.assumptions import settings_table
 from analysis.cli import main
 from analysis.defaults import EFFECTIVE_DATE, LCD_BENCHMARK, POLICY_PAYERS
-from analysis.assumptions import settings_table
 from analysis.errors import InputError
 from analysis.impact import (
     REQUIRED_COLUMNS,

@@ -100,6 +100,7 @@ from analysis.puf.read import (
 )
 from analysis.puf.screen import PufScreen, screen_puf, summarize_puf
 from analysis.puf.suppression import SuppressionBounds, check_consistency
+
 # The generator of synthetic files in these layouts lives with the other generators and
 # is re-exported because it has always been importable from here; it builds on the
 # reader modules above, so it is imported after them.

@@ -306,7 +306,8 @@ def _price_medicare(frame: pd.DataFrame) -> np.ndarray:
         setting=np.where(frame["place_of_service"].eq("11"), "non_facility", "facility"),
     )
     combos = lines[keys].drop_duplicates().reset_index(drop=True)
-    priced = combos.assign(medicare_usd=pricing.price(combos, *pricing.bundled_schedule())["medicare_usd"].to_numpy())
+    medicare = pricing.price(combos, *pricing.bundled_schedule())["medicare_usd"]
+    priced = combos.assign(medicare_usd=medicare.to_numpy())
     return lines[keys].merge(priced, on=keys, how="left")["medicare_usd"].to_numpy(float)
 
 
