@@ -101,11 +101,6 @@ from analysis.puf.read import (
 from analysis.puf.screen import PufScreen, screen_puf, summarize_puf
 from analysis.puf.suppression import SuppressionBounds, check_consistency
 
-# The generator of synthetic files in these layouts lives with the other generators and
-# is re-exported because it has always been importable from here; it builds on the
-# reader modules above, so it is imported after them.
-from analysis.synth.puf import write_synthetic_puf
-
 __all__ = [
     "GEOGRAPHY_SERVICE_COLUMNS",
     "NOVITAS_JURISDICTIONS",
@@ -138,4 +133,16 @@ __all__ = [
 ]
 
 SAMPLE_DIR = PUF_SAMPLE_DIR
+
+
+def __getattr__(name: str):
+    # The generator of synthetic files in these layouts lives with the other generators
+    # (analysis.synth.puf) and builds on the reader modules of this package, so it is
+    # resolved on first use: importing it here would make each package need the other
+    # half-built. It stays importable from here, as it always was.
+    if name == "write_synthetic_puf":
+        from analysis.synth.puf import write_synthetic_puf
+
+        return write_synthetic_puf
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 """The bundled synthetic samples (:data:`analysis.paths.PUF_SAMPLE_DIR`)."""
