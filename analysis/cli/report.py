@@ -53,9 +53,9 @@ def add(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top, so that building the parser stays cheap.
-    from analysis import reports
+    from analysis.run.batch import run_report
 
-    result = reports.run_report(
+    result = run_report(
         scenarios=args.params,
         practices=args.practices,
         notebooks=args.notebooks.split(",") if args.notebooks else None,
