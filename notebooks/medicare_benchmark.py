@@ -200,7 +200,7 @@ if run.exposure.convergence is not None:
 # %%
 rpt.preformatted(run.screen.observed.lcd_status)
 rpt.preformatted(run.screen.observed.definitions)
-rpt.preformatted(puf.__doc__)
+rpt.preformatted(puf.DEFINITIONS)
 
 # %% [markdown]
 # ## Headline numbers

@@ -31,7 +31,7 @@ def make_lines(rows: list[dict]) -> pd.DataFrame:
         {"claim_id": f"c{i:04d}", "line_number": 1} | DEFAULTS | row for i, row in enumerate(rows)
     ]
     frame = pd.DataFrame(full)
-    numbers = ("units", "line_number", "allowed_usd", "paid_usd")
+    numbers = [c for c, dtype in CANONICAL_DTYPES.items() if dtype in ("int64", "float64")]
     return frame.assign(
         service_date=pd.to_datetime(frame["service_date"]),
         **{c: frame[c].astype(CANONICAL_DTYPES[c]) for c in numbers},

@@ -31,6 +31,77 @@ The analysis of the files, which uses :mod:`analysis.lcd` and :mod:`analysis.unc
 Synthetic files in these layouts are written by :func:`analysis.synth.puf.
 write_synthetic_puf` (also importable from here).
 
+The definitions the reports quote (provider and geography files, suppression, the
+services basis, the hidden-cell bounds) are :data:`DEFINITIONS`.
+"""
+
+from __future__ import annotations
+
+from analysis.paths import PUF_SAMPLE_DIR
+from analysis.puf.benchmark import PufBenchmark, medicare_benchmark
+from analysis.puf.exposure import (
+    ExposureAssumptions,
+    ExposureEstimate,
+    estimate_exposure,
+    medicare_3d_totals,
+)
+from analysis.puf.jurisdictions import (
+    NOVITAS_JURISDICTIONS,
+    jurisdiction_states,
+    state_jurisdictions,
+)
+from analysis.puf.layouts import (
+    GEOGRAPHY_SERVICE_COLUMNS,
+    PROVIDER_SERVICE_COLUMNS,
+    PROVIDER_SERVICE_COLUMNS_WITH_GENDER,
+    provider_service_layout,
+)
+from analysis.puf.practices import PracticeRollup, assign_practices, read_crosswalk
+from analysis.puf.read import (
+    PufRead,
+    iter_provider_service,
+    read_geography_service,
+    read_provider_service,
+    sample_paths,
+)
+from analysis.puf.screen import PufScreen, screen_puf, summarize_puf
+from analysis.puf.suppression import SuppressionBounds, check_consistency
+
+__all__ = [
+    "DEFINITIONS",
+    "GEOGRAPHY_SERVICE_COLUMNS",
+    "NOVITAS_JURISDICTIONS",
+    "PROVIDER_SERVICE_COLUMNS",
+    "PROVIDER_SERVICE_COLUMNS_WITH_GENDER",
+    "SAMPLE_DIR",
+    "ExposureAssumptions",
+    "ExposureEstimate",
+    "PracticeRollup",
+    "PufBenchmark",
+    "PufRead",
+    "PufScreen",
+    "SuppressionBounds",
+    "assign_practices",
+    "check_consistency",
+    "estimate_exposure",
+    "iter_provider_service",
+    "jurisdiction_states",
+    "medicare_3d_totals",
+    "medicare_benchmark",
+    "provider_service_layout",
+    "read_crosswalk",
+    "read_geography_service",
+    "read_provider_service",
+    "sample_paths",
+    "screen_puf",
+    "state_jurisdictions",
+    "summarize_puf",
+    "write_synthetic_puf",
+]
+
+SAMPLE_DIR = PUF_SAMPLE_DIR
+
+DEFINITIONS = """\
 Definitions
 -----------
 - **Provider file** ("Medicare Physician & Other Practitioners - by Provider and
@@ -68,71 +139,7 @@ CMS, "Medicare Physician & Other Practitioners - by Provider and Service" and "-
 Geography and Service", data dictionaries and methodology (data.cms.gov, 2024).
 CMS cell-size suppression policy: counts of 1-10 beneficiaries are not published.
 """
-
-from __future__ import annotations
-
-from analysis.paths import PUF_SAMPLE_DIR
-from analysis.puf.benchmark import PufBenchmark, medicare_benchmark
-from analysis.puf.exposure import (
-    ExposureAssumptions,
-    ExposureEstimate,
-    estimate_exposure,
-    medicare_3d_totals,
-)
-from analysis.puf.jurisdictions import (
-    NOVITAS_JURISDICTIONS,
-    jurisdiction_states,
-    state_jurisdictions,
-)
-from analysis.puf.layouts import (
-    GEOGRAPHY_SERVICE_COLUMNS,
-    PROVIDER_SERVICE_COLUMNS,
-    PROVIDER_SERVICE_COLUMNS_WITH_GENDER,
-    provider_service_layout,
-)
-from analysis.puf.practices import PracticeRollup, assign_practices, read_crosswalk
-from analysis.puf.read import (
-    PufRead,
-    iter_provider_service,
-    read_geography_service,
-    read_provider_service,
-    sample_paths,
-)
-from analysis.puf.screen import PufScreen, screen_puf, summarize_puf
-from analysis.puf.suppression import SuppressionBounds, check_consistency
-
-__all__ = [
-    "GEOGRAPHY_SERVICE_COLUMNS",
-    "NOVITAS_JURISDICTIONS",
-    "PROVIDER_SERVICE_COLUMNS",
-    "PROVIDER_SERVICE_COLUMNS_WITH_GENDER",
-    "SAMPLE_DIR",
-    "ExposureAssumptions",
-    "ExposureEstimate",
-    "PracticeRollup",
-    "PufBenchmark",
-    "PufRead",
-    "PufScreen",
-    "SuppressionBounds",
-    "assign_practices",
-    "check_consistency",
-    "estimate_exposure",
-    "iter_provider_service",
-    "jurisdiction_states",
-    "medicare_3d_totals",
-    "medicare_benchmark",
-    "provider_service_layout",
-    "read_crosswalk",
-    "read_geography_service",
-    "read_provider_service",
-    "sample_paths",
-    "screen_puf",
-    "state_jurisdictions",
-    "summarize_puf",
-    "write_synthetic_puf",
-]
-
-SAMPLE_DIR = PUF_SAMPLE_DIR
+"""What the Medicare public-data pathway's numbers mean, as the reports state them."""
 
 
 def __getattr__(name: str):
