@@ -1,8 +1,10 @@
-"""File output shared by every writer: atomic writes, standard JSON, SHA-256, Excel.
+"""File output shared by every writer: atomic writes, standard JSON, SHA-256, CSV, Excel.
 
 Every file rad3d writes goes through :func:`write_atomic`, so no reader ever sees a
-half-written file under its final name, and every JSON file through :func:`dumps_json`,
-so NaN and infinity become ``null`` and the file is standard JSON.
+half-written file under its final name; every JSON file through :func:`dumps_json`,
+so NaN and infinity become ``null`` and the file is standard JSON; and every table
+written as CSV or Excel through :func:`spreadsheet_safe`, so that no text cell (a
+practice id from a claims file, a quarantined row) is run as a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from os import PathLike
@@ -23,11 +26,15 @@ from typing import Any
 __all__ = [
     "dumps_json",
     "excel_bytes",
+    "frame_to_csv",
+    "inert_text",
     "json_default",
     "sha256_file",
     "sha256_text",
+    "spreadsheet_safe",
     "write_atomic",
     "write_bytes",
+    "write_csv",
     "write_excel",
     "write_json",
     "write_text",
@@ -79,6 +86,8 @@ def json_default(obj: Any) -> Any:
     import numpy as np
     import pandas as pd
 
+    if obj is pd.NaT:  # before the datetime test: NaT is a datetime whose isoformat is "NaT"
+        return None
     if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, np.floating):
@@ -154,14 +163,77 @@ def _sheet_names(names) -> list[str]:
     return out
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# The characters an .xlsx cell cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE: the C0
+# controls other than tab, line feed and carriage return).
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def inert_text(value: Any, *, excel: bool = False) -> Any:
+    """``value`` as a spreadsheet shows it and never runs it: text beginning with ``=``,
+    ``+``, ``-``, ``@``, tab or carriage return gets a leading single quote.
+
+    Text that is a plain number (``-2``, ``+1.5e3``) cannot be a formula and is kept;
+    anything that is not text is returned as it is, so numbers stay numbers. With
+    ``excel=True`` the control characters an ``.xlsx`` cell cannot hold are replaced by
+    U+FFFD.
+
+    References
+    ----------
+    OWASP, "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection).
+
+    >>> [inert_text(v) for v in ["=SUM(A1)", "-2+3", "-2", "NC001", -2]]
+    ["'=SUM(A1)", "'-2+3", '-2', 'NC001', -2]
+    """
+    if not isinstance(value, str):
+        return value
+    if excel:
+        value = _NOT_IN_XLSX.sub("\ufffd", value)
+    if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame, *, excel: bool = False):
+    """A copy of a DataFrame whose text cells and column names are :func:`inert_text`.
+
+    Numeric, boolean and date columns are left alone; every CSV and Excel writer of
+    rad3d writes through this function.
+    """
+    import pandas as pd
+
+    out = frame.rename(columns=lambda c: inert_text(c, excel=excel))
+    for i, dtype in enumerate(out.dtypes):
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype) \
+                or isinstance(dtype, pd.CategoricalDtype):
+            column = out.iloc[:, i].astype(object)
+            out.isetitem(i, column.map(lambda v: inert_text(v, excel=excel)))
+    return out
+
+
+def frame_to_csv(frame, target) -> None:
+    """Write a DataFrame as CSV without its index to a path or text buffer
+    (:func:`spreadsheet_safe` first)."""
+    spreadsheet_safe(frame).to_csv(target, index=False)
+
+
+def write_csv(path: str | PathLike[str], frame) -> Path:
+    """Write a DataFrame as CSV without its index to ``path`` atomically."""
+    return write_atomic(path, lambda tmp: frame_to_csv(frame, tmp))
+
+
 def excel_bytes(sheets: Mapping[str, Any]) -> bytes:
-    """An ``.xlsx`` workbook with one sheet per ``{name: DataFrame}``, as bytes."""
+    """An ``.xlsx`` workbook with one sheet per ``{name: DataFrame}``, as bytes.
+
+    Every text cell is written as text (:func:`spreadsheet_safe`): none is a formula.
+    """
     import pandas as pd
 
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         for sheet, frame in zip(_sheet_names(sheets), sheets.values(), strict=True):
-            frame.to_excel(xl, sheet_name=sheet, index=False)
+            spreadsheet_safe(frame, excel=True).to_excel(xl, sheet_name=sheet, index=False)
     return buf.getvalue()
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
+from analysis._io import dumps_json
 from analysis.errors import InputError
 
 
@@ -111,5 +111,5 @@ def run(args: argparse.Namespace) -> int:
         damaged = synth.damage(lines, rng=np.random.default_rng(seed))
         synth.write_damaged(damaged, args.damage)
         print(f"wrote {args.damage}: expected validation report")
-        print(json.dumps(damaged.expected, indent=2))
+        print(dumps_json(damaged.expected), end="")
     return 0

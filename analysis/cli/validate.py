@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from analysis._io import write_atomic
+from analysis._io import dumps_json, write_atomic
 from analysis.cli._common import csv_writer
 from analysis.errors import InputError
 from analysis.paths import SAMPLE_CLAIMS
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         files = [str(SAMPLE_CLAIMS)]
     result = load_claims(files, column_map=args.column_map, encoding=args.encoding)
     if args.json:
-        print(json.dumps(result.report.to_dict(), indent=2))
+        print(dumps_json(result.report.to_dict()), end="")
     else:
         print(result.report)
     if args.quarantine:
@@ -65,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         if out.parent and not out.parent.exists():
             raise InputError("the folder for the quarantine file does not exist", file=out)
         write_atomic(out, csv_writer(result.quarantine))
-        print(f"\nquarantine: {len(result.quarantine):,} row(s) written to {out}")
+        # with --json, stdout holds the JSON document and nothing else
+        print(("" if args.json else "\n") + f"quarantine: {len(result.quarantine):,} "
+              f"row(s) written to {out}", file=sys.stderr if args.json else sys.stdout)
     if args.strict and len(result.quarantine):
         print(f"rad3d validate: {len(result.quarantine):,} row(s) quarantined (--strict)",
               file=sys.stderr)

@@ -23,7 +23,7 @@ import pandas as pd
 from matplotlib.text import Text
 
 from analysis import plots
-from analysis._io import write_bytes, write_excel, write_json, write_text
+from analysis._io import write_bytes, write_csv, write_excel, write_json
 from analysis.defaults import MIN_CELL_COUNT
 from analysis.privacy import (
     MARKER,
@@ -153,9 +153,7 @@ class ReportWriter:
         self._suppressed_cells += result.n_suppressed
         self.tables[name] = result.table
         if self.output_dir is not None:
-            buf = io.StringIO()
-            result.table.to_csv(buf, index=False)
-            write_text(self.output_dir / "tables" / f"{name}.csv", buf.getvalue())
+            write_csv(self.output_dir / "tables" / f"{name}.csv", result.table)
         if show:
             self._show_table(name, result, caption=caption, max_rows=max_rows,
                              columns=columns, where=where)
