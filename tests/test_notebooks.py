@@ -35,6 +35,7 @@ from analysis.privacy import shown_small_counts
 from analysis.run.batch import run_report
 from analysis.run.identifiers import find_substrings, scan_for_identifiers
 from analysis.run.inputs import prepare_inputs
+from analysis.run.names import practice_folder
 from analysis.run.scenarios import load_scenario
 from analysis.run.validation import validate_parameters
 
@@ -250,7 +251,7 @@ def test_every_notebook_ran(run):
     assert result.ok, result.summary.to_string()
     rels = {r["rel_dir"] for r in result.records}
     assert rels == {"base/policy_brief", "base/lcd_screen", "base/revenue_impact",
-                    *(f"base/practice_scorecard/{p}" for p in run["practices"])}
+                    *(f"base/practice_scorecard/{practice_folder(p)}" for p in run["practices"])}
     for rel in rels:
         folder = run["out"] / rel
         name = rel.split("/")[1]
@@ -310,7 +311,7 @@ def test_scorecard_headlines_match_the_package(run):
         ["status_quo", "full_bundling", "lcd_cap", "medical_necessity"]))
     hidden = set(report.hidden_practices(screen))
     for practice in run["practices"]:
-        got = _headline(run, f"base/practice_scorecard/{practice}")
+        got = _headline(run, f"base/practice_scorecard/{practice_folder(practice)}")
         row = screen.table.set_index("practice_id").loc[practice]
         # a practice whose counts are suppressed has its rate withheld too
         assert got["rate"] == (None if practice in hidden else pytest.approx(row["rate"]))
@@ -377,7 +378,7 @@ def test_scorecard_names_no_other_practice(run):
     hidden = set(report.hidden_practices(screen))
     rates = screen.table.set_index("practice_id")["rate"]
     for practice in run["practices"]:
-        folder = run["out"] / "base" / "practice_scorecard" / practice
+        folder = run["out"] / "base" / "practice_scorecard" / practice_folder(practice)
         others = every - {practice}
         html = (folder / "practice_scorecard.html").read_text()
         text = BeautifulSoup(html, "html.parser").get_text(" ")

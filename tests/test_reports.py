@@ -10,30 +10,25 @@ atomic publication, privacy gate) independently of the domain modules.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from tiny_reports import RUNNER_PARAMS, make_suite
 
 from analysis import cli, lcd, paths, plots, report, reports, synth
 from analysis._io import sha256_file
 from analysis.errors import InputError
 from analysis.privacy import MARKER, PrivacySettings
-from analysis.report import inputs as report_inputs
-from analysis.run import batch, export, provenance, publish, scenarios, validation
+from analysis.run import batch, export, publish, scenarios, validation
 from analysis.run.identifiers import find_substrings, scan_for_identifiers
+from analysis.run.names import practice_folder
 
 PATIENTS = ["PATX00001", "PATX00002", "PATX00003"]
 CLAIMS = ["CLMX00001", "CLMX00002", "CLMX00003"]
 
-PARAMS = """\
-scenario_name: str = "adhoc"  # scenario label
-practice_id: str = ""  # practice of a scorecard
-inputs_dir: str = ""  # prepared inputs
-output_dir: str = ""  # outputs
-claims: list[str] = []  # claims files
+PARAMS = RUNNER_PARAMS + """\
 threshold: float = 0.20  # LCD benchmark share (retired Novitas L35408)
 fail_practice: str = ""  # fail on purpose for this practice
 leak: bool = False  # print a patient id on purpose
@@ -62,23 +57,6 @@ rpt.headline("threshold", threshold, label="Threshold", unit="share")
 rpt.finish()"""
 
 
-def _write_notebook(folder: Path, name: str) -> Path:
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells = [
-        new_markdown_cell(f"# {name}"),
-        new_code_cell(PARAMS, metadata={"tags": ["parameters"]}),
-        new_code_cell(f"NAME = {name!r}\n" + BODY),
-        new_code_cell(WORK),
-    ]
-    for i, cell in enumerate(nb.cells):
-        cell["id"] = f"c{i}"
-    path = folder / f"{name}.ipynb"
-    nbformat.write(nb, path)
-    return path
-
-
 def _fake_inputs(paths, link_window_days):
     # Practice A: 120 encounters, B: 4 (a small cell), C: 300.
     summary = pd.DataFrame({
@@ -100,20 +78,10 @@ def _fake_inputs(paths, link_window_days):
 @pytest.fixture
 def tiny(tmp_path, monkeypatch):
     """A folder of two tiny notebooks, a claims file and a scenario file."""
-    nbdir = tmp_path / "notebooks"
-    nbdir.mkdir()
-    _write_notebook(nbdir, "summary_page")
-    _write_notebook(nbdir, "practice_scorecard")
-    claims = tmp_path / "claims.csv"
-    claims.write_text("claim_id\nCLMX00001\n")
-    scenario = tmp_path / "base.yaml"
-    scenario.write_text("name: base\ntitle: Base\nparameters:\n  threshold: 0.2\n")
-    monkeypatch.setattr(report_inputs, "compute_inputs", _fake_inputs)
-    # the resume key covers the package source; pin it so the test does not depend on
-    # the source tree staying untouched while it runs
-    monkeypatch.setattr(provenance, "source_hash", lambda: "0" * 64)
-    monkeypatch.setattr(batch, "NOTEBOOK_DIR", nbdir)
-    return {"nbdir": nbdir, "claims": claims, "scenario": scenario, "tmp": tmp_path}
+    return make_suite(tmp_path, monkeypatch, params=PARAMS, code=(BODY, WORK),
+                      claims_text="claim_id\nCLMX00001\n",
+                      scenario_text="name: base\ntitle: Base\nparameters:\n  threshold: 0.2\n",
+                      compute_inputs=_fake_inputs)
 
 
 def _run(tiny, **options):
@@ -258,25 +226,25 @@ def test_bad_scenario_fails_before_anything_runs(tiny):
 @pytest.mark.slow
 def test_batch_continues_past_a_failed_practice_and_resumes(tiny, capsys):
     tiny["scenario"].write_text("name: base\nparameters:\n  fail_practice: B\n")
+    card_a, card_b, card_c = (f"base/practice_scorecard/{practice_folder(p)}" for p in "ABC")
     out = tiny["tmp"] / "reports" / "latest"
     code = cli.main(["report", "--params", str(tiny["scenario"]), "--claims",
                      str(tiny["claims"]), "--out", str(out), "--workers", "2",
                      "--no-progress"])
     err = capsys.readouterr().err
     assert code == 1
-    assert "base/practice_scorecard/B" in err and "failed on purpose" in err
+    assert card_b in err and "failed on purpose" in err
     manifest = json.loads((out / "manifest.json").read_text())
     status = {j["rel_dir"]: j["status"] for j in manifest["jobs"]}
-    assert status == {"base/summary_page": "ok", "base/practice_scorecard/A": "ok",
-                      "base/practice_scorecard/B": "failed",
-                      "base/practice_scorecard/C": "ok"}
-    assert manifest["failures"] == ["base/practice_scorecard/B"]
+    assert status == {"base/summary_page": "ok", card_a: "ok", card_b: "failed",
+                      card_c: "ok"}
+    assert manifest["failures"] == [card_b]
     index = (out / "index.html").read_text()
     assert "1 run(s) failed" in index and "failed on purpose" in index
     # the failed notebook is kept, with its error, for reading
-    assert (out / "base/practice_scorecard/B/practice_scorecard.html").is_file()
+    assert (out / card_b / "practice_scorecard.html").is_file()
     # outputs of the good runs
-    a = out / "base/practice_scorecard/A"
+    a = out / card_a
     assert (a / "figures/bars.png").stat().st_size > 0
     assert json.loads((a / "results.json").read_text())["headline"]["total_encounters"][
         "value"] == 424
@@ -286,9 +254,9 @@ def test_batch_continues_past_a_failed_practice_and_resumes(tiny, capsys):
     # --resume: the runs that succeeded with the same key are reused, B runs again
     result = _run(tiny, resume=True)
     by = {r["rel_dir"]: r["status"] for r in result.records}
-    assert by["base/practice_scorecard/A"] == "reused"
+    assert by[card_a] == "reused"
     assert by["base/summary_page"] == "reused"
-    assert by["base/practice_scorecard/B"] == "failed"
+    assert by[card_b] == "failed"
     assert not result.ok and result.published
     # nothing half-built is left beside the report
     leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(".latest")]

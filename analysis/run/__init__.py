@@ -12,7 +12,9 @@ can open::
                                      <notebook>.ipynb (executed), figures/*.png,
                                      tables/*.csv + tables/<notebook>.xlsx,
                                      results.json, manifest.json
-    <out>/<scenario>/practice_scorecard/<practice_id>/   the same, per practice
+    <out>/<scenario>/practice_scorecard/<practice>/      the same, per practice, in a
+                                     folder named by a slug and a short hash of the
+                                     practice id (``names.practice_folder``)
 
 How a run goes, and the file that does each step:
 
@@ -35,7 +37,10 @@ How a run goes, and the file that does each step:
 5. ``identifiers`` — **privacy gate.** Every file of the finished folder is scanned for
    every patient and claim identifier of the input; a folder with any hit is not
    published.
-6. ``publish`` — **portable paths and atomic publication.** No absolute local path is
+6. ``publish`` — **portable paths and atomic publication.** Every path written is
+   checked to lie inside the report folder (``names``), and one run at a time writes
+   a folder (``lock``); SIGTERM or Ctrl-C stops the workers and their kernels, and a
+   worker whose parent died ends itself (``workers``). No absolute local path is
    left in the folder; the folder is built beside its final place and renamed into it,
    so no half-written report ever carries its final name.
 7. ``manifest``, ``index_page`` — provenance of the run and the page that links it all;

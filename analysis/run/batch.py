@@ -34,10 +34,13 @@ from analysis.run.identifiers import scan_for_identifiers
 from analysis.run.index_page import index_html
 from analysis.run.inputs import prepare_inputs
 from analysis.run.jobs import find_notebooks, plan_jobs
+from analysis.run.lock import report_lock
 from analysis.run.manifest import collect_results, run_manifest
+from analysis.run.names import inside
 from analysis.run.publish import path_replacements, publish, scrub_paths
 from analysis.run.scenarios import Scenario, load_scenario
 from analysis.run.validation import validate_parameters
+from analysis.run.workers import stop_on_signals
 
 __all__ = ["BatchResult", "run_report"]
 
@@ -133,7 +136,8 @@ def run_report(
         Claims files for every scenario (overrides the scenarios' ``claims``);
         default the scenarios' or the bundled sample.
     out : path
-        The report folder, replaced atomically.
+        The report folder, replaced atomically. One run at a time may write it
+        (:func:`~analysis.run.lock.report_lock`).
     workers : int
         Parallel notebook executions (processes).
     resume : bool
@@ -153,7 +157,9 @@ def run_report(
     ------
     InputError
         Any invalid scenario, parameter, claims file, practice or notebook name: raised
-        before any notebook runs.
+        before any notebook runs; another run writing ``out``.
+    Stopped
+        SIGTERM or SIGHUP: the workers were stopped and nothing was published.
     """
     t0 = time.time()
     started_at = utc_timestamp()
@@ -187,6 +193,9 @@ def run_report(
             validate_parameters(extra, {nb: declared[nb]}, source=scenario.source)
     claims_override = [str(Path(c)) for c in claims] if claims else None
     for c in claims_override or []:
+        if Path(c).is_dir():
+            raise InputError("is a directory; name the claims files in it (e.g. "
+                             "DIR/*.csv)", file=c, column="--claims")
         if not Path(c).is_file():
             raise InputError("claims file not found", file=c, column="--claims")
     privacy = {}
@@ -201,63 +210,69 @@ def run_report(
     practice_arg = _parse_practices(practices)
     _check_kernel()
 
-    # 2. shared inputs, once per distinct (claims, link window)
-    prepared: dict[tuple, SharedInputs] = {}
+    # One run per report folder from here on; SIGTERM, like Ctrl-C, unwinds through
+    # the clean-up below (workers and kernels stopped, build folder removed, lock freed).
+    with stop_on_signals(), report_lock(out):
+        # 2. shared inputs, once per distinct (claims, link window)
+        prepared: dict[tuple, SharedInputs] = {}
 
-    def inputs_for(scenario: Scenario) -> SharedInputs:
-        p = scenario.parameters
-        claim_files = claims_override or p.get("claims") or None
-        window = int(p.get("link_window_days", LINK_WINDOW_DAYS))
-        k = (json.dumps(claim_files), window)
-        if k not in prepared:
-            prepared[k] = prepare_inputs(claim_files, link_window_days=window,
-                                         cache_dir=cache_dir)
-        return prepared[k]
+        def inputs_for(scenario: Scenario) -> SharedInputs:
+            p = scenario.parameters
+            claim_files = claims_override or p.get("claims") or None
+            window = int(p.get("link_window_days", LINK_WINDOW_DAYS))
+            k = (json.dumps(claim_files), window)
+            if k not in prepared:
+                prepared[k] = prepare_inputs(claim_files, link_window_days=window,
+                                             cache_dir=cache_dir)
+            return prepared[k]
 
-    for scenario in loaded:
-        inputs = inputs_for(scenario)
-        if practice_arg != "all":
-            unknown = [p for p in practice_arg if p not in set(inputs.practices)]
-            if unknown:
-                raise InputError(
-                    f"no claims for this practice (known: {', '.join(inputs.practices[:8])}"
-                    f"{', ...' if len(inputs.practices) > 8 else ''})",
-                    column="--practices", value=",".join(unknown),
-                )
-    jobs = plan_jobs(loaded, nb_paths, declared, inputs_for=inputs_for,
-                     practices=practice_arg, claims_override=claims_override)
+        for scenario in loaded:
+            inputs = inputs_for(scenario)
+            if practice_arg != "all":
+                unknown = [p for p in practice_arg if p not in set(inputs.practices)]
+                if unknown:
+                    raise InputError(
+                        f"no claims for this practice (known: {', '.join(inputs.practices[:8])}"
+                        f"{', ...' if len(inputs.practices) > 8 else ''})",
+                        column="--practices", value=",".join(unknown),
+                    )
+        jobs = plan_jobs(loaded, nb_paths, declared, inputs_for=inputs_for,
+                         practices=practice_arg, claims_override=claims_override)
+        for job in jobs:
+            inside(out, job.rel_dir)
 
-    # 3. execute into a staging folder next to the final one
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
-    os.chmod(stage, 0o777 & ~_UMASK)
-    try:
-        records = run_jobs(jobs, stage, out if resume else None, workers=workers,
-                           progress=progress, log_dir=cache_dir / "logs")
-        identifiers: set[str] = set()
-        for inputs in prepared.values():
-            identifiers |= inputs.identifiers()
-        finished_at = utc_timestamp()
-        manifest = run_manifest(
-            loaded, nb_paths, declared, prepared, records, privacy,
-            started_at=started_at, finished_at=finished_at, workers=workers,
-            practices=practice_arg,
-        )
-        write_json(stage / "manifest.json", manifest)
-        write_json(stage / "results.json", collect_results(stage, records))
-        write_text(stage / "index.html", index_html(stage, loaded, records, manifest))
-        scrub_paths(stage, path_replacements(
-            stage=stage, out=out, cache_dir=cache_dir.resolve(), prepared=prepared.values(),
-            scenarios=loaded, notebooks=nb_paths.values()))
-        hits = scan_for_identifiers(stage, identifiers)
-        if len(hits):
+        # 3. execute into a staging folder next to the final one
+        stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
+        os.chmod(stage, 0o777 & ~_UMASK)
+        try:
+            records = run_jobs(jobs, stage, out if resume else None, workers=workers,
+                               progress=progress, log_dir=cache_dir / "logs")
+            identifiers: set[str] = set()
+            for inputs in prepared.values():
+                identifiers |= inputs.identifiers()
+            finished_at = utc_timestamp()
+            manifest = run_manifest(
+                loaded, nb_paths, declared, prepared, records, privacy,
+                started_at=started_at, finished_at=finished_at, workers=workers,
+                practices=practice_arg,
+            )
+            write_json(stage / "manifest.json", manifest)
+            write_json(stage / "results.json", collect_results(stage, records))
+            write_text(stage / "index.html", index_html(stage, loaded, records, manifest))
+            scrub_paths(stage, path_replacements(
+                stage=stage, out=out, cache_dir=cache_dir.resolve(), prepared=prepared.values(),
+                scenarios=loaded, notebooks=nb_paths.values()))
+            for path in stage.rglob("*"):  # a symbolic link out of the folder, too
+                inside(stage, path)
+            hits = scan_for_identifiers(stage, identifiers)
+            if len(hits):
+                shutil.rmtree(stage, ignore_errors=True)
+                return BatchResult(out, out / "index.html", records, hits, False,
+                                   time.time() - t0)
+            publish(stage, out)
+        except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
-            return BatchResult(out, out / "index.html", records, hits, False,
-                               time.time() - t0)
-        publish(stage, out)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    return BatchResult(out, out / "index.html", records, pd.DataFrame(columns=["file",
-                       "identifier"]), True, time.time() - t0)
+            raise
+        return BatchResult(out, out / "index.html", records, pd.DataFrame(columns=["file",
+                           "identifier"]), True, time.time() - t0)
 

@@ -30,6 +30,8 @@ from analysis.report.parameters import KERNEL_NAME
 from analysis.run.export import export_html
 from analysis.run.jobs import Job
 from analysis.run.manifest import job_manifest
+from analysis.run.names import inside
+from analysis.run.workers import stop_workers, worker_init
 
 __all__ = ["CELL_TIMEOUT_S", "run_jobs"]
 
@@ -40,7 +42,7 @@ CELL_TIMEOUT_S = 1800
 def _execute_job(job: dict[str, Any], stage: str) -> dict[str, Any]:
     """Run one notebook into ``stage/<rel_dir>`` (in a worker process)."""
     started = time.time()
-    final = Path(stage) / job["rel_dir"]
+    final = inside(stage, job["rel_dir"])
     work = final.with_name(f".{final.name}.partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -125,17 +127,6 @@ def _reusable(job: Job, previous: Path | None) -> bool:
     return data.get("status") == "ok" and data.get("key") == job.key
 
 
-def _worker_init(log_dir: str) -> None:
-    """Send this worker's (and its kernels') stderr to a log file."""
-    if not log_dir:
-        return
-    Path(log_dir).mkdir(parents=True, exist_ok=True)
-    fd = os.open(Path(log_dir) / f"worker-{os.getpid()}.log",
-                 os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(fd, 2)
-    os.close(fd)
-
-
 def run_jobs(
     jobs: Sequence[Job], stage: Path, previous: Path | None, *, workers: int,
     progress: bool | None, log_dir: Path | None = None,
@@ -144,7 +135,7 @@ def run_jobs(
     todo = []
     for i, job in enumerate(jobs):
         if _reusable(job, previous):
-            shutil.copytree(previous / job.rel_dir, stage / job.rel_dir)
+            shutil.copytree(inside(previous, job.rel_dir), inside(stage, job.rel_dir))
             record = json.loads((stage / job.rel_dir / "job.json").read_text())
             records[i] = {**record, "status": "reused"}
         else:
@@ -167,20 +158,28 @@ def run_jobs(
             ctx = multiprocessing.get_context("spawn")
             with cf.ProcessPoolExecutor(
                 max_workers=min(workers, len(todo)), mp_context=ctx,
-                initializer=_worker_init, initargs=(str(log_dir) if log_dir else "",),
+                initializer=worker_init, initargs=(str(log_dir) if log_dir else "",),
             ) as pool:
-                futures = {pool.submit(_execute_job, payload[i], str(stage)): i for i in todo}
-                for fut in cf.as_completed(futures):
-                    i = futures[fut]
-                    try:
-                        record = fut.result()
-                    except Exception as err:  # a worker crashed: fail this job only
-                        record = {**{k: payload[i][k] for k in ("notebook", "scenario",
-                                     "practice_id", "rel_dir", "key")},
-                                  "status": "failed", "html": None,
-                                  "error": f"{type(err).__name__}: {err}",
-                                  "traceback": traceback.format_exc(limit=3)}
-                    done(i, record)
+                try:
+                    futures = {pool.submit(_execute_job, payload[i], str(stage)): i
+                               for i in todo}
+                    for fut in cf.as_completed(futures):
+                        i = futures[fut]
+                        try:
+                            record = fut.result()
+                        except Exception as err:  # a worker crashed: fail this job only
+                            record = {**{k: payload[i][k] for k in ("notebook", "scenario",
+                                         "practice_id", "rel_dir", "key")},
+                                      "status": "failed", "html": None,
+                                      "error": f"{type(err).__name__}: {err}",
+                                      "traceback": traceback.format_exc(limit=3)}
+                        done(i, record)
+                except BaseException:
+                    # Ctrl-C, SIGTERM (workers.Stopped): end the workers and their
+                    # kernels now rather than wait for their notebooks to finish
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    stop_workers()
+                    raise
     finally:
         bar.close()
     out = []

@@ -18,6 +18,7 @@ from analysis.errors import InputError
 from analysis.report.inputs import SharedInputs
 from analysis.report.parameters import NotebookParameter
 from analysis.run import provenance
+from analysis.run.names import practice_folder
 from analysis.run.scenarios import Scenario
 
 __all__ = ["SCORECARD", "SUITE", "Job", "find_notebooks", "plan_jobs"]
@@ -41,7 +42,9 @@ class Job:
     practice_id : str
         For the scorecard; "" otherwise.
     rel_dir : str
-        Folder of its outputs inside the report folder.
+        Folder of its outputs inside the report folder: ``<scenario>/<notebook>``, and
+        for the scorecard ``/<practice folder>`` (:func:`~analysis.run.names.practice_folder`,
+        never the raw id).
     parameters : dict
         Everything papermill injects, runner-set ones included.
     key : str
@@ -127,7 +130,8 @@ def plan_jobs(
                 params = dict(base)
                 if practice:
                     params["practice_id"] = practice
-                rel = f"{scenario.name}/{nb}" + (f"/{practice}" if practice else "")
+                rel = f"{scenario.name}/{nb}" + (
+                    f"/{practice_folder(practice)}" if practice else "")
                 key = sha256_text(json.dumps(
                     {"notebook": nb_hash[nb], "parameters": params, "inputs": inputs.key,
                      "source": source},
