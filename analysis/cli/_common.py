@@ -7,16 +7,19 @@ helpers while the parser is built, and ``rad3d --help`` must stay fast.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from analysis._io import dumps_json, excel_bytes, write_atomic
+from analysis._io import dumps_json, excel_bytes, frame_to_csv, write_atomic
 from analysis.errors import InputError
+from analysis.ranges import check_range
 
 __all__ = [
+    "bounded",
     "claim_lines_text",
     "csv_writer",
     "engine_options",
@@ -36,6 +39,20 @@ Writer = Callable[[str], object]
 # ------------------------------------------------------------------ options
 
 
+def bounded(p: argparse.ArgumentParser, **parameters: str) -> None:
+    """Check options of ``p`` against :data:`analysis.ranges.RANGES` before the command
+    runs: ``bounded(p, alpha="alpha", draws="n_draws")`` maps an option's dest to the
+    parameter whose range it has; the message names the option (``--draws``)."""
+    p.set_defaults(bounded={**(p.get_default("bounded") or {}), **parameters})
+
+
+def _check_bounded(args: argparse.Namespace) -> None:
+    for dest, name in (getattr(args, "bounded", None) or {}).items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            check_range(name, value, column="--" + dest.replace("_", "-"))
+
+
 def engine_options(p: argparse.ArgumentParser) -> None:
     """``--engine/--scheduler/--workers`` of the commands that summarize claims."""
     p.add_argument("--engine", choices=("memory", "stream", "dask"), default="memory",
@@ -49,6 +66,7 @@ def engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="with --engine stream: worker processes (default 1; each holds "
                    "one unit of practices in memory)")
+    bounded(p, workers="workers")
 
 
 def engine_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -74,8 +92,8 @@ def output_dir(path: str) -> Path:
 
 
 def csv_writer(frame) -> Writer:
-    """Writes a DataFrame as CSV without its index."""
-    return lambda tmp: frame.to_csv(tmp, index=False)
+    """Writes a DataFrame as CSV without its index, no text cell a formula."""
+    return lambda tmp: frame_to_csv(frame, tmp)
 
 
 def excel_writer(sheets: Mapping[str, Any]) -> Writer:
@@ -109,14 +127,40 @@ def claim_lines_text(rep, *, skipped: bool) -> str:
 
 # ----------------------------------------------------------------- exit codes
 
+_SYSTEM_ADVICE = {
+    errno.EACCES: "choose a folder you may write to, or ask for access",
+    errno.EPERM: "choose a folder you may write to, or ask for access",
+    errno.EROFS: "choose a folder on a writable disk",
+    errno.ENOSPC: "free some space on that disk or write elsewhere",
+    errno.EDQUOT: "free some space within your quota or write elsewhere",
+    errno.ENAMETOOLONG: "choose a shorter folder or file name",
+}
+"""Errors of the machine, not of rad3d, that a user fixes: errno -> what to do."""
+
+
+def system_error_text(err: OSError) -> str | None:
+    """One line for an :data:`_SYSTEM_ADVICE` error (``None`` for any other OSError).
+
+    >>> system_error_text(OSError(errno.ENOSPC, "No space left on device", "/r/x.csv"))
+    '/r/x.csv: No space left on device; free some space on that disk or write elsewhere'
+    """
+    advice = _SYSTEM_ADVICE.get(err.errno)
+    if advice is None:
+        return None
+    name = "" if err.filename is None else str(err.filename)
+    where = "" if not name else f"{name[:200]}{'...' if len(name) > 200 else ''}: "
+    return f"{where}{err.strerror or os.strerror(err.errno)}; {advice}"
+
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the chosen subcommand and return its exit code.
 
     A user's mistake (:class:`InputError`) prints one line and exits 2, without a
-    traceback; bugs raise normally.
+    traceback, and so do the machine's errors a user fixes (permission denied, disk
+    full, name too long: :func:`system_error_text`); bugs raise normally.
     """
     try:
+        _check_bounded(args)
         return args.run(args)
     except InputError as err:
         print(f"rad3d {args.command}: error: {err}", file=sys.stderr)
@@ -129,3 +173,9 @@ def run_command(args: argparse.Namespace) -> int:
         # /dev/null so that flushing it at exit does not raise a second time.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as err:
+        text = system_error_text(err)
+        if text is None:
+            raise
+        print(f"rad3d {args.command}: error: {text}", file=sys.stderr)
+        return 2

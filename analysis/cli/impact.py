@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from analysis.cli._common import (
+    bounded,
     claim_lines_text,
     csv_writer,
     engine_options,
@@ -16,8 +17,8 @@ from analysis.cli._common import (
     png_writer,
     write_files,
 )
-from analysis.errors import InputError
 from analysis.paths import SAMPLE_CLAIMS
+from analysis.ranges import check_range
 
 POLICIES = ("full_bundling", "lcd_cap", "medical_necessity")
 """The policies ``--policy all`` models, each against the status quo: the names of
@@ -94,6 +95,10 @@ def add(subparsers) -> None:
                    help="seed of the PSA random number generator (default 1)")
     engine_options(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    bounded(p, horizon="horizon_years", growth="volume_growth", fee_update="fee_update",
+            multiplier="commercial_multiplier", scope_share="scope_share",
+            cap_threshold="cap_threshold", stop_share="stop_share",
+            discount_rate="discount_rate", baseline_days="baseline_days", seed="seed")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,8 +108,8 @@ def run(args: argparse.Namespace) -> int:
 
     from analysis import impact, plots, policy, scale, uncertainty
 
-    if args.draws < 0:
-        raise InputError("must be >= 0", column="--draws", value=args.draws)
+    if args.draws:  # 0 skips the PSA
+        check_range("n_draws", args.draws, column="--draws")
     changes = {
         "horizon_years": args.horizon,
         "volume_growth": args.growth,

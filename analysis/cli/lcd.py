@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from analysis.cli._common import (
+    bounded,
     claim_lines_text,
     csv_writer,
     engine_options,
@@ -62,6 +63,7 @@ def add(subparsers) -> None:
                    "default quarter")
     engine_options(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    bounded(p, threshold="threshold", alpha="alpha")
 
 
 def run(args: argparse.Namespace) -> int:

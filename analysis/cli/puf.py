@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.cli._common import csv_writer, excel_writer, json_writer, output_dir, write_files
+from analysis.cli._common import (
+    bounded,
+    csv_writer,
+    excel_writer,
+    json_writer,
+    output_dir,
+    write_files,
+)
 
 
 def add(subparsers) -> None:
@@ -64,6 +71,8 @@ def add(subparsers) -> None:
                    help="Monte Carlo draws for the exposure interval (default 10000)")
     p.add_argument("--seed", type=int, default=20240601, help="random seed (default 20240601)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    bounded(p, threshold="threshold", alpha="alpha", draws="n_draws", seed="seed",
+            services_per_beneficiary="services_per_beneficiary")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from analysis.cli._common import bounded
+
 
 def add(subparsers) -> None:
     p = subparsers.add_parser(
@@ -40,6 +42,7 @@ def add(subparsers) -> None:
                         "'claims' parameter, else the bundled synthetic sample)")
     p.add_argument("--workers", type=int, default=2, metavar="N",
                    help="notebooks run in parallel, one process each (default: 2)")
+    bounded(p, workers="workers")
     p.add_argument("--out", default="reports/latest", metavar="DIR",
                    help="report folder, replaced atomically (default: reports/latest)")
     p.add_argument("--resume", action="store_true",
@@ -51,21 +54,40 @@ def add(subparsers) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+_UTF8_ONLY = ("rad3d report reads UTF-8 claims files: save the file as UTF-8 (e.g. "
+              "iconv -f cp1252 -t utf-8 IN.csv > OUT.csv) and name that one")
+
+
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top, so that building the parser stays cheap.
+    from analysis.errors import InputError
     from analysis.run.batch import run_report
+    from analysis.run.workers import Stopped
 
-    result = run_report(
-        scenarios=args.params,
-        practices=args.practices,
-        notebooks=args.notebooks.split(",") if args.notebooks else None,
-        claims=args.claims,
-        out=args.out,
-        workers=args.workers,
-        resume=args.resume,
-        cache_dir=args.cache,
-        progress=False if args.no_progress else None,
-    )
+    try:
+        result = run_report(
+            scenarios=args.params,
+            practices=args.practices,
+            notebooks=args.notebooks.split(",") if args.notebooks else None,
+            claims=args.claims,
+            out=args.out,
+            workers=args.workers,
+            resume=args.resume,
+            cache_dir=args.cache,
+            progress=False if args.no_progress else None,
+        )
+    except InputError as err:
+        # The claims reader's advice names an --encoding option, which report does not
+        # have: keep what it found, give advice that works here.
+        if "--encoding" not in err.message:
+            raise
+        found = err.message.split(";")[0]
+        raise InputError(f"{found}; {_UTF8_ONLY}", file=err.file, row=err.row,
+                         column=err.column) from None
+    except Stopped as stop:
+        print(f"rad3d report: stopped by {stop.signal_name}; the workers were ended and "
+              "nothing was published", file=sys.stderr)
+        return stop.code
     n = len(result.records)
     reused = sum(r["status"] == "reused" for r in result.records)
     if not result.published:

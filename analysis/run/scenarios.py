@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from analysis._yaml import load_yaml_file
 from analysis.errors import InputError
 from analysis.report.writer import SAFE_NAME
 
@@ -80,19 +79,20 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises
     ------
     InputError
-        Missing file, invalid YAML, or unknown top-level keys.
+        Missing or empty file, invalid YAML (or beyond the limits of
+        :func:`analysis._yaml.load_yaml_file`: size, aliases, overlong numbers), or
+        unknown top-level keys.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError("is a directory; name the scenario files in it (e.g. DIR/*.yaml)",
+                         file=path)
     if not path.is_file():
         raise InputError("scenario file not found", file=path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise InputError(
-            f"not valid YAML: {getattr(err, 'problem', err)}",
-            file=path, row=None if mark is None else mark.line + 1,
-        ) from err
+    data = load_yaml_file(path)
+    if data is None:
+        raise InputError("the scenario file is empty; give at least its parameters (see "
+                         "notebooks/params/base.yaml)", file=path)
     if not isinstance(data, dict):
         raise InputError("a scenario file must be a mapping (name, parameters, ...)",
                          file=path)

@@ -2,7 +2,8 @@
 
 Every parameter of a scenario file must be declared by at least one notebook (in its
 ``parameters`` cell: :func:`analysis.report.notebook_parameters`), have the declared
-type, and, when it names files, name files that exist. A problem is one
+type, lie in its range (:data:`analysis.ranges.RANGES`), and, when it names files, name
+files that exist. A problem is one
 :class:`~analysis.errors.InputError` naming the scenario file, the parameter and the
 value.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.errors import InputError
+from analysis.ranges import check_range
 from analysis.report.parameters import RESERVED, NotebookParameter
 
 __all__ = ["validate_parameters"]
@@ -111,8 +113,8 @@ def validate_parameters(
     Raises
     ------
     InputError
-        A reserved name, a name no notebook declares, a value of the wrong type, or a
-        file that does not exist.
+        A reserved name, a name no notebook declares, a value of the wrong type or
+        outside its range, or a file that does not exist.
     """
     for name, value in parameters.items():
         if name in RESERVED:
@@ -133,5 +135,6 @@ def validate_parameters(
                     f"wrong type: {nb} declares {name}: {p.type_name} ({p.help})",
                     file=source, column=name, value=value,
                 )
+        check_range(name, value, file=source)
         _check_files(name, value, source=source)
 
