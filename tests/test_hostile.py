@@ -701,3 +701,19 @@ def test_report_permission_denied_is_one_line(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "Permission denied" in err and "Traceback" not in err
+
+
+def test_signals_raise_stopped_only_inside_the_run_and_nohup_is_kept():
+    from analysis.run.workers import Stopped, stop_on_signals
+
+    before = signal.getsignal(signal.SIGTERM)
+    hangup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with pytest.raises(Stopped) as caught, stop_on_signals():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN  # nohup kept
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        assert caught.value.code == 143 and caught.value.signal_name == "SIGTERM"
+        assert signal.getsignal(signal.SIGTERM) is before
+    finally:
+        signal.signal(signal.SIGHUP, hangup)

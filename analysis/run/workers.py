@@ -51,7 +51,8 @@ class Stopped(SystemExit):
 def stop_on_signals() -> Iterator[None]:
     """Within the block, SIGTERM and SIGHUP raise :class:`Stopped` in the main thread.
 
-    Outside the main thread (where handlers cannot be set) the block runs unchanged.
+    A signal that is ignored (SIGHUP under ``nohup``) stays ignored. Outside the main
+    thread (where handlers cannot be set) the block runs unchanged.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -60,7 +61,8 @@ def stop_on_signals() -> Iterator[None]:
     def handler(signum, frame):
         raise Stopped(signum)
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)
+                if signal.getsignal(s) is not signal.SIG_IGN}
     try:
         yield
     finally:
