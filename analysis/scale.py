@@ -85,7 +85,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -110,13 +110,14 @@ from analysis.claims import (
     resolve_duplicates,
 )
 from analysis.claims.rules import AMOUNT_COLUMNS, DUPLICATE_KEY
-from analysis.encounters import LinkSettings
+from analysis.encounters import LinkSettings, link
 from analysis.errors import InputError
 from analysis.paths import SAMPLE_CLAIMS
-from analysis.summary import PERIODS, add_summaries, summarize
+from analysis.summary import PERIODS, add_summaries, summarize_linked
 
 __all__ = [
     "ENGINES",
+    "Progress",
     "ScaleReport",
     "ScaleResult",
     "StreamSettings",
@@ -303,12 +304,16 @@ class ScaleResult:
     Attributes
     ----------
     summary : DataFrame
-        As :func:`analysis.summary.summarize` (one row per practice x period x payer).
+        As :func:`analysis.summary.summarize` (one row per practice x period x payer),
+        for the first period asked for.
     report : ScaleReport
+    summaries : dict
+        ``{period: summary}`` for every period asked for (the lines are linked once).
     """
 
     summary: pd.DataFrame
     report: ScaleReport
+    summaries: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def _repr_html_(self) -> str:
         return self.report._repr_html_() + self.summary.head(20).to_html(index=False)
@@ -532,11 +537,13 @@ def _keys_with_hashes(where: _Where, hashes: np.ndarray) -> pd.DataFrame:
 
 
 def _summarize_unit(where: _Where, *, conflicting_keys: pd.DataFrame | None,
-                    period: str, link_options: Mapping[str, Any]) -> dict[str, Any]:
-    """Resolve duplicates, link and summarize the lines of one unit (whole shards)."""
+                    periods: tuple[str, ...], link_options: Mapping[str, Any]
+                    ) -> dict[str, Any]:
+    """Resolve duplicates, link once and summarize the lines of one unit (whole shards)
+    for each of ``periods``."""
     table = _read_batches(where)
     if table is None:
-        return dict(summary=None, accepted=0, missing=dict.fromkeys(AMOUNT_COLUMNS, 0),
+        return dict(summaries=None, accepted=0, missing=dict.fromkeys(AMOUNT_COLUMNS, 0),
                     accepted_cents=dict.fromkeys(AMOUNT_COLUMNS, 0), dup={}, dup_cents={})
     h = table.column("_h").to_numpy()
     lines = arrow_to_lines(table.select(list(CANONICAL_COLUMNS)))
@@ -551,10 +558,12 @@ def _summarize_unit(where: _Where, *, conflicting_keys: pd.DataFrame | None,
         acc_cents[c] = int(np.rint(v[ok] * 100).astype(np.int64).sum())
         missing[c] = int((~ok).sum())
     dup = {r: int((reasons == r).sum()) for r in ("conflicting_duplicate", "duplicate_line")}
-    result = summarize(accepted, period=period, **link_options)
+    linked = link(accepted, **link_options)
     del accepted
+    result = {p: summarize_linked(linked, period=p) for p in periods}
+    del linked
     pa.default_memory_pool().release_unused()  # give the unit's memory back
-    return dict(summary=result, accepted=acc_rows, accepted_cents=acc_cents,
+    return dict(summaries=result, accepted=acc_rows, accepted_cents=acc_cents,
                 missing=missing, dup=dup, dup_cents=dict(cents))
 
 
@@ -580,8 +589,13 @@ class _Serial:
 
     n_workers = 1
 
-    def map(self, fn, items):
-        return [fn(x) for x in items]
+    def map(self, fn, items, done=None):
+        out = []
+        for x in items:
+            out.append(fn(x))
+            if done is not None:
+                done(out[-1])
+        return out
 
     def close(self) -> None:
         pass
@@ -595,8 +609,13 @@ class _Processes:
         self.pool = ProcessPoolExecutor(max_workers=n_workers,
                                         mp_context=mp.get_context("spawn"))
 
-    def map(self, fn, items):
-        return list(self.pool.map(fn, items))
+    def map(self, fn, items, done=None):
+        out = []
+        for result in self.pool.map(fn, items):  # in order, as they finish
+            out.append(result)
+            if done is not None:
+                done(result)
+        return out
 
     def close(self) -> None:
         self.pool.shutdown()  # idempotent
@@ -633,16 +652,88 @@ class _Dask:
     def n_workers(self) -> int:
         return max(len(self.client.scheduler_info().get("workers", {})), 1)
 
-    def map(self, fn, items):
+    def map(self, fn, items, done=None):
         items = list(items)
         if not items:
             return []
         futures = self.client.map(fn, items, pure=False)
+        if done is not None:
+            import distributed
+            for future in distributed.as_completed(futures):
+                done(future.result())
         return self.client.gather(futures)
 
     def close(self) -> None:
         for obj in self._own:
             obj.close()
+
+
+class Progress:
+    """Progress of a long :func:`summarize_files` run, on a text stream (stderr).
+
+    On a terminal one status line is rewritten in place: lines read and quarantined
+    while the pieces are read, then practices done while the units are summarized.
+    Elsewhere (a pipe, a log file, CI) nothing is written until the end, then one
+    summary line; :meth:`quiet` writes nothing at all.
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> p = Progress(out, live=False)
+    >>> p.read({"rows_read": 1200, "quarantined": {"bad_date": 3}})
+    >>> p.finish(rows_accepted=1197, seconds=2.0)
+    >>> out.getvalue()
+    'claims: 1,200 lines read, 3 quarantined, 1,197 accepted, 0 practices in 2.0 s\\n'
+    """
+
+    def __init__(self, stream=None, *, live: bool | None = None, enabled: bool = True) -> None:
+        import sys
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = enabled
+        self.live = (enabled and bool(getattr(self.stream, "isatty", lambda: False)())
+                     if live is None else live and enabled)
+        self.rows = self.quarantined = self.pieces = self.practices = 0
+        self.n_pieces = self.n_units = self.units = 0
+
+    @classmethod
+    def quiet(cls) -> Progress:
+        return cls(enabled=False)
+
+    def _show(self, text: str) -> None:
+        if self.live:
+            self.stream.write("\r" + text.ljust(78)[:120])
+            self.stream.flush()
+
+    def read(self, part: Mapping[str, Any]) -> None:
+        """One piece of the input read and checked."""
+        self.pieces += 1
+        self.rows += int(part.get("rows_read", 0))
+        self.quarantined += sum(int(n) for n in part.get("quarantined", {}).values())
+        self._show(f"claims: {self.rows:,} lines read, {self.quarantined:,} quarantined"
+                   f" (piece {self.pieces:,}" + (f" of {self.n_pieces:,})" if self.n_pieces
+                                                 else ")"))
+
+    def summarized(self, unit: Mapping[str, Any]) -> None:
+        """One unit of whole practices linked and summarized."""
+        self.units += 1
+        summaries = unit.get("summaries") or {}
+        first = next(iter(summaries.values()), None)
+        if first is not None and len(first):
+            self.practices += int(first["practice_id"].nunique())
+        self.quarantined += sum(int(n) for n in unit.get("dup", {}).values())
+        self._show(f"practices: {self.practices:,} done (unit {self.units:,}"
+                   + (f" of {self.n_units:,})" if self.n_units else ")"))
+
+    def finish(self, *, rows_accepted: int, seconds: float) -> None:
+        """The one summary line (also when not on a terminal)."""
+        if not self.enabled:
+            return
+        end = "\r" if self.live else ""
+        self.stream.write(f"{end}claims: {self.rows:,} lines read, {self.quarantined:,} "
+                          f"quarantined, {rows_accepted:,} accepted, {self.practices:,} "
+                          f"practices in {seconds:.1f} s".ljust(78 if self.live else 0) + "\n")
+        self.stream.flush()
 
 
 def _estimate_rows(pieces: list[ClaimsPiece]) -> int:
@@ -660,7 +751,7 @@ def summarize_files(
     paths,
     *,
     engine: str = "stream",
-    period: str = "year",
+    period: str | Sequence[str] = "year",
     scheduler: Any = None,
     workers: int = 1,
     batch_rows: int = 200_000,
@@ -672,6 +763,7 @@ def summarize_files(
     column_map: Mapping[str, str | None] | str | os.PathLike | None = None,
     encoding: str = "utf-8",
     delimiter: str | None = None,
+    progress: Progress | None = None,
     **link_options,
 ) -> ScaleResult:
     """Summarize claim files per practice x period x payer with a chosen engine.
@@ -682,7 +774,9 @@ def summarize_files(
         CSV (also gzipped) and Parquet, as :func:`analysis.claims.load_claims` reads.
     engine : {"memory", "stream", "dask"}
         See the module docstring. All three give the same summary.
-    period : {"year", "quarter"}
+    period : {"year", "quarter"} or a sequence of them
+        With several (``("year", "quarter")``), the lines are read and linked once and
+        :attr:`ScaleResult.summaries` holds one summary per period.
     scheduler : str or distributed.Client, optional
         Dask only: scheduler address of an existing cluster (``tcp://host:8786``) or a
         client. Default: start a ``LocalCluster`` of worker processes for this call.
@@ -694,6 +788,9 @@ def summarize_files(
         be shared storage every worker can read and write.
     column_map, encoding, delimiter
         As :func:`analysis.claims.load_claims`.
+    progress : Progress, optional
+        Where to report progress (lines read and quarantined, practices done) and the
+        final summary line; default none. The CLI passes ``Progress()`` (stderr).
     **link_options
         Keywords of :func:`analysis.encounters.link` (``link_window_days``,
         ``ct_mr_include``, ...).
@@ -721,24 +818,29 @@ def summarize_files(
     settings = StreamSettings(engine=engine, workers=workers, batch_rows=batch_rows,
                               rows_per_piece=rows_per_piece, bucket_rows=bucket_rows,
                               n_buckets=n_buckets, pushdown=bool(pushdown))
-    if period not in PERIODS:
-        raise InputError(f"period must be one of {list(PERIODS)}", column="period", value=period)
+    periods = (period,) if isinstance(period, str) else tuple(period)
+    bad = [p for p in periods if p not in PERIODS]
+    if bad or not periods:
+        raise InputError(f"period must be one of {list(PERIODS)}", column="period",
+                         value=bad[0] if bad else "")
     if scheduler is not None and engine != "dask":
         raise InputError("a scheduler is only used by the dask engine; add engine='dask' "
                          "(--engine dask)", column="scheduler", value=str(scheduler))
     start = time.perf_counter()
+    progress = Progress.quiet() if progress is None else progress
     if engine == "memory":
         loaded = load_claims(paths, column_map=column_map, encoding=encoding,
                              delimiter=delimiter)
         rep = loaded.report
-        result = summarize(loaded.lines, period=period, **link_options)
-        return ScaleResult(result, ScaleReport(
+        linked = link(loaded.lines, **link_options)
+        summaries = {p: summarize_linked(linked, period=p) for p in periods}
+        return ScaleResult(summaries[periods[0]], ScaleReport(
             engine=engine, rows_read=rep.rows_read, rows_accepted=rep.rows_accepted,
             rows_quarantined=rep.rows_quarantined, rows_filtered_out=0,
             blank_rows=rep.blank_rows, quarantined_by_reason=dict(rep.quarantined_by_reason),
             amounts=dict(rep.amounts), n_pieces=len(rep.files), n_buckets=1,
             largest_bucket_rows=rep.rows_accepted, seconds=time.perf_counter() - start,
-            settings=settings.to_dict()))
+            settings=settings.to_dict()), summaries)
 
     # link options are validated (and the relevant codes fixed) before any reading
     LinkSettings(**{k: v for k, v in link_options.items() if k not in ("rvu", "gpci")})
@@ -765,7 +867,8 @@ def summarize_files(
         try:
             return _two_passes(runner, pieces, workdir, n_shards, n_key_parts, keep, settings,
                                start, column_map=column_map, encoding=encoding,
-                               delimiter=delimiter, period=period, link_options=link_options)
+                               delimiter=delimiter, periods=periods,
+                               link_options=link_options, progress=progress)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     finally:
@@ -774,12 +877,13 @@ def summarize_files(
 
 def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, keep,
                 settings: StreamSettings, start: float, *, column_map, encoding, delimiter,
-                period, link_options) -> ScaleResult:
+                periods, link_options, progress: Progress) -> ScaleResult:
     spill = partial(_spill_piece, spill_dir=workdir, n_shards=n_shards,
                     n_key_parts=n_key_parts, keep_codes=keep, column_map=column_map,
                     encoding=encoding, delimiter=delimiter, batch_rows=settings.batch_rows,
                     flush_rows=min(settings.rows_per_piece, 500_000))
-    parts = runner.map(spill, pieces)
+    progress.n_pieces = len(pieces)
+    parts = runner.map(spill, pieces, done=progress.read)
     shard_rows = (np.sum([p["shard_rows"] for p in parts], axis=0) if parts
                   else np.zeros(n_shards, dtype=np.int64))
 
@@ -813,7 +917,7 @@ def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, k
         n_s = allk.groupby(_KEY, sort=False)["_s"].nunique()
         conflicting = n_s[n_s > 1].reset_index()[_KEY]
 
-    task = partial(_summarize_unit, conflicting_keys=conflicting, period=period,
+    task = partial(_summarize_unit, conflicting_keys=conflicting, periods=periods,
                    link_options=link_options)
     unit_rows = np.array([int(shard_rows[u].sum()) for u in units], dtype=np.int64)
     if runner.n_workers > 1 and isinstance(runner, _Processes):
@@ -823,14 +927,19 @@ def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, k
         big = unit_rows > 2 * settings.bucket_rows
         done = [None] * len(units)
         small = np.flatnonzero(~big)
-        for i, d in zip(small, runner.map(task, [unit_where[i] for i in small]), strict=True):
+        progress.n_units = len(units)
+        for i, d in zip(small, runner.map(task, [unit_where[i] for i in small],
+                                          done=progress.summarized), strict=True):
             done[i] = d
         runner.close()
         for i in np.flatnonzero(big):
             done[i] = task(unit_where[i])
+            progress.summarized(done[i])
     else:
-        done = runner.map(task, unit_where)
-    summary = add_summaries([d["summary"] for d in done if d["summary"] is not None])
+        progress.n_units = len(units)
+        done = runner.map(task, unit_where, done=progress.summarized)
+    summaries = {p: add_summaries([d["summaries"][p] for d in done
+                                   if d["summaries"] is not None]) for p in periods}
 
     quarantined = dict.fromkeys(QUARANTINE_REASONS, 0)
     q_cents = {r: dict.fromkeys(AMOUNT_COLUMNS, 0) for r in QUARANTINE_REASONS}
@@ -864,13 +973,14 @@ def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, k
         n_buckets=len(units), largest_bucket_rows=int(unit_rows.max(initial=0)),
         seconds=time.perf_counter() - start, settings=settings.to_dict(),
         n_shards=n_shards, rows_fast_path=sum(p["fast_rows"] for p in parts))
-    return ScaleResult(summary=summary, report=report)
+    progress.finish(rows_accepted=report.rows_accepted, seconds=report.seconds)
+    return ScaleResult(summary=summaries[periods[0]], report=report, summaries=summaries)
 
 
-def summary_for_cli(paths, *, engine: str = "memory", scheduler: Any = None,
+def summary_for_cli(paths, *, engine: str = "stream", scheduler: Any = None,
                     period: str = "year", **options) -> ScaleResult:
     """What a CLI command that reads claims calls: :func:`summarize_files` with the
-    engine flags (``--engine memory|stream|dask``, ``--scheduler ADDRESS``).
+    engine flags (``--engine stream|dask``, ``--scheduler ADDRESS``).
 
     ``paths`` may be empty: the bundled synthetic sample is read. Options are those
     of :func:`summarize_files` (link options included).

@@ -47,7 +47,7 @@ summary = inputs.summary("year")"""
 WORK = """\
 import matplotlib.pyplot as plt
 assert practice_id != fail_practice or not practice_id, f"practice {practice_id} failed on purpose"
-print(inputs.lines["patient_id"].iloc[0] if leak else "no leak")
+print(inputs.table("lines")["patient_id"].iloc[0] if leak else "no leak")
 rpt.table("summary", summary, caption="Summary")
 fig, ax = plt.subplots()
 ax.bar(summary["practice_id"], summary["n_encounters"])
@@ -501,3 +501,47 @@ def test_reports_module_still_offers_every_name_from_its_new_home():
     assert reports.run_report is batch.run_report
     assert reports.ReportWriter is report.ReportWriter
     assert reports.sha256_file is sha256_file
+
+
+# ------------------------------------------------------ streamed shared inputs
+
+
+def test_shared_inputs_are_streamed_summaries_with_identifiers_on_disk(tmp_path):
+    """The prepared folder of the real preparation (the bundled sample, streamed) holds
+    the two summaries, equal to the in-memory link of the loaded lines, no patient key
+    in any table a notebook reads, and the identifiers for the privacy gate."""
+    from analysis.claims import load_claims
+    from analysis.encounters import link
+    from analysis.paths import SAMPLE_CLAIMS
+    from analysis.run.inputs import prepare_inputs
+    from analysis.summary import summarize_linked
+
+    inputs = prepare_inputs(None, cache_dir=tmp_path)
+    assert sorted(p.name for p in inputs.folder.glob("*.parquet")) == [
+        "identifiers.parquet", "summary_quarter.parquet", "summary_year.parquet"]
+    loaded = load_claims(SAMPLE_CLAIMS)
+    linked = link(loaded.lines)
+    for period in ("year", "quarter"):
+        pd.testing.assert_frame_equal(inputs.summary(period),
+                                      summarize_linked(linked, period=period))
+    for name, frame in inputs.tables().items():
+        assert not {"patient_id", "claim_id"} & set(frame.columns), name
+    assert inputs.info["rows"]["encounters"] == int(
+        summarize_linked(linked)["n_encounters"].sum())
+    assert inputs.info["claims_report"]["rows_accepted"] == loaded.report.rows_accepted
+    patient = str(loaded.lines["patient_id"].iloc[0])
+    claim = str(loaded.lines["claim_id"].iloc[-1])
+    assert inputs.identifiers_among({patient, claim, "NC001", "2024"}) == {patient, claim}
+
+
+def test_privacy_gate_streams_identifiers_through_a_lookup(tmp_path):
+    (tmp_path / "page.html").write_text("<p>practice NC001 saw PAT000123 on 2024-03-01</p>")
+    asked = []
+
+    def lookup(tokens):
+        asked.append(set(tokens))
+        return {t for t in tokens if t.startswith("PAT")}
+
+    hits = scan_for_identifiers(tmp_path, lookup)
+    assert hits["identifier"].tolist() == ["PAT000123"]
+    assert "NC001" in asked[0] and "2024-03-01" in asked[0]

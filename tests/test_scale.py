@@ -127,6 +127,33 @@ def test_stream_equals_memory_on_the_hand_made_files(files, memory, kw):
     assert allowed.quarantined_cents == 35600
 
 
+def test_several_periods_link_once_and_equal_one_period_runs(files):
+    both = summarize_files(files, period=("year", "quarter"))
+    assert list(both.summaries) == ["year", "quarter"]
+    pd.testing.assert_frame_equal(both.summary, both.summaries["year"])
+    for period in ("year", "quarter"):
+        alone = summarize_files(files, engine="memory", period=period).summary
+        pd.testing.assert_frame_equal(both.summaries[period], alone, check_exact=True)
+    assert set(both.summaries["quarter"]["period"]) <= {"2024Q1", "2024Q2", "2024Q3",
+                                                        "2024Q4"}
+    with pytest.raises(InputError, match="period"):
+        summarize_files(files, period=("year", "month"))
+
+
+def test_cli_engine_default_is_stream_and_memory_is_deprecated(tmp_path, capsys):
+    import argparse
+
+    from analysis.cli._common import engine_options
+    p = argparse.ArgumentParser()
+    engine_options(p)
+    assert p.parse_args([]).engine == "stream"
+    assert p.parse_args(["--engine", "memory"]).engine == "memory"
+    assert "deprecated" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        p.parse_args(["--engine", "polars"])
+    assert "invalid choice: 'polars'" in capsys.readouterr().err
+
+
 def test_hand_worked_summary_of_practice_p1(files):
     t = practice_totals(summarize_files(files, engine="stream", n_buckets=8).summary)
     p1 = t.set_index("practice_id").loc["P1"]
@@ -392,9 +419,9 @@ def _lcd_csv(tmp_path, name, *extra):
 
 
 def test_cli_lcd_engines_agree(tmp_path, split_synthetic, cluster):
+    # the default (stream) against the in-memory reference, kept one release for this
     default = _lcd_csv(tmp_path, "default", *split_synthetic)
-    stream = _lcd_csv(tmp_path, "stream", *split_synthetic, "--engine", "stream",
-                      "--workers", "1")
+    stream = _lcd_csv(tmp_path, "memory", *split_synthetic, "--engine", "memory")
     on_dask = _lcd_csv(tmp_path, "dask", *split_synthetic, "--engine", "dask",
                        "--scheduler", cluster.scheduler_address)
     assert len(default) == 6
@@ -445,3 +472,22 @@ def test_stream_peak_memory_stays_under_a_cap_the_memory_engine_exceeds(tmp_path
     assert streamed["largest"] < 150_000  # units of ~100k lines, not the file
     assert loaded["peak_mb"] > cap_mb, loaded  # loading it all would break the cap
     assert streamed["peak_mb"] < cap_mb, streamed
+
+
+def test_progress_counts_lines_quarantine_and_practices_of_a_run(files):
+    import io
+
+    from analysis.scale import Progress
+    out = io.StringIO()
+    r = summarize_files(files, n_buckets=8, progress=Progress(out, live=True))
+    text = out.getvalue()
+    assert "\r" in text and text.endswith("\n")
+    assert text.count("\n") == 1  # the status line is rewritten, then one summary line
+    last = text.rsplit("\r", 1)[-1]
+    rep = r.report
+    assert (f"{rep.rows_read:,} lines read, {rep.rows_quarantined:,} quarantined, "
+            f"{rep.rows_accepted:,} accepted") in last
+    assert f"{r.summary['practice_id'].nunique()} practices" in last
+    quiet = io.StringIO()
+    summarize_files(files, progress=Progress(quiet, enabled=False))
+    assert quiet.getvalue() == ""

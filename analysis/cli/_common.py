@@ -53,19 +53,36 @@ def _check_bounded(args: argparse.Namespace) -> None:
             check_range(name, value, column="--" + dest.replace("_", "-"))
 
 
+_ENGINES = ("stream", "dask")
+
+
+def _engine(value: str) -> str:
+    if value == "memory":  # the former default, kept one release for comparisons
+        print("rad3d: --engine memory is deprecated and will be removed; the default "
+              "(stream) gives the same numbers in bounded memory", file=sys.stderr)
+        return value
+    if value not in _ENGINES:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {value!r} (choose from {', '.join(_ENGINES)})")
+    return value
+
+
 def engine_options(p: argparse.ArgumentParser) -> None:
     """``--engine/--scheduler/--workers`` of the commands that summarize claims."""
-    p.add_argument("--engine", choices=("memory", "stream", "dask"), default="memory",
-                   help="how claims are read: memory (load everything, default), stream "
-                   "(batches spilled by practice to temporary files; bounded memory, any "
-                   "file size), dask (the same work on a Dask cluster; needs "
-                   "pip install 'rad3d[distributed]'). All give the same numbers.")
+    p.add_argument("--engine", type=_engine, default="stream", metavar="{stream,dask}",
+                   help="how claims are read: stream (default: batches spilled by "
+                   "practice to temporary files; bounded memory, any file size), dask "
+                   "(the same work on a Dask cluster; needs pip install "
+                   "'rad3d[distributed]'). Both give the same numbers.")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="with --engine dask: scheduler of an existing cluster, e.g. "
                    "tcp://10.0.0.5:8786 (default: start a local cluster)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="with --engine stream: worker processes (default 1; each holds "
                    "one unit of practices in memory)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress on stderr (by default a status line on a terminal, "
+                   "and one summary line when stderr is not a terminal)")
     bounded(p, workers="workers")
 
 
@@ -73,8 +90,12 @@ def engine_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of ``scale.summary_for_cli`` that the engine options give."""
     # --workers means worker processes of the stream engine only; the other engines
     # must not receive it.
+    from analysis.scale import Progress  # heavy: only when a command runs
+
     workers = {"workers": args.workers} if args.engine == "stream" else {}
-    return {"engine": args.engine, "scheduler": args.scheduler, **workers}
+    progress = Progress.quiet() if getattr(args, "quiet", False) else Progress()
+    return {"engine": args.engine, "scheduler": args.scheduler, "progress": progress,
+            **workers}
 
 
 # ------------------------------------------------------------------ outputs

@@ -1,17 +1,25 @@
-"""The inputs every notebook of a run shares: the claims loaded, linked and summarized once.
+"""The inputs every notebook of a run shares: the claims read, linked and summarized once.
 
 ``rad3d report`` prepares them once per distinct set of claims files and link window
 (:func:`analysis.run.inputs.prepare_inputs`) into a folder that a notebook receives as
 its ``inputs_dir`` parameter and reads with :func:`load_inputs`. A notebook opened by
-hand, without that folder, loads and links the claims itself.
+hand, without that folder, reads and summarizes the claims itself.
 
-The folder holds::
+The claims are read by the streaming engine (:func:`analysis.scale.summarize_files`):
+in bounded memory, whatever the size of the file, and linked once for both periods.
+No notebook needs a claim line -- every page and scorecard works from the additive
+practice summary -- so the folder holds no claim lines, no encounters and no patient
+keys, only::
 
     inputs.json            what the tables were made from (claims files and SHA-256,
-                           link window, cache key, row counts, the loader's report)
-    <table>.parquet        one file per name in TABLES
+                           link window, cache key, row counts, the reader's report)
+    summary_year.parquet   the practice summary per year
+    summary_quarter.parquet                    ... per quarter
+    identifiers.parquet    the patient and claim identifiers of the input, for the
+                           privacy gate of the run (:meth:`SharedInputs.identifiers_among`);
+                           never read by a notebook
 
-The linked tables hold patient keys: the folder lives outside any report folder.
+The folder lives outside any report folder.
 """
 
 from __future__ import annotations
@@ -20,20 +28,21 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from analysis._io import sha256_file
-from analysis.claims import load_claims
+from analysis.claims.identifiers import IDENTIFIER_COLUMNS
 from analysis.defaults import LINK_WINDOW_DAYS
-from analysis.encounters import Linked, LinkSettings, link
 from analysis.errors import InputError
 from analysis.paths import SAMPLE_CLAIMS
 from analysis.report.formatting import utc_timestamp
-from analysis.summary import summarize_linked
+from analysis.scale import summarize_files
 
 __all__ = [
     "INFO_FILE",
@@ -47,7 +56,10 @@ __all__ = [
 ]
 
 INFO_FILE = "inputs.json"
-TABLES = ("lines", "quarantine", "encounters", "lines_3d", "summary_year", "summary_quarter")
+TABLES = ("summary_year", "summary_quarter")
+"""The tables a notebook reads."""
+IDENTIFIERS_FILE = "identifiers.parquet"
+"""The input's patient and claim identifiers (for the run's privacy gate only)."""
 
 
 def claims_paths(claims: str | Sequence[str] | None) -> list[Path]:
@@ -75,26 +87,22 @@ def claims_files(paths: Sequence[Path]) -> list[dict[str, str]]:
 
 
 def compute_inputs(paths: Sequence[Path], link_window_days: int) -> dict[str, Any]:
-    """The tables of the shared inputs and the claims loader's reconciliation report."""
-    loaded = load_claims([str(p) for p in paths])
-    linked = link(loaded.lines, link_window_days=link_window_days)
-    frames = {
-        "lines": loaded.lines,
-        "quarantine": loaded.quarantine,
-        "encounters": linked.encounters,
-        "lines_3d": linked.lines_3d,
-        "summary_year": summarize_linked(linked, period="year"),
-        "summary_quarter": summarize_linked(linked, period="quarter"),
-    }
-    return {"frames": frames, "report": loaded.report.to_dict()}
+    """The tables of the shared inputs and the claims reader's reconciliation report.
+
+    The claims are streamed (:func:`analysis.scale.summarize_files`): memory is one
+    batch while reading and one unit of whole practices while linking, not the file.
+    """
+    result = summarize_files([str(p) for p in paths], period=("year", "quarter"),
+                             link_window_days=link_window_days)
+    frames = {f"summary_{p}": frame for p, frame in result.summaries.items()}
+    return {"frames": frames, "report": result.report.to_dict()}
 
 
 @dataclass(frozen=True)
 class SharedInputs:
     """The inputs every notebook of a run shares, prepared once.
 
-    Tables are read lazily from the cache folder (Parquet), so a notebook that needs
-    only the practice summary never loads the claim lines.
+    Tables are read lazily from the cache folder (Parquet).
 
     Attributes
     ----------
@@ -131,38 +139,22 @@ class SharedInputs:
             self._frames[name] = pd.read_parquet(self.folder / f"{name}.parquet")
         return self._frames[name]
 
+    def table(self, name: str) -> pd.DataFrame:
+        """One table of the inputs by name (:data:`TABLES`, or another the preparation
+        wrote)."""
+        return self._table(name)
+
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Every table, by the names in :data:`TABLES`."""
-        return {name: self._table(name) for name in TABLES}
+        """Every table held in memory or written to the folder, by name."""
+        names = list(self._frames)
+        if self.folder is not None:
+            names += [p.stem for p in sorted(self.folder.glob("*.parquet"))
+                      if p.name != IDENTIFIERS_FILE and p.stem not in names]
+        return {name: self._table(name) for name in names}
 
     @property
     def key(self) -> str:
         return str(self.info["key"])
-
-    @property
-    def lines(self) -> pd.DataFrame:
-        """Validated claim lines (holds patient keys: never show)."""
-        return self._table("lines")
-
-    @property
-    def quarantine(self) -> pd.DataFrame:
-        return self._table("quarantine")
-
-    @property
-    def encounters(self) -> pd.DataFrame:
-        return self._table("encounters")
-
-    @property
-    def lines_3d(self) -> pd.DataFrame:
-        return self._table("lines_3d")
-
-    @cached_property
-    def linked(self) -> Linked:
-        """:class:`analysis.encounters.Linked` rebuilt from the cached tables."""
-        settings = LinkSettings(
-            link_window_days=int(self.info.get("link_window_days", LINK_WINDOW_DAYS))
-        )
-        return Linked(encounters=self.encounters, lines_3d=self.lines_3d, settings=settings)
 
     def summary(self, period: str = "year") -> pd.DataFrame:
         """The additive practice summary (``analysis.summary``) per year or quarter."""
@@ -175,22 +167,44 @@ class SharedInputs:
     def practices(self) -> list[str]:
         return sorted(self.summary("year")["practice_id"].astype(str).unique().tolist())
 
-    def identifiers(self) -> set[str]:
-        """Every patient and claim identifier of the input (for the privacy scan)."""
-        lines = self.lines
-        ids = set(lines["patient_id"].astype(str))
-        if "claim_id" in lines:
-            ids |= set(lines["claim_id"].astype(str))
-        quarantine = self.quarantine
-        for column in ("patient_id", "claim_id"):
-            if column in quarantine:
-                ids |= set(quarantine[column].dropna().astype(str))
-        return ids
+    def identifiers_among(self, tokens: set[str]) -> set[str]:
+        """Those of ``tokens`` that are a patient or claim identifier of the input.
+
+        Reads the identifiers batch by batch (``identifiers.parquet`` and any table
+        with a ``patient_id`` or ``claim_id`` column), so memory is the tokens plus
+        one batch, however many identifiers the input has.
+        """
+        if not tokens:
+            return set()
+        wanted = pa.array(sorted(tokens), type=pa.string())
+        found: set[str] = set()
+
+        def check(values: pa.Array) -> None:
+            values = pc.cast(values, pa.string())
+            hit = pc.is_in(pc.utf8_trim_whitespace(values), value_set=wanted)
+            found.update(str(v) for v in pc.filter(values, pc.fill_null(hit, False))
+                         .to_pylist())
+
+        for frame in self._frames.values():
+            for column in IDENTIFIER_COLUMNS:
+                if column in frame:
+                    check(pa.array(frame[column].dropna().astype(str)))
+        if self.folder is not None:
+            for path in sorted(self.folder.glob("*.parquet")):
+                file = pq.ParquetFile(path)
+                columns = [c for c in ("identifier", *IDENTIFIER_COLUMNS)
+                           if c in file.schema_arrow.names]
+                if path.stem in self._frames or not columns:
+                    continue
+                for batch in file.iter_batches(columns=columns, batch_size=1_000_000):
+                    for column in batch.columns:
+                        check(column)
+        return {t.strip() for t in found}
 
 
 def build_inputs(paths: Sequence[Path], link_window_days: int, *,
                  identity: Mapping[str, Any] | None = None) -> SharedInputs:
-    """Load, validate, link and summarize the claims, in memory.
+    """Read, validate, link and summarize the claims (streamed); the tables in memory.
 
     ``identity`` says what the inputs were made from (a run passes its cache key and
     the hashes behind it); by default the claims files and the link window.
@@ -201,11 +215,20 @@ def build_inputs(paths: Sequence[Path], link_window_days: int, *,
         "claims": claims_files(paths), "link_window_days": link_window_days}
     info = {
         **made_from,
-        "rows": {name: len(frame) for name, frame in frames.items()},
+        "rows": {**{name: len(frame) for name, frame in frames.items()},
+                 **_counts(frames.get("summary_year"))},
         "claims_report": computed["report"],
         "prepared_at": utc_timestamp(),
     }
     return SharedInputs(None, info, dict(frames))
+
+
+def _counts(summary: pd.DataFrame | None) -> dict[str, int]:
+    """CT/MR encounters and 3D lines of the input, from its practice summary."""
+    if summary is None:
+        return {}
+    return {name: int(summary[column].sum()) for name, column in
+            (("encounters", "n_encounters"), ("lines_3d", "n_3d_lines")) if column in summary}
 
 
 def load_inputs(
@@ -217,7 +240,7 @@ def load_inputs(
     """The shared inputs inside a notebook.
 
     With ``inputs_dir`` (set by ``rad3d report``) the prepared Parquet tables are read;
-    without it (a notebook opened by hand) the claims are loaded and linked here.
+    without it (a notebook opened by hand) the claims are read and summarized here.
 
     Raises
     ------

@@ -106,7 +106,18 @@ def data_statement(
     ]
     text = (f"Data: claims file{'s' if len(names) > 1 else ''} "
             f"{', '.join(names) or '(none)'}.")
-    if {"rows_read", "rows_accepted", "rows_quarantined"} <= set(report):
+    filtered = int(report.get("rows_filtered_out") or 0)
+    if filtered and {"rows_read", "rows_accepted", "rows_quarantined"} <= set(report):
+        text += (
+            f" Rows scanned {_count_text(filtered + int(report['rows_read']), min_cell_count=1)}"
+            f"; {_count_text(filtered, min_cell_count=1)} with codes no analysis uses "
+            "(neither CT/MR, nor 3D, nor bundled with 3D) were not validated; of the "
+            f"{_count_text(report['rows_read'], min_cell_count=1)} validated, "
+            f"accepted {_count_text(report['rows_accepted'], min_cell_count=1)}; "
+            f"quarantined {_count_text(report['rows_quarantined'], min_cell_count=min_cell_count)}"
+            " (rows that failed validation, with reasons, are kept out of every figure)."
+        )
+    elif {"rows_read", "rows_accepted", "rows_quarantined"} <= set(report):
         text += (
             f" Rows read {_count_text(report['rows_read'], min_cell_count=1)}; "
             f"accepted {_count_text(report['rows_accepted'], min_cell_count=1)}; "
@@ -155,9 +166,11 @@ def inputs_overview(inputs: SharedInputs) -> pd.DataFrame:
     report = info.get("claims_report") or {}
     rows = [{"item": f"claims file {Path(c['path']).name}", "value": c["sha256"][:16]}
             for c in info.get("claims", [])]
-    for key in ("rows_read", "rows_accepted", "rows_quarantined"):
+    for key, label in (("rows_filtered_out", "rows with codes no analysis uses (not validated)"),
+                       ("rows_read", "rows validated"), ("rows_accepted", "rows accepted"),
+                       ("rows_quarantined", "rows quarantined")):
         if key in report:
-            rows.append({"item": key.replace("_", " "), "value": f"{int(report[key]):,}"})
+            rows.append({"item": label, "value": f"{int(report[key]):,}"})
     counts = info.get("rows", {})
     for key, label in (("encounters", "CT/MR encounters"), ("lines_3d", "3D lines")):
         if key in counts:

@@ -247,9 +247,6 @@ def run_report(
         try:
             records = run_jobs(jobs, stage, out if resume else None, workers=workers,
                                progress=progress, log_dir=cache_dir / "logs")
-            identifiers: set[str] = set()
-            for inputs in prepared.values():
-                identifiers |= inputs.identifiers()
             finished_at = utc_timestamp()
             manifest = run_manifest(
                 loaded, nb_paths, declared, prepared, records, privacy,
@@ -264,7 +261,8 @@ def run_report(
                 scenarios=loaded, notebooks=nb_paths.values()))
             for path in stage.rglob("*"):  # a symbolic link out of the folder, too
                 inside(stage, path)
-            hits = scan_for_identifiers(stage, identifiers)
+            hits = scan_for_identifiers(stage, lambda tokens: set().union(
+                *(inputs.identifiers_among(tokens) for inputs in prepared.values())))
             if len(hits):
                 shutil.rmtree(stage, ignore_errors=True)
                 return BatchResult(out, out / "index.html", records, hits, False,

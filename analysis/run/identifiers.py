@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -47,7 +47,10 @@ def _contents(folder: str | Path) -> Iterator[tuple[str, bytes]]:
 
 
 def scan_for_identifiers(
-    folder: str | Path, identifiers: Iterable[str], *, min_length: int = 4
+    folder: str | Path,
+    identifiers: Iterable[str] | Callable[[set[str]], Iterable[str]],
+    *,
+    min_length: int = 4,
 ) -> pd.DataFrame:
     """Find any of ``identifiers`` in any file under ``folder``.
 
@@ -59,8 +62,12 @@ def scan_for_identifiers(
     Parameters
     ----------
     folder : path
-    identifiers : iterable of str
-        E.g. every ``patient_id`` and ``claim_id`` of the input claims.
+    identifiers : iterable of str, or a function of the folder's tokens
+        E.g. every ``patient_id`` and ``claim_id`` of the input claims; or, when
+        those are too many to hold in memory, ``lookup(tokens)`` returning the
+        tokens that are identifiers (e.g.
+        :meth:`analysis.report.SharedInputs.identifiers_among`, which streams the
+        identifiers from disk): the folder's tokens are few, the input's ids many.
     min_length : int
         Identifiers shorter than this are ignored (they would match ordinary
         numbers in text); the default 4.
@@ -70,9 +77,14 @@ def scan_for_identifiers(
     DataFrame
         ``file, identifier`` for every hit; empty when the folder is clean.
     """
+    found = [(where, _tokens(data)) for where, data in _contents(folder)]
+    if callable(identifiers):
+        candidates = {t.decode("utf-8", "replace") for _, tokens in found for t in tokens
+                      if len(t) >= min_length}
+        identifiers = identifiers(candidates)
     wanted = {str(i).encode() for i in identifiers if i is not None and len(str(i)) >= min_length}
     hits = [{"file": where, "identifier": token.decode()}
-            for where, data in _contents(folder) for token in sorted(_tokens(data) & wanted)]
+            for where, tokens in found for token in sorted(tokens & wanted)]
     return pd.DataFrame(hits, columns=["file", "identifier"]).drop_duplicates(ignore_index=True)
 
 

@@ -18,8 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from analysis._io import sha256_file, sha256_text, write_json
+from analysis.claims.identifiers import IDENTIFIER_COLUMNS, write_identifiers
 from analysis.defaults import LINK_WINDOW_DAYS
-from analysis.report.inputs import INFO_FILE, SharedInputs, build_inputs, claims_files, claims_paths
+from analysis.report.inputs import (
+    IDENTIFIERS_FILE,
+    INFO_FILE,
+    SharedInputs,
+    build_inputs,
+    claims_files,
+    claims_paths,
+)
 from analysis.run import provenance
 
 __all__ = ["inputs_key", "prepare_inputs"]
@@ -46,7 +54,10 @@ def prepare_inputs(
     link_window_days: int = LINK_WINDOW_DAYS,
     cache_dir: str | Path | None = None,
 ) -> SharedInputs:
-    """Load, validate, link and summarize the claims once; cache as Parquet.
+    """Read, validate, link and summarize the claims once (streamed); cache as Parquet.
+
+    The cache folder also receives the input's patient and claim identifiers
+    (:func:`analysis.claims.identifiers.write_identifiers`) for the run's privacy gate.
 
     Parameters
     ----------
@@ -89,6 +100,11 @@ def _write_folder(inputs: SharedInputs, folder: Path) -> None:
         tables = inputs.tables()
         for name, frame in tables.items():
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        if not any(c in frame for frame in tables.values() for c in IDENTIFIER_COLUMNS):
+            # the tables hold no identifier: the privacy gate reads them from this file
+            write_identifiers([c["path"] for c in inputs.info["claims"]],
+                              tmp / IDENTIFIERS_FILE)
+            tables = {**tables, IDENTIFIERS_FILE.removesuffix(".parquet"): None}
         info = {**inputs.info,
                 "files": {f"{n}.parquet": sha256_file(tmp / f"{n}.parquet") for n in tables}}
         write_json(tmp / INFO_FILE, info)
