@@ -8,7 +8,9 @@ Each engine runs in its own fresh process on the same file, in the same run:
   codes; CT/MR encounters; 3D lines linked to the latest encounter of the practice and
   patient within 7 days by an ASOF join; counts per practice) -- no validation;
 - rad3d ``dask`` on a 2-worker ``LocalCluster`` (processes, one thread each);
-- rad3d ``stream`` with ``workers=2`` (``stream-2proc``).
+- rad3d ``stream`` with ``workers=2`` (``stream-2proc``);
+- ``report-inputs``: what ``rad3d report`` prepares before its notebooks run
+  (:func:`analysis.run.inputs.prepare_inputs`: both summaries and the identifiers).
 
 Peak memory is the largest sum of resident memory of the child and its worker
 processes (sampled every 0.1 s). The rad3d summaries are compared with
@@ -101,6 +103,22 @@ if engine == "duckdb":
     out["seconds"] = round(time.perf_counter() - t, 2)
     n = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
     out["rows_in"] = int(n)
+elif engine == "report-inputs":  # what rad3d report prepares before any notebook runs
+    import tempfile
+    from analysis.run.inputs import prepare_inputs
+    from analysis.summary import practice_totals
+    t = time.perf_counter()
+    inputs = prepare_inputs([path], cache_dir=tempfile.mkdtemp(prefix="bench-inputs-"))
+    out["seconds"] = round(time.perf_counter() - t, 2)
+    rep = inputs.info["claims_report"]
+    out.update(rows_read=rep["rows_read"], rows_accepted=rep["rows_accepted"],
+               rows_filtered_out=rep["rows_filtered_out"], reconciles=True)
+    s = inputs.summary("year")
+    s.to_parquet(save)
+    hashed = pd.util.hash_pandas_object(s, index=False).values.tobytes()
+    out["digest"] = hashlib.sha256(hashed).hexdigest()[:16]
+    out["rows_summary"] = len(s)
+    totals = practice_totals(s)
 else:
     from analysis.scale import summarize_files
     from analysis.summary import practice_totals
@@ -219,6 +237,9 @@ NOTES = {
     "memory": "`summarize(load_claims(path).lines)`: every row checked as text",
     "duckdb": "equivalent SQL (filter, encounters, ASOF link, per-practice counts), 2 "
               "threads; no validation, no pricing, no payer attribution",
+    "report-inputs": "`rad3d report`'s shared inputs (`prepare_inputs`): the stream engine "
+                     "linking once for year and quarter, plus the identifiers file for the "
+                     "privacy gate (a second scan of the patient and claim ids)",
     "dask": "2-worker LocalCluster (processes, 1 thread each; cluster start not timed), "
             "same tasks as stream",
 }

@@ -221,6 +221,8 @@ REASON_CASES = [
     ("invalid_npi_check_digit", dict(rendering_npi="1234567890"), "rendering_npi"),
     ("invalid_state", dict(state="XX"), "state"),
     ("invalid_diagnosis", dict(diagnosis_codes="786.50"), "diagnosis_codes"),  # ICD-9
+    ("bad_date", dict(service_date="2024-03-01 25:00:00"), "service_date"),  # no such hour
+    ("bad_date", dict(service_date="03/01/2024 12:61"), "service_date"),  # no such minute
 ]
 
 
@@ -237,6 +239,45 @@ def test_each_quarantine_reason(tmp_path, reason, changes, column):
     assert q.at[0, column] == raw and (raw == "" or raw in q.at[0, "detail"]
                                        or column in q.at[0, "detail"])
     assert result.report.quarantined_by_reason[reason] == 1
+
+
+@pytest.mark.parametrize("text", ["P\x0b2", "P\x1b[31m3", "CLM\x7f"])
+def test_a_control_character_anywhere_quarantines_the_row(tmp_path, text):
+    # (a NUL in the first 64 KB makes the whole file binary: a file-level error)
+    rows = [row(claim_id="OK"), row(claim_id="BAD", practice_id=text)]
+    result = load_claims(write_csv(tmp_path / "c.csv", rows))
+    assert result.lines["claim_id"].tolist() == ["OK"]
+    q = result.quarantine
+    assert (q.at[0, "reason"], q.at[0, "column"], q.at[0, "source_row"]) == (
+        "control_character", "practice_id", 3)
+    escaped = text.encode("unicode_escape").decode("ascii")
+    assert f"'{escaped}'" in q.at[0, "detail"]  # the message shows the character escaped
+    assert result.report.reconciles
+
+
+def test_a_nul_byte_after_the_first_64_kb_is_quarantined_in_csv_and_in_typed_parquet(
+        tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analysis.scale import summarize_files
+    rows = [row(claim_id=f"C{i:06d}") for i in range(1500)]  # > 64 KB of text first
+    rows.append(row(claim_id="NUL", practice_id="NC\x00001"))
+    path = write_csv(tmp_path / "nul.csv", rows)
+    assert path.stat().st_size > 65536
+    loaded = load_claims(path)
+    assert loaded.quarantine["reason"].tolist() == ["control_character"]
+    assert loaded.quarantine.at[0, "source_row"] == 1502
+    assert "\x00" not in "".join(loaded.lines["practice_id"].astype(str))
+    # the same lines as a typed Parquet file: the typed check must not accept it either
+    typed = tmp_path / "nul.parquet"
+    pq.write_table(pa.Table.from_pandas(loaded.lines.assign(
+        practice_id=loaded.lines["practice_id"].astype(object).where(
+            loaded.lines["claim_id"] != "C000000", "NC\x00001")), preserve_index=False),
+        typed)
+    streamed = summarize_files(typed, pushdown=False)
+    assert streamed.report.quarantined_by_reason["control_character"] == 1
+    assert streamed.report.rows_accepted == len(loaded.lines) - 1
 
 
 def test_reason_messages_name_the_problem(tmp_path):

@@ -1,9 +1,9 @@
 """The row checks on text: repair what is certain, then give each failing row its reason.
 
 :func:`check_rows` takes a batch of raw text in the canonical columns and runs the
-repairs and quarantine reasons 2-15 of the rule table (:mod:`analysis.claims.rules`)
+repairs and quarantine reasons 2-16 of the rule table (:mod:`analysis.claims.rules`)
 in its order, column by column: each row gets the first reason that fails, and a bit
-mask of the repairs it needed. The duplicate reasons (16, 17) need every row of a key
+mask of the repairs it needed. The duplicate reasons (17, 18) need every row of a key
 and are applied afterwards (:mod:`analysis.claims.duplicates`); ``malformed_row`` (1)
 is found by the CSV reader.
 """
@@ -118,6 +118,12 @@ def check_rows(raw: pd.DataFrame, present: frozenset[str]) -> CheckedRows:
         if c not in present:
             val[c] = s
             continue
+        control = as_mask(s.str.contains(RULES["control_character"].pattern, regex=True))
+        if control.any():
+            fail("control_character", c, control,
+                 lambda m, s=s, c=c: np.array(
+                     [f"{c} '{v.encode('unicode_escape').decode('ascii')}' holds a control "
+                      "character" for v in s[m]], dtype=object))
         stripped = s.str.strip()
         repaired("whitespace_stripped", s.ne(stripped))
         token = as_mask(stripped.isin(NULL_TOKENS))

@@ -54,29 +54,32 @@ Quarantine reasons
 One per row: the *first* failing check in this order.
 
 1. ``malformed_row``: a CSV line with more or fewer fields than the header.
-2. ``missing_required``: an empty required field (:data:`analysis.schema.REQUIRED_COLUMNS`).
-3. ``invalid_cpt``: not five characters ``[0-9A-Z]`` after repair.
-4. ``bad_date``: not a recognised format, an impossible date (``2024-02-30``), a
+2. ``control_character``: a field holding a C0 control character or DEL other than tab,
+   line feed or carriage return (a NUL, a vertical tab, an escape): searched anywhere in
+   the field, before any repair.
+3. ``missing_required``: an empty required field (:data:`analysis.schema.REQUIRED_COLUMNS`).
+4. ``invalid_cpt``: not five characters ``[0-9A-Z]`` after repair.
+5. ``bad_date``: not a recognised format, an impossible date (``2024-02-30``), a
    two-digit year, or outside ``[EARLIEST_DATE, LATEST_DATE]``.
-5. ``bad_line_number``: not a whole number >= 1.
-6. ``bad_units``: not a number, or not a whole number (``1.5``).
-7. ``units_not_positive``: units <= 0.
-8. ``negative_amount``: ``allowed_usd`` or ``paid_usd`` below zero.
-9. ``bad_amount``: an amount that cannot be read as dollars and cents.
-10. ``invalid_modifier``: a modifier that is not two characters ``[0-9A-Z]``.
-11. ``invalid_pos``: a place of service that is not a two-digit code 01-99.
-12. ``invalid_npi``: an NPI that is not ten digits (or lost digits in scientific
+6. ``bad_line_number``: not a whole number >= 1.
+7. ``bad_units``: not a number, or not a whole number (``1.5``).
+8. ``units_not_positive``: units <= 0.
+9. ``negative_amount``: ``allowed_usd`` or ``paid_usd`` below zero.
+10. ``bad_amount``: an amount that cannot be read as dollars and cents.
+11. ``invalid_modifier``: a modifier that is not two characters ``[0-9A-Z]``.
+12. ``invalid_pos``: a place of service that is not a two-digit code 01-99.
+13. ``invalid_npi``: an NPI that is not ten digits (or lost digits in scientific
     notation).
-13. ``invalid_npi_check_digit``: a ten-digit NPI whose check digit fails the Luhn
+14. ``invalid_npi_check_digit``: a ten-digit NPI whose check digit fails the Luhn
     formula with the ``80840`` prefix (CMS, NPI check digit standard).
-14. ``invalid_state``: not a USPS state, DC or territory code
+15. ``invalid_state``: not a USPS state, DC or territory code
     (``data/reference/usps_state_codes.csv``).
-15. ``invalid_diagnosis``: a diagnosis code not shaped like ICD-10-CM (a letter, a
+16. ``invalid_diagnosis``: a diagnosis code not shaped like ICD-10-CM (a letter, a
     digit, a letter or digit, then up to four letters or digits, dot optional).
-16. ``conflicting_duplicate``: two or more rows that passed every other check share
+17. ``conflicting_duplicate``: two or more rows that passed every other check share
     ``(claim_id, line_number)`` but differ in content. Which one is right cannot be
     known, so *all* of them are quarantined.
-17. ``duplicate_line``: a row identical (after repair, in every canonical column) to
+18. ``duplicate_line``: a row identical (after repair, in every canonical column) to
     an earlier accepted row with the same ``(claim_id, line_number)``, in any of the
     files loaded together. The first occurrence is accepted; each repeat is
     quarantined, its ``detail`` naming the row it repeats.
@@ -115,6 +118,7 @@ from analysis.schema import (
 __all__ = [
     "AMOUNT_COLUMNS",
     "CODE_PATTERNS",
+    "CONTROL_CHARACTERS",
     "DUPLICATE_KEY",
     "MAX_DOLLAR_DIGITS",
     "MAX_WHOLE",
@@ -198,7 +202,12 @@ _WHOLE = rf"[0-9]{{1,{MAX_WHOLE_DIGITS}}}"
 _PLAIN_AMOUNT = rf"[0-9]{{1,{MAX_DOLLAR_DIGITS}}}(?:\.[0-9]{{1,2}})?"
 # a place of service as the file may hold it: one or two digits, a spreadsheet's ".0"
 _POS_TEXT = r"(?P<p>[0-9]{1,2})(?P<z>\.0+)?"
-_TIME = r"(?:[T ](?P<t>[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?))?"
+# a time of day after a date: hours 0-23, minutes and seconds 0-59 (25:00 is no time)
+_TIME = (r"(?:[T ](?P<t>(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?))?")
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+"""C0 control characters and DEL, other than tab, line feed and carriage return (which are
+whitespace, stripped at the ends of a field): no claims field holds one legitimately, and
+one inside an identifier would reach file names, spreadsheets and terminals."""
 
 
 # -------------------------------------------------------------------- repairs
@@ -265,6 +274,9 @@ REPAIR_RULES: tuple[Rule, ...] = (
 
 QUARANTINE_RULES: tuple[Rule, ...] = (
     Rule("malformed_row", (), "the CSV line has more or fewer fields than the header"),
+    Rule("control_character", CANONICAL_COLUMNS,
+         "a field holds a control character (NUL, vertical tab, escape, ...)",
+         pattern=CONTROL_CHARACTERS),
     Rule("missing_required", REQUIRED_COLUMNS, "a required field is empty"),
     Rule("invalid_cpt", ("cpt_code",), "not a 5-character CPT/HCPCS code",
          pattern=FIELD_PATTERNS["cpt_code"]),
@@ -320,7 +332,8 @@ REPAIR_BIT: dict[str, int] = {name: 1 << i for i, name in enumerate(ROW_REPAIRS)
 
 CODE_PATTERNS: dict[str, str] = {
     rule.columns[0]: rule.pattern for rule in QUARANTINE_RULES
-    if isinstance(rule.pattern, str) and CANONICAL_DTYPES[rule.columns[0]] == "string"
+    if isinstance(rule.pattern, str) and len(rule.columns) == 1
+    and CANONICAL_DTYPES[rule.columns[0]] == "string"
 }
 """The full-match pattern of each coded text column (CPT, modifiers, place of service,
 NPI, diagnoses): a canonical value matches it."""

@@ -142,8 +142,10 @@ def fast_clean(cols: dict[str, pa.Array]) -> np.ndarray:
         return pc.invert(pc.is_in(arr, value_set=_NULL_TOKEN_SET))
 
     def text_ok(arr):
-        return pc.and_(pc.and_(pc.equal(arr, pc.utf8_trim_whitespace(arr)),
-                               pc.greater(pc.binary_length(arr), 0)), not_token(arr))
+        plain = pc.invert(pc.match_substring_regex(arr, RULES["control_character"].pattern))
+        return pc.and_(pc.and_(pc.and_(pc.equal(arr, pc.utf8_trim_whitespace(arr)),
+                                       pc.greater(pc.binary_length(arr), 0)), not_token(arr)),
+                       plain)
 
     def pattern_ok(c):
         def check(arr):
