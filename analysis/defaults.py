@@ -19,6 +19,7 @@ __all__ = [
     "EFFECTIVE_DATE",
     "LCD_BENCHMARK",
     "LINK_WINDOW_DAYS",
+    "MAX_LINE_USD",
     "MIN_CELL_COUNT",
     "POLICY_PAYERS",
 ]
@@ -34,6 +35,13 @@ ALPHA: float = 0.05
 LINK_WINDOW_DAYS: int = 7
 """Days a 3D line may follow its CT/MR study and still belong to it (CPT Assistant,
 October 2019, allows 3D rendering on a later date than the base study)."""
+
+MAX_LINE_USD: int = 100_000
+"""The largest allowed or paid amount one claim line may carry; above it the line is
+quarantined (``amount_above_cap``). A CT/MR or 3D rendering line is paid in the tens to
+hundreds of dollars (see ``rad3d fees``), so $100,000 on one line is a typo or a test
+value, and one such line would swamp a practice's revenue [assumption: plausibility
+bound]."""
 
 MIN_CELL_COUNT: int = 11
 """Smallest count shown in shared output; 1 to 10 are suppressed (CMS cell-size

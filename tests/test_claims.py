@@ -221,6 +221,8 @@ REASON_CASES = [
     ("invalid_npi_check_digit", dict(rendering_npi="1234567890"), "rendering_npi"),
     ("invalid_state", dict(state="XX"), "state"),
     ("invalid_diagnosis", dict(diagnosis_codes="786.50"), "diagnosis_codes"),  # ICD-9
+    ("amount_above_cap", dict(allowed_usd="100000.01"), "allowed_usd"),  # a cent above
+    ("amount_above_cap", dict(paid_usd="$999,999,999,999.99"), "paid_usd"),
     ("bad_date", dict(service_date="2024-03-01 25:00:00"), "service_date"),  # no such hour
     ("bad_date", dict(service_date="03/01/2024 12:61"), "service_date"),  # no such minute
 ]
@@ -278,6 +280,18 @@ def test_a_nul_byte_after_the_first_64_kb_is_quarantined_in_csv_and_in_typed_par
     streamed = summarize_files(typed, pushdown=False)
     assert streamed.report.quarantined_by_reason["control_character"] == 1
     assert streamed.report.rows_accepted == len(loaded.lines) - 1
+
+
+def test_an_amount_at_the_cap_is_accepted_and_above_it_reconciles_as_quarantined(tmp_path):
+    rows = [row(claim_id="AT", allowed_usd="100000.00"),
+            row(claim_id="HUGE", allowed_usd="999999999999.99")]
+    result = load_claims(write_csv(tmp_path / "cap.csv", rows))
+    assert result.lines["claim_id"].tolist() == ["AT"]
+    allowed = result.report.amounts["allowed_usd"]
+    # hand calculation: read = 100,000.00 + 999,999,999,999.99; the huge one quarantined
+    assert allowed.read_cents == 10_000_000 + 99_999_999_999_999
+    assert allowed.quarantined_cents == 99_999_999_999_999
+    assert result.report.reconciles
 
 
 def test_reason_messages_name_the_problem(tmp_path):
@@ -647,7 +661,8 @@ def damaged_frames(draw):
     rows, truth_allowed, truth_paid, expected = [], [], [], []
     for i in range(n):
         damage = draw(st.sampled_from(sorted(DAMAGES)))
-        allowed = draw(st.one_of(st.none(), st.integers(0, 10**9)))
+        # up to the per-line cap of $100,000 (above it: amount_above_cap, tested apart)
+        allowed = draw(st.one_of(st.none(), st.integers(0, 10**7)))
         paid = draw(st.integers(0, 10**6))
         r = row(claim_id=f"C{i}",
                 allowed_usd="" if allowed is None else _cents_text(allowed, draw(
@@ -715,12 +730,13 @@ def test_amount_grammar_reference_values():
     result = validate_lines(frame)
     lines = result.lines.set_index("claim_id")["allowed_usd"]
     assert lines.dropna().to_dict() == {"C0": 0.0, "C1": 0.5, "C2": 0.5, "C3": 12.35,
-                                        "C4": 12.34, "C5": 1234567.89, "C9": 2.0,
-                                        "C10": 1000.0}
+                                        "C4": 12.34, "C9": 2.0, "C10": 1000.0}
     assert np.isnan(lines["C13"])  # empty: missing, priced downstream
     q = result.quarantine.set_index("claim_id")["reason"].to_dict()
-    assert q == {"C6": "negative_amount", "C7": "negative_amount", "C8": "negative_amount",
-                 "C11": "bad_amount", "C12": "bad_amount", "C14": "bad_amount"}
+    # $1,234,567.89 parses (its cents are read) but is above the $100,000 cap of a line
+    assert q == {"C5": "amount_above_cap", "C6": "negative_amount", "C7": "negative_amount",
+                 "C8": "negative_amount", "C11": "bad_amount", "C12": "bad_amount",
+                 "C14": "bad_amount"}
     expected_read = sum(int(Decimal(x).quantize(Decimal("0.01"), ROUND_HALF_UP) * 100) for x in
                         ["0", "0.5", "0.5", "12.345", "12.344", "1234567.89", "-3", "-3",
                          "-4.50", "2", "1000"])

@@ -300,6 +300,7 @@ _DAMAGED = [  # (change, what the text checks do with it)
     (dict(line_number=0), "bad_line_number"),
     (dict(allowed_usd=-5.0), "negative_amount"),
     (dict(paid_usd=1e12), "bad_amount"),
+    (dict(allowed_usd=100_000.01), "amount_above_cap"),
     (dict(rendering_npi="1234567890"), "invalid_npi_check_digit"),
     (dict(rendering_npi="123456789"), "invalid_npi"),
     (dict(place_of_service="00"), "invalid_pos"),
@@ -352,8 +353,8 @@ def test_fast_path_equals_the_text_checks_row_for_row(typed_dirty):
     expected = {r: sum(w == r for _, w in _DAMAGED) for r in claims.QUARANTINE_REASONS}
     assert fast_counts["quarantined"] == expected
     assert fast_counts["rows_filtered_out"] == 2
-    # 29 rows: 2 filtered out, 15 quarantined (3 missing_required, 2 units), 12 accepted
-    assert sum(expected.values()) == 15
+    # 30 rows: 2 filtered out, 16 quarantined (3 missing_required, 2 units), 12 accepted
+    assert sum(expected.values()) == 16
     assert fast.num_rows == 12
 
 

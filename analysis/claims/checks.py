@@ -1,9 +1,9 @@
 """The row checks on text: repair what is certain, then give each failing row its reason.
 
 :func:`check_rows` takes a batch of raw text in the canonical columns and runs the
-repairs and quarantine reasons 2-16 of the rule table (:mod:`analysis.claims.rules`)
+repairs and quarantine reasons 2-17 of the rule table (:mod:`analysis.claims.rules`)
 in its order, column by column: each row gets the first reason that fails, and a bit
-mask of the repairs it needed. The duplicate reasons (17, 18) need every row of a key
+mask of the repairs it needed. The duplicate reasons (18, 19) need every row of a key
 and are applied afterwards (:mod:`analysis.claims.duplicates`); ``malformed_row`` (1)
 is found by the CSV reader.
 """
@@ -217,6 +217,10 @@ def check_rows(raw: pd.DataFrame, present: frozenset[str]) -> CheckedRows:
     for col, a in amounts.items():
         fail("bad_amount", col, a["unparsed"],
              lambda m, col=col: _quote(raw[col][m]) + " is not an amount in dollars and cents")
+    cap = RULES["amount_above_cap"].limit
+    for col, a in amounts.items():
+        fail("amount_above_cap", col, a["parsed"] & (a["cents"] > cap * 100),
+             lambda m, col=col: _quote(raw[col][m]) + f" is above ${cap:,} for one line")
 
     # 10. modifiers
     s = val["modifiers"]

@@ -382,7 +382,7 @@ def check_piece(
     the row checks of :func:`~analysis.claims.load_claims` on them.
 
     The repairs and row checks (reasons 1-15 of :mod:`analysis.claims.rules`) are the
-    very ones :func:`~analysis.claims.load_claims` applies; the duplicate checks (17, 18)
+    very ones :func:`~analysis.claims.load_claims` applies; the duplicate checks (18, 19)
     need every row of a ``(claim_id, line_number)`` and are left to the caller (see
     :func:`~analysis.claims.duplicates.resolve_duplicates`). With ``keep_codes``, a row
     is read only if its CPT code, normalized by :func:`analysis.codes.normalize_cpt`, is

@@ -66,20 +66,22 @@ One per row: the *first* failing check in this order.
 8. ``units_not_positive``: units <= 0.
 9. ``negative_amount``: ``allowed_usd`` or ``paid_usd`` below zero.
 10. ``bad_amount``: an amount that cannot be read as dollars and cents.
-11. ``invalid_modifier``: a modifier that is not two characters ``[0-9A-Z]``.
-12. ``invalid_pos``: a place of service that is not a two-digit code 01-99.
-13. ``invalid_npi``: an NPI that is not ten digits (or lost digits in scientific
+11. ``amount_above_cap``: an amount above :data:`analysis.defaults.MAX_LINE_USD`
+    ($100,000) on one line.
+12. ``invalid_modifier``: a modifier that is not two characters ``[0-9A-Z]``.
+13. ``invalid_pos``: a place of service that is not a two-digit code 01-99.
+14. ``invalid_npi``: an NPI that is not ten digits (or lost digits in scientific
     notation).
-14. ``invalid_npi_check_digit``: a ten-digit NPI whose check digit fails the Luhn
+15. ``invalid_npi_check_digit``: a ten-digit NPI whose check digit fails the Luhn
     formula with the ``80840`` prefix (CMS, NPI check digit standard).
-15. ``invalid_state``: not a USPS state, DC or territory code
+16. ``invalid_state``: not a USPS state, DC or territory code
     (``data/reference/usps_state_codes.csv``).
-16. ``invalid_diagnosis``: a diagnosis code not shaped like ICD-10-CM (a letter, a
+17. ``invalid_diagnosis``: a diagnosis code not shaped like ICD-10-CM (a letter, a
     digit, a letter or digit, then up to four letters or digits, dot optional).
-17. ``conflicting_duplicate``: two or more rows that passed every other check share
+18. ``conflicting_duplicate``: two or more rows that passed every other check share
     ``(claim_id, line_number)`` but differ in content. Which one is right cannot be
     known, so *all* of them are quarantined.
-18. ``duplicate_line``: a row identical (after repair, in every canonical column) to
+19. ``duplicate_line``: a row identical (after repair, in every canonical column) to
     an earlier accepted row with the same ``(claim_id, line_number)``, in any of the
     files loaded together. The first occurrence is accepted; each repeat is
     quarantined, its ``detail`` naming the row it repeats.
@@ -104,6 +106,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.defaults import MAX_LINE_USD
 from analysis.paths import reference_file
 from analysis.schema import (
     CANONICAL_COLUMNS,
@@ -294,6 +297,9 @@ QUARANTINE_RULES: tuple[Rule, ...] = (
     Rule("bad_amount", AMOUNT_COLUMNS,
          "allowed or paid amount cannot be read as dollars and cents",
          pattern=_PLAIN_AMOUNT, limit=MAX_DOLLAR_DIGITS),
+    Rule("amount_above_cap", AMOUNT_COLUMNS,
+         f"allowed or paid amount above ${MAX_LINE_USD:,} for one line (a typo or test "
+         "value)", limit=MAX_LINE_USD),
     Rule("invalid_modifier", ("modifiers",), "a modifier is not 2 characters [0-9A-Z]",
          pattern=FIELD_PATTERNS["modifiers"]),
     # two digits as FIELD_PATTERNS has it, without 00: not a place of service

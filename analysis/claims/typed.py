@@ -132,8 +132,9 @@ def fast_clean(cols: dict[str, pa.Array]) -> np.ndarray:
     checks that can fail on typed values: required fields present, service date within
     :data:`~analysis.schema.EARLIEST_DATE`..:data:`~analysis.schema.LATEST_DATE` at
     midnight, line number and units whole numbers 1..999,999,999, amounts >= 0 in
-    whole cents below $10**12, NPI check digit. Every other row is checked as text by
-    the full checks.
+    whole cents up to the per-line cap (``amount_above_cap``), NPI check digit; no
+    control character in an identifier. Every other row is checked as text by the
+    full checks.
     """
     n = len(cols["claim_id"])
     ok = np.ones(n, dtype=bool)
@@ -183,7 +184,8 @@ def fast_clean(cols: dict[str, pa.Array]) -> np.ndarray:
                      ("units", RULES["units_not_positive"].limit)):
         v = pc.fill_null(cols[c], 0).to_numpy(zero_copy_only=False)
         ok &= (v >= least) & (v <= MAX_WHOLE)
-    least, too_large = RULES["negative_amount"].limit, 10.0**MAX_DOLLAR_DIGITS
+    least = RULES["negative_amount"].limit
+    too_large = min(10.0**MAX_DOLLAR_DIGITS, RULES["amount_above_cap"].limit + 0.005)
     for c in AMOUNT_COLUMNS:
         v = cols[c].to_numpy(zero_copy_only=False)  # nulls -> NaN
         null = arrow_mask(pc.is_null(cols[c]), False)
