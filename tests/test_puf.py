@@ -21,6 +21,7 @@ from analysis.codes import ct_mr_codes
 from analysis.errors import InputError
 from analysis.npi import valid_npi
 from analysis.paths import NOTEBOOK_DIR, PUF_SAMPLE_DIR
+from analysis.pricing import SETTINGS
 from analysis.synth.puf import write_synthetic_puf
 
 K_CT_MR = len(ct_mr_codes())  # CT/MR codes in the default set (hidden-cell count)
@@ -115,7 +116,7 @@ def test_bom_and_crlf(tmp_path):
     windows = puf.read_provider_service(write(tmp_path / "b.csv", HAND, bom=True, eol="\r\n"))
     assert windows.layout == "2023+"
     pd.testing.assert_frame_equal(plain.lines, windows.lines)
-    assert not windows.lines["place_of_service"].str.contains("\r").any()
+    assert not windows.lines["setting"].str.contains("\r").any()
 
 
 def test_malformed_rows_are_quarantined_and_counts_reconcile(tmp_path):
@@ -139,6 +140,37 @@ def test_malformed_rows_are_quarantined_and_counts_reconcile(tmp_path):
     assert q.loc[5, "column"] == "Tot_Srvcs" and q.loc[5, "value"] == "abc"
     assert q.loc[6, "column"] == "Rndrng_NPI"
     assert read.lines["row"].tolist() == [2, 8]  # physical rows survive the skipped ones
+
+
+def test_place_of_service_is_read_as_the_pfs_setting(tmp_path):
+    rows = [row(code="74177", pos="F"), row(code="70450", pos="O"), row(code="76376", pos=" o")]
+    lines = puf.read_provider_service(write(tmp_path / "p.csv", rows)).lines
+    assert lines["setting"].tolist() == ["facility", "non_facility", "non_facility"]
+    assert set(puf.layouts.SETTING_OF_PLACE.values()) == set(SETTINGS)  # pricing's names
+
+
+def test_place_of_service_other_than_f_or_o_is_refused(tmp_path):
+    path = write(tmp_path / "p.csv", [HAND[0], row(code="76377", pos="H")])
+    with pytest.raises(InputError, match=r"p\.csv, row 3, column 'Place_Of_Srvc', value 'H'"):
+        puf.read_provider_service(path, on_error="raise")
+    read = puf.read_provider_service(path)
+    q = read.quarantine.set_index("row")
+    assert q.index.tolist() == [3] and read.lines["row"].tolist() == [2]
+    assert (q.loc[3, "column"], q.loc[3, "value"]) == ("Place_Of_Srvc", "H")
+    assert q.loc[3, "reason"].startswith("place of service must be F")
+
+
+def test_geography_place_of_service_is_read_as_the_setting(tmp_path):
+    cells = ["State", "37", "North Carolina", "76376", '"3D rendering"', "N"]
+    counts = ["12", "40", "55", "50", "300", "60.5", "48.1", "55.2"]
+    path = tmp_path / "g.csv"
+    path.write_text("\n".join([",".join(puf.GEOGRAPHY_SERVICE_COLUMNS),
+                               ",".join([*cells, "F", *counts]),
+                               ",".join([*cells, "O", *counts])]) + "\n")
+    assert puf.read_geography_service(path)["setting"].tolist() == ["facility", "non_facility"]
+    path.write_text(path.read_text().replace(",O,", ",X,"))
+    with pytest.raises(InputError, match=r"g\.csv, row 3, column 'Place_Of_Srvc', value 'X'"):
+        puf.read_geography_service(path)
 
 
 def test_malformed_rows_raise_with_file_row_column(tmp_path):
@@ -210,9 +242,9 @@ def test_geography_reader_national_equals_sum_of_states(synthetic):
     _, geo_path, _ = synthetic
     geo = puf.read_geography_service(geo_path)
     assert set(geo["geo_level"]) == {"National", "State"}
-    nat = geo.loc[geo["geo_level"].eq("National")].set_index(["cpt_code", "place_of_service"])
+    nat = geo.loc[geo["geo_level"].eq("National")].set_index(["cpt_code", "setting"])
     states = geo.loc[geo["geo_level"].eq("State")].groupby(
-        ["cpt_code", "place_of_service"])["services"].sum()
+        ["cpt_code", "setting"])["services"].sum()
     # a state row below 11 beneficiaries is suppressed, so states sum to <= national
     joined = nat["services"].to_frame("nat").join(states.rename("st"), how="left").fillna(0)
     assert (joined["st"] <= joined["nat"] + 1e-6).all()
@@ -236,7 +268,8 @@ def test_consistency_hand_example():
                           "allowed_usd": [300.0, 200.0]})
     geo = pd.DataFrame({"geo_level": ["State", "State", "National"],
                         "state_fips": ["37", "37", ""], "cpt_code": "76376",
-                        "place_of_service": ["F", "O", "F"], "services": [56.0, 4.0, 999.0],
+                        "setting": ["facility", "non_facility", "facility"],
+                        "services": [56.0, 4.0, 999.0],
                         "allowed_usd": [590.0, 40.0, 0.0], "n_providers": [3.0, 1.0, 9.0]})
     out = puf.check_consistency(lines, geo).iloc[0]
     # geography 56 + 4 = 60 services vs 30 + 20 = 50 visible: 10 suppressed (1/6)

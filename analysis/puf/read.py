@@ -32,6 +32,7 @@ from analysis.puf.layouts import (
     LAYOUTS,
     PROVIDER_KEEP,
     PROVIDER_NUMERIC,
+    SETTING_OF_PLACE,
     check_geography_layout,
     provider_service_layout,
 )
@@ -53,7 +54,7 @@ _MIN_BLOCK = 1 << 12
 
 LINE_COLUMNS: tuple[str, ...] = (
     "npi", "entity_code", "provider_name", "provider_type", "state", "state_fips", "zip5",
-    "cpt_code", "code_class", "place_of_service", "n_beneficiaries", "services",
+    "cpt_code", "code_class", "setting", "n_beneficiaries", "services",
     "bene_day_services", "avg_submitted_usd", "avg_allowed_usd", "avg_paid_usd",
     "avg_standardized_usd", "allowed_usd", "paid_usd", "submitted_usd", "row",
 )  # fmt: skip
@@ -139,9 +140,9 @@ def _validate_batch(
     checks: list[tuple[str, pd.Series, str]] = [
         ("npi", ~valid_npi(frame["npi"]), "NPI is not 10 digits with a valid check digit"),
         (
-            "place_of_service",
-            ~frame["place_of_service"].isin(["F", "O"]),
-            "place of service must be F or O",
+            "setting",
+            ~frame["setting"].isin(list(SETTING_OF_PLACE)),
+            "place of service must be F (facility) or O (office)",
         ),
     ]
     for col in PROVIDER_NUMERIC:
@@ -175,13 +176,14 @@ def _validate_batch(
                     "reason": reason[bad_rows],
                     "column": column[bad_rows].map(lambda c: source.get(c, c)),
                     "value": [str(bad.at[i, column[i]]) for i in bad.index],
-                    "text": bad["npi"] + " " + bad["cpt_code"] + " " + bad["place_of_service"],
+                    "text": bad["npi"] + " " + bad["cpt_code"] + " " + bad["setting"],
                 }
             )
         )
     good = frame.loc[~bad_rows]
     out = good.assign(**{c: parsed[c][~bad_rows].astype("float64") for c in PROVIDER_NUMERIC})
     return out.assign(
+        setting=out["setting"].map(SETTING_OF_PLACE).astype("string"),
         n_beneficiaries=out["n_beneficiaries"].round().astype("int64"),
         allowed_usd=out["services"] * out["avg_allowed_usd"],
         paid_usd=out["services"] * out["avg_paid_usd"],
@@ -289,7 +291,7 @@ def _scan(
             npi=frame["npi"].str.strip(),
             cpt_code=frame["cpt_code"].str.strip(),
             state=frame["state"].str.strip(),
-            place_of_service=frame["place_of_service"].str.strip().str.upper(),
+            setting=frame["setting"].str.strip().str.upper(),
             entity_code=frame["entity_code"].str.strip().str.upper(),
         )
         frame = _validate_batch(frame, path=path, on_error=on_error, stats=stats)
@@ -341,7 +343,7 @@ def _empty_lines() -> pd.DataFrame:
     """Zero kept rows, with the columns and dtypes of :attr:`PufRead.lines`."""
     strings = [
         "npi", "entity_code", "provider_name", "provider_type", "state", "state_fips",
-        "zip5", "cpt_code", "code_class", "place_of_service",
+        "zip5", "cpt_code", "code_class", "setting",
     ]  # fmt: skip
     dtypes = {c: "float64" for c in LINE_COLUMNS}
     dtypes |= {c: "string" for c in strings} | {"n_beneficiaries": "int64", "row": "int64"}
@@ -376,7 +378,8 @@ class PufRead:
     lines : DataFrame
         One row per kept file row: ``npi, entity_code, provider_name, provider_type,
         state, state_fips, zip5, cpt_code, code_class ("3D" | "CT" | "MR" | "other"),
-        place_of_service ("F" | "O"), n_beneficiaries, services (float; may be
+        setting ("facility" | "non_facility", from the file's ``Place_Of_Srvc``
+        ``F`` | ``O``), n_beneficiaries, services (float; may be
         fractional), bene_day_services, avg_submitted_usd, avg_allowed_usd,
         avg_paid_usd, avg_standardized_usd, allowed_usd, paid_usd, submitted_usd``
         (the totals are ``services x`` the file's averages) and ``row`` (physical
@@ -517,7 +520,8 @@ def read_geography_service(
     -------
     DataFrame
         ``geo_level ("National" | "State"), state_fips, state_name, cpt_code,
-        code_class, place_of_service, n_providers, n_beneficiaries, services,
+        code_class, setting ("facility" | "non_facility", from ``Place_Of_Srvc``
+        ``F`` | ``O``), n_providers, n_beneficiaries, services,
         bene_day_services, avg_submitted_usd, avg_allowed_usd, avg_paid_usd,
         avg_standardized_usd, allowed_usd, paid_usd``.
     """
@@ -534,8 +538,9 @@ def read_geography_service(
         )
     except pa.ArrowInvalid as err:
         raise InputError(f"cannot parse the CSV: {err}", file=path) from None
-    table = table.filter(pc.is_in(table.column("HCPCS_Cd"), value_set=pa.array(keep_codes)))
-    raw = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    keep = pc.is_in(table.column("HCPCS_Cd"), value_set=pa.array(keep_codes))
+    rows = np.flatnonzero(keep.to_numpy()) + 2  # physical row numbers, header = 1
+    raw = table.filter(keep).to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
     names = GEOGRAPHY_KEEP
     frame = raw.rename(columns=names).loc[:, list(names.values())]
     numeric = list(names.values())[5:]
@@ -547,11 +552,24 @@ def read_geography_service(
             raise InputError(
                 "not a number >= 0",
                 file=path,
+                row=int(rows[i]),
                 column=[k for k, v in names.items() if v == col][0],
                 value=frame[col].iloc[i],
             )
         frame = frame.assign(**{col: values.astype("float64")})
+    place = frame["setting"].str.strip().str.upper()
+    bad_place = ~place.isin(list(SETTING_OF_PLACE))
+    if bad_place.any():
+        i = first_bad_row(bad_place)
+        raise InputError(
+            "place of service must be F (facility) or O (office)",
+            file=path,
+            row=int(rows[i]),
+            column="Place_Of_Srvc",
+            value=frame["setting"].iloc[i],
+        )
     frame = frame.assign(
+        setting=place.map(SETTING_OF_PLACE).astype("string"),
         geo_level=frame["geo_level"].str.strip(),
         state_fips=frame["state_fips"].str.strip().str.zfill(2).mask(
             frame["state_fips"].str.strip().eq(""), ""

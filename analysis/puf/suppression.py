@@ -20,6 +20,7 @@ import pandas as pd
 
 from analysis.codes import CODES_3D
 from analysis.errors import InputError
+from analysis.puf.layouts import SETTING_OF_PLACE
 
 __all__ = [
     "SUPPRESSED_MAX_BENEFICIARIES",
@@ -49,9 +50,10 @@ class SuppressionBounds:
         more than two CT/MR studies of the same code read by one radiologist in a
         year; 2.0 gives 20 services per hidden cell. Raise it to widen the bounds.
     places : {"observed", "all"}
-        Places of service at which an NPI can have hidden cells: those where it has
-        any visible CT/MR or 3D row (default: a radiologist reading only hospital
-        studies has no office cells), or both ``F`` and ``O``.
+        Settings (places of service) in which an NPI can have hidden cells: those
+        where it has any visible CT/MR or 3D row (default: a radiologist reading only
+        hospital studies has no office cells), or both ``facility`` and
+        ``non_facility``.
     """
 
     max_hidden_beneficiaries: int = SUPPRESSED_MAX_BENEFICIARIES
@@ -88,37 +90,38 @@ def hidden_cells(
 ) -> pd.DataFrame:
     """Hidden 3D and CT/MR code x place cells per NPI (and its practice).
 
-    For each NPI and each place of service in scope (``bounds.places``), every code
+    For each NPI and each setting in scope (``bounds.places``), every code
     of the 3D set and of the ``n_ct_mr_codes`` CT/MR codes without a visible row is a
     cell that may be hidden.
 
     Parameters
     ----------
     frame : DataFrame
-        Provider-file rows with ``practice_id, npi, place_of_service, cpt_code,
-        code_class``.
+        Provider-file rows with ``practice_id, npi, setting, cpt_code, code_class``.
 
     Returns
     -------
     DataFrame
-        One row per ``practice_id, npi, place_of_service``: ``is_3d, is_ctmr`` (visible
+        One row per ``practice_id, npi, setting``: ``is_3d, is_ctmr`` (visible
         codes) and ``hidden_cells_3d, hidden_cells_ct_mr``.
     """
     relevant = frame.loc[frame["code_class"].isin(["CT", "MR", "3D"])]
-    cells = relevant.drop_duplicates(["practice_id", "npi", "place_of_service", "cpt_code"])
+    cells = relevant.drop_duplicates(["practice_id", "npi", "setting", "cpt_code"])
     per_place = (
         cells.assign(
             is_3d=cells["code_class"].eq("3D"), is_ctmr=cells["code_class"].isin(["CT", "MR"])
         )
-        .groupby(["practice_id", "npi", "place_of_service"], observed=True)[["is_3d", "is_ctmr"]]
+        .groupby(["practice_id", "npi", "setting"], observed=True)[["is_3d", "is_ctmr"]]
         .sum()
         .reset_index()
     )
     if bounds.places == "all":
         npis = per_place.loc[:, ["practice_id", "npi"]].drop_duplicates()
-        grid = npis.merge(pd.DataFrame({"place_of_service": ["F", "O"]}), how="cross")
+        settings = pd.DataFrame({"setting": pd.array(list(SETTING_OF_PLACE.values()),
+                                                     dtype="string")})
+        grid = npis.merge(settings, how="cross")
         per_place = grid.merge(
-            per_place, on=["practice_id", "npi", "place_of_service"], how="left"
+            per_place, on=["practice_id", "npi", "setting"], how="left"
         ).fillna({"is_3d": 0, "is_ctmr": 0})
     return per_place.assign(
         hidden_cells_3d=(len(CODES_3D) - per_place["is_3d"]).clip(lower=0),
