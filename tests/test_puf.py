@@ -84,7 +84,7 @@ def test_hand_file_rows_numbers_and_strings(tmp_path):
     assert read.layout == "2023+"
     assert read.counts["rows_read"] == 6
     assert read.counts["rows_kept"] == 5 and read.counts["rows_out_of_scope_code"] == 1
-    nc = lines.loc[lines["npi"].eq("1234567893")].set_index("cpt_code")
+    nc = lines.loc[lines["rendering_npi"].eq("1234567893")].set_index("cpt_code")
     assert nc.loc["70450", "services"] == 40.5  # fractional Tot_Srvcs kept
     assert nc.loc["74177", "allowed_usd"] == pytest.approx(2512.5)
     assert nc["allowed_usd"].sum() == pytest.approx(2512.5 + 810 + 1050 + 102)
@@ -203,7 +203,7 @@ def test_streamed_read_equals_whole_file_read(synthetic, batch_rows):
     codes = set(ct_mr_codes()["cpt_code"]) | {"76376", "76377"}
     whole = whole.loc[whole["HCPCS_Cd"].isin(codes)]
     assert len(streamed) == len(whole) > 100
-    assert streamed["npi"].tolist() == whole["Rndrng_NPI"].tolist()
+    assert streamed["rendering_npi"].tolist() == whole["Rndrng_NPI"].tolist()
     assert streamed["cpt_code"].tolist() == whole["HCPCS_Cd"].tolist()
     np.testing.assert_allclose(streamed["services"], whole["Tot_Srvcs"].astype(float))
     np.testing.assert_allclose(
@@ -263,7 +263,7 @@ def test_consistency_gap_is_the_suppressed_services(synthetic):
 
 
 def test_consistency_hand_example():
-    lines = pd.DataFrame({"npi": ["1", "2"], "state": "NC", "state_fips": "37",
+    lines = pd.DataFrame({"rendering_npi": ["1", "2"], "state": "NC", "state_fips": "37",
                           "cpt_code": "76376", "services": [30.0, 20.0],
                           "allowed_usd": [300.0, 200.0]})
     geo = pd.DataFrame({"geo_level": ["State", "State", "National"],
@@ -289,27 +289,47 @@ def test_rollups_npi_organization_crosswalk(tmp_path):
     assert org.lines["practice_id"].unique().tolist() == ["1245319599"]
     assert org.counts["rows_dropped"] == 4
     cw_path = tmp_path / "cw.csv"
-    cw_path.write_text("npi,practice_id,practice_name\n1.234567893E9,P1,Group One\n")
+    cw_path.write_text("rendering_npi,practice_id,practice_name\n1.234567893E9,P1,Group One\n")
     cw = puf.read_crosswalk(cw_path)
-    assert cw["npi"].tolist() == ["1234567893"]  # spreadsheet damage repaired
+    assert cw["rendering_npi"].tolist() == ["1234567893"]  # spreadsheet damage repaired
     rolled = puf.assign_practices(lines, crosswalk=cw)
     assert rolled.rollup == "crosswalk"
-    assert rolled.unmatched["npi"].tolist() == ["1245319599"]
+    assert rolled.unmatched["rendering_npi"].tolist() == ["1245319599"]
     assert set(rolled.lines["practice_id"]) == {"P1", "1245319599"}  # unmatched = own
     dropped = puf.assign_practices(lines, crosswalk=cw, unmatched="drop")
     assert set(dropped.lines["practice_id"]) == {"P1"} and dropped.counts["rows_dropped"] == 1
 
 
+def test_crosswalk_header_npi_is_read_as_rendering_npi(tmp_path):
+    new, old = tmp_path / "new.csv", tmp_path / "old.csv"
+    new.write_text("rendering_npi,practice_id\n1234567893,P1\n1245319599,P2\n")
+    old.write_text(" NPI ,practice_id\n1234567893,P1\n1245319599,P2\n")  # earlier name
+    pd.testing.assert_frame_equal(puf.read_crosswalk(old), puf.read_crosswalk(new))
+    assert puf.read_crosswalk(old).columns.tolist() == [
+        "rendering_npi", "practice_id", "practice_name"]
+    lines = pd.DataFrame({"rendering_npi": ["1234567893"], "provider_name": "Smith",
+                          "state": "NC", "cpt_code": "74177", "services": 25.0})
+    by_frame = puf.assign_practices(lines, crosswalk=pd.DataFrame(
+        {"npi": ["1234567893"], "practice_id": ["P1"]}))
+    assert by_frame.lines["practice_id"].tolist() == ["P1"]
+    old.write_text("npi,rendering_npi,practice_id\n1234567893,1234567893,P1\n")
+    with pytest.raises(InputError, match="both rendering_npi and npi"):
+        puf.read_crosswalk(old)
+
+
 def test_crosswalk_errors(tmp_path):
     p = tmp_path / "cw.csv"
-    p.write_text("npi,practice_id\n1234567893,P1\n1234567893,P2\n")
+    p.write_text("rendering_npi,practice_id\n1234567893,P1\n1234567893,P2\n")
     with pytest.raises(InputError, match="row 2.*more than one practice"):
         puf.read_crosswalk(p)
-    p.write_text("npi,practice_id\n1234567890,P1\n")
-    with pytest.raises(InputError, match="row 2, column 'npi'"):
+    p.write_text("rendering_npi,practice_id\n1234567890,P1\n")
+    with pytest.raises(InputError, match="row 2, column 'rendering_npi'"):
+        puf.read_crosswalk(p)
+    p.write_text("npi,practice_id\n1234567890,P1\n")  # the file's own column name
+    with pytest.raises(InputError, match="row 2, column 'npi', value '1234567890'"):
         puf.read_crosswalk(p)
     p.write_text("provider,practice_id\n1234567893,P1\n")
-    with pytest.raises(InputError, match="npi and practice_id"):
+    with pytest.raises(InputError, match=r"rendering_npi \(or npi\) and practice_id"):
         puf.read_crosswalk(p)
 
 
@@ -348,9 +368,9 @@ def test_suppression_bounds_validation():
 def test_summaries_of_practice_partitions_add_up(synthetic, cut):
     path, _, _ = synthetic
     lines = puf.read_provider_service(path).lines
-    npis = sorted(lines["npi"].unique())
-    part_a = lines.loc[lines["npi"].isin(npis[:cut])]
-    part_b = lines.loc[~lines["npi"].isin(npis[:cut])]
+    npis = sorted(lines["rendering_npi"].unique())
+    part_a = lines.loc[lines["rendering_npi"].isin(npis[:cut])]
+    part_b = lines.loc[~lines["rendering_npi"].isin(npis[:cut])]
     whole = puf.summarize_puf(lines, period="2023")
     parts = pd.concat([puf.summarize_puf(part_a, period="2023"),
                        puf.summarize_puf(part_b, period="2023")])
@@ -365,7 +385,7 @@ def _summary(rows):
     """Practices (id, x 3D, n CT/MR, hidden 3D max, hidden CT/MR max)."""
     return pd.DataFrame({
         "practice_id": [r[0] for r in rows], "period": "2023", "payer": "MEDICARE",
-        "n_npis": 1, "ct_mr_units": [float(r[2]) for r in rows],
+        "n_rendering_npis": 1, "ct_mr_units": [float(r[2]) for r in rows],
         "units_3d_76376": [float(r[1]) for r in rows], "units_3d_76377": 0.0,
         "allowed_3d_76376_usd": 0.0, "allowed_3d_76377_usd": 0.0,
         "hidden_cells_3d": 0, "hidden_cells_ct_mr": 0,

@@ -64,7 +64,7 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
 """The provider-file layouts by name (the names :func:`provider_service_layout` returns)."""
 
 PROVIDER_KEEP: dict[str, str] = {
-    "Rndrng_NPI": "npi",
+    "Rndrng_NPI": "rendering_npi",
     "Rndrng_Prvdr_Last_Org_Name": "provider_name",
     "Rndrng_Prvdr_Ent_Cd": "entity_code",
     "Rndrng_Prvdr_State_Abrvtn": "state",

@@ -53,8 +53,8 @@ _BYTES_PER_ROW = 330
 _MIN_BLOCK = 1 << 12
 
 LINE_COLUMNS: tuple[str, ...] = (
-    "npi", "entity_code", "provider_name", "provider_type", "state", "state_fips", "zip5",
-    "cpt_code", "code_class", "setting", "n_beneficiaries", "services",
+    "rendering_npi", "entity_code", "provider_name", "provider_type", "state", "state_fips",
+    "zip5", "cpt_code", "code_class", "setting", "n_beneficiaries", "services",
     "bene_day_services", "avg_submitted_usd", "avg_allowed_usd", "avg_paid_usd",
     "avg_standardized_usd", "allowed_usd", "paid_usd", "submitted_usd", "row",
 )  # fmt: skip
@@ -138,7 +138,11 @@ def _validate_batch(
     reason = pd.Series("", index=frame.index, dtype="string")
     column = pd.Series("", index=frame.index, dtype="string")
     checks: list[tuple[str, pd.Series, str]] = [
-        ("npi", ~valid_npi(frame["npi"]), "NPI is not 10 digits with a valid check digit"),
+        (
+            "rendering_npi",
+            ~valid_npi(frame["rendering_npi"]),
+            "NPI is not 10 digits with a valid check digit",
+        ),
         (
             "setting",
             ~frame["setting"].isin(list(SETTING_OF_PLACE)),
@@ -176,7 +180,8 @@ def _validate_batch(
                     "reason": reason[bad_rows],
                     "column": column[bad_rows].map(lambda c: source.get(c, c)),
                     "value": [str(bad.at[i, column[i]]) for i in bad.index],
-                    "text": bad["npi"] + " " + bad["cpt_code"] + " " + bad["setting"],
+                    "text": bad["rendering_npi"] + " " + bad["cpt_code"] + " "
+                    + bad["setting"],
                 }
             )
         )
@@ -288,7 +293,7 @@ def _scan(
             .assign(row=_physical_rows(index[mask], malformed_rows))
         )
         frame = frame.assign(
-            npi=frame["npi"].str.strip(),
+            rendering_npi=frame["rendering_npi"].str.strip(),
             cpt_code=frame["cpt_code"].str.strip(),
             state=frame["state"].str.strip(),
             setting=frame["setting"].str.strip().str.upper(),
@@ -342,8 +347,8 @@ def _pieces(path: Path, size: int) -> Iterator[tuple[bytes, int]]:
 def _empty_lines() -> pd.DataFrame:
     """Zero kept rows, with the columns and dtypes of :attr:`PufRead.lines`."""
     strings = [
-        "npi", "entity_code", "provider_name", "provider_type", "state", "state_fips",
-        "zip5", "cpt_code", "code_class", "setting",
+        "rendering_npi", "entity_code", "provider_name", "provider_type", "state",
+        "state_fips", "zip5", "cpt_code", "code_class", "setting",
     ]  # fmt: skip
     dtypes = {c: "float64" for c in LINE_COLUMNS}
     dtypes |= {c: "string" for c in strings} | {"n_beneficiaries": "int64", "row": "int64"}
@@ -376,14 +381,15 @@ class PufRead:
     Attributes
     ----------
     lines : DataFrame
-        One row per kept file row: ``npi, entity_code, provider_name, provider_type,
-        state, state_fips, zip5, cpt_code, code_class ("3D" | "CT" | "MR" | "other"),
-        setting ("facility" | "non_facility", from the file's ``Place_Of_Srvc``
-        ``F`` | ``O``), n_beneficiaries, services (float; may be
-        fractional), bene_day_services, avg_submitted_usd, avg_allowed_usd,
-        avg_paid_usd, avg_standardized_usd, allowed_usd, paid_usd, submitted_usd``
-        (the totals are ``services x`` the file's averages) and ``row`` (physical
-        row number in the file, header = 1).
+        One row per kept file row: ``rendering_npi`` (the file's ``Rndrng_NPI``),
+        ``entity_code, provider_name, provider_type, state, state_fips, zip5,
+        cpt_code, code_class`` (``"3D" | "CT" | "MR" | "other"``), ``setting``
+        (``"facility" | "non_facility"``, from the file's ``Place_Of_Srvc`` ``F`` |
+        ``O``), ``n_beneficiaries, services`` (float; may be fractional),
+        ``bene_day_services, avg_submitted_usd, avg_allowed_usd, avg_paid_usd,
+        avg_standardized_usd, allowed_usd, paid_usd, submitted_usd`` (the totals are
+        ``services x`` the file's averages) and ``row`` (physical row number in the
+        file, header = 1).
     quarantine : DataFrame
         ``row, reason, column, value, text`` of every malformed row (wrong field
         count, any code) and every in-scope row with an unusable value.

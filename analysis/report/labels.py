@@ -48,6 +48,7 @@ COLUMN_LABELS = {
     "note": "Note / source", "measure": "Measure", "practice": "This practice",
     "peer_median": "Peer median", "benchmark": "Benchmark", "screen": "Screen",
     "rule": "Rule", "item": "Item", "topic": "Topic",
+    "rendering_npi": "Rendering NPI", "n_rendering_npis": "Rendering NPIs",
 }
 
 #: Human labels of the notebook parameters (scenario tables).
