@@ -550,30 +550,18 @@ def read_geography_service(
     names = GEOGRAPHY_KEEP
     frame = raw.rename(columns=names).loc[:, list(names.values())]
     numeric = list(names.values())[5:]
-    for col in numeric:
-        values = pd.to_numeric(frame[col].str.strip(), errors="coerce")
-        bad = values.isna() | (values < 0)
+    parsed = {c: pd.to_numeric(frame[c].str.strip(), errors="coerce") for c in numeric}
+    place = frame["setting"].str.strip().str.upper()
+    checks = [(c, parsed[c].isna() | (parsed[c] < 0), "not a number >= 0") for c in numeric]
+    checks.append(("setting", ~place.isin(list(SETTING_OF_PLACE)),
+                   "place of service must be F (facility) or O (office)"))
+    source = {v: k for k, v in names.items()}
+    for col, bad, message in checks:
         if bad.any():
             i = first_bad_row(bad)
-            raise InputError(
-                "not a number >= 0",
-                file=path,
-                row=int(rows[i]),
-                column=[k for k, v in names.items() if v == col][0],
-                value=frame[col].iloc[i],
-            )
-        frame = frame.assign(**{col: values.astype("float64")})
-    place = frame["setting"].str.strip().str.upper()
-    bad_place = ~place.isin(list(SETTING_OF_PLACE))
-    if bad_place.any():
-        i = first_bad_row(bad_place)
-        raise InputError(
-            "place of service must be F (facility) or O (office)",
-            file=path,
-            row=int(rows[i]),
-            column="Place_Of_Srvc",
-            value=frame["setting"].iloc[i],
-        )
+            raise InputError(message, file=path, row=int(rows[i]), column=source[col],
+                             value=frame[col].iloc[i])
+    frame = frame.assign(**{c: parsed[c].astype("float64") for c in numeric})
     frame = frame.assign(
         setting=place.map(SETTING_OF_PLACE).astype("string"),
         geo_level=frame["geo_level"].str.strip(),
