@@ -162,13 +162,14 @@ class PufScreen:
     ----------
     table : DataFrame
         One row per practice: ``practice_id, practice_name, state, mac, jurisdiction``
-        (when rows were given), ``n`` (CT/MR services), ``x`` (3D services), ``rate,
-        rate_lower, rate_upper`` (see :mod:`analysis.puf`), ``ci_low, ci_high,
+        (when rows were given), ``n_rendering_npis``, ``n_ct_mr`` (CT/MR services),
+        ``n_3d`` (3D services), ``unit`` (``"services"``), ``rate, rate_lower,
+        rate_upper`` (see :mod:`analysis.puf`), ``ci_low, ci_high,
         p_value, q_value, flag`` (the screen on visible rows), ``flag_at_lower,
         flag_at_upper`` (the same screen with every practice at its lower / upper
         bound), ``robust`` (the flag is the same at both bounds) and ``flag_status``,
         plus the hidden-cell columns of the summary, ``shrunken_rate, prob_above,
-        percentile, excess_x, excess_usd``.
+        percentile, excess_n_3d, excess_usd``.
     observed, at_lower, at_upper : analysis.lcd.ScreenResult
         The three screens.
     bounds : SuppressionBounds
@@ -215,8 +216,8 @@ class PufScreen:
         }
 
     def _repr_html_(self) -> str:
-        cols = ["practice_id", "practice_name", "state", "n", "x", "rate", "rate_lower",
-                "rate_upper", "q_value", "flag", "flag_status"]
+        cols = ["practice_id", "practice_name", "state", "n_ct_mr", "n_3d", "rate",
+                "rate_lower", "rate_upper", "q_value", "flag", "flag_status"]
         cols = [c for c in cols if c in self.table.columns]
         shown = self.table.loc[:, cols].sort_values(["q_value", "practice_id"], na_position="last")
         fmt = {c: "{:.1%}".format for c in ("rate", "rate_lower", "rate_upper")}
@@ -302,7 +303,7 @@ def screen_puf(
         .reset_index()
     )
     t = observed.table.merge(lower, on=keys).merge(upper, on=keys).merge(hidden, on=keys)
-    rate_lower, rate_upper = rate_bounds(t["x"], t["n"], t["hidden_3d_units_max"],
+    rate_lower, rate_upper = rate_bounds(t["n_3d"], t["n_ct_mr"], t["hidden_3d_units_max"],
                                          t["hidden_ct_mr_units_max"])
     robust = t["flag_at_lower"] == t["flag_at_upper"]
     status = [
@@ -316,9 +317,10 @@ def screen_puf(
             t, on="practice_id", how="right"
         )
     front = [c for c in ["practice_id", "practice_name", "state", "mac", "jurisdiction",
-                         "n_rendering_npis", "screened", "n", "x", "rate", "rate_lower",
-                         "rate_upper", "ci_low", "ci_high", "p_value", "q_value", "flag",
-                         "flag_at_lower", "flag_at_upper", "robust", "flag_status"]
+                         "n_rendering_npis", "screened", "n_ct_mr", "n_3d", "unit", "rate",
+                         "rate_lower", "rate_upper", "ci_low", "ci_high", "p_value",
+                         "q_value", "flag", "flag_at_lower", "flag_at_upper", "robust",
+                         "flag_status"]
              if c in t.columns]
     t = t.loc[:, front + [c for c in t.columns if c not in front]]
     return PufScreen(table=t.reset_index(drop=True), observed=observed, at_lower=at_lower,

@@ -129,18 +129,20 @@ def hidden_cells(
     )
 
 
-def rate_bounds(x, n, hidden_3d_max, hidden_ct_mr_max) -> tuple[np.ndarray, np.ndarray]:
+def rate_bounds(n_3d, n_ct_mr, hidden_3d_max, hidden_ct_mr_max
+                ) -> tuple[np.ndarray, np.ndarray]:
     """The lowest and highest services-basis 3D rate the hidden cells allow.
 
     Hidden 3D services can only raise the rate and hidden CT/MR services can only
-    lower it: ``lower = x / (n + hidden_ct_mr_max)``, ``upper = (x + hidden_3d_max) / n``
-    (NaN where ``n`` is 0).
+    lower it: ``lower = n_3d / (n_ct_mr + hidden_ct_mr_max)``, ``upper = (n_3d +
+    hidden_3d_max) / n_ct_mr`` (NaN where ``n_ct_mr`` is 0), with ``n_3d`` and
+    ``n_ct_mr`` the visible 3D and CT/MR services.
 
     >>> lower, upper = rate_bounds([150.0], [1000.0], [200.0], [0.0])
     >>> float(lower[0]), float(upper[0])
     (0.15, 0.35)
     """
-    n, x = np.asarray(n, dtype=float), np.asarray(x, dtype=float)
+    n, x = np.asarray(n_ct_mr, dtype=float), np.asarray(n_3d, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         lower = np.where(n > 0, x / (n + np.asarray(hidden_ct_mr_max)), np.nan)
         upper = np.where(n > 0, (x + np.asarray(hidden_3d_max)) / n, np.nan)
