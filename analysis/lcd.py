@@ -16,23 +16,29 @@ function of counts alone, are in :mod:`analysis.rate_stats`.
 
 Definitions (also returned as text in :attr:`ScreenResult.definitions`)
 -----------------------------------------------------------------------
-- **Encounter basis** (default): ``n`` = CT/MR encounters, ``x`` = encounters with at
-  least one linked 3D line (76376/76377). With the oncology exemption (default) both
-  count only non-oncology encounters (``n_nononc_encounters``,
-  ``n_nononc_encounters_3d`` of :mod:`analysis.summary`); ``rate = x / n`` is a true
-  binomial proportion.
-- **Services basis**: ``x`` = 3D units (``units_3d_76376 + units_3d_76377``), ``n`` =
-  CT/MR units (``ct_mr_units``), the only basis the Medicare PUF allows. Units carry no
-  diagnosis, so the oncology exemption cannot be applied on this basis; units are not
-  independent Bernoulli trials, so the binomial statistics are an approximation. Where
-  ``x > n`` the statistics use ``min(x, n)``.
+Each practice's denominator is ``n_ct_mr`` (its CT/MR imaging) and its numerator
+``n_3d`` (the part of it with 3D rendering), both counted in the ``unit`` of the basis,
+``"encounters"`` or ``"services"``; in the formulas below ``n`` is ``n_ct_mr`` and ``x``
+is ``n_3d``.
+
+- **Encounter basis** (default, ``unit = "encounters"``): ``n_ct_mr`` = CT/MR
+  encounters, ``n_3d`` = encounters with at least one linked 3D line (76376/76377).
+  With the oncology exemption (default) both count only non-oncology encounters
+  (``n_nononc_encounters``, ``n_nononc_encounters_3d`` of :mod:`analysis.summary`);
+  ``rate = n_3d / n_ct_mr`` is a true binomial proportion.
+- **Services basis** (``unit = "services"``): ``n_3d`` = 3D units (``units_3d_76376 +
+  units_3d_76377``), ``n_ct_mr`` = CT/MR units (``ct_mr_units``), the only basis the
+  Medicare PUF allows. Units carry no diagnosis, so the oncology exemption cannot be
+  applied on this basis; units are not independent Bernoulli trials, so the binomial
+  statistics are an approximation. Where ``n_3d > n_ct_mr`` the statistics use
+  ``min(n_3d, n_ct_mr)``.
 - **Exact test**: one-sided binomial test of H0: p <= threshold,
   ``p_value = P(X >= x | n, threshold) = binom.sf(x - 1, n, threshold)``.
 - **Interval**: two-sided ``ci_level`` interval, Clopper–Pearson (exact, default) or
   Wilson score (no continuity correction).
 - **Multiplicity**: Benjamini–Hochberg q-values across the practices screened;
   ``flag = q_value < alpha``.
-- **Funnel limits**: for the practice's ``n``, the exact binomial quantiles of
+- **Funnel limits**: for the practice's ``n_ct_mr``, the exact binomial quantiles of
   Binomial(n, threshold) at 2.5/97.5 % (95 % limits) and 0.1/99.9 % (99.8 %), smoothed
   by Spiegelhalter's interpolation (2005, appendix A.1.1): with ``r_p`` the p-quantile
   and ``F`` the binomial CDF, ``limit = (r_p - a) / n``,
@@ -58,14 +64,15 @@ Definitions (also returned as text in :attr:`ScreenResult.definitions`)
 - **Peer percentile**: share of practices screened whose rate is <= the practice's
   (empirical CDF). ``flag_percentile``: rate above the ``percentile_flag`` quantile
   (linear interpolation) of peers' rates, the PEPPER-style screen.
-- **Excess**: ``excess_x = max(0, x - threshold * n)``; ``excess_usd = excess_x *
-  usd_per_x`` where ``usd_per_x`` is the practice's observed allowed dollars of 3D
-  lines (``allowed_3d_76376_usd + allowed_3d_76377_usd``) per encounter with 3D
-  (``n_encounters_3d``, all encounters: the summary does not split dollars by oncology)
-  on the encounter basis, per 3D unit on the services basis. 3D lines without an
-  observed ``allowed_usd`` add no dollars (``n_unpriced_3d_lines`` counts them).
-- Practices with ``n == 0`` are reported but not screened: NaN statistics, no flags;
-  they do not count in the BH correction, the overdispersion or the prior.
+- **Excess**: ``expected_n_3d = threshold * n_ct_mr``, ``excess_n_3d = max(0, n_3d -
+  expected_n_3d)``; ``excess_usd = excess_n_3d * usd_per_3d`` where ``usd_per_3d`` is
+  the practice's observed allowed dollars of 3D lines (``allowed_3d_76376_usd +
+  allowed_3d_76377_usd``) per encounter with 3D (``n_encounters_3d``, all encounters:
+  the summary does not split dollars by oncology) on the encounter basis, per 3D unit
+  on the services basis. 3D lines without an observed ``allowed_usd`` add no dollars
+  (``n_unpriced_3d_lines`` counts them).
+- Practices with ``n_ct_mr == 0`` are reported but not screened: NaN statistics, no
+  flags; they do not count in the BH correction, the overdispersion or the prior.
 
 References
 ----------
@@ -138,7 +145,7 @@ class ScreenSettings:
         Benchmark share in (0, 1); 0.20 from the retired LCD L35408.
     basis : {"encounters", "services"}
     exempt_oncology : bool
-        Exclude oncology encounters from ``n`` and ``x`` (encounter basis only).
+        Exclude oncology encounters from ``n_ct_mr`` and ``n_3d`` (encounter basis only).
     alpha : float
         False discovery rate; ``flag = q_value < alpha``.
     ci : {"clopper-pearson", "wilson"}
@@ -219,9 +226,9 @@ class ScreenResult:
         ``flag_shrinkage`` among practices screened: ``n_practices``, ``practice_ids``
         (comma separated) and ``agree`` (all three the same).
     trend : DataFrame
-        One row per practice × period: ``practice_id, period, n, x, rate, ci_low,
-        ci_high, p_value`` (per period, not multiplicity-adjusted), ``funnel_hi95,
-        funnel_hi998, above_exact_998``.
+        One row per practice × period: ``practice_id, period, n_ct_mr, n_3d, unit,
+        rate, ci_low, ci_high, p_value`` (per period, not multiplicity-adjusted),
+        ``funnel_hi95, funnel_hi998, above_exact_998``.
     settings : ScreenSettings
     definitions : str
         Every definition used, as text.
@@ -255,8 +262,9 @@ class ScreenResult:
             flags.nunique(axis=1) > 1,
             [
                 "practice_id",
-                "n",
-                "x",
+                "n_ct_mr",
+                "n_3d",
+                "unit",
                 "rate",
                 "q_value",
                 "prob_above",
@@ -289,8 +297,9 @@ class ScreenResult:
         """Compact per-practice table, most significant first."""
         cols = [
             "practice_id",
-            "n",
-            "x",
+            "n_ct_mr",
+            "n_3d",
+            "unit",
             "rate",
             "ci_low",
             "ci_high",
@@ -300,7 +309,7 @@ class ScreenResult:
             "shrunken_rate",
             "prob_above",
             "percentile",
-            "excess_x",
+            "excess_n_3d",
             "excess_usd",
         ]
         return (
@@ -331,7 +340,7 @@ class ScreenResult:
             "shrunken_rate": "{:.1%}",
             "prob_above": "{:.3f}",
             "percentile": "{:.0%}",
-            "excess_x": "{:,.1f}",
+            "excess_n_3d": "{:,.1f}",
             "excess_usd": "${:,.0f}",
         }
         table = self.summary.to_html(
@@ -403,7 +412,7 @@ def _select(frame: pd.DataFrame, settings: ScreenSettings, *, name: str) -> pd.D
 
 
 def _counts(frame: pd.DataFrame, settings: ScreenSettings, *, name: str) -> pd.DataFrame:
-    """Add ``n`` and ``x`` for the basis; check the columns they come from."""
+    """Add ``n_ct_mr`` and ``n_3d`` for the basis; check the columns they come from."""
     if settings.basis == "services":
         needed = ("ct_mr_units", "units_3d_76376", "units_3d_76377")
     else:
@@ -443,7 +452,7 @@ def _counts(frame: pd.DataFrame, settings: ScreenSettings, *, name: str) -> pd.D
                 frame, first_bad_row(over), x_col,
                 f"encounters with 3D exceed encounters (in the {name})",
             )
-    return frame.assign(n=n, x=x)
+    return frame.assign(n_ct_mr=n, n_3d=x)
 
 
 def _count_error(frame: pd.DataFrame, row: int, column: str, message: str) -> InputError:
@@ -473,21 +482,23 @@ def _definitions(s: ScreenSettings, od: Overdispersion, prior: BetaPrior) -> str
     t = f"{s.threshold:.0%}"
     if s.basis == "services":
         basis = (
-            "Services basis: n = CT/MR units, x = 3D units (76376 + 76377); units "
+            "Services basis (unit: services): n_ct_mr = CT/MR units, n_3d = 3D units "
+            "(76376 + 76377); units "
             "carry no diagnosis, so oncology is not exempt on this basis"
             + (" (exemption requested but not applicable)" if s.exempt_oncology else "")
             + "; binomial statistics are an approximation for units."
         )
     elif s.exempt_oncology:
         basis = (
-            "Encounter basis, oncology exempt: n = non-oncology CT/MR encounters "
-            "(practice, patient, date), x = those with >= 1 linked 3D line "
+            "Encounter basis (unit: encounters), oncology exempt: n_ct_mr = non-oncology "
+            "CT/MR encounters (practice, patient, date), n_3d = those with >= 1 linked 3D "
+            "line "
             "(76376/76377); oncology = any ICD-10-CM diagnosis in the cancer set."
         )
     else:
         basis = (
-            "Encounter basis, all encounters: n = CT/MR encounters, x = encounters "
-            "with >= 1 linked 3D line (76376/76377)."
+            "Encounter basis (unit: encounters), all encounters: n_ct_mr = CT/MR "
+            "encounters, n_3d = encounters with >= 1 linked 3D line (76376/76377)."
         )
     ci = "Clopper–Pearson (exact)" if s.ci == "clopper-pearson" else "Wilson score"
     lines = [
@@ -500,14 +511,14 @@ def _definitions(s: ScreenSettings, od: Overdispersion, prior: BetaPrior) -> str
         + "; payers: "
         + ("all" if s.payers is None else ", ".join(s.payers))
         + ".",
-        f"Rate = x / n. Interval: two-sided {s.ci_level:.0%} {ci}.",
+        f"Rate = n_3d / n_ct_mr. Interval: two-sided {s.ci_level:.0%} {ci}.",
         f"Exact test: one-sided binomial, H0 p <= {s.threshold:g}; p_value = "
-        f"P(X >= x | n, {s.threshold:g}).",
+        f"P(X >= n_3d | n_ct_mr, {s.threshold:g}).",
         f"Multiplicity: Benjamini–Hochberg q-values across practices screened; flagged "
         f"when q < {s.alpha:g}.",
-        "Funnel limits: exact Binomial(n, threshold) quantiles at 95 % and 99.8 % with "
-        "Spiegelhalter's (2005) interpolation; funnel_z = (rate - threshold) / "
-        "sqrt(threshold (1 - threshold) / n).",
+        "Funnel limits: exact Binomial(n_ct_mr, threshold) quantiles at 95 % and 99.8 % "
+        "with Spiegelhalter's (2005) interpolation; funnel_z = (rate - threshold) / "
+        "sqrt(threshold (1 - threshold) / n_ct_mr).",
         f"Overdispersion (Spiegelhalter 2005b) around the pooled rate "
         f"{od.pooled_rate:.4f}: Winsorised (10 %) phi = {od.phi:.3f} (applied as "
         f"max(phi, 1) = {od.phi_used:.3f}), DerSimonian–Laird tau2 = {od.tau2:.3g}; "
@@ -519,26 +530,30 @@ def _definitions(s: ScreenSettings, od: Overdispersion, prior: BetaPrior) -> str
         f"Peer percentile: share of practices screened with a rate <= the practice's; "
         f"percentile flag when the rate is above the {s.percentile_flag:.0%} quantile "
         "of peers (PEPPER-style).",
-        f"Excess: excess_x = max(0, x - {s.threshold:g} n); excess_usd = excess_x times "
+        f"Excess: excess_n_3d = max(0, n_3d - {s.threshold:g} n_ct_mr); excess_usd = "
+        "excess_n_3d times "
         "the observed allowed dollars of 3D lines per "
         + ("3D unit" if s.basis == "services" else "encounter with 3D (all encounters)")
         + "; lines without allowed_usd add no dollars.",
-        "Practices with n = 0 are reported but not screened (no p-value, no flag).",
+        "Practices with n_ct_mr = 0 are reported but not screened (no p-value, no flag).",
     ]
     return "\n".join(lines)
 
 
 def _trend(frame: pd.DataFrame, s: ScreenSettings) -> pd.DataFrame:
     by = (
-        frame.groupby(["practice_id", "period"], as_index=False, observed=True)[["n", "x"]]
+        frame.groupby(["practice_id", "period"], as_index=False, observed=True)[
+            ["n_ct_mr", "n_3d"]]
         .sum()
         .sort_values(["practice_id", "period"])
         .reset_index(drop=True)
     )
-    st = _per_practice_stats(by["n"].to_numpy(float), by["x"].to_numpy(float), s)
+    n, x = by["n_ct_mr"].to_numpy(float), by["n_3d"].to_numpy(float)
+    st = _per_practice_stats(n, x, s)
     return by.assign(
-        n=_maybe_int(by["n"].to_numpy(float)),
-        x=_maybe_int(by["x"].to_numpy(float)),
+        n_ct_mr=_maybe_int(n),
+        n_3d=_maybe_int(x),
+        unit=s.basis,
         rate=st["rate"],
         ci_low=st["ci_low"],
         ci_high=st["ci_high"],
@@ -596,15 +611,17 @@ def screen(
     Returns
     -------
     ScreenResult
-        ``table`` has one row per practice: ``practice_id, screened, n, x, rate,
-        ci_low, ci_high, p_value, q_value, flag`` (= ``flag_exact``), ``n_encounters,
-        n_encounters_3d, n_onc_encounters, n_onc_encounters_3d`` (when in the summary),
-        ``expected_x`` (threshold × n), ``funnel_z, funnel_lo95, funnel_hi95,
+        ``table`` has one row per practice: ``practice_id, screened, n_ct_mr`` (CT/MR
+        imaging), ``n_3d`` (of it, with 3D rendering), ``unit`` (what both count:
+        ``"encounters"`` or ``"services"``, the basis), ``rate, ci_low, ci_high,
+        p_value, q_value, flag`` (= ``flag_exact``), ``n_encounters, n_encounters_3d,
+        n_onc_encounters, n_onc_encounters_3d`` (when in the summary),
+        ``expected_n_3d`` (threshold × n_ct_mr), ``funnel_z, funnel_lo95, funnel_hi95,
         funnel_lo998, funnel_hi998, above_exact_95, above_exact_998``, multiplicative
         (``phi_hi95, phi_hi998, above_phi_95, above_phi_998``) and additive
         (``tau_hi95, tau_hi998, above_tau_95, above_tau_998``) overdispersion-adjusted
         upper limits, ``shrunken_rate, prob_above, flag_shrinkage, percentile,
-        flag_percentile, excess_x, usd_per_x, excess_usd``. The definitions are in the
+        flag_percentile, excess_n_3d, usd_per_3d, excess_usd``. The definitions are in the
         module docstring and in ``result.definitions``.
 
     Raises
@@ -622,8 +639,10 @@ def screen(
     ...                   "n_nononc_encounters": [100, 100],
     ...                   "n_nononc_encounters_3d": [35, 10]})
     >>> r = screen(s)
-    >>> r.table[["practice_id", "x", "flag"]].to_dict("list")
-    {'practice_id': ['A', 'B'], 'x': [35, 10], 'flag': [True, False]}
+    >>> r.table[["practice_id", "n_ct_mr", "n_3d", "flag"]].to_dict("list")
+    {'practice_id': ['A', 'B'], 'n_ct_mr': [100, 100], 'n_3d': [35, 10], 'flag': [True, False]}
+    >>> r.table["unit"].unique().tolist()
+    ['encounters']
     """
     s = _settings(settings, options)
     rows = _counts(_select(summary, s, name="summary"), s, name="summary")
@@ -636,8 +655,8 @@ def screen(
         .sort_values("practice_id")
         .reset_index(drop=True)
     )
-    n = per["n"].to_numpy(float)
-    x = per["x"].to_numpy(float)
+    n = per["n_ct_mr"].to_numpy(float)
+    x = per["n_3d"].to_numpy(float)
     screened = n > 0
     st = _per_practice_stats(n, x, s)
     q = bh_qvalues(st["p_value"])
@@ -672,19 +691,19 @@ def screen(
         flag_pct = screened & (st["rate"] > cut)
 
     if s.basis == "services":
-        per_x_den = (per["units_3d_76376"] + per["units_3d_76377"]).to_numpy(float)
+        per_3d_den = (per["units_3d_76376"] + per["units_3d_76377"]).to_numpy(float)
     else:
-        per_x_den = (
+        per_3d_den = (
             per["n_encounters_3d"].to_numpy(float) if "n_encounters_3d" in per.columns else x
         )
     if all(c in per.columns for c in _DOLLARS):
         dollars = per[list(_DOLLARS)].sum(axis=1).to_numpy(float)
         with np.errstate(invalid="ignore", divide="ignore"):
-            usd_per_x = np.where(per_x_den > 0, dollars / per_x_den, np.nan)
+            usd_per_3d = np.where(per_3d_den > 0, dollars / per_3d_den, np.nan)
     else:
-        usd_per_x = np.full(n.shape, np.nan)
+        usd_per_3d = np.full(n.shape, np.nan)
     excess = np.where(screened, np.maximum(0.0, x - t * n), 0.0)
-    excess_usd = np.where(excess > 0, excess * usd_per_x, 0.0)
+    excess_usd = np.where(excess > 0, excess * usd_per_3d, 0.0)
 
     extra = [
         c
@@ -696,8 +715,9 @@ def screen(
             {
                 "practice_id": per["practice_id"].astype(str),
                 "screened": screened,
-                "n": _maybe_int(n),
-                "x": _maybe_int(x),
+                "n_ct_mr": _maybe_int(n),
+                "n_3d": _maybe_int(x),
+                "unit": s.basis,
                 "rate": st["rate"],
                 "ci_low": st["ci_low"],
                 "ci_high": st["ci_high"],
@@ -708,7 +728,7 @@ def screen(
         )
         .join(per[extra])
         .assign(
-            expected_x=np.where(screened, t * n, np.nan),
+            expected_n_3d=np.where(screened, t * n, np.nan),
             funnel_z=st["funnel_z"],
             **{
                 k: st[k]
@@ -728,8 +748,8 @@ def screen(
             flag_shrinkage=screened & (prob_above > _SHRINK_PROB),
             percentile=percentile,
             flag_percentile=flag_pct,
-            excess_x=excess,
-            usd_per_x=usd_per_x,
+            excess_n_3d=excess,
+            usd_per_3d=usd_per_3d,
             excess_usd=excess_usd,
         )
     )

@@ -237,7 +237,7 @@ def funnel_plot(
         style_axes(ax, xlabel="Volume", ylabel="Rate", title="No practice to screen")
         return fig
     shown_this = this.loc[~this["practice_id"].astype(str).isin(hidden)]
-    n = np.concatenate([tab["n"].to_numpy(float), shown_this["n"].to_numpy(float)])
+    n = np.concatenate([tab["n_ct_mr"].to_numpy(float), shown_this["n_ct_mr"].to_numpy(float)])
     if n.size == 0:
         style_axes(ax, xlabel="Volume", ylabel="Rate",
                    title="No practice can be shown (small counts suppressed)")
@@ -276,7 +276,7 @@ def funnel_plot(
         t, color=COLORS["reference"], lw=1.2, label=f"Benchmark {t:.0%} (retired LCD L35408)"
     )
     flagged = tab["flag"].to_numpy(bool)
-    n_peers = tab["n"].to_numpy(float)
+    n_peers = tab["n_ct_mr"].to_numpy(float)
     ax.scatter(
         n_peers[~flagged],
         tab["rate"].to_numpy(float)[~flagged],
@@ -301,7 +301,7 @@ def funnel_plot(
     if not shown_this.empty:
         rec = shown_this.iloc[0]
         ax.scatter(
-            [float(rec["n"])],
+            [float(rec["n_ct_mr"])],
             [float(rec["rate"])],
             s=160,
             marker="*",
@@ -313,7 +313,7 @@ def funnel_plot(
         )
         ax.annotate(
             f"This practice ({rec['practice_id']}{', flagged' if bool(rec['flag']) else ''})",
-            (float(rec["n"]), float(rec["rate"])),
+            (float(rec["n_ct_mr"]), float(rec["rate"])),
             xytext=(7, 6),
             textcoords="offset points",
             fontsize=9,
@@ -323,7 +323,7 @@ def funnel_plot(
         for _, row in tab.loc[tab["flag"]].iterrows():
             ax.annotate(
                 str(row["practice_id"]),
-                (row["n"], row["rate"]),
+                (row["n_ct_mr"], row["rate"]),
                 xytext=(4, 3),
                 textcoords="offset points",
                 fontsize=8,
@@ -420,7 +420,7 @@ def trend_plot(result: ScreenResult, practice_id: str) -> Figure:
             column="practice_id",
             value=practice_id,
         )
-    tr = tr.loc[tr["n"] > 0].sort_values("period")
+    tr = tr.loc[tr["n_ct_mr"] > 0].sort_values("period")
     fig, ax = new_figure()
     pos = np.arange(len(tr))
     rate = tr["rate"].to_numpy(float)

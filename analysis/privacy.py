@@ -146,14 +146,15 @@ def is_count_column(name: object) -> bool:
     --------
     >>> [is_count_column(c) for c in ["n_encounters_3d", "rate", "n_practices", "units_3d_76376"]]
     [True, False, False, True]
+    >>> [is_count_column(c) for c in ["n_ct_mr", "n_3d", "expected_n_3d", "unit"]]
+    [True, True, False, False]
     >>> is_count_column("rev_units_onc"), is_count_column("allowed_3d_76376_usd")
     (True, False)
     """
     tokens = str(name).lower().split("_")
     if _DERIVED_TOKENS.intersection(tokens) or _NOT_PATIENT_TOKENS.intersection(tokens):
         return False
-    # "n" and "x" are the trials and successes of a binomial table (analysis.lcd)
-    return tokens[0] == "n" or tokens == ["x"] or bool(_COUNT_TOKENS.intersection(tokens))
+    return tokens[0] == "n" or bool(_COUNT_TOKENS.intersection(tokens))
 
 
 @dataclass(frozen=True)

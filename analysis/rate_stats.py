@@ -2,10 +2,11 @@
 
 The building blocks of the LCD screen (:func:`analysis.lcd.screen`) and of its
 funnel plot (:func:`analysis.plots.funnel_plot`), each usable alone on arrays of
-counts ``x`` of ``n``: binomial confidence intervals, Benjamini–Hochberg q-values,
-exact funnel limits, Spiegelhalter's overdispersion estimates and the empirical-Bayes
-beta-binomial prior. Every function is vectorised and treats ``n == 0`` as "not
-screened" (NaN, or left out of estimates across practices).
+counts ``x`` of ``n`` (in the screen's table, ``n_3d`` of ``n_ct_mr``): binomial
+confidence intervals, Benjamini–Hochberg q-values, exact funnel limits,
+Spiegelhalter's overdispersion estimates and the empirical-Bayes beta-binomial prior.
+Every function is vectorised and treats ``n == 0`` as "not screened" (NaN, or left out
+of estimates across practices).
 
 References
 ----------

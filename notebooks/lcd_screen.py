@@ -54,7 +54,8 @@ rpt.table("settings", report.settings_frame(settings.to_dict()), caption="Screen
 
 # %% [markdown]
 # ## The screen
-# One row per practice: the base count (`n`), those with 3D (`x`), the rate with its
+# One row per practice: its CT/MR encounters (`n_ct_mr`; services on the services basis,
+# as the column `unit` says), those with 3D rendering (`n_3d`), the rate with its
 # exact interval, the Benjamini–Hochberg q-value of the one-sided exact binomial test
 # against the benchmark and the flag, and the empirical-Bayes shrunken rate. p-values,
 # the probability of exceeding the benchmark, peer percentiles and the excess over the
@@ -64,8 +65,8 @@ rpt.table("settings", report.settings_frame(settings.to_dict()), caption="Screen
 result = lcd.screen(summary, quarterly=quarterly, **screen_options)
 rpt.note(result.headline)
 rpt.table("screen", result.summary, caption="LCD-benchmark screen, one row per practice",
-          columns=["practice_id", "n", "x", "rate", "ci_low", "ci_high", "q_value", "flag",
-                   "shrunken_rate"])
+          columns=["practice_id", "n_ct_mr", "n_3d", "rate", "ci_low", "ci_high", "q_value",
+                   "flag", "shrunken_rate"])
 
 # %% [markdown]
 # ## Funnel plot and distribution of rates
@@ -111,7 +112,7 @@ rpt.note(f"Quarterly rates of {'the' if all_shown else len(shown_trends)}"
          f"{'' if all_shown else ' of the'} {result.n_flagged} flagged practices (most "
          "significant first); every practice and quarter is in `tables/trend.csv`.")
 rpt.table("trend", result.trend, caption="Rate per practice and quarter", max_rows=24,
-          columns=["practice_id", "period", "n", "x", "rate", "ci_low", "ci_high",
+          columns=["practice_id", "period", "n_ct_mr", "n_3d", "rate", "ci_low", "ci_high",
                    "above_exact_998"])
 for practice in shown_trends:
     rpt.trend(f"trend_{practice}", result, practice,

@@ -33,7 +33,7 @@ data_year: int = 2023  # data year of the files (the files do not say)
 states: list[str] = ["NC"]  # provider states screened, e.g. ["NC"]; empty means use jurisdictions
 jurisdictions: list[str] = []  # MAC jurisdictions screened when states is empty, e.g. ["JH", "JL"] (Novitas); both empty means all states
 rollup: str = "npi"  # npi (each rendering NPI a practice) or organization (entity code O rows only)
-crosswalk_file: str = ""  # optional NPI -> practice CSV (npi, practice_id[, practice_name])
+crosswalk_file: str = ""  # optional NPI -> practice CSV (rendering_npi, practice_id[, practice_name])
 threshold: float = 0.20  # benchmark share of CT/MR services with 3D (retired Novitas L35408)
 alpha: float = 0.05  # false discovery rate of the Benjamini-Hochberg flags
 services_per_beneficiary: float = 2.0  # [A] most services per beneficiary in a suppressed row (a suppressed row has at most 10 beneficiaries)
@@ -135,12 +135,13 @@ rpt.table("unmatched_npis", run.rollup.unmatched,
 rpt.note(run.screen.headline)
 rpt.table("flag_status", run.screen.summary, caption="Providers by flag status")
 rpt.table("screen", run.screen.table.loc[:, ["practice_id", "practice_name", "state", "jurisdiction",
-                                             "n", "x", "rate", "rate_lower", "rate_upper",
-                                             "q_value", "flag", "flag_status"]]
+                                             "n_ct_mr", "n_3d", "unit", "rate", "rate_lower",
+                                             "rate_upper", "q_value", "flag", "flag_status"]]
           .sort_values(["q_value", "practice_id"], na_position="last"),
-          caption="Services-basis screen: n = CT/MR services, x = 3D services", max_rows=30,
-          columns=["practice_id", "practice_name", "n", "x", "rate", "rate_lower", "rate_upper",
-                   "q_value", "flag_status"])
+          caption="Services-basis screen: CT/MR services and 3D services per provider",
+          max_rows=30,
+          columns=["practice_id", "practice_name", "n_ct_mr", "n_3d", "rate", "rate_lower",
+                   "rate_upper", "q_value", "flag_status"])
 rpt.figure("funnel", plots.funnel_plot(run.screen.observed),
            caption="3D services per CT/MR service against volume, around the benchmark "
                    "(visible rows only)")

@@ -79,7 +79,7 @@ rpt.note(f"{card.headline} Among all practices: {screen.headline}")
 rpt.table("position", card.position_display,
           caption="The practice against its peers and the benchmark")
 rpt.table("screen_row", card.screen_row, caption="The practice in the LCD-benchmark screen",
-          columns=["n", "x", "rate", "ci_low", "ci_high", "q_value", "shrunken_rate",
+          columns=["n_ct_mr", "n_3d", "rate", "ci_low", "ci_high", "q_value", "shrunken_rate",
                    "percentile"])
 rpt.table("flags", card.flags, caption="Screens that flag the practice")
 

@@ -62,7 +62,7 @@ def make_summary(rows: list[dict]) -> pd.DataFrame:
 #    3D dollars $400 (76376) + $200 (76377) over 15 encounters with 3D = $40 each.
 # B: 100 non-onc, 35 with 3D (35 %), split over two payers and two quarters.
 # C: 50 non-onc, 5 with 3D (10 %).
-# D: only oncology encounters (n = 0 on the exempt basis): reported, not screened.
+# D: only oncology encounters (n_ct_mr = 0 on the exempt basis): reported, not screened.
 SMALL = make_summary([
     {"practice_id": "A", "nononc": (40, 12), "onc": (10, 3),
      "allowed_3d_76376_usd": 400.0, "allowed_3d_76377_usd": 200.0},
@@ -88,18 +88,31 @@ def row(result: lcd.ScreenResult, pid: str) -> pd.Series:
 
 def test_counts_per_basis(small):
     t = small.table.set_index("practice_id")
-    assert t["n"].to_dict() == {"A": 40, "B": 100, "C": 50, "D": 0}
-    assert t["x"].to_dict() == {"A": 12, "B": 35, "C": 5, "D": 0}
+    assert t["n_ct_mr"].to_dict() == {"A": 40, "B": 100, "C": 50, "D": 0}
+    assert t["n_3d"].to_dict() == {"A": 12, "B": 35, "C": 5, "D": 0}
     assert t.loc["A", "n_onc_encounters"] == 10 and t.loc["A", "n_onc_encounters_3d"] == 3
     # Without the exemption: all encounters. A: 50 / 15, D: 20 / 15.
     full = lcd.screen(SMALL, exempt_oncology=False).table.set_index("practice_id")
-    assert full.loc["A", ["n", "x"]].tolist() == [50, 15]
-    assert full.loc["D", ["n", "x"]].tolist() == [20, 15]
-    # Services basis: x = units_3d_76376 + units_3d_76377, n = ct_mr_units; no exemption.
+    assert full.loc["A", ["n_ct_mr", "n_3d"]].tolist() == [50, 15]
+    assert full.loc["D", ["n_ct_mr", "n_3d"]].tolist() == [20, 15]
+    # Services basis: n_3d = units_3d_76376 + units_3d_76377, n_ct_mr = ct_mr_units; no
+    # exemption.
     serv = lcd.screen(SMALL, basis="services")
-    assert serv.table.set_index("practice_id").loc["C", ["n", "x"]].tolist() == [55, 10]
+    assert serv.table.set_index("practice_id").loc["C", ["n_ct_mr", "n_3d"]].tolist() == [55, 10]
     assert not serv.settings.oncology_exemption_applied
     assert "not applicable" in serv.definitions
+
+
+def test_tables_say_what_their_counts_count(small):
+    # unit names the basis, in the table, the trend and the compact summary
+    serv = lcd.screen(SMALL, basis="services")
+    for result, unit in ((small, "encounters"), (serv, "services")):
+        for table in (result.table, result.trend, result.summary):
+            assert table["unit"].tolist() == [unit] * len(table)
+        cols = result.table.columns.tolist()
+        assert cols[cols.index("n_ct_mr"):cols.index("n_ct_mr") + 3] == ["n_ct_mr", "n_3d", "unit"]
+    assert "unit: services" in serv.definitions and "unit: encounters" in small.definitions
+    assert not {"n", "x", "excess_x", "expected_x", "usd_per_x"} & set(small.table.columns)
 
 
 def test_p_value_matches_binomtest(small):
@@ -331,11 +344,11 @@ def test_percentile_and_pepper_style_flag():
 def test_excess_and_dollars(small):
     a = row(small, "A")
     # excess = 12 - 0.2 x 40 = 4 encounters; $600 / 15 encounters with 3D = $40 each.
-    assert a["excess_x"] == pytest.approx(4.0)
-    assert a["usd_per_x"] == pytest.approx(40.0)
+    assert a["excess_n_3d"] == pytest.approx(4.0)
+    assert a["usd_per_3d"] == pytest.approx(40.0)
     assert a["excess_usd"] == pytest.approx(160.0)
     c = row(small, "C")
-    assert c["excess_x"] == 0 and c["excess_usd"] == 0
+    assert c["excess_n_3d"] == 0 and c["excess_usd"] == 0
 
 
 # --------------------------------------------------------- agreement and trend
@@ -357,15 +370,15 @@ def test_trend_per_period_adds_up(small):
     tr = small.trend
     b = tr.loc[tr["practice_id"] == "B"].set_index("period")
     # B: Q1 30/10; Q2 20/8 + 50/17 (two payers) = 70/25
-    assert b[["n", "x"]].to_dict("index") == {
-        "2024Q1": {"n": 30, "x": 10},
-        "2024Q2": {"n": 70, "x": 25},
+    assert b[["n_ct_mr", "n_3d"]].to_dict("index") == {
+        "2024Q1": {"n_ct_mr": 30, "n_3d": 10},
+        "2024Q2": {"n_ct_mr": 70, "n_3d": 25},
     }
     assert b.loc["2024Q2", "p_value"] == pytest.approx(
         stats.binomtest(25, 70, 0.2, alternative="greater").pvalue
     )
-    totals = tr.groupby("practice_id")[["n", "x"]].sum()
-    assert totals.to_dict() == small.table.set_index("practice_id")[["n", "x"]].to_dict()
+    totals = tr.groupby("practice_id")[["n_ct_mr", "n_3d"]].sum()
+    assert totals.to_dict() == small.table.set_index("practice_id")[["n_ct_mr", "n_3d"]].to_dict()
 
 
 def test_trend_from_a_quarterly_summary_and_filters():
@@ -373,10 +386,10 @@ def test_trend_from_a_quarterly_summary_and_filters():
     res = lcd.screen(yearly, quarterly=SMALL.loc[SMALL["practice_id"] == "B"])
     assert res.trend["period"].tolist() == ["2024Q1", "2024Q2"]
     only = lcd.screen(SMALL, payers=["MEDICARE"])
-    assert only.table["practice_id"].tolist() == ["B"] and only.table["n"].tolist() == [50]
+    assert only.table["practice_id"].tolist() == ["B"] and only.table["n_ct_mr"].tolist() == [50]
     # A year selects its quarters; a quarter selects itself.
     assert lcd.screen(SMALL, periods="2024").n_screened == 3
-    assert lcd.screen(SMALL, periods=["2024Q2"]).table["n"].tolist() == [70]
+    assert lcd.screen(SMALL, periods=["2024Q2"]).table["n_ct_mr"].tolist() == [70]
 
 
 # ---------------------------------------------------------------- calibration
@@ -473,7 +486,7 @@ def test_result_renders_with_lcd_status_and_definitions(small):
         "Beta(",
         "percentile",
         "Excess",
-        "n = 0",
+        "n_ct_mr = 0",
     ):
         assert word in small.definitions, word
     json.dumps(small.to_dict())  # serialisable for the manifest
@@ -584,7 +597,7 @@ def test_cli_lcd_on_a_small_fixture(tmp_path, capsys):
     assert "HI (60.0% of 20" in printed and "L35408" in printed and "2023-09-28" in printed
     assert "Definitions:" in printed and "Benjamini" in printed
     table = pd.read_csv(out / "lcd_screen.csv").set_index("practice_id")
-    assert table.loc["HI", ["n", "x"]].tolist() == [20, 12]
+    assert table.loc["HI", ["n_ct_mr", "n_3d"]].tolist() == [20, 12]
     assert table.loc["HI", "p_value"] == pytest.approx(
         stats.binomtest(12, 20, 0.2, alternative="greater").pvalue
     )
@@ -616,7 +629,7 @@ def test_cli_lcd_on_a_small_fixture(tmp_path, capsys):
     table = pd.read_csv(out / "lcd_screen.csv").set_index("practice_id")
     # MEDICARE = even i: HI i in 0,2,...,24 -> 13 encounters, 3D for i < 12 (6) and
     # i >= 20 (20, 22, 24: 3) = 9.
-    assert table.loc["HI", ["n", "x"]].tolist() == [13, 9]
+    assert table.loc["HI", ["n_ct_mr", "n_3d"]].tolist() == [13, 9]
 
 
 def test_cli_lcd_user_errors_exit_2(tmp_path, capsys):
@@ -645,7 +658,7 @@ def test_fractional_services_are_rounded_for_the_exact_test():
     frac = make_summary([{"practice_id": "A", "nononc": (40, 12), "ct_mr_units": 40.4,
                           "units_3d_76376": 12.6, "units_3d_76377": 0.2}])  # fmt: skip
     r = lcd.screen(frac, basis="services").table.iloc[0]
-    assert (r["n"], r["x"]) == (40, 13)
+    assert (r["n_ct_mr"], r["n_3d"]) == (40, 13)
     # scipy.stats.binomtest(13, 40, 0.2, alternative="greater").pvalue
     assert r["p_value"] == pytest.approx(stats.binomtest(13, 40, 0.2, alternative="greater").pvalue)
     assert not math.isnan(r["p_value"])

@@ -24,7 +24,7 @@ from analysis.errors import InputError  # noqa: E402
 
 def _summary() -> pd.DataFrame:
     """Eleven practices over four quarters: H1 and H2 bill 3D on ~35 % (flagged), P1-P9
-    on 6-14 %; Z has only oncology encounters (n = 0: reported, never screened).
+    on 6-14 %; Z has only oncology encounters (n_ct_mr = 0: reported, never screened).
     """
     rows = []
     low = {f"P{i}": 0.05 + 0.01 * i for i in range(1, 10)}
@@ -112,7 +112,7 @@ def test_funnel_plot(result):
     curve = solid[0]
     n = np.asarray(curve.get_xdata(), dtype=float)
     np.testing.assert_allclose(curve.get_ydata(), lcd.funnel_limits(n, 0.2, 0.95)[1])
-    # Points: 9 unflagged + 2 flagged; Z (n = 0) is not plotted.
+    # Points: 9 unflagged + 2 flagged; Z (n_ct_mr = 0) is not plotted.
     offsets = [c.get_offsets().shape[0] for c in ax.collections]
     assert sorted(offsets) == [2, 9]
     assert len(_render(fig)) > 10_000
@@ -187,7 +187,7 @@ def test_funnel_plot_highlights_one_practice_and_keeps_peers_anonymous(result):
     assert offsets == [1, 2, 8]
     star = next(c for c in ax.collections if c.get_offsets().shape[0] == 1)
     row = result.table.set_index("practice_id").loc["P3"]
-    np.testing.assert_allclose(star.get_offsets()[0], [row["n"], row["rate"]])
+    np.testing.assert_allclose(star.get_offsets()[0], [row["n_ct_mr"], row["rate"]])
     # a flagged practice highlighted says so; the default still labels flagged ids
     assert _labels(plots.funnel_plot(result, highlight="H1", label_flagged=False).axes[0]) == [
         "This practice (H1, flagged)"]

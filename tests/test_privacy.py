@@ -34,14 +34,17 @@ from analysis.run.identifiers import find_substrings, scan_for_identifiers
         ("n_encounters", True),
         ("n_nononc_encounters_3d", True),
         ("n", True),
-        ("x", True),  # successes of the binomial screen table
+        ("n_ct_mr", True),  # the screen table's denominator
+        ("n_3d", True),  # and its numerator
         ("ct_mr_units", True),
         ("units_3d_76376", True),
         ("rev_units_onc", True),
         ("renderings_unpaid", True),
         ("Tot_Srvcs", True),
         ("rate", False),
-        ("expected_x", False),  # derived, handled as a dependent
+        ("expected_n_3d", False),  # derived, handled as a dependent
+        ("excess_n_3d", False),
+        ("unit", False),  # what the screen's counts count: text
         ("allowed_3d_76376_usd", False),
         ("n_practices", False),  # practices are not patients
         ("n_practices_losing", False),
@@ -114,9 +117,9 @@ def test_total_row_and_row_groups():
 
 
 def test_explicit_dependents_only_mask_their_columns():
-    t = pd.DataFrame({"x": [5, 50, 60], "n": [100, 100, 100], "rate": [0.05, 0.5, 0.6],
-                      "loss_usd": [10.0, 20.0, 30.0]})
-    s = suppress_counts(t, dependents={"x": ["rate"]})
+    t = pd.DataFrame({"n_3d": [5, 50, 60], "n_ct_mr": [100, 100, 100],
+                      "rate": [0.05, 0.5, 0.6], "loss_usd": [10.0, 20.0, 30.0]})
+    s = suppress_counts(t, dependents={"n_3d": ["rate"]})
     assert s.table["rate"].tolist() == [MARKER, MARKER, 0.6]
     assert s.table["loss_usd"].tolist() == [10.0, 20.0, 30.0]
 

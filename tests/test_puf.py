@@ -21,6 +21,7 @@ from analysis.codes import ct_mr_codes
 from analysis.errors import InputError
 from analysis.npi import valid_npi
 from analysis.paths import NOTEBOOK_DIR, PUF_SAMPLE_DIR
+from analysis.pricing import SETTINGS
 from analysis.synth.puf import write_synthetic_puf
 
 K_CT_MR = len(ct_mr_codes())  # CT/MR codes in the default set (hidden-cell count)
@@ -83,7 +84,7 @@ def test_hand_file_rows_numbers_and_strings(tmp_path):
     assert read.layout == "2023+"
     assert read.counts["rows_read"] == 6
     assert read.counts["rows_kept"] == 5 and read.counts["rows_out_of_scope_code"] == 1
-    nc = lines.loc[lines["npi"].eq("1234567893")].set_index("cpt_code")
+    nc = lines.loc[lines["rendering_npi"].eq("1234567893")].set_index("cpt_code")
     assert nc.loc["70450", "services"] == 40.5  # fractional Tot_Srvcs kept
     assert nc.loc["74177", "allowed_usd"] == pytest.approx(2512.5)
     assert nc["allowed_usd"].sum() == pytest.approx(2512.5 + 810 + 1050 + 102)
@@ -115,7 +116,7 @@ def test_bom_and_crlf(tmp_path):
     windows = puf.read_provider_service(write(tmp_path / "b.csv", HAND, bom=True, eol="\r\n"))
     assert windows.layout == "2023+"
     pd.testing.assert_frame_equal(plain.lines, windows.lines)
-    assert not windows.lines["place_of_service"].str.contains("\r").any()
+    assert not windows.lines["setting"].str.contains("\r").any()
 
 
 def test_malformed_rows_are_quarantined_and_counts_reconcile(tmp_path):
@@ -139,6 +140,37 @@ def test_malformed_rows_are_quarantined_and_counts_reconcile(tmp_path):
     assert q.loc[5, "column"] == "Tot_Srvcs" and q.loc[5, "value"] == "abc"
     assert q.loc[6, "column"] == "Rndrng_NPI"
     assert read.lines["row"].tolist() == [2, 8]  # physical rows survive the skipped ones
+
+
+def test_place_of_service_is_read_as_the_pfs_setting(tmp_path):
+    rows = [row(code="74177", pos="F"), row(code="70450", pos="O"), row(code="76376", pos=" o")]
+    lines = puf.read_provider_service(write(tmp_path / "p.csv", rows)).lines
+    assert lines["setting"].tolist() == ["facility", "non_facility", "non_facility"]
+    assert set(puf.layouts.SETTING_OF_PLACE.values()) == set(SETTINGS)  # pricing's names
+
+
+def test_place_of_service_other_than_f_or_o_is_refused(tmp_path):
+    path = write(tmp_path / "p.csv", [HAND[0], row(code="76377", pos="H")])
+    with pytest.raises(InputError, match=r"p\.csv, row 3, column 'Place_Of_Srvc', value 'H'"):
+        puf.read_provider_service(path, on_error="raise")
+    read = puf.read_provider_service(path)
+    q = read.quarantine.set_index("row")
+    assert q.index.tolist() == [3] and read.lines["row"].tolist() == [2]
+    assert (q.loc[3, "column"], q.loc[3, "value"]) == ("Place_Of_Srvc", "H")
+    assert q.loc[3, "reason"].startswith("place of service must be F")
+
+
+def test_geography_place_of_service_is_read_as_the_setting(tmp_path):
+    cells = ["State", "37", "North Carolina", "76376", '"3D rendering"', "N"]
+    counts = ["12", "40", "55", "50", "300", "60.5", "48.1", "55.2"]
+    path = tmp_path / "g.csv"
+    path.write_text("\n".join([",".join(puf.GEOGRAPHY_SERVICE_COLUMNS),
+                               ",".join([*cells, "F", *counts]),
+                               ",".join([*cells, "O", *counts])]) + "\n")
+    assert puf.read_geography_service(path)["setting"].tolist() == ["facility", "non_facility"]
+    path.write_text(path.read_text().replace(",O,", ",X,"))
+    with pytest.raises(InputError, match=r"g\.csv, row 3, column 'Place_Of_Srvc', value 'X'"):
+        puf.read_geography_service(path)
 
 
 def test_malformed_rows_raise_with_file_row_column(tmp_path):
@@ -171,7 +203,7 @@ def test_streamed_read_equals_whole_file_read(synthetic, batch_rows):
     codes = set(ct_mr_codes()["cpt_code"]) | {"76376", "76377"}
     whole = whole.loc[whole["HCPCS_Cd"].isin(codes)]
     assert len(streamed) == len(whole) > 100
-    assert streamed["npi"].tolist() == whole["Rndrng_NPI"].tolist()
+    assert streamed["rendering_npi"].tolist() == whole["Rndrng_NPI"].tolist()
     assert streamed["cpt_code"].tolist() == whole["HCPCS_Cd"].tolist()
     np.testing.assert_allclose(streamed["services"], whole["Tot_Srvcs"].astype(float))
     np.testing.assert_allclose(
@@ -210,9 +242,9 @@ def test_geography_reader_national_equals_sum_of_states(synthetic):
     _, geo_path, _ = synthetic
     geo = puf.read_geography_service(geo_path)
     assert set(geo["geo_level"]) == {"National", "State"}
-    nat = geo.loc[geo["geo_level"].eq("National")].set_index(["cpt_code", "place_of_service"])
+    nat = geo.loc[geo["geo_level"].eq("National")].set_index(["cpt_code", "setting"])
     states = geo.loc[geo["geo_level"].eq("State")].groupby(
-        ["cpt_code", "place_of_service"])["services"].sum()
+        ["cpt_code", "setting"])["services"].sum()
     # a state row below 11 beneficiaries is suppressed, so states sum to <= national
     joined = nat["services"].to_frame("nat").join(states.rename("st"), how="left").fillna(0)
     assert (joined["st"] <= joined["nat"] + 1e-6).all()
@@ -231,12 +263,13 @@ def test_consistency_gap_is_the_suppressed_services(synthetic):
 
 
 def test_consistency_hand_example():
-    lines = pd.DataFrame({"npi": ["1", "2"], "state": "NC", "state_fips": "37",
+    lines = pd.DataFrame({"rendering_npi": ["1", "2"], "state": "NC", "state_fips": "37",
                           "cpt_code": "76376", "services": [30.0, 20.0],
                           "allowed_usd": [300.0, 200.0]})
     geo = pd.DataFrame({"geo_level": ["State", "State", "National"],
                         "state_fips": ["37", "37", ""], "cpt_code": "76376",
-                        "place_of_service": ["F", "O", "F"], "services": [56.0, 4.0, 999.0],
+                        "setting": ["facility", "non_facility", "facility"],
+                        "services": [56.0, 4.0, 999.0],
                         "allowed_usd": [590.0, 40.0, 0.0], "n_providers": [3.0, 1.0, 9.0]})
     out = puf.check_consistency(lines, geo).iloc[0]
     # geography 56 + 4 = 60 services vs 30 + 20 = 50 visible: 10 suppressed (1/6)
@@ -256,27 +289,47 @@ def test_rollups_npi_organization_crosswalk(tmp_path):
     assert org.lines["practice_id"].unique().tolist() == ["1245319599"]
     assert org.counts["rows_dropped"] == 4
     cw_path = tmp_path / "cw.csv"
-    cw_path.write_text("npi,practice_id,practice_name\n1.234567893E9,P1,Group One\n")
+    cw_path.write_text("rendering_npi,practice_id,practice_name\n1.234567893E9,P1,Group One\n")
     cw = puf.read_crosswalk(cw_path)
-    assert cw["npi"].tolist() == ["1234567893"]  # spreadsheet damage repaired
+    assert cw["rendering_npi"].tolist() == ["1234567893"]  # spreadsheet damage repaired
     rolled = puf.assign_practices(lines, crosswalk=cw)
     assert rolled.rollup == "crosswalk"
-    assert rolled.unmatched["npi"].tolist() == ["1245319599"]
+    assert rolled.unmatched["rendering_npi"].tolist() == ["1245319599"]
     assert set(rolled.lines["practice_id"]) == {"P1", "1245319599"}  # unmatched = own
     dropped = puf.assign_practices(lines, crosswalk=cw, unmatched="drop")
     assert set(dropped.lines["practice_id"]) == {"P1"} and dropped.counts["rows_dropped"] == 1
 
 
+def test_crosswalk_header_npi_is_read_as_rendering_npi(tmp_path):
+    new, old = tmp_path / "new.csv", tmp_path / "old.csv"
+    new.write_text("rendering_npi,practice_id\n1234567893,P1\n1245319599,P2\n")
+    old.write_text(" NPI ,practice_id\n1234567893,P1\n1245319599,P2\n")  # earlier name
+    pd.testing.assert_frame_equal(puf.read_crosswalk(old), puf.read_crosswalk(new))
+    assert puf.read_crosswalk(old).columns.tolist() == [
+        "rendering_npi", "practice_id", "practice_name"]
+    lines = pd.DataFrame({"rendering_npi": ["1234567893"], "provider_name": "Smith",
+                          "state": "NC", "cpt_code": "74177", "services": 25.0})
+    by_frame = puf.assign_practices(lines, crosswalk=pd.DataFrame(
+        {"npi": ["1234567893"], "practice_id": ["P1"]}))
+    assert by_frame.lines["practice_id"].tolist() == ["P1"]
+    old.write_text("npi,rendering_npi,practice_id\n1234567893,1234567893,P1\n")
+    with pytest.raises(InputError, match="both rendering_npi and npi"):
+        puf.read_crosswalk(old)
+
+
 def test_crosswalk_errors(tmp_path):
     p = tmp_path / "cw.csv"
-    p.write_text("npi,practice_id\n1234567893,P1\n1234567893,P2\n")
+    p.write_text("rendering_npi,practice_id\n1234567893,P1\n1234567893,P2\n")
     with pytest.raises(InputError, match="row 2.*more than one practice"):
         puf.read_crosswalk(p)
-    p.write_text("npi,practice_id\n1234567890,P1\n")
-    with pytest.raises(InputError, match="row 2, column 'npi'"):
+    p.write_text("rendering_npi,practice_id\n1234567890,P1\n")
+    with pytest.raises(InputError, match="row 2, column 'rendering_npi'"):
+        puf.read_crosswalk(p)
+    p.write_text("npi,practice_id\n1234567890,P1\n")  # the file's own column name
+    with pytest.raises(InputError, match="row 2, column 'npi', value '1234567890'"):
         puf.read_crosswalk(p)
     p.write_text("provider,practice_id\n1234567893,P1\n")
-    with pytest.raises(InputError, match="npi and practice_id"):
+    with pytest.raises(InputError, match=r"rendering_npi \(or npi\) and practice_id"):
         puf.read_crosswalk(p)
 
 
@@ -315,9 +368,9 @@ def test_suppression_bounds_validation():
 def test_summaries_of_practice_partitions_add_up(synthetic, cut):
     path, _, _ = synthetic
     lines = puf.read_provider_service(path).lines
-    npis = sorted(lines["npi"].unique())
-    part_a = lines.loc[lines["npi"].isin(npis[:cut])]
-    part_b = lines.loc[~lines["npi"].isin(npis[:cut])]
+    npis = sorted(lines["rendering_npi"].unique())
+    part_a = lines.loc[lines["rendering_npi"].isin(npis[:cut])]
+    part_b = lines.loc[~lines["rendering_npi"].isin(npis[:cut])]
     whole = puf.summarize_puf(lines, period="2023")
     parts = pd.concat([puf.summarize_puf(part_a, period="2023"),
                        puf.summarize_puf(part_b, period="2023")])
@@ -332,7 +385,7 @@ def _summary(rows):
     """Practices (id, x 3D, n CT/MR, hidden 3D max, hidden CT/MR max)."""
     return pd.DataFrame({
         "practice_id": [r[0] for r in rows], "period": "2023", "payer": "MEDICARE",
-        "n_npis": 1, "ct_mr_units": [float(r[2]) for r in rows],
+        "n_rendering_npis": 1, "ct_mr_units": [float(r[2]) for r in rows],
         "units_3d_76376": [float(r[1]) for r in rows], "units_3d_76377": 0.0,
         "allowed_3d_76376_usd": 0.0, "allowed_3d_76377_usd": 0.0,
         "hidden_cells_3d": 0, "hidden_cells_ct_mr": 0,

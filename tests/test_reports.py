@@ -365,6 +365,26 @@ def test_table_shows_chosen_columns_with_labels_and_saves_all(tmp_path, monkeypa
     assert pd.read_csv(tmp_path / "tables" / "one.csv").shape == (2, 4)
 
 
+@pytest.mark.parametrize("basis", ["encounters", "services"])
+def test_screen_counts_are_shown_as_words_and_saved_by_name(tmp_path, monkeypatch, basis):
+    shown = _shown(monkeypatch)
+    w = report.ReportWriter(tmp_path, notebook="nb", labels=report.column_labels(basis=basis))
+    summary = pd.DataFrame({"practice_id": ["A", "B"], "period": "2024", "payer": "X",
+                            "n_nononc_encounters": [100, 120],
+                            "n_nononc_encounters_3d": [35, 12],
+                            "ct_mr_units": [150.0, 160.0], "units_3d_76376": [40.0, 20.0],
+                            "units_3d_76377": [0.0, 0.0]})
+    result = lcd.screen(summary, basis=basis)
+    w.table("screen", result.summary,
+            columns=["practice_id", "n_ct_mr", "n_3d", "unit", "rate"])
+    header = shown[-1].split("<tbody")[0]
+    assert f"CT/MR {basis}" in header and f"3D {basis}" in header and "Unit" in header
+    assert ">n_ct_mr<" not in header and ">n_3d<" not in header  # names only in data-column
+    saved = pd.read_csv(tmp_path / "tables" / "screen.csv")
+    assert saved["unit"].tolist() == [basis, basis]
+    assert {"n_ct_mr", "n_3d"} <= set(saved.columns)
+
+
 def test_callout_and_scenario_are_shown(tmp_path, monkeypatch):
     shown = _shown(monkeypatch)
     w = report.ReportWriter(tmp_path, notebook="nb")
@@ -385,14 +405,15 @@ class _Screen:  # the two tables the figure-privacy helpers read
 
 
 def test_hidden_practices_and_periods_follow_the_table_rules():
-    # x: B = 5 is a small cell; its complement is the smallest other non-zero x, A = 30.
-    # D has x = 0 (zero is never suppressed).
+    # n_3d: B = 5 is a small cell; its complement is the smallest other non-zero n_3d,
+    # A = 30. D has n_3d = 0 (zero is never suppressed).
     table = pd.DataFrame({"practice_id": ["A", "B", "C", "D"], "screened": True,
-                          "n": [120, 300, 500, 50], "x": [30, 5, 100, 0]})
-    # one practice's quarters: Q2 has n = 8 and x = 2 (both small); the complement in
-    # each column is Q1 (n 40 < 50, x 12 < 15); Q4 (n = 0) is never plotted anyway.
+                          "n_ct_mr": [120, 300, 500, 50], "n_3d": [30, 5, 100, 0]})
+    # one practice's quarters: Q2 has n_ct_mr = 8 and n_3d = 2 (both small); the
+    # complement in each column is Q1 (n_ct_mr 40 < 50, n_3d 12 < 15); Q4 (n_ct_mr = 0)
+    # is never plotted anyway.
     trend = pd.DataFrame({"practice_id": "A", "period": ["Q1", "Q2", "Q3", "Q4"],
-                          "n": [40, 8, 50, 0], "x": [12, 2, 15, 0]})
+                          "n_ct_mr": [40, 8, 50, 0], "n_3d": [12, 2, 15, 0]})
     screen = _Screen(table, trend)
     assert report.hidden_practices(screen) == ["A", "B"]
     assert report.hidden_periods(screen, "A") == ["Q1", "Q2"]

@@ -106,11 +106,11 @@ def run(args: argparse.Namespace) -> int:
     print(result.headline)
     if len(flagged):
         print("Flagged: " + ", ".join(
-            f"{r.practice_id} ({r.rate:.1%} of {r.n:,}, q = {r.q_value:.2g})"
+            f"{r.practice_id} ({r.rate:.1%} of {r.n_ct_mr:,}, q = {r.q_value:.2g})"
             for r in flagged.itertuples()))
     n_unscreened = int((~result.table["screened"]).sum())
     if n_unscreened:
-        print(f"Not screened (n = 0): {n_unscreened} practice(s).")
+        print(f"Not screened (n_ct_mr = 0): {n_unscreened} practice(s).")
     print(f"LCD status: {result.lcd_status}")
     print("Definitions:")
     for line in result.definitions.splitlines():

@@ -51,7 +51,7 @@ def add(subparsers) -> None:
                    help="npi: each rendering NPI is a practice (default); organization: "
                    "only organization rows (entity code O)")
     p.add_argument("--crosswalk", metavar="CSV",
-                   help="NPI -> practice crosswalk (columns npi, practice_id[, "
+                   help="NPI -> practice crosswalk (columns rendering_npi or npi, practice_id[, "
                    "practice_name]); unmatched NPIs stay their own practice and are listed")
     p.add_argument("--geography", metavar="CSV",
                    help="the matching 'by Geography and Service' file: consistency check "

@@ -105,8 +105,9 @@ DEFINITIONS = """\
 Definitions
 -----------
 - **Provider file** ("Medicare Physician & Other Practitioners - by Provider and
-  Service"): one row per rendering NPI x HCPCS code x place of service (``F``
-  facility, ``O`` office/non-facility). 28 columns for data year 2023 and later
+  Service"): one row per rendering NPI x HCPCS code x place of service
+  (``Place_Of_Srvc``: ``F`` facility, ``O`` office; read as the PFS ``setting``
+  ``facility`` or ``non_facility``). 28 columns for data year 2023 and later
   (:data:`PROVIDER_SERVICE_COLUMNS`); older years carry ``Rndrng_Prvdr_Gndr`` after
   ``Rndrng_Prvdr_Crdntls`` (29, :data:`PROVIDER_SERVICE_COLUMNS_WITH_GENDER`). The
   layout is identified from the header line. NPI, ZIP, state FIPS and RUCA are

@@ -4,7 +4,9 @@ The provider file ("by Provider and Service") has 28 columns for data year 2023 
 later and 29 (with ``Rndrng_Prvdr_Gndr``) for older years; the geography file ("by
 Geography and Service") has 15. A file's layout is read from its header line, never
 guessed from its position or size, and the reader keeps only the provider columns of
-:data:`PROVIDER_KEEP`, under their tidy names.
+:data:`PROVIDER_KEEP`, under their tidy names. The files' place of service
+(``Place_Of_Srvc``: ``F`` facility, ``O`` office) is read as the PFS ``setting`` of
+:data:`SETTING_OF_PLACE`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "PROVIDER_NUMERIC",
     "PROVIDER_SERVICE_COLUMNS",
     "PROVIDER_SERVICE_COLUMNS_WITH_GENDER",
+    "SETTING_OF_PLACE",
     "check_geography_layout",
     "provider_service_layout",
 ]
@@ -61,7 +64,7 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
 """The provider-file layouts by name (the names :func:`provider_service_layout` returns)."""
 
 PROVIDER_KEEP: dict[str, str] = {
-    "Rndrng_NPI": "npi",
+    "Rndrng_NPI": "rendering_npi",
     "Rndrng_Prvdr_Last_Org_Name": "provider_name",
     "Rndrng_Prvdr_Ent_Cd": "entity_code",
     "Rndrng_Prvdr_State_Abrvtn": "state",
@@ -69,7 +72,7 @@ PROVIDER_KEEP: dict[str, str] = {
     "Rndrng_Prvdr_Zip5": "zip5",
     "Rndrng_Prvdr_Type": "provider_type",
     "HCPCS_Cd": "cpt_code",
-    "Place_Of_Srvc": "place_of_service",
+    "Place_Of_Srvc": "setting",
     "Tot_Benes": "n_beneficiaries",
     "Tot_Srvcs": "services",
     "Tot_Bene_Day_Srvcs": "bene_day_services",
@@ -86,10 +89,15 @@ PROVIDER_NUMERIC: tuple[str, ...] = (
 )  # fmt: skip
 """The tidy names of the kept columns that hold counts and amounts."""
 
+SETTING_OF_PLACE: dict[str, str] = {"F": "facility", "O": "non_facility"}
+"""``Place_Of_Srvc`` of both files and the PFS setting it means: ``F`` facility, ``O``
+office (non-facility) in the CMS data dictionaries; the settings are those of
+:data:`analysis.pricing.SETTINGS`. Any other value is an error."""
+
 GEOGRAPHY_KEEP: dict[str, str] = {
     "Rndrng_Prvdr_Geo_Lvl": "geo_level", "Rndrng_Prvdr_Geo_Cd": "state_fips",
     "Rndrng_Prvdr_Geo_Desc": "state_name", "HCPCS_Cd": "cpt_code",
-    "Place_Of_Srvc": "place_of_service", "Tot_Rndrng_Prvdrs": "n_providers",
+    "Place_Of_Srvc": "setting", "Tot_Rndrng_Prvdrs": "n_providers",
     "Tot_Benes": "n_beneficiaries", "Tot_Srvcs": "services",
     "Tot_Bene_Day_Srvcs": "bene_day_services", "Avg_Sbmtd_Chrg": "avg_submitted_usd",
     "Avg_Mdcr_Alowd_Amt": "avg_allowed_usd", "Avg_Mdcr_Pymt_Amt": "avg_paid_usd",

@@ -22,12 +22,30 @@ from analysis.npi import valid_npi
 __all__ = ["PracticeRollup", "assign_practices", "read_crosswalk"]
 
 
-def read_crosswalk(path: str | PathLike[str]) -> pd.DataFrame:
-    """Read a user NPI -> practice crosswalk CSV.
+_NPI_ALIAS = "npi"
+"""The crosswalk's former name of ``rendering_npi``, still accepted."""
 
-    The file needs columns ``npi`` and ``practice_id`` (``practice_name`` optional);
-    NPIs are read as text (a spreadsheet that saved ``1234567893.0`` or
-    ``1.234567893E9`` is repaired when the value is unambiguous).
+
+def _npi_column(columns, *, file: Path | None = None) -> str:
+    """The name of a crosswalk's rendering-NPI column: ``rendering_npi``, or ``npi``."""
+    if "rendering_npi" in columns and _NPI_ALIAS in columns:
+        raise InputError("the crosswalk has both rendering_npi and npi columns: keep one",
+                         file=file, row=1, column=_NPI_ALIAS)
+    return "rendering_npi" if "rendering_npi" in columns else _NPI_ALIAS
+
+
+def read_crosswalk(path: str | PathLike[str]) -> pd.DataFrame:
+    """Read a user rendering NPI -> practice crosswalk CSV.
+
+    The file needs columns ``rendering_npi`` (or ``npi``, its name in earlier
+    releases) and ``practice_id`` (``practice_name`` optional); NPIs are read as text
+    (a spreadsheet that saved ``1234567893.0`` or ``1.234567893E9`` is repaired when
+    the value is unambiguous).
+
+    Returns
+    -------
+    DataFrame
+        ``rendering_npi, practice_id, practice_name``, one row per NPI.
 
     Raises
     ------
@@ -40,15 +58,17 @@ def read_crosswalk(path: str | PathLike[str]) -> pd.DataFrame:
         raise InputError("crosswalk file not found", file=path)
     table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     table = table.rename(columns={c: c.strip().lower() for c in table.columns})
-    for col in ("npi", "practice_id"):
+    npi_col = _npi_column(table.columns, file=path)
+    for col in (npi_col, "practice_id"):
         if col not in table.columns:
             raise InputError(
-                f"the crosswalk needs columns npi and practice_id (found {list(table.columns)})",
+                "the crosswalk needs columns rendering_npi (or npi) and practice_id "
+                f"(found {list(table.columns)})",
                 file=path,
                 row=1,
-                column=col,
+                column="rendering_npi" if col == npi_col else col,
             )
-    raw = table["npi"].astype("string").str.strip()
+    raw = table[npi_col].astype("string").str.strip()
     as_number = pd.to_numeric(raw, errors="coerce")
     repaired = raw.mask(
         ~raw.str.fullmatch(r"\d{10}").fillna(False) & as_number.notna()
@@ -57,7 +77,7 @@ def read_crosswalk(path: str | PathLike[str]) -> pd.DataFrame:
     )
     out = pd.DataFrame(
         {
-            "npi": repaired,
+            "rendering_npi": repaired,
             "practice_id": table["practice_id"].astype("string").str.strip(),
             "practice_name": (
                 table["practice_name"].astype("string").str.strip()
@@ -66,25 +86,26 @@ def read_crosswalk(path: str | PathLike[str]) -> pd.DataFrame:
             ),
         }
     )
-    bad_npi = ~valid_npi(out["npi"])
+    bad_npi = ~valid_npi(out["rendering_npi"])
     if bad_npi.any():
         i = first_bad_row(bad_npi)
         raise InputError(
             "not a 10-digit NPI with a valid check digit",
-            file=path, row=i + 2, column="npi", value=raw.iloc[i],
+            file=path, row=i + 2, column=npi_col, value=raw.iloc[i],
         )
     blank = out["practice_id"].eq("")
     if blank.any():
         i = first_bad_row(blank)
         raise InputError("blank practice_id", file=path, row=i + 2, column="practice_id", value="")
-    conflict = out.drop_duplicates(["npi", "practice_id"]).duplicated("npi", keep=False)
+    conflict = out.drop_duplicates(["rendering_npi", "practice_id"]).duplicated(
+        "rendering_npi", keep=False)
     if conflict.any():
         i = first_bad_row(conflict)
         raise InputError(
             "this NPI is mapped to more than one practice; keep one row per NPI",
-            file=path, row=i + 2, column="npi", value=out["npi"].iloc[i],
+            file=path, row=i + 2, column=npi_col, value=out["rendering_npi"].iloc[i],
         )
-    return out.drop_duplicates("npi").reset_index(drop=True)
+    return out.drop_duplicates("rendering_npi").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -96,8 +117,8 @@ class PracticeRollup:
     lines : DataFrame
         The input rows kept, with ``practice_id`` and ``practice_name`` added.
     unmatched : DataFrame
-        NPIs absent from the crosswalk (``crosswalk`` roll-up only): ``npi,
-        provider_name, state, n_rows, services``; empty otherwise.
+        Rendering NPIs absent from the crosswalk (``crosswalk`` roll-up only):
+        ``rendering_npi, provider_name, state, n_rows, services``; empty otherwise.
     rollup : str
         ``"npi"``, ``"organization"`` or ``"crosswalk"``.
     counts : dict
@@ -139,7 +160,8 @@ def assign_practices(
         rows are dropped and counted. ``"crosswalk"``: ``crosswalk`` maps NPIs to
         practices (implied when ``crosswalk`` is given).
     crosswalk : DataFrame, optional
-        ``npi, practice_id[, practice_name]`` (see :func:`read_crosswalk`).
+        ``rendering_npi, practice_id[, practice_name]`` (see :func:`read_crosswalk`;
+        a column ``npi`` is read as ``rendering_npi``).
     unmatched : {"own", "drop"}
         Crosswalk roll-up: an NPI not in the crosswalk stays its own practice
         (``"own"``, practice_id = the NPI) or is dropped; either way it is listed in
@@ -152,31 +174,37 @@ def assign_practices(
     if unmatched not in ("own", "drop"):
         raise InputError("unmatched must be 'own' or 'drop'", value=unmatched)
     empty_unmatched = pd.DataFrame(
-        {c: pd.Series(dtype=t) for c, t in [("npi", "string"), ("provider_name", "string"),
+        {c: pd.Series(dtype=t) for c, t in [("rendering_npi", "string"),
+                                            ("provider_name", "string"),
                                             ("state", "string"), ("n_rows", "int64"),
                                             ("services", "float64")]}
     )
     rows_in = len(lines)
     if rollup == "npi":
-        out = lines.assign(practice_id=lines["npi"], practice_name=lines["provider_name"])
+        out = lines.assign(practice_id=lines["rendering_npi"],
+                           practice_name=lines["provider_name"])
         missing = empty_unmatched
     elif rollup == "organization":
         out = lines.loc[lines["entity_code"].eq("O")]
-        out = out.assign(practice_id=out["npi"], practice_name=out["provider_name"])
+        out = out.assign(practice_id=out["rendering_npi"], practice_name=out["provider_name"])
         missing = empty_unmatched
     else:
         if crosswalk is None:
-            raise InputError("the crosswalk roll-up needs a crosswalk (npi, practice_id)")
-        cw = crosswalk.loc[:, ["npi", "practice_id"]].assign(
+            raise InputError(
+                "the crosswalk roll-up needs a crosswalk (rendering_npi, practice_id)")
+        crosswalk = crosswalk.rename(
+            columns={_npi_column(crosswalk.columns): "rendering_npi"})
+        cw = crosswalk.loc[:, ["rendering_npi", "practice_id"]].assign(
             practice_name=crosswalk["practice_name"]
             if "practice_name" in crosswalk.columns
             else crosswalk["practice_id"]
         ).astype("string")
-        merged = lines.merge(cw, on="npi", how="left", validate="many_to_one")
+        merged = lines.merge(cw, on="rendering_npi", how="left", validate="many_to_one")
         no_match = merged["practice_id"].isna()
         missing = (
             merged.loc[no_match]
-            .groupby(["npi", "provider_name", "state"], as_index=False, observed=True)
+            .groupby(["rendering_npi", "provider_name", "state"], as_index=False,
+                     observed=True)
             .agg(n_rows=("cpt_code", "size"), services=("services", "sum"))
             .astype({"n_rows": "int64"})
             .sort_values("services", ascending=False)
@@ -184,7 +212,7 @@ def assign_practices(
         )
         if unmatched == "own":
             out = merged.assign(
-                practice_id=merged["practice_id"].fillna(merged["npi"]),
+                practice_id=merged["practice_id"].fillna(merged["rendering_npi"]),
                 practice_name=merged["practice_name"].fillna(merged["provider_name"]),
             )
         else:

@@ -32,6 +32,7 @@ from analysis.puf.layouts import (
     LAYOUTS,
     PROVIDER_KEEP,
     PROVIDER_NUMERIC,
+    SETTING_OF_PLACE,
     check_geography_layout,
     provider_service_layout,
 )
@@ -52,8 +53,8 @@ _BYTES_PER_ROW = 330
 _MIN_BLOCK = 1 << 12
 
 LINE_COLUMNS: tuple[str, ...] = (
-    "npi", "entity_code", "provider_name", "provider_type", "state", "state_fips", "zip5",
-    "cpt_code", "code_class", "place_of_service", "n_beneficiaries", "services",
+    "rendering_npi", "entity_code", "provider_name", "provider_type", "state", "state_fips",
+    "zip5", "cpt_code", "code_class", "setting", "n_beneficiaries", "services",
     "bene_day_services", "avg_submitted_usd", "avg_allowed_usd", "avg_paid_usd",
     "avg_standardized_usd", "allowed_usd", "paid_usd", "submitted_usd", "row",
 )  # fmt: skip
@@ -137,11 +138,15 @@ def _validate_batch(
     reason = pd.Series("", index=frame.index, dtype="string")
     column = pd.Series("", index=frame.index, dtype="string")
     checks: list[tuple[str, pd.Series, str]] = [
-        ("npi", ~valid_npi(frame["npi"]), "NPI is not 10 digits with a valid check digit"),
         (
-            "place_of_service",
-            ~frame["place_of_service"].isin(["F", "O"]),
-            "place of service must be F or O",
+            "rendering_npi",
+            ~valid_npi(frame["rendering_npi"]),
+            "NPI is not 10 digits with a valid check digit",
+        ),
+        (
+            "setting",
+            ~frame["setting"].isin(list(SETTING_OF_PLACE)),
+            "place of service must be F (facility) or O (office)",
         ),
     ]
     for col in PROVIDER_NUMERIC:
@@ -175,13 +180,15 @@ def _validate_batch(
                     "reason": reason[bad_rows],
                     "column": column[bad_rows].map(lambda c: source.get(c, c)),
                     "value": [str(bad.at[i, column[i]]) for i in bad.index],
-                    "text": bad["npi"] + " " + bad["cpt_code"] + " " + bad["place_of_service"],
+                    "text": bad["rendering_npi"] + " " + bad["cpt_code"] + " "
+                    + bad["setting"],
                 }
             )
         )
     good = frame.loc[~bad_rows]
     out = good.assign(**{c: parsed[c][~bad_rows].astype("float64") for c in PROVIDER_NUMERIC})
     return out.assign(
+        setting=out["setting"].map(SETTING_OF_PLACE).astype("string"),
         n_beneficiaries=out["n_beneficiaries"].round().astype("int64"),
         allowed_usd=out["services"] * out["avg_allowed_usd"],
         paid_usd=out["services"] * out["avg_paid_usd"],
@@ -286,10 +293,10 @@ def _scan(
             .assign(row=_physical_rows(index[mask], malformed_rows))
         )
         frame = frame.assign(
-            npi=frame["npi"].str.strip(),
+            rendering_npi=frame["rendering_npi"].str.strip(),
             cpt_code=frame["cpt_code"].str.strip(),
             state=frame["state"].str.strip(),
-            place_of_service=frame["place_of_service"].str.strip().str.upper(),
+            setting=frame["setting"].str.strip().str.upper(),
             entity_code=frame["entity_code"].str.strip().str.upper(),
         )
         frame = _validate_batch(frame, path=path, on_error=on_error, stats=stats)
@@ -340,8 +347,8 @@ def _pieces(path: Path, size: int) -> Iterator[tuple[bytes, int]]:
 def _empty_lines() -> pd.DataFrame:
     """Zero kept rows, with the columns and dtypes of :attr:`PufRead.lines`."""
     strings = [
-        "npi", "entity_code", "provider_name", "provider_type", "state", "state_fips",
-        "zip5", "cpt_code", "code_class", "place_of_service",
+        "rendering_npi", "entity_code", "provider_name", "provider_type", "state",
+        "state_fips", "zip5", "cpt_code", "code_class", "setting",
     ]  # fmt: skip
     dtypes = {c: "float64" for c in LINE_COLUMNS}
     dtypes |= {c: "string" for c in strings} | {"n_beneficiaries": "int64", "row": "int64"}
@@ -374,13 +381,15 @@ class PufRead:
     Attributes
     ----------
     lines : DataFrame
-        One row per kept file row: ``npi, entity_code, provider_name, provider_type,
-        state, state_fips, zip5, cpt_code, code_class ("3D" | "CT" | "MR" | "other"),
-        place_of_service ("F" | "O"), n_beneficiaries, services (float; may be
-        fractional), bene_day_services, avg_submitted_usd, avg_allowed_usd,
-        avg_paid_usd, avg_standardized_usd, allowed_usd, paid_usd, submitted_usd``
-        (the totals are ``services x`` the file's averages) and ``row`` (physical
-        row number in the file, header = 1).
+        One row per kept file row: ``rendering_npi`` (the file's ``Rndrng_NPI``),
+        ``entity_code, provider_name, provider_type, state, state_fips, zip5,
+        cpt_code, code_class`` (``"3D" | "CT" | "MR" | "other"``), ``setting``
+        (``"facility" | "non_facility"``, from the file's ``Place_Of_Srvc`` ``F`` |
+        ``O``), ``n_beneficiaries, services`` (float; may be fractional),
+        ``bene_day_services, avg_submitted_usd, avg_allowed_usd, avg_paid_usd,
+        avg_standardized_usd, allowed_usd, paid_usd, submitted_usd`` (the totals are
+        ``services x`` the file's averages) and ``row`` (physical row number in the
+        file, header = 1).
     quarantine : DataFrame
         ``row, reason, column, value, text`` of every malformed row (wrong field
         count, any code) and every in-scope row with an unusable value.
@@ -517,7 +526,8 @@ def read_geography_service(
     -------
     DataFrame
         ``geo_level ("National" | "State"), state_fips, state_name, cpt_code,
-        code_class, place_of_service, n_providers, n_beneficiaries, services,
+        code_class, setting ("facility" | "non_facility", from ``Place_Of_Srvc``
+        ``F`` | ``O``), n_providers, n_beneficiaries, services,
         bene_day_services, avg_submitted_usd, avg_allowed_usd, avg_paid_usd,
         avg_standardized_usd, allowed_usd, paid_usd``.
     """
@@ -534,24 +544,26 @@ def read_geography_service(
         )
     except pa.ArrowInvalid as err:
         raise InputError(f"cannot parse the CSV: {err}", file=path) from None
-    table = table.filter(pc.is_in(table.column("HCPCS_Cd"), value_set=pa.array(keep_codes)))
-    raw = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    keep = pc.is_in(table.column("HCPCS_Cd"), value_set=pa.array(keep_codes))
+    rows = np.flatnonzero(keep.to_numpy()) + 2  # physical row numbers, header = 1
+    raw = table.filter(keep).to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
     names = GEOGRAPHY_KEEP
     frame = raw.rename(columns=names).loc[:, list(names.values())]
     numeric = list(names.values())[5:]
-    for col in numeric:
-        values = pd.to_numeric(frame[col].str.strip(), errors="coerce")
-        bad = values.isna() | (values < 0)
+    parsed = {c: pd.to_numeric(frame[c].str.strip(), errors="coerce") for c in numeric}
+    place = frame["setting"].str.strip().str.upper()
+    checks = [(c, parsed[c].isna() | (parsed[c] < 0), "not a number >= 0") for c in numeric]
+    checks.append(("setting", ~place.isin(list(SETTING_OF_PLACE)),
+                   "place of service must be F (facility) or O (office)"))
+    source = {v: k for k, v in names.items()}
+    for col, bad, message in checks:
         if bad.any():
             i = first_bad_row(bad)
-            raise InputError(
-                "not a number >= 0",
-                file=path,
-                column=[k for k, v in names.items() if v == col][0],
-                value=frame[col].iloc[i],
-            )
-        frame = frame.assign(**{col: values.astype("float64")})
+            raise InputError(message, file=path, row=int(rows[i]), column=source[col],
+                             value=frame[col].iloc[i])
+    frame = frame.assign(**{c: parsed[c].astype("float64") for c in numeric})
     frame = frame.assign(
+        setting=place.map(SETTING_OF_PLACE).astype("string"),
         geo_level=frame["geo_level"].str.strip(),
         state_fips=frame["state_fips"].str.strip().str.zfill(2).mask(
             frame["state_fips"].str.strip().eq(""), ""

@@ -47,7 +47,7 @@ def summarize_puf(
     ----------
     lines : DataFrame
         :attr:`PufRead.lines` or :attr:`PracticeRollup.lines` (without a
-        ``practice_id`` column each NPI is its own practice).
+        ``practice_id`` column each rendering NPI is its own practice).
     period : str or int
         The data year of the file (the file does not say), e.g. ``"2023"``.
     bounds : SuppressionBounds, optional
@@ -62,7 +62,7 @@ def summarize_puf(
         One row per ``practice_id, period, payer`` (``payer = "MEDICARE"``), the
         column names of :mod:`analysis.summary` where they mean the same thing and
         every other column a count or a sum, so summaries of disjoint practice
-        partitions add up: ``n_npis, n_rows, ct_mr_units, ct_units, mr_units,
+        partitions add up: ``n_rendering_npis, n_rows, ct_mr_units, ct_units, mr_units,
         units_3d_76376, units_3d_76377`` (services, may be fractional),
         ``allowed_3d_76376_usd, allowed_3d_76377_usd, paid_3d_usd,
         ct_mr_allowed_usd``, ``hidden_cells_3d, hidden_cells_ct_mr`` (code x place
@@ -80,7 +80,8 @@ def summarize_puf(
     period = str(period)
     keep_codes, classes = code_classes(codes)
     n_ct_mr_codes = sum(1 for c in keep_codes if classes[c] in ("CT", "MR"))
-    frame = lines if "practice_id" in lines.columns else lines.assign(practice_id=lines["npi"])
+    frame = lines if "practice_id" in lines.columns else lines.assign(
+        practice_id=lines["rendering_npi"])
     frame = frame.assign(
         code_class=frame["cpt_code"].map(classes).fillna("other"),
     )
@@ -102,7 +103,7 @@ def summarize_puf(
         contrib.groupby("practice_id", observed=True)[_SUMMARY_SUMS]
         .sum()
         .join(contrib.groupby("practice_id", observed=True).agg(
-            n_npis=("npi", "nunique"), n_rows=("npi", "size")))
+            n_rendering_npis=("rendering_npi", "nunique"), n_rows=("rendering_npi", "size")))
     )
     hidden = hidden_cells(frame, bounds=bounds, n_ct_mr_codes=n_ct_mr_codes)
     per_practice = (
@@ -118,14 +119,14 @@ def summarize_puf(
     out = out.assign(
         period=period,
         payer="MEDICARE",
-        n_npis=out["n_npis"].astype("int64"),
+        n_rendering_npis=out["n_rendering_npis"].astype("int64"),
         n_rows=out["n_rows"].astype("int64"),
         hidden_cells_3d=out["hidden_cells_3d"].astype("int64"),
         hidden_cells_ct_mr=out["hidden_cells_ct_mr"].astype("int64"),
         hidden_3d_units_max=out["hidden_cells_3d"] * cell,
         hidden_ct_mr_units_max=out["hidden_cells_ct_mr"] * cell,
     )
-    first = ["practice_id", "period", "payer", "n_npis", "n_rows"]
+    first = ["practice_id", "period", "payer", "n_rendering_npis", "n_rows"]
     rest = [c for c in out.columns if c not in first]
     return (
         out.loc[:, first + rest]
@@ -138,7 +139,7 @@ def summarize_puf(
 def _practice_attributes(lines: pd.DataFrame) -> pd.DataFrame:
     """Per practice: name, main state (most services), its MAC and jurisdiction."""
     frame = lines if "practice_id" in lines.columns else lines.assign(
-        practice_id=lines["npi"], practice_name=lines["provider_name"]
+        practice_id=lines["rendering_npi"], practice_name=lines["provider_name"]
     )
     if "practice_name" not in frame.columns:
         frame = frame.assign(practice_name=frame["provider_name"])
@@ -161,13 +162,14 @@ class PufScreen:
     ----------
     table : DataFrame
         One row per practice: ``practice_id, practice_name, state, mac, jurisdiction``
-        (when rows were given), ``n`` (CT/MR services), ``x`` (3D services), ``rate,
-        rate_lower, rate_upper`` (see :mod:`analysis.puf`), ``ci_low, ci_high,
+        (when rows were given), ``n_rendering_npis``, ``n_ct_mr`` (CT/MR services),
+        ``n_3d`` (3D services), ``unit`` (``"services"``), ``rate, rate_lower,
+        rate_upper`` (see :mod:`analysis.puf`), ``ci_low, ci_high,
         p_value, q_value, flag`` (the screen on visible rows), ``flag_at_lower,
         flag_at_upper`` (the same screen with every practice at its lower / upper
         bound), ``robust`` (the flag is the same at both bounds) and ``flag_status``,
         plus the hidden-cell columns of the summary, ``shrunken_rate, prob_above,
-        percentile, excess_x, excess_usd``.
+        percentile, excess_n_3d, excess_usd``.
     observed, at_lower, at_upper : analysis.lcd.ScreenResult
         The three screens.
     bounds : SuppressionBounds
@@ -214,8 +216,8 @@ class PufScreen:
         }
 
     def _repr_html_(self) -> str:
-        cols = ["practice_id", "practice_name", "state", "n", "x", "rate", "rate_lower",
-                "rate_upper", "q_value", "flag", "flag_status"]
+        cols = ["practice_id", "practice_name", "state", "n_ct_mr", "n_3d", "rate",
+                "rate_lower", "rate_upper", "q_value", "flag", "flag_status"]
         cols = [c for c in cols if c in self.table.columns]
         shown = self.table.loc[:, cols].sort_values(["q_value", "practice_id"], na_position="last")
         fmt = {c: "{:.1%}".format for c in ("rate", "rate_lower", "rate_upper")}
@@ -296,12 +298,12 @@ def screen_puf(
     hidden = (
         summary.astype({"practice_id": str})
         .groupby("practice_id")[["hidden_cells_3d", "hidden_cells_ct_mr", "hidden_3d_units_max",
-                                 "hidden_ct_mr_units_max", "n_npis"]]
+                                 "hidden_ct_mr_units_max", "n_rendering_npis"]]
         .sum()
         .reset_index()
     )
     t = observed.table.merge(lower, on=keys).merge(upper, on=keys).merge(hidden, on=keys)
-    rate_lower, rate_upper = rate_bounds(t["x"], t["n"], t["hidden_3d_units_max"],
+    rate_lower, rate_upper = rate_bounds(t["n_3d"], t["n_ct_mr"], t["hidden_3d_units_max"],
                                          t["hidden_ct_mr_units_max"])
     robust = t["flag_at_lower"] == t["flag_at_upper"]
     status = [
@@ -315,9 +317,11 @@ def screen_puf(
             t, on="practice_id", how="right"
         )
     front = [c for c in ["practice_id", "practice_name", "state", "mac", "jurisdiction",
-                         "n_npis", "screened", "n", "x", "rate", "rate_lower", "rate_upper",
-                         "ci_low", "ci_high", "p_value", "q_value", "flag", "flag_at_lower",
-                         "flag_at_upper", "robust", "flag_status"] if c in t.columns]
+                         "n_rendering_npis", "screened", "n_ct_mr", "n_3d", "unit", "rate",
+                         "rate_lower", "rate_upper", "ci_low", "ci_high", "p_value",
+                         "q_value", "flag", "flag_at_lower", "flag_at_upper", "robust",
+                         "flag_status"]
+             if c in t.columns]
     t = t.loc[:, front + [c for c in t.columns if c not in front]]
     return PufScreen(table=t.reset_index(drop=True), observed=observed, at_lower=at_lower,
                      at_upper=at_upper, bounds=bounds)

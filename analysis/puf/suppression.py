@@ -20,6 +20,7 @@ import pandas as pd
 
 from analysis.codes import CODES_3D
 from analysis.errors import InputError
+from analysis.puf.layouts import SETTING_OF_PLACE
 
 __all__ = [
     "SUPPRESSED_MAX_BENEFICIARIES",
@@ -49,9 +50,10 @@ class SuppressionBounds:
         more than two CT/MR studies of the same code read by one radiologist in a
         year; 2.0 gives 20 services per hidden cell. Raise it to widen the bounds.
     places : {"observed", "all"}
-        Places of service at which an NPI can have hidden cells: those where it has
-        any visible CT/MR or 3D row (default: a radiologist reading only hospital
-        studies has no office cells), or both ``F`` and ``O``.
+        Settings (places of service) in which an NPI can have hidden cells: those
+        where it has any visible CT/MR or 3D row (default: a radiologist reading only
+        hospital studies has no office cells), or both ``facility`` and
+        ``non_facility``.
     """
 
     max_hidden_beneficiaries: int = SUPPRESSED_MAX_BENEFICIARIES
@@ -86,58 +88,61 @@ class SuppressionBounds:
 def hidden_cells(
     frame: pd.DataFrame, *, bounds: SuppressionBounds, n_ct_mr_codes: int
 ) -> pd.DataFrame:
-    """Hidden 3D and CT/MR code x place cells per NPI (and its practice).
+    """Hidden 3D and CT/MR code x setting cells per rendering NPI (and its practice).
 
-    For each NPI and each place of service in scope (``bounds.places``), every code
+    For each rendering NPI and each setting in scope (``bounds.places``), every code
     of the 3D set and of the ``n_ct_mr_codes`` CT/MR codes without a visible row is a
     cell that may be hidden.
 
     Parameters
     ----------
     frame : DataFrame
-        Provider-file rows with ``practice_id, npi, place_of_service, cpt_code,
+        Provider-file rows with ``practice_id, rendering_npi, setting, cpt_code,
         code_class``.
 
     Returns
     -------
     DataFrame
-        One row per ``practice_id, npi, place_of_service``: ``is_3d, is_ctmr`` (visible
+        One row per ``practice_id, rendering_npi, setting``: ``is_3d, is_ctmr`` (visible
         codes) and ``hidden_cells_3d, hidden_cells_ct_mr``.
     """
     relevant = frame.loc[frame["code_class"].isin(["CT", "MR", "3D"])]
-    cells = relevant.drop_duplicates(["practice_id", "npi", "place_of_service", "cpt_code"])
+    keys = ["practice_id", "rendering_npi", "setting"]
+    cells = relevant.drop_duplicates([*keys, "cpt_code"])
     per_place = (
         cells.assign(
             is_3d=cells["code_class"].eq("3D"), is_ctmr=cells["code_class"].isin(["CT", "MR"])
         )
-        .groupby(["practice_id", "npi", "place_of_service"], observed=True)[["is_3d", "is_ctmr"]]
+        .groupby(keys, observed=True)[["is_3d", "is_ctmr"]]
         .sum()
         .reset_index()
     )
     if bounds.places == "all":
-        npis = per_place.loc[:, ["practice_id", "npi"]].drop_duplicates()
-        grid = npis.merge(pd.DataFrame({"place_of_service": ["F", "O"]}), how="cross")
-        per_place = grid.merge(
-            per_place, on=["practice_id", "npi", "place_of_service"], how="left"
-        ).fillna({"is_3d": 0, "is_ctmr": 0})
+        npis = per_place.loc[:, ["practice_id", "rendering_npi"]].drop_duplicates()
+        settings = pd.DataFrame({"setting": pd.array(list(SETTING_OF_PLACE.values()),
+                                                     dtype="string")})
+        grid = npis.merge(settings, how="cross")
+        per_place = grid.merge(per_place, on=keys, how="left").fillna({"is_3d": 0, "is_ctmr": 0})
     return per_place.assign(
         hidden_cells_3d=(len(CODES_3D) - per_place["is_3d"]).clip(lower=0),
         hidden_cells_ct_mr=(n_ct_mr_codes - per_place["is_ctmr"]).clip(lower=0),
     )
 
 
-def rate_bounds(x, n, hidden_3d_max, hidden_ct_mr_max) -> tuple[np.ndarray, np.ndarray]:
+def rate_bounds(n_3d, n_ct_mr, hidden_3d_max, hidden_ct_mr_max
+                ) -> tuple[np.ndarray, np.ndarray]:
     """The lowest and highest services-basis 3D rate the hidden cells allow.
 
     Hidden 3D services can only raise the rate and hidden CT/MR services can only
-    lower it: ``lower = x / (n + hidden_ct_mr_max)``, ``upper = (x + hidden_3d_max) / n``
-    (NaN where ``n`` is 0).
+    lower it: ``lower = n_3d / (n_ct_mr + hidden_ct_mr_max)``, ``upper = (n_3d +
+    hidden_3d_max) / n_ct_mr`` (NaN where ``n_ct_mr`` is 0), with ``n_3d`` and
+    ``n_ct_mr`` the visible 3D and CT/MR services.
 
     >>> lower, upper = rate_bounds([150.0], [1000.0], [200.0], [0.0])
     >>> float(lower[0]), float(upper[0])
     (0.15, 0.35)
     """
-    n, x = np.asarray(n, dtype=float), np.asarray(x, dtype=float)
+    n, x = np.asarray(n_ct_mr, dtype=float), np.asarray(n_3d, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         lower = np.where(n > 0, x / (n + np.asarray(hidden_ct_mr_max)), np.nan)
         upper = np.where(n > 0, (x + np.asarray(hidden_3d_max)) / n, np.nan)
@@ -148,7 +153,7 @@ def check_consistency(lines: pd.DataFrame, geography: pd.DataFrame) -> pd.DataFr
     """Provider-file totals against the geography file, per state x code.
 
     Both files count the same Medicare services, but the provider file drops every
-    NPI x code x place row from 10 or fewer beneficiaries, so its totals fall short
+    NPI x code x setting row from 10 or fewer beneficiaries, so its totals fall short
     of the geography file's state rows by the suppressed services. Beneficiary counts
     are not additive across providers and are not compared.
 
@@ -159,7 +164,7 @@ def check_consistency(lines: pd.DataFrame, geography: pd.DataFrame) -> pd.DataFr
         ``state, state_fips, cpt_code, services_provider, services_geography,
         gap_services`` (geography - provider, the suppressed services),
         ``gap_share`` (gap / geography), ``allowed_provider_usd,
-        allowed_geography_usd, gap_allowed_usd, n_npis_provider,
+        allowed_geography_usd, gap_allowed_usd, n_rendering_npis_provider,
         n_providers_geography`` and ``status`` (``"ok"``; ``"provider exceeds
         geography"`` is impossible for consistent files; ``"not in geography"``).
     """
@@ -167,7 +172,7 @@ def check_consistency(lines: pd.DataFrame, geography: pd.DataFrame) -> pd.DataFr
         lines.assign(state_fips=lines["state_fips"].str.strip().str.zfill(2))
         .groupby(["state", "state_fips", "cpt_code"], observed=True)
         .agg(services_provider=("services", "sum"), allowed_provider_usd=("allowed_usd", "sum"),
-             n_npis_provider=("npi", "nunique"))
+             n_rendering_npis_provider=("rendering_npi", "nunique"))
         .reset_index()
     )
     states = prov.loc[:, ["state", "state_fips"]].drop_duplicates("state_fips")
@@ -183,7 +188,7 @@ def check_consistency(lines: pd.DataFrame, geography: pd.DataFrame) -> pd.DataFr
     out = prov.merge(geo, on=["state_fips", "cpt_code"], how="outer")
     out = out.drop(columns="state").merge(states, on="state_fips", how="left")
     out = out.fillna({"services_provider": 0.0, "allowed_provider_usd": 0.0,
-                      "n_npis_provider": 0})
+                      "n_rendering_npis_provider": 0})
     gap = out["services_geography"] - out["services_provider"]
     status = np.where(
         out["services_geography"].isna(), "not in geography",
@@ -195,11 +200,11 @@ def check_consistency(lines: pd.DataFrame, geography: pd.DataFrame) -> pd.DataFr
     out = out.assign(
         gap_services=gap, gap_share=share,
         gap_allowed_usd=out["allowed_geography_usd"] - out["allowed_provider_usd"],
-        n_npis_provider=out["n_npis_provider"].astype("int64"),
+        n_rendering_npis_provider=out["n_rendering_npis_provider"].astype("int64"),
         status=pd.Series(status, index=out.index, dtype="string"),
     )
     cols = ["state", "state_fips", "cpt_code", "services_provider", "services_geography",
             "gap_services", "gap_share", "allowed_provider_usd", "allowed_geography_usd",
-            "gap_allowed_usd", "n_npis_provider", "n_providers_geography", "status"]
+            "gap_allowed_usd", "n_rendering_npis_provider", "n_providers_geography", "status"]
     return out.loc[:, cols].sort_values(["state", "cpt_code"]).reset_index(drop=True)
 

@@ -1,8 +1,9 @@
 """What a shared figure must not plot: the points its table would suppress.
 
-A point at volume ``n`` and rate ``x/n`` reveals both counts, so a funnel or trend
-figure leaves out exactly the rows that :func:`analysis.privacy.suppress_counts`
-suppresses in the matching table (the small cells and their complements).
+A point at volume ``n_ct_mr`` and rate ``n_3d / n_ct_mr`` reveals both counts, so a
+funnel or trend figure leaves out exactly the rows that
+:func:`analysis.privacy.suppress_counts` suppresses in the matching table (the small
+cells and their complements).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ __all__ = ["hidden_periods", "hidden_practices", "shareable_trend"]
 
 
 def _hidden_rows(table: pd.DataFrame, settings: PrivacySettings, *,
-                 count_columns: Sequence[str] = ("n", "x")) -> np.ndarray:
+                 count_columns: Sequence[str] = ("n_ct_mr", "n_3d")) -> np.ndarray:
     """Rows a shown table would suppress (primary or complementary) in its counts."""
     cols = [c for c in count_columns if c in table.columns]
     if table.empty or not cols:
@@ -32,12 +33,12 @@ def _hidden_rows(table: pd.DataFrame, settings: PrivacySettings, *,
 def hidden_practices(screen, *, settings: PrivacySettings | None = None) -> list[str]:
     """Practices a shared figure must not plot: their screen counts are suppressed.
 
-    A practice is hidden when its ``n`` or ``x`` (encounters, or 3D encounters)
-    is from 1 to ``min_cell_count - 1``, or is the complementary cell that keeps
-    it from being recovered from the published total — exactly the rows
+    A practice is hidden when its ``n_ct_mr`` or ``n_3d`` (CT/MR and 3D encounters,
+    or services) is from 1 to ``min_cell_count - 1``, or is the complementary cell
+    that keeps it from being recovered from the published total — exactly the rows
     :func:`analysis.privacy.suppress_counts` suppresses in the screen table, so a
-    figure never shows what the table hides (a point at volume ``n`` and rate
-    ``x/n`` reveals both counts).
+    figure never shows what the table hides (a point at volume ``n_ct_mr`` and rate
+    ``n_3d / n_ct_mr`` reveals both counts).
     """
     settings = settings or PrivacySettings()
     t = screen.table.loc[screen.table["screened"]].reset_index(drop=True)
@@ -48,13 +49,13 @@ def hidden_periods(screen, practice_id: str, *, settings: PrivacySettings | None
                    ) -> list[str]:
     """Periods of one practice's trend a shared figure must not plot.
 
-    The rows whose ``n`` or ``x`` the trend table would suppress, with
+    The rows whose ``n_ct_mr`` or ``n_3d`` the trend table would suppress, with
     complementary suppression within the practice (its periods add up to its
     published total).
     """
     settings = settings or PrivacySettings()
     tr = screen.trend.loc[screen.trend["practice_id"].astype(str) == str(practice_id)]
-    tr = tr.loc[tr["n"] > 0].reset_index(drop=True)
+    tr = tr.loc[tr["n_ct_mr"] > 0].reset_index(drop=True)
     return sorted(tr.loc[_hidden_rows(tr, settings), "period"].astype(str))
 
 
@@ -64,7 +65,7 @@ def shareable_trend(screen, practice_id: str, *, settings: PrivacySettings | Non
     Returns
     -------
     (ScreenResult, list of str)
-        The copy (hidden periods get ``n = 0``, which
+        The copy (hidden periods get ``n_ct_mr = 0``, which
         :func:`analysis.plots.trend_plot` does not plot) and the hidden periods.
     """
     hidden = hidden_periods(screen, practice_id, settings=settings)
@@ -73,5 +74,5 @@ def shareable_trend(screen, practice_id: str, *, settings: PrivacySettings | Non
     tr = screen.trend
     drop = (tr["practice_id"].astype(str) == str(practice_id)) & tr["period"].astype(
         str).isin(hidden)
-    masked = tr.assign(n=tr["n"].where(~drop, 0))
+    masked = tr.assign(n_ct_mr=tr["n_ct_mr"].where(~drop, 0))
     return dataclasses.replace(screen, trend=masked), hidden

@@ -15,11 +15,14 @@ __all__ = ["COLUMN_LABELS", "PARAMETER_LABELS", "column_labels", "header"]
 COLUMN_LABELS = {
     "practice_id": "Practice", "policy": "Policy", "payer": "Payer", "year": "Year",
     "year_start": "Year starts", "period": "Period", "scenario": "Scenario",
-    "n": "n (base)", "x": "x (with 3D)", "rate": "Rate (%)",
+    "n_ct_mr": "CT/MR imaging (count)", "n_3d": "With 3D rendering (count)",
+    "rate": "Rate (%)",
     "ci_low": "CI low (%)", "ci_high": "CI high (%)", "p_value": "p (exact)",
     "q_value": "q (BH)", "flag": "Flagged", "shrunken_rate": "Shrunken rate (%)",
     "prob_above": "P(rate > benchmark) (%)", "percentile": "Peer percentile (%)",
-    "excess_x": "Excess 3D (count)", "excess_usd": "Excess 3D ($)",
+    "expected_n_3d": "3D expected at the benchmark (count)",
+    "excess_n_3d": "Excess 3D (count)", "usd_per_3d": "Allowed per 3D ($)",
+    "excess_usd": "Excess 3D ($)",
     "flag_exact": "Exact test", "flag_percentile": "Percentile", "flag_shrinkage":
     "Shrinkage", "above_exact_998": "Above 99.8% limit",
     "in_force_share": "Year in force (%)",
@@ -48,6 +51,7 @@ COLUMN_LABELS = {
     "note": "Note / source", "measure": "Measure", "practice": "This practice",
     "peer_median": "Peer median", "benchmark": "Benchmark", "screen": "Screen",
     "rule": "Rule", "item": "Item", "topic": "Topic",
+    "rendering_npi": "Rendering NPI", "n_rendering_npis": "Rendering NPIs",
 }
 
 #: Human labels of the notebook parameters (scenario tables).
@@ -97,13 +101,19 @@ def column_labels(*, horizon_years: int | None = None, basis: str = "encounters"
     """:data:`COLUMN_LABELS` with the horizon and the screen basis spelled out.
 
     Horizon sums say over how many years (``Loss over 3 years ($)``) so that no
-    reader takes them for annual figures; ``n``/``x`` name what is counted.
+    reader takes them for annual figures; the LCD screen's counts say what they count
+    (``CT/MR encounters``, ``3D encounters``, or services on the services basis).
+
+    >>> column_labels(basis="services")["n_3d"], column_labels()["n_ct_mr"]
+    ('3D services', 'CT/MR encounters')
     """
     labels = dict(COLUMN_LABELS)
-    if basis == "services":
-        labels.update({"n": "CT/MR services (n)", "x": "3D services (x)"})
-    else:
-        labels.update({"n": "CT/MR encounters (n)", "x": "Encounters with 3D (x)"})
+    unit = "services" if basis == "services" else "encounters"
+    labels.update({
+        "n_ct_mr": f"CT/MR {unit}", "n_3d": f"3D {unit}",
+        "expected_n_3d": f"3D {unit} expected at the benchmark",
+        "excess_n_3d": f"Excess 3D {unit}", "usd_per_3d": f"Allowed per 3D {unit[:-1]} ($)",
+    })
     if horizon_years is not None:
         span = f"{horizon_years} year{'s' if horizon_years != 1 else ''}"
         labels.update({

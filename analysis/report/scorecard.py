@@ -31,8 +31,9 @@ class Scorecard:
         One row per measure: the practice's value, the peer median and the
         benchmark (``measure, practice, peer_median, benchmark``).
     screen_row : DataFrame
-        The practice's row of the LCD screen (``n, x, rate, ci_low, ci_high, p_value,
-        q_value, flag, shrunken_rate, prob_above, percentile, flags``).
+        The practice's row of the LCD screen (``n_ct_mr, n_3d, unit, rate, ci_low,
+        ci_high, p_value, q_value, shrunken_rate, prob_above, percentile, excess_n_3d,
+        excess_usd``).
     flags : DataFrame
         ``screen, flagged, rule`` for the exact, percentile and shrinkage screens.
     compliance : DataFrame
@@ -136,9 +137,10 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
          "practice": rec["prob_above"], "peer_median": peers["prob_above"].median(),
          "benchmark": 0.95},
     ])
-    screen_cols = [c for c in ("n", "x", "rate", "ci_low", "ci_high", "p_value", "q_value",
-                               "shrunken_rate", "prob_above", "percentile", "excess_x",
-                               "excess_usd") if c in row.columns]
+    screen_cols = [c for c in ("n_ct_mr", "n_3d", "unit", "rate", "ci_low", "ci_high",
+                               "p_value", "q_value", "shrunken_rate", "prob_above",
+                               "percentile", "excess_n_3d", "excess_usd")
+                   if c in row.columns]
     flags = pd.DataFrame([
         {"screen": "exact binomial test, Benjamini-Hochberg", "flagged": bool(rec["flag_exact"]),
          "rule": f"q < {s.alpha:g} for H0: rate <= {s.threshold:g}"},

@@ -243,7 +243,7 @@ class ReportWriter:
         safe, hidden = (screen, []) if self.privacy.min_cell_count <= 1 else \
             shareable_trend(screen, practice_id, settings=self.privacy)
         tr = screen.trend
-        periods = tr.loc[(tr["practice_id"].astype(str) == str(practice_id)) & (tr["n"] > 0)]
+        periods = tr.loc[(tr["practice_id"].astype(str) == str(practice_id)) & (tr["n_ct_mr"] > 0)]
         if hidden and len(hidden) == len(periods):
             self._display_html(
                 f"<p><i>No quarter of practice {html.escape(str(practice_id))} can be shown: "

@@ -53,13 +53,13 @@ def write_samples(folder: Path) -> dict[str, Path]:
     # An illustrative crosswalk: NC radiologist NPIs grouped into six practices in
     # file order; every seventh NPI is left out so that the unmatched report has rows.
     lines = read_provider_service(paths["provider"], states="NC").lines
-    npis = lines.loc[lines["code_class"].ne("other"), "npi"].drop_duplicates().tolist()
+    npis = lines.loc[lines["code_class"].ne("other"), "rendering_npi"].drop_duplicates().tolist()
     rows = [
         (npi, f"NC-PRACTICE-{i % 6 + 1:02d}", f"Synthetic Radiology Group {i % 6 + 1}")
         for i, npi in enumerate(npis)
         if i % 7 != 6
     ]
-    crosswalk = pd.DataFrame(rows, columns=["npi", "practice_id", "practice_name"])
+    crosswalk = pd.DataFrame(rows, columns=["rendering_npi", "practice_id", "practice_name"])
     write_atomic(paths["crosswalk"], lambda tmp: crosswalk.to_csv(tmp, index=False))
     print(main_file, older, f"crosswalk: {len(rows)} NPIs", sep="\n")
     return paths
