@@ -12,7 +12,7 @@ engines give the same numbers:
     keeping only the lines whose code matters (:func:`relevant_codes`, tested on the
     Arrow batch before any conversion), repaired and row-checked exactly as
     :func:`analysis.claims.load_claims` does (Parquet columns already stored with
-    their canonical types take a typed fast path, :func:`analysis.claims.check_piece`),
+    their canonical types are read typed, :func:`analysis.claims.check_piece`),
     and written as Arrow IPC record batches to ``n_shards`` shards by a hash of
     ``practice_id``. *Summarize*: the shards, holding whole practices, are packed
     into units of about ``bucket_rows`` lines; each unit is read back, its duplicates
@@ -230,9 +230,6 @@ class ScaleReport:
         :meth:`StreamSettings.to_dict`.
     n_shards : int
         Spill shards (by practice hash) packed into the units.
-    rows_fast_path : int
-        Rows accepted by the row checks on their typed Parquet values without the text
-        round trip (:func:`analysis.claims.check_piece`).
     """
 
     engine: str
@@ -249,7 +246,6 @@ class ScaleReport:
     seconds: float = 0.0
     settings: dict = field(default_factory=dict)
     n_shards: int = 0
-    rows_fast_path: int = 0
 
     @property
     def reconciles(self) -> bool:
@@ -275,7 +271,6 @@ class ScaleReport:
             ("reconciles", self.reconciles),
             ("pieces / shards / buckets",
              f"{self.n_pieces} / {self.n_shards} / {self.n_buckets}"),
-            ("rows checked on typed values (fast path)", self.rows_fast_path),
             ("largest bucket (lines)", self.largest_bucket_rows),
             ("wall time (s)", round(self.seconds, 2)),
         ]
@@ -293,8 +288,7 @@ class ScaleReport:
                     amounts={c: a.to_dict() for c, a in self.amounts.items()},
                     n_pieces=self.n_pieces, n_buckets=self.n_buckets,
                     largest_bucket_rows=self.largest_bucket_rows, seconds=self.seconds,
-                    settings=dict(self.settings), n_shards=self.n_shards,
-                    rows_fast_path=self.rows_fast_path)
+                    settings=dict(self.settings), n_shards=self.n_shards)
 
 
 @dataclass(frozen=True, eq=False)
@@ -474,7 +468,7 @@ def _spill_piece(piece: ClaimsPiece, *, spill_dir: str, n_shards: int,
 
     Returns the piece's counts and where its lines and key hashes were written.
     """
-    counts: dict[str, Any] = dict(rows_read=0, rows_filtered_out=0, blank_rows=0, fast_rows=0,
+    counts: dict[str, Any] = dict(rows_read=0, rows_filtered_out=0, blank_rows=0,
                                   quarantined={}, q_cents={},
                                   read_cents=dict.fromkeys(AMOUNT_COLUMNS, 0),
                                   unparsed=dict.fromkeys(AMOUNT_COLUMNS, 0))
@@ -485,7 +479,7 @@ def _spill_piece(piece: ClaimsPiece, *, spill_dir: str, n_shards: int,
         for batch in check_piece(piece, keep_codes=keep_codes, column_map=column_map,
                                  encoding=encoding, delimiter=delimiter,
                                  batch_rows=batch_rows, as_arrow=True):
-            for k in ("rows_read", "rows_filtered_out", "blank_rows", "fast_rows"):
+            for k in ("rows_read", "rows_filtered_out", "blank_rows"):
                 counts[k] += getattr(batch, k)
             for r, n in batch.quarantined_by_reason.items():
                 counts["quarantined"][r] = counts["quarantined"].get(r, 0) + n
@@ -972,7 +966,7 @@ def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, k
         quarantined_by_reason=quarantined, amounts=amounts, n_pieces=len(pieces),
         n_buckets=len(units), largest_bucket_rows=int(unit_rows.max(initial=0)),
         seconds=time.perf_counter() - start, settings=settings.to_dict(),
-        n_shards=n_shards, rows_fast_path=sum(p["fast_rows"] for p in parts))
+        n_shards=n_shards)
     progress.finish(rows_accepted=report.rows_accepted, seconds=report.seconds)
     return ScaleResult(summary=summaries[periods[0]], report=report, summaries=summaries)
 

@@ -103,6 +103,27 @@ if engine == "duckdb":
     out["seconds"] = round(time.perf_counter() - t, 2)
     n = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
     out["rows_in"] = int(n)
+elif engine.startswith("sql-link"):  # rad3d's link and summary written as SQL (_sql_link)
+    sys.path.insert(0, "benchmarks")  # the child runs in the repository root
+    import _sql_link as q
+    from analysis.encounters import LinkSettings
+    from analysis.scale import relevant_codes
+    from analysis.summary import practice_totals
+    limit = engine.split("-")[2] if engine.count("-") == 2 else "20GB"
+    t = time.perf_counter()
+    con = q.connect(memory_limit=limit, threads=2)
+    keep = ",".join(f"'{c}'" for c in sorted(relevant_codes()))
+    con.execute(
+        "CREATE TEMP VIEW lines AS SELECT * EXCLUDE (file_row_number), "
+        f"file_row_number AS _rid FROM read_parquet('{path}', file_row_number=true) "
+        f"WHERE cpt_code IN ({keep})")
+    counts = q.build_linked(con, "lines", LinkSettings())
+    s = q.summary_from_linked(con, "year")
+    out["seconds"] = round(time.perf_counter() - t, 2)
+    out.update(rows_read=counts.n_lines, rows_filtered_out=0, reconciles=True)
+    s.to_parquet(save)
+    out["rows_summary"] = len(s)
+    totals = practice_totals(s)
 elif engine == "report-inputs":  # what rad3d report prepares before any notebook runs
     import tempfile
     from analysis.run.inputs import prepare_inputs
@@ -143,7 +164,7 @@ else:
     out.update(rows_read=rep.rows_read, rows_accepted=rep.rows_accepted,
                rows_filtered_out=rep.rows_filtered_out, reconciles=rep.reconciles,
                n_buckets=rep.n_buckets, largest_bucket=rep.largest_bucket_rows,
-               n_shards=rep.n_shards, rows_fast_path=rep.rows_fast_path)
+               n_shards=rep.n_shards)
     s = r.summary
     s.to_parquet(save)
     hashed = pd.util.hash_pandas_object(s, index=False).values.tobytes()
@@ -161,12 +182,8 @@ print(json.dumps(out))
 
 ABLATION_CHILD = r"""
 import json, sys, time, resource
-from functools import partial
-from analysis import scale
 from analysis.scale import summarize_files
-path, fast, kw = sys.argv[1], sys.argv[2] == "1", json.loads(sys.argv[3])
-if not fast:  # every row through the text checks, as before the typed fast path
-    scale.check_piece = partial(scale.check_piece, fast=False)
+path, kw = sys.argv[1], json.loads(sys.argv[2])
 t, c = time.perf_counter(), time.process_time()
 r = summarize_files(path, engine="stream", **kw)
 own = resource.getrusage(resource.RUSAGE_SELF)
@@ -174,27 +191,25 @@ kids = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"seconds": round(time.perf_counter() - t, 2),
                   "cpu": round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
                                - c, 2),
-                  "largest": r.report.largest_bucket_rows, "units": r.report.n_buckets,
-                  "fast_rows": r.report.rows_fast_path}))
+                  "largest": r.report.largest_bucket_rows, "units": r.report.n_buckets}))
 """
 
 
 def ablation(n_lines: int) -> None:
-    """Stream engine variants on one file: typed fast path off/on, unit size, workers."""
+    """Stream engine variants on one file: unit size, workers."""
     path = synthetic_parquet(n_lines)
     variants = [
-        ("text checks for every row (fast path off)", False, {}),
-        ("default (typed fast path, bucket_rows=500,000)", True, {}),
-        ("bucket_rows=1,000,000", True, {"bucket_rows": 1_000_000}),
-        ("bucket_rows=250,000", True, {"bucket_rows": 250_000}),
-        ("workers=2", True, {"workers": 2}),
+        ("default (bucket_rows=500,000)", {}),
+        ("bucket_rows=1,000,000", {"bucket_rows": 1_000_000}),
+        ("bucket_rows=250,000", {"bucket_rows": 250_000}),
+        ("workers=2", {"workers": 2}),
     ]
     print(f"| stream variant ({path.name}) | wall (s) | CPU, all processes (s) | "
           "peak memory, all processes (MB) | units (largest) | load at start |")
     print("|---|---:|---:|---:|---|---|")
-    for name, fast, kw in variants:
+    for name, kw in variants:
         load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-        r = run_child(ABLATION_CHILD, str(path), "1" if fast else "0", json.dumps(kw))
+        r = run_child(ABLATION_CHILD, str(path), json.dumps(kw))
         if "error" in r:
             print(f"| {name} | failed: {r['error']} | | | | {load} |")
             continue
@@ -231,7 +246,9 @@ def _same_summaries(paths: dict[str, Path]) -> dict[str, str]:
 
 
 NOTES = {
-    "stream": "one process; typed fast path for the row checks, spill by practice hash "
+    "stream": "one process; row checks once per distinct value of repeating columns "
+              "(read from Parquet as dictionaries), typed columns read typed, spill by "
+              "practice hash "
               "to Arrow IPC shards, link per unit of whole practices",
     "stream-2proc": "the same tasks in 2 worker processes (`workers=2`)",
     "memory": "`summarize(load_claims(path).lines)`: every row checked as text",
@@ -240,6 +257,10 @@ NOTES = {
     "report-inputs": "`rad3d report`'s shared inputs (`prepare_inputs`): the stream engine "
                      "linking once for year and quarter, plus the identifiers file for the "
                      "privacy gate (a second scan of the patient and claim ids)",
+    "sql-link": "rad3d's link and summary written as SQL on DuckDB (`_sql_link.py`: "
+                "encounters, modal payer, ASOF link, both compliance rules, oncology, "
+                "prices, the full summary), 2 threads, no memory limit; no validation",
+    "sql-link-1GB": "the same SQL with DuckDB's memory limit at 1 GB (it spills to disk)",
     "dask": "2-worker LocalCluster (processes, 1 thread each; cluster start not timed), "
             "same tasks as stream",
 }
@@ -251,6 +272,8 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+",
                         default=["stream", "memory", "duckdb", "dask", "stream-2proc"],
                         choices=list(NOTES))
+    parser.add_argument("--file", type=Path,
+                        help="a claims Parquet file to use instead of the cached synthetic one")
     parser.add_argument("--record", action="store_true", help="update benchmarks/RESULTS.md")
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds of all engines (round robin); the fastest run is shown")
@@ -266,7 +289,7 @@ def main() -> None:
         ablation(args.ablation)
         return
     m = machine()
-    path = synthetic_parquet(args.lines)
+    path = args.file or synthetic_parquet(args.lines)
     size_mb = os.path.getsize(path) / 2**20
     results, saved, runs = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="rad3d-bench-") as tmp:
@@ -323,8 +346,7 @@ def main() -> None:
         extra = ""
         if "n_buckets" in r and e != "memory":
             extra = (f"; {r['n_shards']} shards in {r['n_buckets']} units, largest "
-                     f"{r['largest_bucket']:,} lines (the largest practice); "
-                     f"{r['rows_fast_path']:,} rows on the typed fast path")
+                     f"{r['largest_bucket']:,} lines (the largest practice)")
         ratio = f"{r['seconds'] / duck:.2f}" if duck else "-"
         times = f"{r['seconds']:.1f}"
         others = [t for t in r["all_seconds"] if t is not None]

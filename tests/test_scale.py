@@ -300,6 +300,10 @@ _DAMAGED = [  # (change, what the text checks do with it)
     (dict(line_number=0), "bad_line_number"),
     (dict(allowed_usd=-5.0), "negative_amount"),
     (dict(paid_usd=1e12), "bad_amount"),
+    (dict(allowed_usd=float("inf")), "bad_amount"),
+    (dict(allowed_usd=-0.0), "clean: negative zero is zero"),
+    (dict(units=10**10), "bad_units"),
+    (dict(line_number=-3), "bad_line_number"),
     (dict(allowed_usd=100_000.01), "amount_above_cap"),
     (dict(rendering_npi="1234567890"), "invalid_npi_check_digit"),
     (dict(rendering_npi="123456789"), "invalid_npi"),
@@ -334,7 +338,7 @@ def _checked(path, **kw):
     piece = claims.plan_pieces(path)[0]
     out = list(claims.check_piece(piece, keep_codes=relevant_codes(), as_arrow=True, **kw))
     counts = {k: sum(getattr(b, k) for b in out)
-              for k in ("rows_read", "rows_filtered_out", "blank_rows", "fast_rows")}
+              for k in ("rows_read", "rows_filtered_out", "blank_rows")}
     counts["quarantined"] = {r: sum(b.quarantined_by_reason.get(r, 0) for b in out)
                              for r in claims.QUARANTINE_REASONS}
     counts["cents"] = {c: sum(b.read_cents.get(c, 0) for b in out) for c in AMOUNT_COLUMNS}
@@ -343,26 +347,72 @@ def _checked(path, **kw):
     return pa.concat_tables([b.candidates for b in out]), counts
 
 
-def test_fast_path_equals_the_text_checks_row_for_row(typed_dirty):
-    fast, fast_counts = _checked(typed_dirty)
-    text, text_counts = _checked(typed_dirty, fast=False)
-    assert fast.equals(text)  # same accepted rows, values and order
-    assert fast_counts.pop("fast_rows") == 3  # the clean row and the two missing-optional ones
-    assert text_counts.pop("fast_rows") == 0
-    assert fast_counts == text_counts
+@pytest.fixture(scope="module")
+def text_dirty(typed_dirty, tmp_path_factory):
+    """The same rows as ``typed_dirty`` with every column stored as text."""
+    from analysis.claims.sources import arrow_to_string
+
+    table = pq.read_table(typed_dirty)
+    text = pa.table({c: arrow_to_string(table.column(c), "typed.parquet", c)
+                     for c in table.column_names})
+    path = tmp_path_factory.mktemp("text") / "text.parquet"
+    pq.write_table(text, path)
+    return str(path)
+
+
+def test_typed_and_text_columns_get_the_same_checks_row_for_row(typed_dirty, text_dirty):
+    # one implementation of the row checks: typed values and their text give the same
+    # accepted rows, values, order, quarantine reasons, cents and unparsed counts
+    typed, typed_counts = _checked(typed_dirty)
+    text, text_counts = _checked(text_dirty)
+    assert pq.read_schema(typed_dirty).field("allowed_usd").type == pa.float64()
+    assert pq.read_schema(text_dirty).field("allowed_usd").type == pa.string()
+    assert typed.equals(text)
+    assert typed_counts == text_counts
     expected = {r: sum(w == r for _, w in _DAMAGED) for r in claims.QUARANTINE_REASONS}
-    assert fast_counts["quarantined"] == expected
-    assert fast_counts["rows_filtered_out"] == 2
-    # 30 rows: 2 filtered out, 16 quarantined (3 missing_required, 2 units), 12 accepted
-    assert sum(expected.values()) == 16
-    assert fast.num_rows == 12
+    assert typed_counts["quarantined"] == expected
+    assert typed_counts["rows_filtered_out"] == 2
+    # 34 rows: 2 filtered out, 19 quarantined (3 missing_required, 2 units), 13 accepted
+    assert sum(expected.values()) == 19
+    assert typed.num_rows == 13
 
 
-def test_fast_path_stream_equals_memory(typed_dirty):
+def test_dictionary_and_plain_parquet_columns_get_the_same_checks(typed_dirty, tmp_path):
+    # text columns whose values repeat are read as dictionaries and judged once per
+    # distinct value: the same verdicts as a file stored without dictionaries, in a
+    # batch large enough for the distinct-value path (> 4,096 rows)
+    table = pq.read_table(typed_dirty)
+    big = pa.concat_tables([table] * 200)
+    big = big.set_column(0, "claim_id",
+                         pa.array([f"C{i}" for i in range(big.num_rows)], pa.string()))
+    plain, stored = tmp_path / "plain.parquet", tmp_path / "dict.parquet"
+    pq.write_table(big, plain, use_dictionary=False)
+    pq.write_table(big, stored, use_dictionary=True)
+    a, a_counts = _checked(str(plain))
+    b, b_counts = _checked(str(stored))
+    assert a.equals(b) and a_counts == b_counts
+    assert a_counts["quarantined"]["invalid_state"] == 200
+    mem_a, mem_b = claims.load_claims(str(plain)), claims.load_claims(str(stored))
+    pd.testing.assert_frame_equal(mem_a.quarantine.drop(columns="source_file"),
+                                  mem_b.quarantine.drop(columns="source_file"))
+    assert mem_a.report.repairs == mem_b.report.repairs
+
+
+def test_typed_columns_load_like_text_in_memory(typed_dirty, text_dirty):
+    typed, text = claims.load_claims(typed_dirty), claims.load_claims(text_dirty)
+    pd.testing.assert_frame_equal(typed.lines, text.lines, check_exact=True)
+    pd.testing.assert_frame_equal(
+        typed.quarantine.drop(columns="source_file"),
+        text.quarantine.drop(columns="source_file"), check_exact=True)
+    assert typed.report.repairs == text.report.repairs
+    assert typed.report.quarantined_by_reason == text.report.quarantined_by_reason
+
+
+def test_typed_stream_equals_memory(typed_dirty):
     mem = summarize_files(typed_dirty, engine="memory")
     got = summarize_files(typed_dirty, engine="stream")
     pd.testing.assert_frame_equal(got.summary, mem.summary, check_exact=True)
-    assert got.report.rows_fast_path == 3 and got.report.reconciles
+    assert got.report.reconciles
     # the memory engine also validates the two rows whose codes do not matter
     # ("7637" is invalid_cpt there; "99213" is accepted)
     assert got.report.quarantined_by_reason == (mem.report.quarantined_by_reason

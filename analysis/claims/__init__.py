@@ -18,8 +18,8 @@ The package, one idea a module, in the order a file goes through it:
 - :mod:`~analysis.claims.rules`: the rule table -- every repair (:data:`REPAIRS`) and
   every quarantine reason (:data:`QUARANTINE_REASONS`) with its pattern or limit;
 - :mod:`~analysis.claims.fields`: parsers of amounts, dates and whole numbers;
-- :mod:`~analysis.claims.checks`: the row checks on text;
-- :mod:`~analysis.claims.typed`: the same checks on typed Parquet values (fast path);
+- :mod:`~analysis.claims.checks`: the row checks, one implementation for text and typed
+  columns;
 - :mod:`~analysis.claims.duplicates`: the duplicate checks;
 - :mod:`~analysis.claims.report`: :class:`ValidationReport`, :class:`AmountTotals`;
 - :mod:`~analysis.claims.load`: :func:`load_claims`, :func:`validate_lines`;

@@ -1,11 +1,16 @@
 """Field parsers of the text checks: dollar amounts to whole cents, service dates, whole
 numbers, and the vectorised pattern extraction they share.
 
-Each parser takes a column of stripped text (missing values as ``pd.NA``) and returns
-numpy arrays: the parsed values, which values parsed, and the repairs it applied, so
-that :func:`analysis.claims.checks.check_rows` can count repairs and pick the first
-failing reason. Patterns and limits come from the rule table
-(:mod:`analysis.claims.rules`) and :mod:`analysis.schema`.
+Each parser takes a column of stripped text (missing values as ``pd.NA``), or the same
+column stored typed (:func:`analysis.claims.sources.typed_or_text`), and returns numpy
+arrays: the parsed values, which values parsed, and the repairs it applied, so that
+:func:`analysis.claims.checks.check_rows` can count repairs and pick the first failing
+reason. A typed value in the plain, canonical range (a whole number 0-999,999,999; an
+amount >= 0 in whole cents; a date at midnight) is taken as it is; any other typed
+value is rendered as text (:func:`analysis.claims.sources.as_text`) and parsed like
+text, so a value gets the same verdict, repairs and message however it was stored.
+Patterns and limits come from the rule table (:mod:`analysis.claims.rules`) and
+:mod:`analysis.schema`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.claims.rules import MAX_DOLLAR_DIGITS, RULES, anchored
+from analysis.claims.rules import MAX_DOLLAR_DIGITS, MAX_WHOLE, RULES, anchored
+from analysis.claims.sources import as_text, is_typed
 from analysis.schema import EARLIEST_DATE, LATEST_DATE, empty_lines
 
 __all__ = ["LINE_DTYPES", "as_mask", "extract", "parse_cents", "parse_dates", "parse_whole"]
@@ -32,6 +38,8 @@ LINE_DTYPES: dict[str, Any] = dict(empty_lines().dtypes)
 # scientific notation, as a spreadsheet writes a float or a cast from Parquet prints it
 _SCIENTIFIC = r"[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+"
 _WHOLE_RULE = {"line_number": "bad_line_number", "units": "bad_units"}
+_DATE_FLAGS = ("impossible", "two_digit_year", "us", "compact", "unpadded", "time")
+_US_PER_DAY = 86_400_000_000
 
 
 def as_mask(mask) -> np.ndarray:
@@ -59,6 +67,32 @@ def extract(s: pd.Series, pattern: str) -> tuple[pd.DataFrame, np.ndarray]:
     return pd.DataFrame(out, index=s.index), matched
 
 
+def _typed(val: pd.Series, inside: np.ndarray, parse, **direct: np.ndarray) -> dict:
+    """A parser's result on a typed column: ``direct`` where ``inside`` (the plain range),
+    ``parse`` on the text of the other present values."""
+    present = as_mask(val.notna())
+    out = {k: np.where(inside, v, np.zeros(1, dtype=v.dtype)) for k, v in direct.items()}
+    other = present & ~inside
+    if other.any():
+        sub = parse(as_text(val[other]))
+        for k, v in sub.items():
+            if k in out:
+                out[k][other] = v
+            elif isinstance(v, np.ndarray):
+                out[k] = np.zeros(len(val), dtype=v.dtype)
+                out[k][other] = v
+    return out
+
+
+def _values(val: pd.Series, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """A typed column's values (nulls filled with 0) and where it is present."""
+    arr = val.array.__arrow_array__()
+    if pa.types.is_timestamp(arr.type):
+        arr = arr.cast(pa.int64())
+    present = arr.is_valid().to_numpy(zero_copy_only=False)
+    return pc.fill_null(arr, 0).to_numpy(zero_copy_only=False).astype(dtype), present
+
+
 def parse_cents(val: pd.Series) -> dict[str, np.ndarray]:
     """Parse amounts to whole cents.
 
@@ -69,6 +103,18 @@ def parse_cents(val: pd.Series) -> dict[str, np.ndarray]:
     comma thousands groups, optional decimals, or accounting parentheses.
     """
     n = len(val)
+    if is_typed(val):
+        v, present = _values(val, np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            cents = np.rint(v * 100)
+            inside = (present & np.isfinite(v) & (v >= 0) & ~np.signbit(v)
+                      & (v < 10.0**MAX_DOLLAR_DIGITS) & (cents / 100 == v))
+        none = np.zeros(n, dtype=bool)
+        out = _typed(val, inside, parse_cents,
+                     cents=np.where(inside, cents, 0).astype(np.int64), parsed=inside.copy(),
+                     currency=none.copy(), rounded=none.copy())
+        out["unparsed"] = present & ~out["parsed"]
+        return out
     present = as_mask(val.notna())
     cents = np.zeros(n, dtype=np.int64)
     fast = as_mask(val.str.fullmatch(RULES["bad_amount"].pattern))
@@ -130,10 +176,22 @@ def parse_dates(val: pd.Series) -> dict[str, Any]:
     """Service dates: ISO fast path, then ``MM/DD/YYYY``, ``YYYYMMDD``, unpadded ISO and
     trailing times; everything else (and two-digit years) is not a date."""
     n = len(val)
+    if is_typed(val):
+        v, present = _values(val, np.int64)  # microseconds since 1970
+        inside = present & (v % _US_PER_DAY == 0)
+        days = v.astype("datetime64[us]")
+        days[~inside] = np.datetime64("NaT")
+        flags = {k: np.zeros(n, dtype=bool) for k in _DATE_FLAGS}
+        other = present & ~inside
+        if other.any():
+            sub = parse_dates(as_text(val[other]))
+            days[other] = sub["dates"].to_numpy(dtype="datetime64[us]")
+            for k in _DATE_FLAGS:
+                flags[k][other] = sub[k]
+        return _date_result(pd.Series(days, index=val.index), flags)
     dates = pd.to_datetime(val, format="%Y-%m-%d", errors="coerce").astype("datetime64[us]")
     fast = as_mask(dates.notna()) & as_mask(val.str.len() == 10)
-    flags = {k: np.zeros(n, dtype=bool) for k in
-             ("impossible", "two_digit_year", "us", "compact", "unpadded", "time")}
+    flags = {k: np.zeros(n, dtype=bool) for k in _DATE_FLAGS}
     slow = as_mask(val.notna()) & ~fast
     if slow.any():
         sub = val[slow]
@@ -157,6 +215,10 @@ def parse_dates(val: pd.Series) -> dict[str, Any]:
             ("time", as_mask(iso["t"].notna() | us["t"].notna())),
         ):
             flags[key][slow] = sub_mask
+    return _date_result(dates, flags)
+
+
+def _date_result(dates: pd.Series, flags: dict[str, np.ndarray]) -> dict[str, Any]:
     valid = as_mask(dates.notna())
     ok = valid & as_mask((dates >= EARLIEST_DATE) & (dates <= LATEST_DATE))
     return dict(dates=dates.astype("datetime64[us]"), ok=ok, out_of_range=valid & ~ok, **flags)
@@ -170,6 +232,13 @@ def parse_whole(val: pd.Series, column: str) -> dict[str, np.ndarray]:
     ``present`` and ``suffix`` (a ``.0`` was dropped: ``numeric_suffix_dropped``).
     """
     n = len(val)
+    if is_typed(val):
+        v, present = _values(val, np.int64)
+        inside = present & (v >= 0) & (v <= MAX_WHOLE)
+        out = _typed(val, inside, lambda text: parse_whole(text, column),
+                     ok=inside.copy(), number=v, suffix=np.zeros(n, dtype=bool))
+        out["present"] = present
+        return out
     ok = as_mask(val.str.fullmatch(RULES[_WHOLE_RULE[column]].pattern))
     number = np.zeros(n, dtype=np.int64)
     suffix = np.zeros(n, dtype=bool)

@@ -28,7 +28,7 @@ from analysis.claims.rules import (
     REPAIR_BIT,
     REPAIRS,
 )
-from analysis.claims.sources import FileState, Source, expand_paths, raw_batches
+from analysis.claims.sources import FileState, Source, expand_paths, raw_batches, text_frame
 from analysis.errors import InputError
 from analysis.schema import CANONICAL_COLUMNS, empty_lines
 
@@ -219,7 +219,7 @@ def _run(sources: list[Source], *, column_map, strict, encoding, delimiter) -> L
             bad = checked.reason != None  # noqa: E711
             if bad.any():
                 file_quarantined.append(
-                    frame.loc[bad].assign(
+                    text_frame(frame.loc[bad]).assign(
                         _file=file_no, _ordinal=ordinal[bad], _record=-1,
                         reason=checked.reason[bad], column=checked.column[bad],
                         detail=checked.detail[bad],
@@ -370,7 +370,7 @@ def _duplicate_rows(cand: pd.DataFrame, conflict: np.ndarray, repeat: np.ndarray
         for raw in raw_batches(sources[file_no], state, column_map, encoding, delimiter):
             hit = np.isin(raw.ordinal, want)
             if hit.any():
-                raw_parts.append(raw.frame.loc[hit].assign(_file=file_no,
+                raw_parts.append(text_frame(raw.frame.loc[hit]).assign(_file=file_no,
                                                            _ordinal=raw.ordinal[hit]))
     raw = pd.concat(raw_parts, ignore_index=True)
     out = dup[["_file", "_ordinal", "_row", "allowed_usd", "paid_usd"]].assign(

@@ -4,12 +4,11 @@ A *piece* (:class:`ClaimsPiece`) is a unit of reading that one process can do on
 own: a CSV file, or a run of row groups of one Parquet file (:func:`plan_pieces`).
 :func:`check_piece` reads a piece in batches, keeps the rows whose CPT code matters
 (pushed into the Parquet scan, :func:`keep_mask`), and runs the very repairs and row
-checks of :func:`~analysis.claims.load_claims` on them -- Parquet columns stored with
-their canonical types take the typed fast path (:mod:`analysis.claims.typed`) -- giving
-a :class:`CheckedBatch` of candidates and counts. The duplicate checks need every row
-of a key and are left to the caller (:func:`analysis.claims.duplicates.
-resolve_duplicates`). :func:`lines_to_arrow` and :func:`arrow_to_lines` convert
-canonical lines between pandas and Arrow.
+checks of :func:`~analysis.claims.load_claims` on them (Parquet columns stored with
+their canonical types are read typed) -- giving a :class:`CheckedBatch` of candidates
+and counts. The duplicate checks need every row of a key and are left to the caller
+(:func:`analysis.claims.duplicates.resolve_duplicates`). :func:`lines_to_arrow` and
+:func:`arrow_to_lines` convert canonical lines between pandas and Arrow.
 """
 
 from __future__ import annotations
@@ -29,21 +28,19 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from analysis.claims.checks import check_rows, is_blank
-from analysis.claims.fields import LINE_DTYPES, as_mask
+from analysis.claims.fields import LINE_DTYPES
 from analysis.claims.headers import read_column_map
 from analysis.claims.rules import AMOUNT_COLUMNS, CODE_PATTERNS, RULES, anchored
 from analysis.claims.sources import (
     PARQUET_BATCH_ROWS,
     FileState,
     Source,
-    arrow_to_string,
-    assemble,
     csv_batches,
+    dictionary_columns,
     expand_paths,
     map_table_headers,
+    table_frame,
 )
-from analysis.claims.typed import arrow_mask, fast_clean, fast_columns
-from analysis.codes import normalize_cpt
 from analysis.errors import InputError
 from analysis.schema import CANONICAL_ARROW_SCHEMA, CANONICAL_COLUMNS, empty_lines
 
@@ -146,6 +143,7 @@ class _Layout:
     used: tuple[str, ...]  # physical columns read
     col_sources: dict[str, list[str]]  # canonical -> physical columns
     extra: dict[str, str]  # canonical or header -> hive partition value
+    filtered: bool = False  # the code filter was pushed into the scan
 
 
 def _open_parquet_piece(piece: ClaimsPiece, state: FileState, column_map,
@@ -164,10 +162,17 @@ def _open_parquet_piece(piece: ClaimsPiece, state: FileState, column_map,
         raise InputError(f"is not a readable Parquet file ({err})", file=src.label) from None
     used, col_sources, extra_cols = map_table_headers(headers, src, column_map, state,
                                                       fmt="parquet")
+    as_dictionary = dictionary_columns(fragment.physical_schema, col_sources)
+    if as_dictionary:
+        fragment = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(
+            dictionary_columns=as_dictionary)).make_fragment(
+            str(Path(src.path).resolve()), pafs.LocalFileSystem(),
+            row_groups=list(piece.row_groups))
     cpt_cols = col_sources.get("cpt_code", [])
     code_col = cpt_cols[0] if keep is not None and len(cpt_cols) == 1 else None
     keep_arr = None if keep is None else pa.array(sorted(keep), pa.string())
-    layout = _Layout(src.label, tuple(used), col_sources, extra_cols)
+    layout = _Layout(src.label, tuple(used), col_sources, extra_cols,
+                     filtered=code_col is not None)
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
@@ -186,11 +191,9 @@ def _open_parquet_piece(piece: ClaimsPiece, state: FileState, column_map,
 
 
 def _raw_frame(batch: pa.RecordBatch, layout: _Layout) -> pd.DataFrame:
-    """The batch as canonical-named raw text, exactly as
-    :func:`~analysis.claims.load_claims` sees it."""
-    columns = {name: arrow_to_string(batch.column(name), layout.label, name)
-               for name in layout.used}
-    return assemble(columns, layout.col_sources, batch.num_rows, layout.extra)
+    """The batch as canonical-named raw values, typed where stored with their canonical
+    type, exactly as :func:`~analysis.claims.load_claims` sees it."""
+    return table_frame(batch, layout.label, layout.used, layout.col_sources, layout.extra)
 
 
 @dataclass
@@ -215,8 +218,6 @@ class CheckedBatch:
         ``{reason: {"allowed_usd": cents, "paid_usd": cents}}`` for this batch.
     read_cents, unparsed_rows : dict
         Per amount column, as :class:`~analysis.claims.report.AmountTotals`.
-    fast_rows : int
-        Rows that took the typed fast path (all checks passed on typed values).
     """
 
     candidates: Any
@@ -227,7 +228,6 @@ class CheckedBatch:
     quarantined_cents: dict[str, dict[str, int]] = field(default_factory=dict)
     read_cents: dict[str, int] = field(default_factory=dict)
     unparsed_rows: dict[str, int] = field(default_factory=dict)
-    fast_rows: int = 0
 
 
 def _normalized_cpt(codes: pa.Array) -> pa.Array:
@@ -239,6 +239,11 @@ def _normalized_cpt(codes: pa.Array) -> pa.Array:
                                    replacement="")
     return pc.if_else(pc.match_substring_regex(s, anchored(RULES["cpt_zero_padded"].pattern)),
                       pc.utf8_lpad(s, width=5, padding="0"), s)
+
+
+def arrow_mask(arr, null: bool) -> np.ndarray:
+    """An Arrow boolean array as numpy bool, nulls as ``null``."""
+    return pc.fill_null(arr, null).to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
 def keep_mask(codes: pa.Array, keep: pa.Array) -> np.ndarray:
@@ -270,7 +275,8 @@ def _check_text(frame: pd.DataFrame, present: frozenset[str], keep: frozenset[st
     out = CheckedBatch(candidates=empty_lines())
     pos = np.arange(len(frame))
     if len(frame) and keep is not None:
-        hit = as_mask(normalize_cpt(frame["cpt_code"]).isin(keep))
+        codes = frame["cpt_code"].array.__arrow_array__()
+        hit = keep_mask(codes, pa.array(sorted(keep), pa.string()))
         blank = is_blank(frame, present)
         out.blank_rows = int((blank & ~hit).sum())
         out.rows_filtered_out = int((~hit & ~blank).sum())
@@ -319,54 +325,6 @@ def arrow_to_lines(table: pa.Table) -> pd.DataFrame:
     return frame.astype({c: t for c, t in want.items() if frame[c].dtype != t})
 
 
-def _check_typed(batch: pa.RecordBatch, layout: _Layout, present: frozenset[str],
-                 keep: frozenset[str] | None) -> CheckedBatch:
-    """Row checks of a Parquet batch: the typed fast path for clean rows, the text
-    checks for the others; candidates as an Arrow table in file order."""
-    cols = fast_columns(batch, layout.col_sources, layout.extra)
-    if cols is None:
-        out, _ = _check_text(_raw_frame(batch, layout), present, keep)
-        out.candidates = lines_to_arrow(out.candidates)
-        return out
-    clean = fast_clean(cols)
-    if keep is not None:
-        in_keep = arrow_mask(pc.is_in(cols["cpt_code"],
-                                      value_set=pa.array(sorted(keep), pa.string())), False)
-    else:
-        in_keep = np.ones(len(clean), dtype=bool)
-    fast = clean & in_keep
-    fast_idx = pa.array(np.flatnonzero(fast))
-    table = pa.Table.from_arrays([cols[c].take(fast_idx) for c in CANONICAL_COLUMNS],
-                                 schema=CANONICAL_ARROW_SCHEMA)
-    out = CheckedBatch(candidates=table, rows_read=len(table),
-                       rows_filtered_out=int((clean & ~in_keep).sum()), fast_rows=len(table))
-    for c in AMOUNT_COLUMNS:
-        v = table.column(c).to_numpy()
-        out.read_cents[c] = int(np.rint(v[~np.isnan(v)] * 100).astype(np.int64).sum())
-        out.unparsed_rows[c] = 0
-    if clean.all():
-        return out
-    slow_pos = np.flatnonzero(~clean)
-    slow, slow_ok = _check_text(_raw_frame(batch.take(pa.array(slow_pos)), layout), present,
-                                keep)
-    out.rows_read += slow.rows_read
-    out.rows_filtered_out += slow.rows_filtered_out
-    out.blank_rows += slow.blank_rows
-    out.quarantined_by_reason = slow.quarantined_by_reason
-    out.quarantined_cents = slow.quarantined_cents
-    for c in AMOUNT_COLUMNS:
-        out.read_cents[c] += slow.read_cents.get(c, 0)
-        out.unparsed_rows[c] += slow.unparsed_rows.get(c, 0)
-    if len(slow.candidates):
-        # back in file order: the slow candidates are the slow rows that passed
-        # (filtered, blank and quarantined rows removed, order kept)
-        slow_table = lines_to_arrow(slow.candidates)
-        pos = np.concatenate([np.flatnonzero(fast), slow_pos[slow_ok]])
-        both = pa.concat_tables([table, slow_table])
-        out.candidates = both.take(pa.array(np.argsort(pos, kind="stable")))
-    return out
-
-
 def check_piece(
     piece: ClaimsPiece,
     *,
@@ -376,7 +334,6 @@ def check_piece(
     delimiter: str | None = None,
     batch_rows: int = PARQUET_BATCH_ROWS,
     as_arrow: bool = False,
-    fast: bool = True,
 ) -> Iterator[CheckedBatch]:
     """Read one piece in batches, keep the rows whose code is in ``keep_codes``, and run
     the row checks of :func:`~analysis.claims.load_claims` on them.
@@ -390,24 +347,16 @@ def check_piece(
     for CSV it is applied to each parsed block before any check. Rows filtered out are
     counted, not validated. Source rows are not tracked (quarantine counts only).
 
-    **Typed fast path** (Parquet, ``fast=True``). When every canonical column is stored
-    with its canonical Arrow type (text as strings, ``line_number``/``units`` as
-    integers, ``service_date`` as a date or timestamp, amounts as float64), the rows
-    already in canonical form that pass every check on their typed values
-    (:func:`analysis.claims.typed.fast_clean`: required fields, code patterns, dates in
-    range, units and line numbers >= 1, amounts >= 0 in whole cents, NPI check digits,
-    state codes) are
-    taken as they are, without the text round trip. Every other row -- and every row
-    of a file with other column types -- goes through the text checks, so the result
-    is the same row for row; ``fast=False`` checks every row as text.
+    **Typed columns** (Parquet). A column stored with its canonical type (integers for
+    ``line_number``/``units``, float64 amounts, a date or timestamp) is read typed, not
+    turned into text and parsed back (:func:`analysis.claims.sources.typed_or_text`);
+    the row checks are the same for both (:func:`analysis.claims.checks.check_rows`).
 
     Parameters
     ----------
     as_arrow : bool, default False
         Candidates as a ``pyarrow.Table`` of :data:`~analysis.schema.CANONICAL_ARROW_SCHEMA`
         instead of a DataFrame.
-    fast : bool, default True
-        Use the typed fast path where it applies.
     """
     keep = None if keep_codes is None else frozenset(keep_codes)
     cmap = read_column_map(column_map)
@@ -429,10 +378,8 @@ def check_piece(
         kept = 0
         for batch in batches:
             kept += batch.num_rows
-            if fast:
-                yield finish(_check_typed(batch, layout, state.present, keep))
-            else:
-                yield finish(_check_text(_raw_frame(batch, layout), state.present, keep)[0])
+            yield finish(_check_text(_raw_frame(batch, layout), state.present,
+                                     None if layout.filtered else keep)[0])
         if piece.n_rows > kept:
             yield CheckedBatch(candidates=empty(), rows_filtered_out=piece.n_rows - kept)
         return

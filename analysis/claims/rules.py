@@ -1,13 +1,13 @@
 """The rule table: every repair and every quarantine reason of claims loading, as data.
 
 Each :class:`Rule` names the columns it applies to, says what it means and carries the
-pattern, value set or limit it uses. The row checks on text
-(:mod:`analysis.claims.checks`) and the checks on typed Parquet values
-(:mod:`analysis.claims.typed`) both read their patterns and limits from here (and the
-column shapes, null tokens and date range from :mod:`analysis.schema`, the NPI check
-digit from :mod:`analysis.npi`), so the two can only differ in how they compute, not
-in what they accept. :data:`REPAIRS` and :data:`QUARANTINE_REASONS`, which the report
-lists, are derived from the table.
+pattern, value set or limit it uses. The row checks (:mod:`analysis.claims.checks`,
+with the field parsers of :mod:`analysis.claims.fields`) are their one implementation,
+for every input -- CSV text, Parquet columns stored typed or as text, in-memory frames
+-- and every engine; they read their patterns and limits from here (and the column
+shapes, null tokens and date range from :mod:`analysis.schema`, the NPI check digit
+from :mod:`analysis.npi`). :data:`REPAIRS` and :data:`QUARANTINE_REASONS`, which the
+report lists, are derived from the table.
 
 Repairs
 -------
@@ -87,7 +87,7 @@ One per row: the *first* failing check in this order.
     quarantined, its ``detail`` naming the row it repeats.
 
 Patterns are full-match regular expressions written in the syntax Python's :mod:`re`
-and RE2 (pyarrow) share, so both check paths can use them as they are (RE2 through
+and RE2 (pyarrow) share, so either engine can use them as they are (RE2 through
 :func:`anchored`).
 
 References

@@ -7,8 +7,9 @@ or Parquet by its bytes. :func:`raw_batches` reads one source in batches of raw 
 (:mod:`analysis.claims.headers`), and records what it learnt about the file in a
 :class:`FileState`: CSV files are sniffed for byte-order mark, line ends, encoding and
 delimiter, and parsed by pyarrow in blocks of :data:`CSV_BLOCK_BYTES`; Parquet files
-and in-memory frames are read in batches of :data:`PARQUET_BATCH_ROWS` rows and every
-column turned into text, so that every input goes through the same text checks.
+and in-memory frames are read in batches of :data:`PARQUET_BATCH_ROWS` rows; a column
+stored with its canonical type stays typed and every other column is turned into text
+(:func:`table_frame`), and the row checks read both (:mod:`analysis.claims.checks`).
 
 **File-level problems** raise :class:`analysis.errors.InputError` naming the file: a
 file that is empty, binary (NUL bytes, a ZIP/Excel workbook), not valid in the given
@@ -42,15 +43,24 @@ from analysis.schema import CANONICAL_COLUMNS
 __all__ = [
     "CSV_BLOCK_BYTES",
     "PARQUET_BATCH_ROWS",
+    "REPEATING_COLUMNS",
     "FileState",
     "RawBatch",
     "Source",
+    "TYPED_COLUMNS",
     "arrow_to_string",
+    "as_text",
     "assemble",
     "csv_batches",
+    "dictionary_columns",
     "expand_paths",
+    "is_typed",
     "map_table_headers",
     "raw_batches",
+    "stored_encoding",
+    "table_frame",
+    "text_frame",
+    "typed_or_text",
 ]
 
 CSV_BLOCK_BYTES = 16 << 20
@@ -298,7 +308,7 @@ def csv_batches(src: Source, state: FileState, column_map, encoding, delimiter
 
 def assemble(columns: Mapping[str, pa.Array], sources: Mapping[str, list[str]], n: int,
              extra: Mapping[str, str]) -> pd.DataFrame:
-    """Canonical-named DataFrame of raw strings (absent columns all-NA)."""
+    """Canonical-named DataFrame of raw strings and typed columns (absent columns all-NA)."""
     out: dict[str, pd.Series] = {}
     for col in CANONICAL_COLUMNS:
         names = sources.get(col)
@@ -322,9 +332,134 @@ def assemble(columns: Mapping[str, pa.Array], sources: Mapping[str, list[str]], 
     return pd.DataFrame(out)
 
 
+REPEATING_COLUMNS: tuple[str, ...] = ("practice_id", "cpt_code", "modifiers",
+                                      "place_of_service", "payer", "diagnosis_codes",
+                                      "rendering_npi", "state")
+"""Text columns whose values repeat: read from Parquet as dictionaries (the distinct
+values and each row's index into them), so that the row checks judge each distinct value
+once (:func:`stored_encoding`)."""
+
+_ENCODINGS: dict[tuple, tuple[np.ndarray, pd.Series]] = {}
+_MAX_ENCODINGS = 64
+
+
+def dictionary_columns(schema: pa.Schema, col_sources: Mapping[str, list[str]]) -> list[str]:
+    """The stored text columns to read as dictionaries: each alone feeds one of
+    :data:`REPEATING_COLUMNS`."""
+    return [names[0] for c, names in col_sources.items()
+            if c in REPEATING_COLUMNS and len(names) == 1
+            and names[0] in schema.names and pa.types.is_string(schema.field(names[0]).type)]
+
+
+def _data_key(values: pd.Series) -> tuple | None:
+    """The identity of a text column's Arrow data (shared by copies of the column)."""
+    arr = values.array.__arrow_array__() if hasattr(values.array, "__arrow_array__") else None
+    if not isinstance(arr, pa.ChunkedArray) or arr.num_chunks != 1:
+        return None
+    chunk = arr.chunk(0)
+    buffers = chunk.buffers()
+    if len(buffers) < 3 or buffers[2] is None:
+        return None
+    return (buffers[2].address, buffers[1].address, chunk.offset, len(chunk))
+
+
+def stored_encoding(values: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
+    """A column's distinct values and each row's position among them, when the column
+    was read as a dictionary (:data:`REPEATING_COLUMNS`), else None. A missing value is
+    the last distinct value."""
+    key = _data_key(values)
+    return None if key is None else _ENCODINGS.get(key)
+
+
+def _from_dictionary(arr: pa.DictionaryArray) -> pd.Series:
+    """A dictionary-encoded text column as text, its encoding kept for the checks."""
+    series = pd.Series(pd.array(arr.dictionary_decode(), dtype=pd.StringDtype()))
+    key = _data_key(series)
+    if key is not None:
+        n = len(arr.dictionary)
+        codes = pc.fill_null(arr.indices.cast(pa.int64()), n).to_numpy(zero_copy_only=False)
+        uniques = pd.Series(pd.array(pa.concat_arrays(
+            [arr.dictionary.cast(pa.large_string()), pa.nulls(1, pa.large_string())]),
+            dtype=pd.StringDtype()))
+        while len(_ENCODINGS) >= _MAX_ENCODINGS:
+            _ENCODINGS.pop(next(iter(_ENCODINGS)))
+        _ENCODINGS[key] = (codes, uniques)
+    return series
+
+
 def _to_series(arr: pa.Array | pa.ChunkedArray) -> pd.Series:
-    mapper = {pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}.get
-    return arr.to_pandas(types_mapper=mapper).reset_index(drop=True)
+    """Text as ``pd.StringDtype``; a typed column (:func:`typed_or_text`) keeps its Arrow
+    type (``pd.ArrowDtype``), so that a missing value and a NaN stay apart."""
+    t = arr.type
+    if isinstance(arr, pa.DictionaryArray) and (pa.types.is_string(t.value_type)
+                                                or pa.types.is_large_string(t.value_type)):
+        return _from_dictionary(arr)
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return arr.to_pandas(types_mapper=lambda _: pd.StringDtype()).reset_index(drop=True)
+    return arr.to_pandas(types_mapper=pd.ArrowDtype).reset_index(drop=True)
+
+
+def is_typed(values: pd.Series) -> bool:
+    """True for a column kept with its stored type by :func:`typed_or_text`."""
+    return isinstance(values.dtype, pd.ArrowDtype) and not pa.types.is_string(
+        values.dtype.pyarrow_dtype)
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """A column as text, the typed one rendered as :func:`arrow_to_string` writes it (for
+    messages and the quarantine file); text is returned as it is."""
+    if not is_typed(values):
+        return values
+    text = arrow_to_string(values.array.__arrow_array__(), "", str(values.name))
+    return pd.Series(text.to_pandas(types_mapper=lambda _: pd.StringDtype()).array,
+                     index=values.index, name=values.name)
+
+
+def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its typed columns rendered as text (:func:`as_text`)."""
+    typed = [c for c in frame.columns if is_typed(frame[c])]
+    return frame.assign(**{c: as_text(frame[c]) for c in typed}) if typed else frame
+
+
+def typed_or_text(arr: pa.ChunkedArray | pa.Array, label: str, column: str,
+                  canonical: str | None) -> pa.ChunkedArray | pa.DictionaryArray:
+    """A table column as the row checks read it: kept typed when it is stored with the
+    type of its canonical column (``line_number``/``units`` as integers, the amounts as
+    float64, ``service_date`` as a date or a timestamp without time zone), otherwise as
+    text (:func:`arrow_to_string`).
+
+    Typed values skip the text round trip; the checks read them directly and turn into
+    text only the values outside the plain, canonical range (:mod:`analysis.claims.
+    fields`), so a value is judged the same whichever way it was stored.
+    """
+    t = arr.type
+    if (isinstance(arr, pa.DictionaryArray) and canonical in REPEATING_COLUMNS
+            and pa.types.is_string(t.value_type)):
+        return arr  # text, with its distinct values (:func:`stored_encoding`)
+    if isinstance(arr, pa.Array):
+        arr = pa.chunked_array([arr])
+    if pa.types.is_dictionary(t):
+        arr = arr.cast(t.value_type)
+        t = arr.type
+    want = TYPED_COLUMNS.get(canonical)
+    if want == "int" and pa.types.is_integer(t):
+        try:
+            return arr.cast(pa.int64())
+        except (pa.ArrowInvalid, OverflowError):
+            pass
+    elif want == "float" and pa.types.is_float64(t):
+        return arr
+    elif want == "date" and (pa.types.is_date(t) or (pa.types.is_timestamp(t) and t.tz is None)):
+        try:
+            return arr.cast(pa.timestamp("us"))  # safe: fails if precision is lost
+        except pa.ArrowInvalid:
+            pass
+    return arrow_to_string(arr, label, column)
+
+
+TYPED_COLUMNS: dict[str, str] = {"line_number": "int", "units": "int", "allowed_usd": "float",
+                                 "paid_usd": "float", "service_date": "date"}
+"""Canonical columns a table may store typed, and the kind of type they take."""
 
 
 # -------------------------------------------------------------- Parquet / frames
@@ -392,6 +527,9 @@ def _table_batches(src: Source, state: FileState, column_map) -> Iterator[RawBat
             raise InputError(f"is not a readable Parquet file ({err})", file=src.label) from None
         used, col_sources, extra_cols = map_table_headers(headers, src, column_map, state,
                                                            fmt="parquet")
+        as_dictionary = dictionary_columns(pf.schema_arrow, col_sources)
+        if as_dictionary:
+            pf = pq.ParquetFile(src.path, read_dictionary=as_dictionary)
 
         def batches():
             try:
@@ -419,11 +557,21 @@ def _table_batches(src: Source, state: FileState, column_map) -> Iterator[RawBat
     ordinal = 0
     for batch in batches():
         n = batch.num_rows
-        columns = {name: arrow_to_string(batch.column(name), src.label, name) for name in used}
-        frame = assemble(columns, col_sources, n, extra_cols)
+        frame = table_frame(batch, src.label, used, col_sources, extra_cols)
         yield RawBatch(frame, np.arange(ordinal, ordinal + n, dtype=np.int64))
         ordinal += n
     state.n_records = ordinal
+
+
+def table_frame(batch: pa.RecordBatch, label: str, used, col_sources: Mapping[str, list[str]],
+                extra: Mapping[str, str]) -> pd.DataFrame:
+    """A Parquet or frame batch as the canonical-named frame the row checks read: a
+    column that alone feeds a canonical column and is stored with its type stays typed
+    (:func:`typed_or_text`), every other column is text."""
+    canonical = {names[0]: c for c, names in col_sources.items() if len(names) == 1}
+    columns = {name: typed_or_text(batch.column(name), label, name, canonical.get(name))
+               for name in used}
+    return assemble(columns, col_sources, batch.num_rows, extra)
 
 
 def raw_batches(src: Source, state: FileState, column_map, encoding, delimiter
