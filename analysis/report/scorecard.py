@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.disclosure import DisclosurePlan
 from analysis.errors import InputError
 from analysis.privacy import MARKER, PrivacySettings
 from analysis.report.figure_privacy import hidden_practices
@@ -93,7 +94,8 @@ class Scorecard:
 
 
 def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
-              privacy: PrivacySettings | None = None) -> Scorecard:
+              privacy: PrivacySettings | None = None,
+              plan: DisclosurePlan | None = None) -> Scorecard:
     """Assemble one practice's scorecard from the screen and the impact of all policies.
 
     Parameters
@@ -108,6 +110,12 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
     privacy : PrivacySettings, optional
         For a shared report: mark the scorecard ``suppressed`` when the practice's
         screen counts are (:func:`hidden_practices`).
+    plan : DisclosurePlan, optional
+        The report's disclosure plan (:func:`analysis.disclosure.disclosure_plan`),
+        which replaces ``privacy``: the scorecard is ``suppressed`` when the plan hides
+        the practice, and peer medians and percentiles are taken over the practices
+        the plan shows (:meth:`~analysis.disclosure.DisclosurePlan.shown_screen`), so
+        that they reveal nothing of a suppressed one.
 
     Raises
     ------
@@ -122,8 +130,11 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
             column="practice_id", value=practice_id,
         )
     t = screen.table
+    shown = plan.shown_screen(screen).table if plan is not None else t
+    if plan is not None and pid not in plan.hidden:
+        t = shown  # its percentile among the practices shown
     row = t.loc[t["practice_id"].astype(str) == pid]
-    peers = t.loc[t["screened"]]
+    peers = shown.loc[shown["screened"]]
     s = screen.settings
     rec = row.iloc[0]
     position = pd.DataFrame([
@@ -174,8 +185,11 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
                          "loss_usd": "loss_horizon_usd",
                          "net_margin_loss_usd": "net_margin_loss_horizon_usd"})
     )
-    suppressed = privacy is not None and privacy.min_cell_count > 1 and pid in set(
-        hidden_practices(screen, settings=privacy))
+    if plan is not None:
+        suppressed = plan.settings.min_cell_count > 1 and plan.hides(pid)
+    else:
+        suppressed = privacy is not None and privacy.min_cell_count > 1 and pid in set(
+            hidden_practices(screen, settings=privacy))
     return Scorecard(pid, position, row[screen_cols].reset_index(drop=True), flags,
                      compliance, dollars, suppressed)
 
