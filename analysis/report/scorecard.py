@@ -84,8 +84,10 @@ class Scorecard:
         d = self.position_display
         flagged = "flags" if bool(self.flags.loc[0, "flagged"]) else "does not flag"
         if self.suppressed:
-            return (f"**Practice {self.practice_id}.** Its CT/MR or 3D counts are below the "
-                    "reporting threshold, so its rate is not shown (suppressed); the peer "
+            return (f"**Practice {self.practice_id}.** Its counts are withheld in this "
+                    "report (a count below the reporting threshold, or the practice that "
+                    "keeps one from being recovered from a total), so its rate is not shown "
+                    "(suppressed); the peer "
                     f"median is {d.loc[0, 'peer_median']} against the "
                     f"{d.loc[0, 'benchmark']} benchmark. The exact test {flagged} it.")
         return (f"**Practice {self.practice_id}.** Its 3D rate is {d.loc[0, 'practice']} "
