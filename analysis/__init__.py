@@ -26,6 +26,7 @@ re-exported here; every module is also importable on its own (``analysis.lcd``,
 ``impact``                the budget-impact model (``revenue_base``, ``revenue_engine``)
 ``uncertainty``           scenarios, tornado, PSA (``distributions``, ``convergence``)
 ``privacy``               small-cell and complementary suppression of shown tables
+``disclosure``            the cells a report withholds, decided once over all its views
 ``plots``                 matplotlib figures (returned, never shown or saved)
 ``report``                what a report notebook imports: inputs, writer, narrative
 ``run``                   ``rad3d report``: jobs, HTML export, identifier scan, manifest

@@ -229,6 +229,7 @@ def suppress_counts(
     total_rows: Iterable[object] = (),
     column_totals: bool = True,
     row_groups: Mapping[str, Sequence[str]] | None = None,
+    preset: pd.DataFrame | None = None,
 ) -> Suppressed:
     """Suppress counts 1 to ``min_cell_count - 1`` with complementary suppression.
 
@@ -288,6 +289,9 @@ def suppress_counts(
     for c in counts:
         primary[:, col_pos[c]] = _small(table[c], settings.min_cell_count).to_numpy()
     mask = primary.copy()
+    if preset is not None:
+        mask |= preset.reindex(index=table.index, columns=table.columns,
+                               fill_value=False).to_numpy(dtype=bool)
 
     # Cells sets that each must not hold exactly one suppression.
     body = [i for i in range(len(table)) if not is_total[i]]

@@ -58,11 +58,11 @@ rpt.table("settings", report.settings_frame(settings.to_dict()), caption="Screen
 # as the column `unit` says), those with 3D rendering (`n_3d`), the rate with its
 # exact interval, the Benjamini–Hochberg q-value of the one-sided exact binomial test
 # against the benchmark and the flag, and the empirical-Bayes shrunken rate. p-values,
-# the probability of exceeding the benchmark, peer percentiles and the excess over the
-# benchmark are in the full table (CSV and Excel).
+# the probability of exceeding the benchmark, peer percentiles (among the practices
+# shown) and the excess over the benchmark are in the full table (CSV and Excel).
 
 # %%
-result = lcd.screen(summary, quarterly=quarterly, **screen_options)
+result = rpt.plan.screen_view(lcd.screen(summary, quarterly=quarterly, **screen_options))
 rpt.note(result.headline)
 rpt.table("screen", result.summary, caption="LCD-benchmark screen, one row per practice",
           columns=["practice_id", "n_ct_mr", "n_3d", "rate", "ci_low", "ci_high", "q_value",
@@ -76,7 +76,7 @@ rpt.table("screen", result.summary, caption="LCD-benchmark screen, one row per p
 
 # %%
 rpt.funnel("funnel", result, caption="Funnel plot of 3D rates against the LCD benchmark.")
-rpt.figure("rates", plots.rate_distribution(result),
+rpt.figure("rates", plots.rate_distribution(rpt.plan.shown_screen(result)),
            caption="Distribution of practice rates; flagged practices highlighted")
 
 # %% [markdown]

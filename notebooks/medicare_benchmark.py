@@ -173,7 +173,7 @@ if run.consistency is not None:
         .assign(gap_share=lambda d: d["gap_services"] / d["services_geography"])
         .sort_values("gap_services", ascending=False),
         caption="Provider file vs geography file, states screened (services)",
-        count_columns=[], max_rows=25)
+        row_groups={"services_geography": ["services_provider", "gap_services"]}, max_rows=25)
 else:
     rpt.note("No geography file given: consistency check not run.")
 

@@ -62,7 +62,8 @@ rpt = report.ReportWriter(output_dir, notebook="policy_brief", scenario=scenario
 assumptions, compared, headline = report.impact_setup(globals())
 screen_options = report.screen_options(globals())
 rng = np.random.default_rng(seed)
-inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days)
+inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days,
+                            policy_payers=policy_payers)
 summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
 
 # %% [markdown]

@@ -58,7 +58,8 @@ rpt = report.ReportWriter(output_dir, notebook="practice_scorecard", scenario=sc
                                                       basis=basis))
 assumptions, compared, headline = report.impact_setup(globals())
 screen_options = report.screen_options(globals())
-inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days)
+inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days,
+                            policy_payers=policy_payers)
 summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
 
 # %% [markdown]
@@ -73,8 +74,7 @@ report.show_scenario_section(rpt, globals())
 # %%
 screen = lcd.screen(summary, quarterly=quarterly, **screen_options)
 result = impact.impact(summary, compared, assumptions=assumptions)
-card = report.scorecard(summary, practice_id, screen=screen, impact=result,
-                       privacy=rpt.privacy)
+card = report.scorecard(summary, practice_id, screen=screen, impact=result, plan=rpt.plan)
 rpt.note(f"{card.headline} Among all practices: {screen.headline}")
 rpt.table("position", card.position_display,
           caption="The practice against its peers and the benchmark")

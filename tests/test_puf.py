@@ -565,3 +565,28 @@ def test_medicare_benchmark_notebook_runs_and_records_its_numbers(tmp_path):
     assert head["payer_3d_allowed_usd"]["value"] == round(point)
     screen = pd.read_csv(out / "tables" / "screen.csv")
     assert set(screen["jurisdiction"]) <= {"JH", "JL"}
+
+
+@pytest.mark.slow
+def test_medicare_benchmark_consistency_gaps_of_one_to_ten_are_suppressed(tmp_path):
+    # The sample's NC file lacks 1 to 10 services of several codes (e.g. 73701: 401 in
+    # the provider file, 402 in the geography file): such a gap is a small count, and
+    # either file's total in its row would give it back.
+    papermill = pytest.importorskip("papermill")
+    direct = puf.medicare_benchmark(states=["NC"], n_draws=200,
+                                    rng=np.random.default_rng(1)).consistency
+    gaps = direct.groupby("cpt_code")["gap_services"].sum()
+    small = set(gaps.index[(gaps > 0) & (gaps < 11)])
+    assert len(small) >= 2
+    out = tmp_path / "run"
+    papermill.execute_notebook(
+        str(NOTEBOOK_DIR / "medicare_benchmark.ipynb"), str(tmp_path / "executed.ipynb"),
+        parameters={"output_dir": str(out), "n_draws": 200}, progress_bar=False)
+    shown = pd.read_csv(out / "tables" / "consistency.csv", dtype={"cpt_code": str})
+    shown = shown.set_index("cpt_code").astype(str)
+    gap = pd.to_numeric(shown["gap_services"], errors="coerce")
+    assert not ((gap > 0) & (gap < 11)).any()
+    assert (shown.loc[sorted(small), "gap_services"] == "*").all()
+    hidden = shown["gap_services"] == "*"
+    pair = shown.loc[hidden, ["services_provider", "services_geography"]] == "*"
+    assert pair.any(axis=1).all()  # the row's totals do not give the gap back

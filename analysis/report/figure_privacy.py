@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.privacy import PrivacySettings, suppress_counts
 
-__all__ = ["hidden_periods", "hidden_practices", "shareable_trend"]
+__all__ = ["hidden_periods", "hidden_practices", "shareable_trend", "without_periods"]
 
 
 def _hidden_rows(table: pd.DataFrame, settings: PrivacySettings, *,
@@ -69,10 +69,16 @@ def shareable_trend(screen, practice_id: str, *, settings: PrivacySettings | Non
         :func:`analysis.plots.trend_plot` does not plot) and the hidden periods.
     """
     hidden = hidden_periods(screen, practice_id, settings=settings)
+    return without_periods(screen, practice_id, hidden), hidden
+
+
+def without_periods(screen, practice_id: str, hidden: Sequence[str]):
+    """A copy of ``screen`` whose trend gives ``n_ct_mr = 0`` (not plotted by
+    :func:`analysis.plots.trend_plot`) to the ``hidden`` periods of ``practice_id``."""
     if not hidden:
-        return screen, []
+        return screen
     tr = screen.trend
     drop = (tr["practice_id"].astype(str) == str(practice_id)) & tr["period"].astype(
         str).isin(hidden)
     masked = tr.assign(n_ct_mr=tr["n_ct_mr"].where(~drop, 0))
-    return dataclasses.replace(screen, trend=masked), hidden
+    return dataclasses.replace(screen, trend=masked)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.disclosure import DisclosurePlan
 from analysis.errors import InputError
 from analysis.privacy import MARKER, PrivacySettings
 from analysis.report.figure_privacy import hidden_practices
@@ -83,8 +84,10 @@ class Scorecard:
         d = self.position_display
         flagged = "flags" if bool(self.flags.loc[0, "flagged"]) else "does not flag"
         if self.suppressed:
-            return (f"**Practice {self.practice_id}.** Its CT/MR or 3D counts are below the "
-                    "reporting threshold, so its rate is not shown (suppressed); the peer "
+            return (f"**Practice {self.practice_id}.** Its counts are withheld in this "
+                    "report (a count below the reporting threshold, or the practice that "
+                    "keeps one from being recovered from a total), so its rate is not shown "
+                    "(suppressed); the peer "
                     f"median is {d.loc[0, 'peer_median']} against the "
                     f"{d.loc[0, 'benchmark']} benchmark. The exact test {flagged} it.")
         return (f"**Practice {self.practice_id}.** Its 3D rate is {d.loc[0, 'practice']} "
@@ -93,7 +96,8 @@ class Scorecard:
 
 
 def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
-              privacy: PrivacySettings | None = None) -> Scorecard:
+              privacy: PrivacySettings | None = None,
+              plan: DisclosurePlan | None = None) -> Scorecard:
     """Assemble one practice's scorecard from the screen and the impact of all policies.
 
     Parameters
@@ -108,6 +112,12 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
     privacy : PrivacySettings, optional
         For a shared report: mark the scorecard ``suppressed`` when the practice's
         screen counts are (:func:`hidden_practices`).
+    plan : DisclosurePlan, optional
+        The report's disclosure plan (:func:`analysis.disclosure.disclosure_plan`),
+        which replaces ``privacy``: the scorecard is ``suppressed`` when the plan hides
+        the practice, and peer medians and percentiles are taken over the practices
+        the plan shows (:meth:`~analysis.disclosure.DisclosurePlan.shown_screen`), so
+        that they reveal nothing of a suppressed one.
 
     Raises
     ------
@@ -122,8 +132,11 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
             column="practice_id", value=practice_id,
         )
     t = screen.table
+    shown = plan.shown_screen(screen).table if plan is not None else t
+    if plan is not None and pid not in plan.hidden:
+        t = shown  # its percentile among the practices shown
     row = t.loc[t["practice_id"].astype(str) == pid]
-    peers = t.loc[t["screened"]]
+    peers = shown.loc[shown["screened"]]
     s = screen.settings
     rec = row.iloc[0]
     position = pd.DataFrame([
@@ -174,8 +187,11 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
                          "loss_usd": "loss_horizon_usd",
                          "net_margin_loss_usd": "net_margin_loss_horizon_usd"})
     )
-    suppressed = privacy is not None and privacy.min_cell_count > 1 and pid in set(
-        hidden_practices(screen, settings=privacy))
+    if plan is not None:
+        suppressed = plan.settings.min_cell_count > 1 and plan.hides(pid)
+    else:
+        suppressed = privacy is not None and privacy.min_cell_count > 1 and pid in set(
+            hidden_practices(screen, settings=privacy))
     return Scorecard(pid, position, row[screen_cols].reset_index(drop=True), flags,
                      compliance, dollars, suppressed)
 

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from analysis.disclosure import disclosure_plan
 from analysis.impact import ImpactAssumptions
 from analysis.policy import Policy
 from analysis.report.impact_tables import policy_row
@@ -43,11 +44,16 @@ ASSUMPTION_PARAMETERS = (
 
 
 def open_inputs(rpt: ReportWriter, inputs_dir: str, *, claims: Sequence[str],
-                link_window_days: int) -> SharedInputs:
-    """The shared inputs (:func:`load_inputs`), with the data statement shown above all."""
+                link_window_days: int, policy_payers: Sequence[str] = ()) -> SharedInputs:
+    """The shared inputs (:func:`load_inputs`), with the data statement shown above all,
+    and the report's disclosure plan decided from them and given to ``rpt``
+    (:func:`analysis.disclosure.disclosure_plan`; ``policy_payers``: the payers whose
+    losses the page shows per practice), its rule stated under the data statement."""
     inputs = load_inputs(inputs_dir, claims=claims, link_window_days=link_window_days)
     rpt.callout(data_statement(inputs, min_cell_count=rpt.privacy.min_cell_count),
                 title="Data.")
+    rpt.disclose(disclosure_plan(inputs.summary("year"), inputs.summary("quarter"),
+                                 settings=rpt.privacy, payers=policy_payers))
     return inputs
 
 
@@ -61,7 +67,8 @@ def show_scenario_section(rpt: ReportWriter, values: Mapping[str, Any], *,
         title=values.get("scenario_title", ""),
         description=values.get("scenario_description", ""), key=key))
     if inputs is not None:
-        rpt.table("claims_load", inputs_overview(inputs), caption="Claims read and linked")
+        rpt.table("claims_load", inputs_overview(inputs), caption="Claims read and linked",
+                  of_practice=False)
 
 
 class ImpactSetup(NamedTuple):

@@ -1,10 +1,12 @@
 """What a notebook shows and saves: suppressed tables, figures, headline numbers.
 
-Every table a notebook shows goes through :class:`ReportWriter`, which suppresses small
-counts (:func:`analysis.privacy.suppress_counts`), shows it compact with human headers
-and units, and saves it whole as CSV and in the notebook's Excel workbook. Figures are
-saved as PNG (funnel and trend figures without the points a table would suppress), and
-headline numbers go to ``results.json`` and the index page.
+Every table a notebook shows goes through :class:`ReportWriter`, which withholds what the
+report's disclosure plan decided over all its views (:meth:`ReportWriter.disclose`,
+:mod:`analysis.disclosure`) and suppresses any other small count of the table
+(:func:`analysis.privacy.suppress_counts`), shows it compact with human headers and
+units, and saves it whole as CSV and in the notebook's Excel workbook. Figures are saved
+as PNG (funnel and trend figures without the points the tables withhold), and headline
+numbers go to ``results.json`` and the index page.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from matplotlib.text import Text
 from analysis import plots
 from analysis._io import write_bytes, write_csv, write_excel, write_json
 from analysis.defaults import MIN_CELL_COUNT
+from analysis.disclosure import DisclosurePlan, is_dollar_column
 from analysis.privacy import (
     MARKER,
     PrivacySettings,
@@ -33,7 +36,7 @@ from analysis.privacy import (
     suppress_counts,
     suppress_value,
 )
-from analysis.report.figure_privacy import hidden_practices, shareable_trend
+from analysis.report.figure_privacy import hidden_practices, shareable_trend, without_periods
 from analysis.report.formatting import format_headline, table_html, utc_timestamp
 from analysis.report.labels import COLUMN_LABELS, header
 from analysis.report.scenario_section import ScenarioOverview
@@ -96,6 +99,7 @@ class ReportWriter:
         self.headlines: dict[str, dict[str, Any]] = {}
         self.tables: dict[str, pd.DataFrame] = {}
         self.figures: list[str] = []
+        self.plan: DisclosurePlan | None = None
         self._suppressed_cells = 0
         if internal:
             self._display_html(
@@ -115,6 +119,21 @@ class ReportWriter:
         """Show text as it is (definitions, rules), in a fixed-width block."""
         self._display_html(f'<pre style="white-space:pre-wrap">{html.escape(text)}</pre>')
 
+    def disclose(self, plan: DisclosurePlan) -> None:
+        """Apply ``plan`` -- the cells the report withholds, decided over all its views
+        (:func:`analysis.disclosure.disclosure_plan`) -- to every table, figure and
+        headline from here on, and state its rule once, here on the page."""
+        self.plan = plan
+        if self.privacy.min_cell_count > 1:
+            self.callout(plan.rule, title="Privacy.")
+
+    def _withheld(self, table: pd.DataFrame, of_practice: bool) -> pd.DataFrame | None:
+        """The cells of ``table`` the plan withholds (rows of a practice: its
+        ``practice_id`` column, else on a practice's page that practice)."""
+        if self.plan is None or not of_practice or self.privacy.min_cell_count <= 1:
+            return None
+        return self.plan.mask(table, practice=self.practice_id or None)
+
     def table(
         self,
         name: str,
@@ -130,15 +149,20 @@ class ReportWriter:
         max_rows: int | None = None,
         columns: Sequence[str] | None = None,
         where: Mapping[str, Any] | None = None,
+        of_practice: bool = True,
     ) -> None:
         """Suppress small counts, show the table, save it as CSV (and in the workbook).
 
-        See :func:`analysis.privacy.suppress_counts` for the options (suppression is
-        decided on the whole table). ``max_rows`` limits the rows shown and
-        ``columns`` the columns shown, with human headers (:attr:`labels`), so that a
-        printed page holds the table; ``where`` (``{column: value}``) shows only the
-        rows with those values. The saved CSV and Excel sheet are complete, and the
-        note under the table says so.
+        The cells the disclosure plan withholds (:meth:`disclose`) are suppressed first:
+        rows of a hidden practice or period, dollars of a practice whose dollars are
+        hidden. A row is a practice's by its ``practice_id`` column or, on a
+        practice's page, every row is that practice's unless ``of_practice=False``
+        (the scenario, the claims read). See :func:`analysis.privacy.suppress_counts`
+        for the other options (suppression is decided on the whole table).
+        ``max_rows`` limits the rows shown and ``columns`` the columns shown, with
+        human headers (:attr:`labels`), so that a printed page holds the table;
+        ``where`` (``{column: value}``) shows only the rows with those values. The
+        saved CSV and Excel sheet are complete, and the note under the table says so.
         """
         _check_name("table", name)
         check_no_identifier_columns(table, name=name)
@@ -149,6 +173,7 @@ class ReportWriter:
         result: Suppressed = suppress_counts(
             flat, settings=self.privacy, count_columns=count_columns, dependents=dependents,
             total_rows=flat_totals, row_groups=row_groups, column_totals=column_totals,
+            preset=self._withheld(flat, of_practice),
         )
         self._suppressed_cells += result.n_suppressed
         self.tables[name] = result.table
@@ -186,7 +211,10 @@ class ReportWriter:
             book = f"tables/{self._workbook_name}"
             parts.append(f"The full table is in tables/{name}.csv and in the Excel "
                          f"workbook {book} (sheet {name[:31]}).")
-        note = " ".join([*parts, result.footnote]).strip()
+        footnote = result.footnote
+        if footnote and self.plan is not None:
+            footnote = f"{MARKER} suppressed (privacy rule at the top of the page)."
+        note = " ".join([*parts, footnote]).strip()
         self._display_html(table_html(shown, caption=caption, footnote=note,
                                       labels=self.labels))
 
@@ -213,6 +241,7 @@ class ReportWriter:
             f"(<code>{html.escape(overview.name)}</code>).{desc}</p>")
         self.table(
             "scenario", overview.table.drop(columns=["changed"]), count_columns=[],
+            of_practice=False,
             caption=("Key assumptions, and every parameter this scenario changes "
                      f"({changed} differ from the notebook defaults)"),
         )
@@ -224,8 +253,12 @@ class ReportWriter:
         Practices whose counts the screen table suppresses (:func:`hidden_practices`)
         are not plotted; the caption says how many.
         """
-        hidden = [] if self.privacy.min_cell_count <= 1 else hidden_practices(
-            screen, settings=self.privacy)
+        if self.privacy.min_cell_count <= 1:
+            hidden = []
+        elif self.plan is not None:
+            hidden = sorted(set(screen.table["practice_id"].astype(str)) & self.plan.hidden)
+        else:
+            hidden = hidden_practices(screen, settings=self.privacy)
         fig = plots.funnel_plot(screen, highlight=highlight, label_flagged=label_flagged,
                                 hide=hidden)
         if hidden:
@@ -240,10 +273,16 @@ class ReportWriter:
         """One practice's quarterly trend (:func:`analysis.plots.trend_plot`) safe to
         share: periods with suppressed counts (:func:`hidden_periods`) are not
         plotted and the caption names them."""
-        safe, hidden = (screen, []) if self.privacy.min_cell_count <= 1 else \
-            shareable_trend(screen, practice_id, settings=self.privacy)
         tr = screen.trend
         periods = tr.loc[(tr["practice_id"].astype(str) == str(practice_id)) & (tr["n_ct_mr"] > 0)]
+        if self.privacy.min_cell_count <= 1:
+            safe, hidden = screen, []
+        elif self.plan is not None:
+            hidden = sorted(periods["period"].astype(str)) if self.plan.hides(practice_id) \
+                else self.plan.periods_of(practice_id)
+            safe = without_periods(screen, practice_id, hidden)
+        else:
+            safe, hidden = shareable_trend(screen, practice_id, settings=self.privacy)
         if hidden and len(hidden) == len(periods):
             self._display_html(
                 f"<p><i>No quarter of practice {html.escape(str(practice_id))} can be shown: "
@@ -285,11 +324,21 @@ class ReportWriter:
         """
         if isinstance(value, np.generic):
             value = value.item()
+        suppressed = suppressed or self._withholds_headline(name, value)
         shown = None if suppressed else suppress_value(name, value, settings=self.privacy)
         self.headlines[name] = {
             "value": shown, "label": label or name, "unit": unit, "note": note,
             "suppressed": shown is None and value is not None,
         }
+
+    def _withholds_headline(self, name: str, value: Any) -> bool:
+        """On a practice's page: a number of a hidden practice, or dollars of a practice
+        whose dollars are hidden, is withheld."""
+        plan, pid = self.plan, self.practice_id
+        if plan is None or not pid or self.privacy.min_cell_count <= 1 \
+                or isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        return plan.hides(pid) or (is_dollar_column(name) and pid in plan.hidden_dollars)
 
     def show_headlines(self, *, caption: str = "Key numbers") -> None:
         """Show the headline numbers recorded so far as a table."""
@@ -311,15 +360,31 @@ class ReportWriter:
             "headline": self.headlines,
             "tables": sorted(self.tables),
             "figures": self.figures,
-            "privacy": {**self.privacy.to_dict(), "suppressed_cells": self._suppressed_cells},
+            "privacy": {**(self.plan.to_dict() if self.plan else self.privacy.to_dict()),
+                        "suppressed_cells": self._suppressed_cells},
             "parameters": self.parameters,
             "finished_at": utc_timestamp(),
         }
         if self.output_dir is None:
             return
         if self.tables:
-            write_excel(self.output_dir / "tables" / self._workbook_name, self.tables)
+            write_excel(self.output_dir / "tables" / self._workbook_name, self._workbook())
         write_json(self.output_dir / "results.json", results)
+
+
+    def _workbook(self) -> dict[str, pd.DataFrame]:
+        """The sheets of the workbook: a suppressed cell is left empty, so that a column
+        of numbers stays numbers, and a first sheet says so when any is."""
+        sheets = {name: t.mask(t.eq(MARKER)) for name, t in self.tables.items()}
+        if any(t.eq(MARKER).any().any() for t in self.tables.values()):
+            rule = self.plan.rule if self.plan is not None else (
+                f"counts from 1 to {self.privacy.min_cell_count - 1} and cells that would "
+                "reveal one are suppressed (CMS cell-size suppression policy)")
+            notes = pd.DataFrame({"note": [
+                "An empty cell in a table of this workbook is suppressed; the CSV "
+                f"tables show it as {MARKER}.", rule]})
+            sheets = {"notes": notes, **sheets}
+        return sheets
 
 
 def _has_named_index(table: pd.DataFrame) -> bool:
