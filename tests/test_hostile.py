@@ -96,7 +96,7 @@ rpt.finish()"""
 
 def fake_inputs(practice_ids):
     """A stand-in for the claims preparation: 120 encounters (30 with 3D) a practice."""
-    def compute(paths, link_window_days):
+    def compute(paths, link_window_days, progress=None):
         summary = pd.DataFrame({"practice_id": list(practice_ids), "period": "2024",
                                 "payer": "BCBSNC", "n_encounters": 120,
                                 "n_encounters_3d": 30})

@@ -57,7 +57,7 @@ rpt.headline("threshold", threshold, label="Threshold", unit="share")
 rpt.finish()"""
 
 
-def _fake_inputs(paths, link_window_days):
+def _fake_inputs(paths, link_window_days, progress=None):
     # Practice A: 120 encounters, B: 4 (a small cell), C: 300.
     summary = pd.DataFrame({
         "practice_id": ["A", "B", "C"], "period": "2024", "payer": "BCBSNC",

@@ -542,3 +542,19 @@ def test_progress_counts_lines_quarantine_and_practices_of_a_run(files):
     quiet = io.StringIO()
     summarize_files(files, progress=Progress(quiet, enabled=False))
     assert quiet.getvalue() == ""
+
+
+def test_report_inputs_say_what_the_claims_reader_did(files):
+    # rad3d report's preparation reports its reading too: off a terminal, one line
+    import io
+
+    from analysis.run.inputs import prepare_inputs
+    from analysis.scale import Progress
+    out = io.StringIO()
+    inputs = prepare_inputs(files, progress=Progress(out, live=False))
+    rep = inputs.info["claims_report"]
+    assert out.getvalue() == (
+        f"claims: {rep['rows_read']:,} lines read, {rep['rows_quarantined']:,} quarantined, "
+        f"{rep['rows_accepted']:,} accepted, {len(inputs.practices)} practices in "
+        + out.getvalue().rsplit(" in ", 1)[1])
+    assert out.getvalue().endswith(" s\n") and out.getvalue().count("\n") == 1

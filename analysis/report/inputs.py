@@ -42,7 +42,7 @@ from analysis.defaults import LINK_WINDOW_DAYS
 from analysis.errors import InputError
 from analysis.paths import SAMPLE_CLAIMS
 from analysis.report.formatting import utc_timestamp
-from analysis.scale import summarize_files
+from analysis.scale import Progress, summarize_files
 
 __all__ = [
     "INFO_FILE",
@@ -86,14 +86,17 @@ def claims_files(paths: Sequence[Path]) -> list[dict[str, str]]:
     return [{"path": str(p), "sha256": sha256_file(p)} for p in paths]
 
 
-def compute_inputs(paths: Sequence[Path], link_window_days: int) -> dict[str, Any]:
+def compute_inputs(paths: Sequence[Path], link_window_days: int, *,
+                   progress: Progress | None = None) -> dict[str, Any]:
     """The tables of the shared inputs and the claims reader's reconciliation report.
 
     The claims are streamed (:func:`analysis.scale.summarize_files`): memory is one
     batch while reading and one unit of whole practices while linking, not the file.
+    ``progress`` reports lines read, rows quarantined and practices done
+    (:class:`analysis.scale.Progress`; default: nothing).
     """
     result = summarize_files([str(p) for p in paths], period=("year", "quarter"),
-                             link_window_days=link_window_days)
+                             link_window_days=link_window_days, progress=progress)
     frames = {f"summary_{p}": frame for p, frame in result.summaries.items()}
     return {"frames": frames, "report": result.report.to_dict()}
 
@@ -203,13 +206,14 @@ class SharedInputs:
 
 
 def build_inputs(paths: Sequence[Path], link_window_days: int, *,
-                 identity: Mapping[str, Any] | None = None) -> SharedInputs:
+                 identity: Mapping[str, Any] | None = None,
+                 progress: Progress | None = None) -> SharedInputs:
     """Read, validate, link and summarize the claims (streamed); the tables in memory.
 
     ``identity`` says what the inputs were made from (a run passes its cache key and
     the hashes behind it); by default the claims files and the link window.
     """
-    computed = compute_inputs(paths, link_window_days)
+    computed = compute_inputs(paths, link_window_days, progress=progress)
     frames = computed["frames"]
     made_from = dict(identity) if identity is not None else {
         "claims": claims_files(paths), "link_window_days": link_window_days}

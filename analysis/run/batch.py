@@ -41,6 +41,7 @@ from analysis.run.publish import path_replacements, publish, scrub_paths
 from analysis.run.scenarios import Scenario, load_scenario
 from analysis.run.validation import validate_parameters
 from analysis.run.workers import stop_on_signals
+from analysis.scale import Progress
 
 __all__ = ["BatchResult", "run_report"]
 
@@ -222,8 +223,9 @@ def run_report(
             window = int(p.get("link_window_days", LINK_WINDOW_DAYS))
             k = (json.dumps(claim_files), window)
             if k not in prepared:
-                prepared[k] = prepare_inputs(claim_files, link_window_days=window,
-                                             cache_dir=cache_dir)
+                prepared[k] = prepare_inputs(
+                    claim_files, link_window_days=window, cache_dir=cache_dir,
+                    progress=Progress(enabled=progress is not False))
             return prepared[k]
 
         for scenario in loaded:

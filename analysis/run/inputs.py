@@ -29,6 +29,7 @@ from analysis.report.inputs import (
     claims_paths,
 )
 from analysis.run import provenance
+from analysis.scale import Progress
 
 __all__ = ["inputs_key", "prepare_inputs"]
 
@@ -53,6 +54,7 @@ def prepare_inputs(
     *,
     link_window_days: int = LINK_WINDOW_DAYS,
     cache_dir: str | Path | None = None,
+    progress: Progress | None = None,
 ) -> SharedInputs:
     """Read, validate, link and summarize the claims once (streamed); cache as Parquet.
 
@@ -69,6 +71,9 @@ def prepare_inputs(
         Where to keep the prepared inputs, in a subfolder named by the SHA-256 of the
         claims files, the linking options, the reference files and the package source
         (so an unchanged input is never prepared twice). ``None``: in memory only.
+    progress : analysis.scale.Progress, optional
+        Where to report lines read, rows quarantined and practices done while the
+        claims are read (default: nothing).
 
     Returns
     -------
@@ -85,7 +90,8 @@ def prepare_inputs(
         folder = Path(cache_dir) / key[:20]
         if (folder / INFO_FILE).is_file():
             return SharedInputs.read(folder)
-    built = build_inputs(paths, link_window_days, identity={"key": key, **made_from})
+    built = build_inputs(paths, link_window_days, identity={"key": key, **made_from},
+                         progress=progress)
     if cache_dir is None:
         return built
     _write_folder(built, folder)
