@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import tempfile
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -25,11 +26,13 @@ from analysis.claims import (
     header_aliases,
     load_claims,
     npi_check_digit_ok,
+    validate_files,
     validate_lines,
 )
 from analysis.claims.rules import QUARANTINE_RULES, REPAIR_RULES, RULES
 from analysis.cli import main
 from analysis.errors import InputError
+from analysis.paths import SAMPLE_DAMAGED
 
 # A clean line: NC 76376-26, priced at the 2025 NC Medicare fee ($8.78).
 # 1234567893 is the example NPI in CMS's check-digit specification.
@@ -356,6 +359,31 @@ def test_duplicates_across_files(tmp_path):
     q = result.quarantine
     assert q["reason"].tolist() == ["duplicate_line"]
     assert q.at[0, "source_file"] == str(b) and str(a) in q.at[0, "detail"]
+
+
+def _same_as_load_claims(paths) -> None:
+    full, lean = load_claims(paths), validate_files(paths)
+    assert lean.lines.empty
+    pd.testing.assert_frame_equal(lean.quarantine, full.quarantine, check_exact=True)
+    assert lean.report.to_dict() == full.report.to_dict()
+    assert str(lean.report) == str(full.report)
+
+
+def test_validate_files_keeps_no_line_and_reports_as_load_claims(tmp_path):
+    # repeats within and across files, a conflict, repairs on a repeat, a bad row, and
+    # the bundled damaged sample: the same quarantine and report as loading the lines
+    a = write_csv(tmp_path / "a.csv", [
+        row(), row(claim_id="C2"), row(allowed_usd="9.99"), row(claim_id="C3"),
+        row(claim_id="C3"), row(claim_id="C4", units="0"),
+        row(claim_id="C5", cpt_code="76376.0", allowed_usd="$8.78"), row(claim_id="C5")])
+    b = write_csv(tmp_path / "b.csv", [row(claim_id="C2"), row(claim_id="C6"),
+                                       row(claim_id="C3", payer="AETNA")])
+    _same_as_load_claims([a, b])
+    result = validate_files([a, b])
+    assert result.report.quarantined_by_reason["conflicting_duplicate"] == 5  # C1 x2, C3 x3
+    assert result.report.quarantined_by_reason["duplicate_line"] == 2  # C2 in b, C5's repeat
+    assert result.report.rows_accepted == 3  # C2, C4 quarantined, C5, C6
+    _same_as_load_claims(str(SAMPLE_DAMAGED))
 
 
 def test_strict_raises_on_first_quarantined_row(tmp_path):
@@ -699,6 +727,10 @@ def damaged_frames(draw):
 def test_property_rows_and_dollars_reconcile_exactly(case):
     frame, truth_allowed, truth_paid, expected = case
     result = validate_lines(frame)
+    with tempfile.TemporaryDirectory() as tmp:  # the lean reader agrees on every case
+        path = Path(tmp) / "case.csv"
+        frame.to_csv(path, index=False)
+        _same_as_load_claims(path)
     report = result.report
     n = len(frame)
     assert report.rows_read == n == len(result.lines) + len(result.quarantine)

@@ -4,7 +4,8 @@ quarantining the rest, and reconciling every row and every dollar.
 Billing systems and payer warehouses export claim lines damaged in predictable ways.
 :func:`load_claims` reads such files into the canonical schema (:data:`CANONICAL_COLUMNS`,
 described by :func:`canonical_schema`, both from :mod:`analysis.schema`),
-:func:`validate_lines` does the same for a DataFrame already in memory. Both return a
+:func:`validate_lines` does the same for a DataFrame already in memory, and
+:func:`validate_files` checks files of any size without keeping their lines. All return a
 :class:`LoadResult` with the accepted ``lines``, the rejected rows in ``quarantine`` (one
 reason each) and a :class:`ValidationReport` that reconciles exactly::
 
@@ -22,7 +23,8 @@ The package, one idea a module, in the order a file goes through it:
   columns;
 - :mod:`~analysis.claims.duplicates`: the duplicate checks;
 - :mod:`~analysis.claims.report`: :class:`ValidationReport`, :class:`AmountTotals`;
-- :mod:`~analysis.claims.load`: :func:`load_claims`, :func:`validate_lines`;
+- :mod:`~analysis.claims.load`: :func:`load_claims`, :func:`validate_lines`,
+  :func:`validate_files`;
 - :mod:`~analysis.claims.pieces`: reading piece by piece for :mod:`analysis.scale`.
 
 Definitions
@@ -75,7 +77,7 @@ from __future__ import annotations
 
 from analysis.claims.duplicates import resolve_duplicates
 from analysis.claims.headers import header_aliases
-from analysis.claims.load import LoadResult, load_claims, validate_lines
+from analysis.claims.load import LoadResult, load_claims, validate_files, validate_lines
 from analysis.claims.pieces import (
     CheckedBatch,
     ClaimsPiece,
@@ -124,5 +126,6 @@ __all__ = [
     "npi_check_digits_ok_int",
     "plan_pieces",
     "resolve_duplicates",
+    "validate_files",
     "validate_lines",
 ]

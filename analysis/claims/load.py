@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analysis.claims.checks import check_rows, is_blank
-from analysis.claims.duplicates import mark_duplicates
+from analysis.claims.duplicates import key_hash, mark_duplicates
 from analysis.claims.fields import LINE_DTYPES, as_mask
 from analysis.claims.headers import read_column_map
 from analysis.claims.report import AmountTotals, ValidationReport
@@ -32,7 +33,7 @@ from analysis.claims.sources import FileState, Source, expand_paths, raw_batches
 from analysis.errors import InputError
 from analysis.schema import CANONICAL_COLUMNS, empty_lines
 
-__all__ = ["LoadResult", "load_claims", "validate_lines"]
+__all__ = ["LoadResult", "load_claims", "validate_files", "validate_lines"]
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,31 @@ def load_claims(
                 encoding=encoding, delimiter=delimiter)
 
 
+def validate_files(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    column_map: Mapping[str, str | None] | str | os.PathLike | None = None,
+    strict: bool = False,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+) -> LoadResult:
+    """Validate claims files exactly as :func:`load_claims` does, without keeping the lines.
+
+    The same report and quarantine, row for row, for files of any size: each accepted
+    row is kept only as the hash of its key, its position, its repairs and its cents
+    (about 40 bytes), and the few rows whose key hash repeats are read again to decide
+    the duplicate checks on their real keys and content. Memory is one batch, those 40
+    bytes an accepted row, and the quarantine. The result's ``lines`` is empty: use
+    :func:`load_claims` for the lines, :func:`analysis.scale.summarize_files` for a
+    summary of a file of any size. ``rad3d validate`` uses this function.
+
+    Parameters are those of :func:`load_claims`.
+    """
+    sources = expand_paths(paths)
+    return _run(sources, column_map=read_column_map(column_map), strict=strict,
+                encoding=encoding, delimiter=delimiter, keep_lines=False)
+
+
 def validate_lines(
     frame: pd.DataFrame,
     *,
@@ -188,7 +214,12 @@ def _line_numbers(state: FileState) -> Callable[[np.ndarray, np.ndarray], np.nda
     return lines
 
 
-def _run(sources: list[Source], *, column_map, strict, encoding, delimiter) -> LoadResult:
+def _run(sources: list[Source], *, column_map, strict, encoding, delimiter,
+         keep_lines: bool = True) -> LoadResult:
+    """Read, check and reconcile ``sources``. With ``keep_lines`` false, the accepted rows
+    are only counted (:class:`_Tally`); rows whose key hash repeats are read again to
+    decide the duplicates exactly."""
+    tally = _Tally(len(sources))
     states: list[FileState] = []
     candidates: list[pd.DataFrame] = []
     quarantined: list[pd.DataFrame] = []
@@ -227,10 +258,12 @@ def _run(sources: list[Source], *, column_map, strict, encoding, delimiter) -> L
                            for c in AMOUNT_COLUMNS})
                 )
             good = ~bad
-            file_candidates.append(
-                checked.typed.loc[good].assign(_file=file_no, _ordinal=ordinal[good],
-                                               _repairs=checked.repairs[good])
-            )
+            if keep_lines:
+                file_candidates.append(
+                    checked.typed.loc[good].assign(_file=file_no, _ordinal=ordinal[good],
+                                                   _repairs=checked.repairs[good]))
+            else:
+                tally.add(checked, good, file_no, ordinal)
         blank.append(n_blank)
         if state.malformed:
             records = np.array([r for r, _ in state.malformed], dtype=np.int64)
@@ -253,22 +286,44 @@ def _run(sources: list[Source], *, column_map, strict, encoding, delimiter) -> L
         candidates += file_candidates
         quarantined += file_quarantined
 
-    cand = (pd.concat(candidates, ignore_index=True) if candidates else
-            empty_lines().assign(_file=0, _ordinal=0, _repairs=0, _row=0))
-    cand = cand.astype(LINE_DTYPES)
-
-    # duplicates: exact repeats (keep the first) and conflicting keys (reject all)
     key = list(DUPLICATE_KEY)
-    shared_key = as_mask(cand.duplicated(subset=key, keep=False))
-    conflict = np.zeros(len(cand), dtype=bool)
-    repeat = np.zeros(len(cand), dtype=bool)
-    mark_duplicates(cand, shared_key, key, conflict, repeat)
-    dup = conflict | repeat
-    if dup.any():
-        quarantined.append(_duplicate_rows(cand, conflict, repeat, sources, states,
-                                           column_map, encoding, delimiter))
-    lines_full = cand.loc[~dup].reset_index(drop=True)
-    lines = lines_full[list(CANONICAL_COLUMNS)]
+    if keep_lines:
+        cand = (pd.concat(candidates, ignore_index=True) if candidates else
+                empty_lines().assign(_file=0, _ordinal=0, _repairs=0, _row=0))
+        cand = cand.astype(LINE_DTYPES)
+        # duplicates: exact repeats (keep the first) and conflicting keys (reject all)
+        shared_key = as_mask(cand.duplicated(subset=key, keep=False))
+        conflict = np.zeros(len(cand), dtype=bool)
+        repeat = np.zeros(len(cand), dtype=bool)
+        mark_duplicates(cand, shared_key, key, conflict, repeat)
+        dup = conflict | repeat
+        if dup.any():
+            quarantined.append(_duplicate_rows(cand, conflict, repeat, sources, states,
+                                               column_map, encoding, delimiter))
+    else:
+        cand = tally.repeated_keys()
+        rows = np.zeros(len(cand), dtype=np.int64)
+        for file_no, state in enumerate(states):
+            at = cand["_file"].to_numpy() == file_no
+            rows[at] = _line_numbers(state)(cand["_ordinal"].to_numpy()[at],
+                                            np.full(int(at.sum()), -1))
+        cand = cand.assign(_row=rows)
+        if len(cand):  # read those rows again, decide on their keys and content
+            sub = _read_again(cand, sources, column_map, encoding, delimiter)
+            conflict = np.zeros(len(sub), dtype=bool)
+            repeat = np.zeros(len(sub), dtype=bool)
+            mark_duplicates(sub, as_mask(sub.duplicated(subset=key, keep=False)), key,
+                            conflict, repeat)
+            dup = conflict | repeat
+            if dup.any():
+                quarantined.append(_duplicate_rows(sub, conflict, repeat, sources, states,
+                                                   column_map, encoding, delimiter))
+                tally.remove(sub.loc[dup])
+    if keep_lines:
+        lines_full = cand.loc[~dup].reset_index(drop=True)
+        lines = lines_full[list(CANONICAL_COLUMNS)]
+    else:
+        lines = empty_lines()
 
     q_cols = list(_QUARANTINE_HEAD) + list(CANONICAL_COLUMNS)
     if quarantined:
@@ -297,23 +352,32 @@ def _run(sources: list[Source], *, column_map, strict, encoding, delimiter) -> L
             for c in AMOUNT_COLUMNS} for r in QUARANTINE_REASONS}
     amounts = {}
     for c in AMOUNT_COLUMNS:
-        acc = lines[c].to_numpy()
+        if keep_lines:
+            acc = lines[c].to_numpy()
+            acc_cents = int(np.rint(acc[~np.isnan(acc)] * 100).astype(np.int64).sum())
+            acc_missing = int(np.isnan(acc).sum())
+        else:
+            acc_cents, acc_missing = tally.cents[c], tally.missing[c]
         amounts[c] = AmountTotals(
             read_cents=read_cents[c],
-            accepted_cents=int(np.rint(acc[~np.isnan(acc)] * 100).astype(np.int64).sum()),
+            accepted_cents=acc_cents,
             quarantined_cents=int(q[f"_{c}_cents"].to_numpy(dtype=np.int64).sum()),
             unparsed_rows=unparsed_rows[c],
-            missing_accepted_rows=int(np.isnan(acc).sum()),
+            missing_accepted_rows=acc_missing,
         )
-    bits = lines_full["_repairs"].to_numpy(dtype=np.int64)
     repairs = {k: 0 for k in REPAIRS}
     for st in states:
         for k, v in st.file_repairs.items():
             repairs[k] += v
-    for k, bit in REPAIR_BIT.items():
-        repairs[k] = int(((bits & bit) != 0).sum())
-    acc_by_file = np.bincount(lines_full["_file"].to_numpy(dtype=np.int64),
-                              minlength=len(sources))
+    if keep_lines:
+        bits = lines_full["_repairs"].to_numpy(dtype=np.int64)
+        for k, bit in REPAIR_BIT.items():
+            repairs[k] = int(((bits & bit) != 0).sum())
+        acc_by_file = np.bincount(lines_full["_file"].to_numpy(dtype=np.int64),
+                                  minlength=len(sources))
+    else:
+        repairs |= tally.repairs
+        acc_by_file = tally.by_file
     q_by_file = np.bincount(q["_file"].to_numpy(dtype=np.int64), minlength=len(sources))
     files = pd.DataFrame({
         "source_file": [s.label for s in sources],
@@ -328,7 +392,7 @@ def _run(sources: list[Source], *, column_map, strict, encoding, delimiter) -> L
     })
     report = ValidationReport(
         rows_read=int(acc_by_file.sum() + q_by_file.sum()),
-        rows_accepted=len(lines),
+        rows_accepted=int(acc_by_file.sum()),
         rows_quarantined=len(quarantine),
         blank_rows=int(sum(blank)),
         quarantined_by_reason=by_reason,
@@ -345,6 +409,80 @@ def _run(sources: list[Source], *, column_map, strict, encoding, delimiter) -> L
             "in all; strict mode)", file=first["source_file"], row=int(first["source_row"]),
             column=col)
     return LoadResult(lines=lines, quarantine=quarantine, report=report)
+
+
+class _Tally:
+    """What :func:`validate_files` keeps of the accepted rows: running totals (cents,
+    missing amounts, repairs, rows by file) and, to find duplicates, each row's key hash
+    (:func:`~analysis.claims.duplicates.key_hash`) and position: 20 bytes a row."""
+
+    def __init__(self, n_files: int) -> None:
+        self.cents = dict.fromkeys(AMOUNT_COLUMNS, 0)
+        self.missing = dict.fromkeys(AMOUNT_COLUMNS, 0)
+        self.repairs = dict.fromkeys(REPAIR_BIT, 0)
+        self.by_file = np.zeros(n_files, dtype=np.int64)
+        self._hash: list[np.ndarray] = []
+        self._where: list[np.ndarray] = []
+
+    def add(self, checked, good: np.ndarray, file_no: int, ordinal: np.ndarray) -> None:
+        """Count the rows ``good`` of a checked batch."""
+        typed = checked.typed.loc[good]
+        self._count(checked.repairs[good],
+                    {c: np.where(checked.parsed[c], checked.cents[c], 0)[good]
+                     for c in AMOUNT_COLUMNS},
+                    {c: ~checked.parsed[c][good] for c in AMOUNT_COLUMNS},
+                    np.full(len(typed), file_no), +1)
+        self._hash.append(key_hash(pa.array(typed["claim_id"].array),
+                                   typed["line_number"].to_numpy()))
+        self._where.append(np.stack([np.full(len(typed), file_no, dtype=np.int64),
+                                     ordinal[good].astype(np.int64)], axis=1))
+
+    def remove(self, rows: pd.DataFrame) -> None:
+        """Take out rows read again (:func:`_read_again`) that turned out duplicates."""
+        self._count(rows["_repairs"].to_numpy(dtype=np.int64),
+                    {c: rows[f"_{c}_cents"].to_numpy(dtype=np.int64) for c in AMOUNT_COLUMNS},
+                    {c: rows[c].isna().to_numpy() for c in AMOUNT_COLUMNS},
+                    rows["_file"].to_numpy(dtype=np.int64), -1)
+
+    def _count(self, bits, cents, missing, files, sign: int) -> None:
+        for c in AMOUNT_COLUMNS:
+            self.cents[c] += sign * int(cents[c].sum())
+            self.missing[c] += sign * int(missing[c].sum())
+        for k, bit in REPAIR_BIT.items():
+            self.repairs[k] += sign * int(((bits & bit) != 0).sum())
+        np.add.at(self.by_file, files.astype(np.int64), sign)
+
+    def repeated_keys(self) -> pd.DataFrame:
+        """``_file`` and ``_ordinal`` of the rows whose key hash occurs more than once, in
+        file order."""
+        h = np.concatenate(self._hash) if self._hash else np.zeros(0, np.uint64)
+        where = np.concatenate(self._where) if self._where else np.zeros((0, 2), np.int64)
+        self._hash = self._where = []
+        maybe = pd.Series(h).duplicated(keep=False).to_numpy()
+        return pd.DataFrame({"_file": where[maybe, 0], "_ordinal": where[maybe, 1]})
+
+
+def _read_again(rows: pd.DataFrame, sources: list[Source], column_map, encoding, delimiter
+                ) -> pd.DataFrame:
+    """The accepted lines at ``rows``' positions (``_file``, ``_ordinal``), read and checked
+    again, in the order of ``rows``, with ``_file``, ``_ordinal``, ``_row``, their repair
+    bits and cents."""
+    parts = []
+    for file_no in sorted(rows["_file"].unique()):
+        want = np.sort(rows.loc[rows["_file"] == file_no, "_ordinal"].to_numpy())
+        state = FileState()
+        for raw in raw_batches(sources[file_no], state, column_map, encoding, delimiter):
+            hit = np.isin(raw.ordinal, want)
+            if hit.any():
+                frame = raw.frame.loc[hit].reset_index(drop=True)
+                checked = check_rows(frame, state.present)
+                parts.append(checked.typed.assign(
+                    _file=file_no, _ordinal=raw.ordinal[hit], _repairs=checked.repairs,
+                    **{f"_{c}_cents": np.where(checked.parsed[c], checked.cents[c], 0)
+                       for c in AMOUNT_COLUMNS}))
+    again = pd.concat(parts, ignore_index=True).astype(LINE_DTYPES)
+    return rows[["_file", "_ordinal", "_row"]].merge(
+        again, on=["_file", "_ordinal"], how="left", validate="one_to_one")
 
 
 def _duplicate_rows(cand: pd.DataFrame, conflict: np.ndarray, repeat: np.ndarray,

@@ -46,7 +46,7 @@ def add(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top, so that building the parser stays cheap.
-    from analysis.claims import load_claims
+    from analysis.claims import validate_files
 
     files = args.files
     if not files:
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("no FILE given and the bundled sample is missing; run "
                              "`rad3d synth` or name a claims file", file=SAMPLE_CLAIMS)
         files = [str(SAMPLE_CLAIMS)]
-    result = load_claims(files, column_map=args.column_map, encoding=args.encoding)
+    result = validate_files(files, column_map=args.column_map, encoding=args.encoding)
     if args.json:
         print(dumps_json(result.report.to_dict()), end="")
     else:
