@@ -110,7 +110,10 @@ from analysis.claims import (
     resolve_duplicates,
 )
 from analysis.claims.duplicates import key_hash
+from analysis.claims.headers import read_column_map
 from analysis.claims.rules import AMOUNT_COLUMNS, DUPLICATE_KEY
+from analysis.claims.sources import expand_paths
+from analysis.claims.window import resolve_window
 from analysis.encounters import LinkSettings, link
 from analysis.errors import InputError
 from analysis.paths import SAMPLE_CLAIMS
@@ -247,6 +250,7 @@ class ScaleReport:
     seconds: float = 0.0
     settings: dict = field(default_factory=dict)
     n_shards: int = 0
+    study_window: str | None = None
 
     @property
     def reconciles(self) -> bool:
@@ -264,6 +268,7 @@ class ScaleReport:
             ("rows quarantined", self.rows_quarantined),
             ("rows filtered out (codes not relevant)", self.rows_filtered_out),
             ("blank rows", self.blank_rows),
+            ("service dates accepted", self.study_window or "any (no study window)"),
         ] + [(f"quarantined: {r}", n) for r, n in self.quarantined_by_reason.items() if n] + [
             (f"{c} read / accepted / quarantined (cents)",
              f"{a.read_cents} / {a.accepted_cents} / {a.quarantined_cents}")
@@ -289,7 +294,8 @@ class ScaleReport:
                     amounts={c: a.to_dict() for c, a in self.amounts.items()},
                     n_pieces=self.n_pieces, n_buckets=self.n_buckets,
                     largest_bucket_rows=self.largest_bucket_rows, seconds=self.seconds,
-                    settings=dict(self.settings), n_shards=self.n_shards)
+                    settings=dict(self.settings), n_shards=self.n_shards,
+                    study_window=self.study_window)
 
 
 @dataclass(frozen=True, eq=False)
@@ -407,7 +413,7 @@ class _Spill:
 def _spill_piece(piece: ClaimsPiece, *, spill_dir: str, n_shards: int,
                  n_key_parts: int, keep_codes: frozenset[str] | None, column_map,
                  encoding: str, delimiter: str | None, batch_rows: int,
-                 flush_rows: int = 500_000) -> dict[str, Any]:
+                 flush_rows: int = 500_000, window=None) -> dict[str, Any]:
     """Read, filter and row-check one piece; spill its candidates by shard.
 
     Returns the piece's counts and where its lines and key hashes were written.
@@ -422,7 +428,7 @@ def _spill_piece(piece: ClaimsPiece, *, spill_dir: str, n_shards: int,
     try:
         for batch in check_piece(piece, keep_codes=keep_codes, column_map=column_map,
                                  encoding=encoding, delimiter=delimiter,
-                                 batch_rows=batch_rows, as_arrow=True):
+                                 batch_rows=batch_rows, as_arrow=True, study_window=window):
             for k in ("rows_read", "rows_filtered_out", "blank_rows"):
                 counts[k] += getattr(batch, k)
             for r, n in batch.quarantined_by_reason.items():
@@ -701,6 +707,7 @@ def summarize_files(
     column_map: Mapping[str, str | None] | str | os.PathLike | None = None,
     encoding: str = "utf-8",
     delimiter: str | None = None,
+    study_window="auto",
     progress: Progress | None = None,
     **link_options,
 ) -> ScaleResult:
@@ -724,8 +731,10 @@ def summarize_files(
         Where the temporary spill files go (a fresh subfolder, removed afterwards);
         default the system temporary folder. On a multi-machine Dask cluster it must
         be shared storage every worker can read and write.
-    column_map, encoding, delimiter
-        As :func:`analysis.claims.load_claims`.
+    column_map, encoding, delimiter, study_window
+        As :func:`analysis.claims.load_claims`: by default, service dates outside the
+        claims' years +/- 1 are quarantined, the window found from the files once, before
+        any engine runs, so that every engine checks the same one.
     progress : Progress, optional
         Where to report progress (lines read and quarantined, practices done) and the
         final summary line; default none. The CLI passes ``Progress()`` (stderr).
@@ -766,9 +775,12 @@ def summarize_files(
                          "(--engine dask)", column="scheduler", value=str(scheduler))
     start = time.perf_counter()
     progress = Progress.quiet() if progress is None else progress
+    window = resolve_window(study_window, expand_paths(paths),
+                            column_map=read_column_map(column_map), encoding=encoding,
+                            delimiter=delimiter)
     if engine == "memory":
         loaded = load_claims(paths, column_map=column_map, encoding=encoding,
-                             delimiter=delimiter)
+                             delimiter=delimiter, study_window=window)
         rep = loaded.report
         linked = link(loaded.lines, **link_options)
         summaries = {p: summarize_linked(linked, period=p) for p in periods}
@@ -778,7 +790,7 @@ def summarize_files(
             blank_rows=rep.blank_rows, quarantined_by_reason=dict(rep.quarantined_by_reason),
             amounts=dict(rep.amounts), n_pieces=len(rep.files), n_buckets=1,
             largest_bucket_rows=rep.rows_accepted, seconds=time.perf_counter() - start,
-            settings=settings.to_dict()), summaries)
+            settings=settings.to_dict(), study_window=rep.study_window), summaries)
 
     # link options are validated (and the relevant codes fixed) before any reading
     LinkSettings(**{k: v for k, v in link_options.items() if k not in ("rvu", "gpci")})
@@ -806,7 +818,7 @@ def summarize_files(
             return _two_passes(runner, pieces, workdir, n_shards, n_key_parts, keep, settings,
                                start, column_map=column_map, encoding=encoding,
                                delimiter=delimiter, periods=periods,
-                               link_options=link_options, progress=progress)
+                               link_options=link_options, progress=progress, window=window)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     finally:
@@ -815,11 +827,11 @@ def summarize_files(
 
 def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, keep,
                 settings: StreamSettings, start: float, *, column_map, encoding, delimiter,
-                periods, link_options, progress: Progress) -> ScaleResult:
+                periods, link_options, progress: Progress, window=None) -> ScaleResult:
     spill = partial(_spill_piece, spill_dir=workdir, n_shards=n_shards,
                     n_key_parts=n_key_parts, keep_codes=keep, column_map=column_map,
                     encoding=encoding, delimiter=delimiter, batch_rows=settings.batch_rows,
-                    flush_rows=min(settings.rows_per_piece, 500_000))
+                    flush_rows=min(settings.rows_per_piece, 500_000), window=window)
     progress.n_pieces = len(pieces)
     parts = runner.map(spill, pieces, done=progress.read)
     shard_rows = (np.sum([p["shard_rows"] for p in parts], axis=0) if parts
@@ -910,7 +922,7 @@ def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, k
         quarantined_by_reason=quarantined, amounts=amounts, n_pieces=len(pieces),
         n_buckets=len(units), largest_bucket_rows=int(unit_rows.max(initial=0)),
         seconds=time.perf_counter() - start, settings=settings.to_dict(),
-        n_shards=n_shards)
+        n_shards=n_shards, study_window=None if window is None else str(window))
     progress.finish(rows_accepted=report.rows_accepted, seconds=report.seconds)
     return ScaleResult(summary=summaries[periods[0]], report=report, summaries=summaries)
 

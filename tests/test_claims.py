@@ -386,6 +386,38 @@ def test_validate_files_keeps_no_line_and_reports_as_load_claims(tmp_path):
     _same_as_load_claims(str(SAMPLE_DAMAGED))
 
 
+def test_a_date_outside_the_study_window_is_quarantined_with_its_dollars(tmp_path):
+    # 40 lines of 2024 and one typo's 2099-12-31 (a valid date): the window is the
+    # claims' year 2024 +/- 1; given windows and none are honoured
+    rows = [row(claim_id=f"C{i}") for i in range(40)]
+    rows.append(row(claim_id="Z", service_date="2099-12-31", allowed_usd="77.01"))
+    path = write_csv(tmp_path / "w.csv", rows)
+    for result in (load_claims(path), validate_files(path)):
+        q = result.quarantine
+        assert q["reason"].tolist() == ["outside_study_window"]
+        assert q.at[0, "source_row"] == 42 and q.at[0, "column"] == "service_date"
+        assert "2023-01-01..2025-12-31 (the claims year 2024 +/- 1)" in q.at[0, "detail"]
+        assert result.report.study_window.startswith("2023-01-01..2025-12-31")
+        assert result.report.quarantined_cents_by_reason["outside_study_window"][
+            "allowed_usd"] == 7701 and result.report.reconciles
+    assert len(load_claims(path, study_window=None).quarantine) == 0
+    given = load_claims(path, study_window=("2024-01-01", "2024-02-29"))
+    assert given.report.quarantined_by_reason["outside_study_window"] == 41  # all March
+    with pytest.raises(InputError, match="study window"):
+        load_claims(path, study_window=("2024-12-31", "2024-01-01"))
+
+
+def test_a_three_year_extract_keeps_its_years():
+    from collections import Counter
+
+    from analysis.claims.window import window_of_years
+    w = window_of_years(Counter({2023: 40, 2024: 50, 2025: 45, 2031: 1}))
+    assert (w.start, w.end) == (pd.Timestamp("2022-01-01"), pd.Timestamp("2026-12-31"))
+    # a year with under 5 % of the lines next to the claims' years is not one of them
+    w = window_of_years(Counter({2024: 96, 2025: 4}))
+    assert (w.start, w.end) == (pd.Timestamp("2023-01-01"), pd.Timestamp("2025-12-31"))
+
+
 def test_strict_raises_on_first_quarantined_row(tmp_path):
     path = write_csv(tmp_path / "s.csv", [row(), row(claim_id="C2", units="0")])
     with pytest.raises(InputError, match=r"row 3.*units.*units_not_positive"):

@@ -295,6 +295,7 @@ _DAMAGED = [  # (change, what the text checks do with it)
     (dict(rendering_npi=None, modifiers=None, state=None), "clean: missing optionals"),
     (dict(place_of_service="2"), "repaired: zero-padded"),
     (dict(service_date="1999-12-31"), "bad_date"),
+    (dict(service_date="2099-12-31"), "outside_study_window"),
     (dict(units=0), "units_not_positive"),
     (dict(units=-2), "units_not_positive"),
     (dict(line_number=0), "bad_line_number"),
@@ -335,8 +336,13 @@ def typed_dirty(tmp_path_factory):
 
 
 def _checked(path, **kw):
+    from analysis.claims.sources import expand_paths
+    from analysis.claims.window import resolve_window
+
     piece = claims.plan_pieces(path)[0]
-    out = list(claims.check_piece(piece, keep_codes=relevant_codes(), as_arrow=True, **kw))
+    window = resolve_window("auto", expand_paths(path))  # as summarize_files does
+    out = list(claims.check_piece(piece, keep_codes=relevant_codes(), as_arrow=True,
+                                  study_window=window, **kw))
     counts = {k: sum(getattr(b, k) for b in out)
               for k in ("rows_read", "rows_filtered_out", "blank_rows")}
     counts["quarantined"] = {r: sum(b.quarantined_by_reason.get(r, 0) for b in out)
@@ -372,8 +378,8 @@ def test_typed_and_text_columns_get_the_same_checks_row_for_row(typed_dirty, tex
     expected = {r: sum(w == r for _, w in _DAMAGED) for r in claims.QUARANTINE_REASONS}
     assert typed_counts["quarantined"] == expected
     assert typed_counts["rows_filtered_out"] == 2
-    # 34 rows: 2 filtered out, 19 quarantined (3 missing_required, 2 units), 13 accepted
-    assert sum(expected.values()) == 19
+    # 35 rows: 2 filtered out, 20 quarantined (3 missing_required, 2 units), 13 accepted
+    assert sum(expected.values()) == 20
     assert typed.num_rows == 13
 
 

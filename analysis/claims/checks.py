@@ -4,9 +4,9 @@
 column a table stores with its canonical type (:func:`analysis.claims.sources.
 typed_or_text`), which the field parsers read directly (:mod:`analysis.claims.fields`)
 -- and runs the
-repairs and quarantine reasons 2-17 of the rule table (:mod:`analysis.claims.rules`)
+repairs and quarantine reasons 2-18 of the rule table (:mod:`analysis.claims.rules`)
 in its order, column by column: each row gets the first reason that fails, and a bit
-mask of the repairs it needed. The duplicate reasons (18, 19) need every row of a key
+mask of the repairs it needed. The duplicate reasons (19, 20) need every row of a key
 and are applied afterwards (:mod:`analysis.claims.duplicates`); ``malformed_row`` (1)
 is found by the CSV reader.
 """
@@ -170,9 +170,11 @@ def _on(slow: np.ndarray, sub_mask) -> np.ndarray:
     return out
 
 
-def check_rows(raw: pd.DataFrame, present: frozenset[str]) -> CheckedRows:
+def check_rows(raw: pd.DataFrame, present: frozenset[str], window=None) -> CheckedRows:
     """Repair and check a batch of raw values (vectorised): the one implementation of
-    reasons 2-17 for every input, text or typed.
+    reasons 2-18 for every input, text or typed. ``window``
+    (:class:`analysis.claims.window.StudyWindow`) is the study window dates must fall in
+    (None: no window).
 
     ``present`` names the canonical columns the file has. Each column has a fast path
     for values already in canonical form; only the other values go through the
@@ -288,6 +290,11 @@ def check_rows(raw: pd.DataFrame, present: frozenset[str]) -> CheckedRows:
 
     fail("bad_date", "service_date", ~d["ok"] & as_mask(val["service_date"].notna()),
          date_message)
+    if window is not None:
+        dates = d["dates"]
+        fail("outside_study_window", "service_date",
+             d["ok"] & as_mask((dates < window.start) | (dates > window.end)),
+             lambda m: _quote(raw["service_date"][m]) + f" is outside the study window {window}")
     for kind, key in (("date_us_format", "us"), ("date_compact", "compact"),
                       ("date_zero_padded", "unpadded"), ("date_time_dropped", "time")):
         repaired(kind, d[key] & d["ok"])

@@ -30,6 +30,7 @@ from analysis.claims.rules import (
     REPAIRS,
 )
 from analysis.claims.sources import FileState, Source, expand_paths, raw_batches, text_frame
+from analysis.claims.window import resolve_window
 from analysis.errors import InputError
 from analysis.schema import CANONICAL_COLUMNS, empty_lines
 
@@ -77,6 +78,7 @@ def load_claims(
     strict: bool = False,
     encoding: str = "utf-8",
     delimiter: str | None = None,
+    study_window="auto",
 ) -> LoadResult:
     """Load claim lines from CSV (plain or gzip) and Parquet files into the canonical schema.
 
@@ -97,6 +99,10 @@ def load_claims(
         A UTF-8 or UTF-16 byte-order mark is honoured.
     delimiter : str, optional
         Field separator; by default the most frequent of ``, \\t | ;`` in the header line.
+    study_window : "auto", None or (first, last) dates, default "auto"
+        Service dates outside it are quarantined (``outside_study_window``): by default
+        the claims' years +/- 1, found from the files before the checks
+        (:mod:`analysis.claims.window`); None checks no window.
 
     Returns
     -------
@@ -125,8 +131,11 @@ def load_claims(
     True
     """
     sources = expand_paths(paths)
-    return _run(sources, column_map=read_column_map(column_map), strict=strict,
-                encoding=encoding, delimiter=delimiter)
+    cmap = read_column_map(column_map)
+    window = resolve_window(study_window, sources, column_map=cmap, encoding=encoding,
+                            delimiter=delimiter)
+    return _run(sources, column_map=cmap, strict=strict, encoding=encoding,
+                delimiter=delimiter, window=window)
 
 
 def validate_files(
@@ -136,6 +145,7 @@ def validate_files(
     strict: bool = False,
     encoding: str = "utf-8",
     delimiter: str | None = None,
+    study_window="auto",
 ) -> LoadResult:
     """Validate claims files exactly as :func:`load_claims` does, without keeping the lines.
 
@@ -150,8 +160,11 @@ def validate_files(
     Parameters are those of :func:`load_claims`.
     """
     sources = expand_paths(paths)
-    return _run(sources, column_map=read_column_map(column_map), strict=strict,
-                encoding=encoding, delimiter=delimiter, keep_lines=False)
+    cmap = read_column_map(column_map)
+    window = resolve_window(study_window, sources, column_map=cmap, encoding=encoding,
+                            delimiter=delimiter)
+    return _run(sources, column_map=cmap, strict=strict, encoding=encoding,
+                delimiter=delimiter, keep_lines=False, window=window)
 
 
 def validate_lines(
@@ -160,6 +173,7 @@ def validate_lines(
     column_map: Mapping[str, str | None] | str | os.PathLike | None = None,
     strict: bool = False,
     source: str = "<DataFrame>",
+    study_window="auto",
 ) -> LoadResult:
     """Validate claim lines already in memory, exactly as :func:`load_claims` would.
 
@@ -179,8 +193,9 @@ def validate_lines(
     if not isinstance(frame, pd.DataFrame):
         raise InputError("expected a pandas DataFrame of claim lines", file=source)
     src = Source(label=source, kind="frame", frame=frame)
-    return _run([src], column_map=read_column_map(column_map), strict=strict,
-                encoding="utf-8", delimiter=None)
+    cmap = read_column_map(column_map)
+    return _run([src], column_map=cmap, strict=strict, encoding="utf-8", delimiter=None,
+                window=resolve_window(study_window, [src], column_map=cmap))
 
 
 def _line_numbers(state: FileState) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -215,7 +230,7 @@ def _line_numbers(state: FileState) -> Callable[[np.ndarray, np.ndarray], np.nda
 
 
 def _run(sources: list[Source], *, column_map, strict, encoding, delimiter,
-         keep_lines: bool = True) -> LoadResult:
+         keep_lines: bool = True, window=None) -> LoadResult:
     """Read, check and reconcile ``sources``. With ``keep_lines`` false, the accepted rows
     are only counted (:class:`_Tally`); rows whose key hash repeats are read again to
     decide the duplicates exactly."""
@@ -243,7 +258,7 @@ def _run(sources: list[Source], *, column_map, strict, encoding, delimiter,
             keep = ~blank_rows
             frame = frame.loc[keep].reset_index(drop=True)
             ordinal = raw.ordinal[keep]
-            checked = check_rows(frame, state.present)
+            checked = check_rows(frame, state.present, window)
             for c in AMOUNT_COLUMNS:
                 read_cents[c] += int(checked.cents[c][checked.parsed[c]].sum())
                 unparsed_rows[c] += int(checked.unparsed[c].sum())
@@ -400,6 +415,7 @@ def _run(sources: list[Source], *, column_map, strict, encoding, delimiter,
         repairs=repairs,
         amounts=amounts,
         files=files,
+        study_window=None if window is None else str(window),
     )
     if strict and len(quarantine):
         first = quarantine.iloc[0]

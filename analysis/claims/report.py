@@ -83,6 +83,10 @@ class ValidationReport:
         One row per file: ``source_file, format, rows_read, rows_accepted,
         rows_quarantined, blank_rows, columns`` (``canonical <- header`` pairs) and
         ``ignored_columns``.
+    study_window : str or None
+        The service dates accepted (:mod:`analysis.claims.window`), e.g.
+        ``"2023-01-01..2025-12-31 (the claims year 2024 +/- 1)"``; None when no window
+        was checked.
     """
 
     rows_read: int
@@ -94,6 +98,7 @@ class ValidationReport:
     repairs: dict[str, int]
     amounts: dict[str, AmountTotals]
     files: pd.DataFrame
+    study_window: str | None = None
 
     @property
     def reconciles(self) -> bool:
@@ -145,6 +150,7 @@ class ValidationReport:
             reconciles=self.reconciles,
             files=[{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
                    for r in self.files.to_dict("records")],
+            study_window=self.study_window,
         )
 
     def __str__(self) -> str:
@@ -166,6 +172,8 @@ class ValidationReport:
                              f"{_usd(c['paid_usd']):>18}")
         lines.append(f"reconciles: {'yes' if self.reconciles else 'NO'}"
                      + (f"; blank rows skipped: {self.blank_rows:,}" if self.blank_rows else ""))
+        if self.study_window:
+            lines.append(f"service dates accepted: {self.study_window}")
         unparsed = {k: v.unparsed_rows for k, v in self.amounts.items() if v.unparsed_rows}
         if unparsed:
             lines.append("rows with unreadable amounts (no dollar value, kept in quarantine): "

@@ -61,27 +61,31 @@ One per row: the *first* failing check in this order.
 4. ``invalid_cpt``: not five characters ``[0-9A-Z]`` after repair.
 5. ``bad_date``: not a recognised format, an impossible date (``2024-02-30``), a
    two-digit year, or outside ``[EARLIEST_DATE, LATEST_DATE]``.
-6. ``bad_line_number``: not a whole number >= 1.
-7. ``bad_units``: not a number, or not a whole number (``1.5``).
-8. ``units_not_positive``: units <= 0.
-9. ``negative_amount``: ``allowed_usd`` or ``paid_usd`` below zero.
-10. ``bad_amount``: an amount that cannot be read as dollars and cents.
-11. ``amount_above_cap``: an amount above :data:`analysis.defaults.MAX_LINE_USD`
+6. ``outside_study_window``: a valid date outside the study window, by default 1 January
+   of the year before the claims' years to 31 December of the year after
+   (:mod:`analysis.claims.window`): a typo's ``2099-12-31`` would otherwise stretch the
+   observed period that annualizes every practice's volume.
+7. ``bad_line_number``: not a whole number >= 1.
+8. ``bad_units``: not a number, or not a whole number (``1.5``).
+9. ``units_not_positive``: units <= 0.
+10. ``negative_amount``: ``allowed_usd`` or ``paid_usd`` below zero.
+11. ``bad_amount``: an amount that cannot be read as dollars and cents.
+12. ``amount_above_cap``: an amount above :data:`analysis.defaults.MAX_LINE_USD`
     ($100,000) on one line.
-12. ``invalid_modifier``: a modifier that is not two characters ``[0-9A-Z]``.
-13. ``invalid_pos``: a place of service that is not a two-digit code 01-99.
-14. ``invalid_npi``: an NPI that is not ten digits (or lost digits in scientific
+13. ``invalid_modifier``: a modifier that is not two characters ``[0-9A-Z]``.
+14. ``invalid_pos``: a place of service that is not a two-digit code 01-99.
+15. ``invalid_npi``: an NPI that is not ten digits (or lost digits in scientific
     notation).
-15. ``invalid_npi_check_digit``: a ten-digit NPI whose check digit fails the Luhn
+16. ``invalid_npi_check_digit``: a ten-digit NPI whose check digit fails the Luhn
     formula with the ``80840`` prefix (CMS, NPI check digit standard).
-16. ``invalid_state``: not a USPS state, DC or territory code
+17. ``invalid_state``: not a USPS state, DC or territory code
     (``data/reference/usps_state_codes.csv``).
-17. ``invalid_diagnosis``: a diagnosis code not shaped like ICD-10-CM (a letter, a
+18. ``invalid_diagnosis``: a diagnosis code not shaped like ICD-10-CM (a letter, a
     digit, a letter or digit, then up to four letters or digits, dot optional).
-18. ``conflicting_duplicate``: two or more rows that passed every other check share
+19. ``conflicting_duplicate``: two or more rows that passed every other check share
     ``(claim_id, line_number)`` but differ in content. Which one is right cannot be
     known, so *all* of them are quarantined.
-19. ``duplicate_line``: a row identical (after repair, in every canonical column) to
+20. ``duplicate_line``: a row identical (after repair, in every canonical column) to
     an earlier accepted row with the same ``(claim_id, line_number)``, in any of the
     files loaded together. The first occurrence is accepted; each repeat is
     quarantined, its ``detail`` naming the row it repeats.
@@ -287,6 +291,8 @@ QUARANTINE_RULES: tuple[Rule, ...] = (
          "not a valid date in a recognised format within the plausible range",
          pattern={"two_digit_year": r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{2}(?:[T ].*)?"},
          limit=(EARLIEST_DATE, LATEST_DATE)),
+    Rule("outside_study_window", ("service_date",),
+         "a valid date outside the study window (the claims' years +/- 1, or as given)"),
     Rule("bad_line_number", ("line_number",), "line number is not a whole number >= 1",
          pattern=_WHOLE, limit=1),
     Rule("bad_units", ("units",), "units is not a whole number", pattern=_WHOLE),

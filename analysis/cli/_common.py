@@ -24,6 +24,7 @@ __all__ = [
     "csv_writer",
     "engine_options",
     "engine_settings",
+    "study_window_option",
     "excel_writer",
     "json_writer",
     "output_dir",
@@ -67,8 +68,30 @@ def _engine(value: str) -> str:
     return value
 
 
+def study_window(value: str):
+    """``--study-window``: ``auto``, ``none`` or ``FIRST:LAST`` dates."""
+    if value in ("auto", "none"):
+        return None if value == "none" else "auto"
+    first, sep, last = value.partition(":")
+    if not sep:
+        raise argparse.ArgumentTypeError(
+            f"expected auto, none or FIRST:LAST dates (e.g. 2024-01-01:2024-12-31), got {value!r}")
+    return (first, last)
+
+
+def study_window_option(p: argparse.ArgumentParser) -> None:
+    """``--study-window`` of the commands that read claims."""
+    p.add_argument("--study-window", type=study_window, default="auto",
+                   metavar="auto|none|FIRST:LAST",
+                   help="service dates accepted; others are quarantined as "
+                   "outside_study_window (default auto: the claims' years +/- 1, e.g. "
+                   "2023-01-01..2025-12-31 for a 2024 extract; none: any plausible date)")
+
+
 def engine_options(p: argparse.ArgumentParser) -> None:
-    """``--engine/--scheduler/--workers`` of the commands that summarize claims."""
+    """``--engine/--scheduler/--workers`` of the commands that summarize claims, and
+    ``--study-window``."""
+    study_window_option(p)
     p.add_argument("--engine", type=_engine, default="stream", metavar="{stream,dask}",
                    help="how claims are read: stream (default: batches spilled by "
                    "practice to temporary files; bounded memory, any file size), dask "
@@ -95,7 +118,7 @@ def engine_settings(args: argparse.Namespace) -> dict[str, Any]:
     workers = {"workers": args.workers} if args.engine == "stream" else {}
     progress = Progress.quiet() if getattr(args, "quiet", False) else Progress()
     return {"engine": args.engine, "scheduler": args.scheduler, "progress": progress,
-            **workers}
+            "study_window": args.study_window, **workers}
 
 
 # ------------------------------------------------------------------ outputs

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from analysis._io import dumps_json, write_atomic
-from analysis.cli._common import csv_writer
+from analysis.cli._common import csv_writer, study_window_option
 from analysis.errors import InputError
 from analysis.paths import SAMPLE_CLAIMS
 
@@ -40,6 +40,7 @@ def add(subparsers) -> None:
     p.add_argument("--encoding", default="utf-8",
                    help="text encoding of CSV files (default utf-8; e.g. cp1252 for Excel on "
                         "Windows)")
+    study_window_option(p)
     p.add_argument("--json", action="store_true",
                    help="print the report as JSON (dollars as integer cents) instead of a table")
 
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("no FILE given and the bundled sample is missing; run "
                              "`rad3d synth` or name a claims file", file=SAMPLE_CLAIMS)
         files = [str(SAMPLE_CLAIMS)]
-    result = validate_files(files, column_map=args.column_map, encoding=args.encoding)
+    result = validate_files(files, column_map=args.column_map, encoding=args.encoding,
+                            study_window=args.study_window)
     if args.json:
         print(dumps_json(result.report.to_dict()), end="")
     else:
