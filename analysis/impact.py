@@ -446,8 +446,14 @@ class ImpactResult:
             ignore_index=True,
         ).assign(value=lambda d: d["value"].astype(str))
 
-    def headline(self) -> str:
-        """One sentence per policy (for reports and the CLI)."""
+    def headline(self, *, policy: str | None = None) -> str:
+        """One sentence per policy (for reports and the CLI), or for ``policy`` only."""
+        if policy is not None:
+            names = [p.name for p in self.policies]
+            if policy not in names:
+                raise InputError("not among the policies compared", column="policy",
+                                 value=policy)
+            return self.headline().splitlines()[names.index(policy)]
         lines = []
         h = self.assumptions.horizon_years
         disc = (
@@ -459,12 +465,15 @@ class ImpactResult:
             if pol.kind == "status_quo":
                 lines.append(f"{pol.name}: no change (reference world).")
                 continue
-            share = "n/a" if pd.isna(row.loss_share_year1) else f"{row.loss_share_year1:.1%}"
-            worst = (
-                "n/a"
-                if pd.isna(row.max_practice_loss_share)
-                else f"{row.max_practice_loss_share:.0%}"
-            )
+            if not row.revenue_without_horizon_usd > 0:
+                lines.append(
+                    f"{pol.name}: no practice has 3D rendering revenue in the claims, so "
+                    "there is nothing to lose ($0); the loss share is not estimable."
+                )
+                continue
+            # With 3D revenue, both shares are defined.
+            share = f"{row.loss_share_year1:.1%}"
+            worst = f"{row.max_practice_loss_share:.0%}"
             lines.append(
                 f"{pol.name}: practices lose ${row.loss_year1_usd:,.0f} of 3D revenue in year 1 "
                 f"({share} of their 3D revenue) and ${row.loss_horizon_usd:,.0f} over {h} "

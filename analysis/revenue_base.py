@@ -175,6 +175,7 @@ class ImpactBase:
             "periods": list(self.periods),
             "baseline_days": self.baseline_days,
             "annualization_method": self.method,
+            "period_unit": _PERIOD_NAMES.get(self.period_length_years),
             "annualization_factor": self.annualization_factor,
             "annualization_factor_min": float(factors.min()),
             "annualization_factor_max": float(factors.max()),

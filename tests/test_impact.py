@@ -384,6 +384,9 @@ def test_result_renders_and_serializes():
     ]
     text = res.headline()
     assert "full_bundling: practices lose $2,680" in text
+    assert res.headline(policy="full_bundling") == text.splitlines()[1]
+    with pytest.raises(InputError, match="not among the policies"):
+        res.headline(policy="nope")
     html = res._repr_html_()
     assert "Assumptions and sources" in html and "Urban Institute" in html
     d = res.to_dict()
@@ -460,6 +463,19 @@ def test_json_is_standard_with_missing_numbers_as_null():
     json.dumps(d, allow_nan=False)  # raises on NaN
     extra = {r["parameter"]: r for r in d["assumption_sources"]}["annualization_factor"]
     assert extra["value"] == "2" and extra["base"] is None
+
+
+def test_no_3d_revenue_says_there_is_nothing_to_lose():
+    # CT/MR encounters and no 3D line: every loss is $0 and every loss share is
+    # undefined (0 / 0), stated in words and null in JSON, never NaN.
+    empty = hand_summary().assign(**{c: 0.0 for c in REQUIRED_COLUMNS[4:]})
+    res = impact(empty, default_policies())
+    assert res.headline(policy="full_bundling") == (
+        "full_bundling: no practice has 3D rendering revenue in the claims, so there is "
+        "nothing to lose ($0); the loss share is not estimable.")
+    row = {r["policy"]: r for r in res.to_dict()["summary"]}["full_bundling"]
+    assert row["loss_year1_usd"] == 0 and row["loss_share_year1"] is None
+    json.dumps(res.to_dict(), allow_nan=False)
 
 
 def test_input_errors_name_the_problem():

@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
                    "rows_accepted": rep.rows_accepted,
                    "rows_quarantined": rep.rows_quarantined},
         "baseline": result.base,
-        "annualization": result.annualization,
+        "annualization": result.annualization.to_dict("records"),
         "psa": {"draws": args.draws, "seed": args.seed,
                 "rng": "numpy.random.default_rng(seed), the same stream for every policy"},
         "policies": {},
