@@ -93,6 +93,42 @@ def test_orphan_only_and_all_oncology_practices_get_a_scorecard_with_their_dolla
         assert trend == f"Practice {pid}: no period can be screened"
 
 
+@pytest.mark.parametrize(("rows", "said"), [
+    # one practice: nothing to compare it with
+    (_practice("P1", 40, 12), [
+        "Overdispersion not estimable: fewer than 2 practices screened (1); only the exact "
+        "funnel limits apply.",
+        "Shrinkage not estimable: fewer than 3 practices screened (1); no shrunken rate, "
+        "probability above the benchmark or shrinkage flag is reported."]),
+    # only oncology encounters: every practice exempt, none screened
+    (_practice("K1", 40, 12, dx="C34.1") + _practice("K2", 40, 4, dx="C50.9"), [
+        "2 of 2 practice(s) not screened: no non-oncology CT/MR encounter in the claims "
+        "(only oncology encounters, or 3D lines without a CT/MR study); their rate is not "
+        "estimable.",
+        "Overdispersion not estimable: fewer than 2 practices screened (0); only the exact "
+        "funnel limits apply.",
+        "Shrinkage not estimable: fewer than 3 practices screened (0); no shrunken rate, "
+        "probability above the benchmark or shrinkage flag is reported."]),
+], ids=["one practice", "all oncology"])
+def test_one_practice_or_only_oncology_is_said_and_every_practice_gets_a_scorecard(rows, said):
+    lines = make_lines(rows)
+    year, quarter = summarize(lines), summarize(lines, period="quarter")
+    screen = lcd.screen(year, quarterly=quarter)
+    assert screen.not_estimable == said
+    assert "nan" not in screen.definitions.lower()
+    result = impact.impact(quarter, report.scenario_policies(["status_quo", "full_bundling"]))
+    # by hand: 12 or 4 lines x $70 a year, all lost under full bundling
+    year1 = result.practices.query("policy == 'full_bundling' and year == 1")
+    expected = {"P1": 840.0, "K1": 840.0, "K2": 280.0}
+    for pid, loss in zip(year1["practice_id"], year1["loss_usd"], strict=True):
+        assert loss == pytest.approx(expected[pid])
+        card = report.scorecard(year, pid, screen=screen, impact=result)
+        assert card.dollars.set_index("policy").loc["full_bundling", "loss_year1_usd"] == (
+            pytest.approx(expected[pid]))
+        plots.funnel_plot(screen, highlight=pid, label_flagged=False)
+        plots.trend_plot(screen, pid)
+
+
 # ------------------------------------------------------------------ the CLI
 
 
