@@ -22,12 +22,17 @@ Price of a 3D line
     price, which lets :mod:`analysis.uncertainty` evaluate thousands of draws at
     once.
 Annualization
-    Year 1 is the baseline period scaled to one year. By default the summary's
-    periods are averaged: the covered calendar periods (first to last, inclusive;
-    ``"2024"`` = 1 year, ``"2024Q1"`` = 1/4, ``"2024-01"`` = 1/12) are counted and
-    every count and dollar is divided by their length in years, so two quarters are
-    doubled and a full (even leap) year is unchanged. With ``baseline_days`` the
-    factor is ``365 / baseline_days`` instead (for data that start or end inside a
+    Year 1 is each practice's baseline scaled to one year, from the practice's own
+    observed periods: the calendar periods of the summary (``"2024"`` = 1 year,
+    ``"2024Q1"`` = 1/4, ``"2024-01"`` = 1/12) in which it has claim lines are
+    counted, and its counts and dollars are divided by their length in years, so a
+    practice with two quarters of claims is doubled and one with four (even a leap
+    year) is unchanged. One practice's dates never scale another's: a stray line
+    dated decades away adds one period to its own practice only. Every output states
+    how each practice was annualized (``ImpactResult.annualization``, the columns
+    ``periods_observed`` and ``annualization_factor`` of ``practices``, and
+    ``base["annualization"]``). With ``baseline_days`` the factor is ``365 /
+    baseline_days`` for every practice instead (for data that start or end inside a
     period). The LCD cap is computed on the whole baseline, not per period.
 Years
     Year ``t`` (1..horizon) starts ``t - 1`` years after ``start_date``. Volumes grow
@@ -299,6 +304,14 @@ def _share(num: pd.Series, den: pd.Series) -> pd.Series:
     return (num / den.where(den > 0)).astype(float)
 
 
+def _factor_text(base: Mapping[str, Any]) -> str:
+    """The annualization factor as an assumption value: one number, or its range."""
+    if base["annualization_factor"] is not None:
+        return f"{base['annualization_factor']:.6g}"
+    return (f"{base['annualization_factor_min']:.4g} to {base['annualization_factor_max']:.4g} "
+            "(per practice)")
+
+
 @dataclass(frozen=True)
 class ImpactResult:
     """Revenue impact of one or more policies, per practice and year.
@@ -311,8 +324,9 @@ class ImpactResult:
         ``revenue_without_usd, revenue_with_usd, loss_usd, loss_share`` (of the
         practice's 3D revenue, all payers; NaN without 3D revenue),
         ``payer_savings_usd, patient_savings_usd, renderings_unpaid,
-        cost_avoided_usd, net_margin_loss_usd`` and ``noncompliant_allowed_usd``
-        (denied in every world, not revenue).
+        cost_avoided_usd, net_margin_loss_usd``, ``noncompliant_allowed_usd``
+        (denied in every world, not revenue), and how the practice was annualized:
+        ``periods_observed`` and ``annualization_factor``.
     totals : DataFrame
         The same sums per ``policy x year`` with ``loss_share``, ``loss_pv_usd``,
         ``n_practices`` and ``n_practices_losing``.
@@ -322,7 +336,11 @@ class ImpactResult:
     assumptions : ImpactAssumptions
     policies : tuple of Policy
     base : dict
-        Baseline periods, days, annualization factor and counts.
+        Baseline periods and days, how year 1 was annualized (``annualization``, in
+        words; the common ``annualization_factor`` or None, its min and max) and counts.
+    annualization : DataFrame
+        Per practice: ``practice_id, first_period, last_period, periods_observed,
+        years_observed, annualization_factor`` (:class:`analysis.revenue_base.ImpactBase`).
     """
 
     practices: pd.DataFrame
@@ -331,6 +349,7 @@ class ImpactResult:
     assumptions: ImpactAssumptions
     policies: tuple[Policy, ...]
     base: dict[str, Any]
+    annualization: pd.DataFrame
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -417,13 +436,7 @@ class ImpactResult:
                 ", ".join(sorted({x for p in self.policies for x in p.payers})) or "-",
                 settings["policy_payers"],
             ),
-            (
-                "annualization_factor",
-                round(self.base["annualization_factor"], 6),
-                f"baseline {self.base['periods'][0]}..{self.base['periods'][-1]}, "
-                f"{self.base['baseline_days']:g} days, "
-                f"method '{self.base['annualization_method']}'",
-            ),
+            ("annualization_factor", _factor_text(self.base), self.base["annualization"]),
         ]
         out = pd.DataFrame(rows)[
             ["parameter", "value", "base", "low", "high", "distribution", "unit", "label", "source"]
@@ -433,8 +446,14 @@ class ImpactResult:
             ignore_index=True,
         ).assign(value=lambda d: d["value"].astype(str))
 
-    def headline(self) -> str:
-        """One sentence per policy (for reports and the CLI)."""
+    def headline(self, *, policy: str | None = None) -> str:
+        """One sentence per policy (for reports and the CLI), or for ``policy`` only."""
+        if policy is not None:
+            names = [p.name for p in self.policies]
+            if policy not in names:
+                raise InputError("not among the policies compared", column="policy",
+                                 value=policy)
+            return self.headline().splitlines()[names.index(policy)]
         lines = []
         h = self.assumptions.horizon_years
         disc = (
@@ -446,12 +465,15 @@ class ImpactResult:
             if pol.kind == "status_quo":
                 lines.append(f"{pol.name}: no change (reference world).")
                 continue
-            share = "n/a" if pd.isna(row.loss_share_year1) else f"{row.loss_share_year1:.1%}"
-            worst = (
-                "n/a"
-                if pd.isna(row.max_practice_loss_share)
-                else f"{row.max_practice_loss_share:.0%}"
-            )
+            if not row.revenue_without_horizon_usd > 0:
+                lines.append(
+                    f"{pol.name}: no practice has 3D rendering revenue in the claims, so "
+                    "there is nothing to lose ($0); the loss share is not estimable."
+                )
+                continue
+            # With 3D revenue, both shares are defined.
+            share = f"{row.loss_share_year1:.1%}"
+            worst = f"{row.max_practice_loss_share:.0%}"
             lines.append(
                 f"{pol.name}: practices lose ${row.loss_year1_usd:,.0f} of 3D revenue in year 1 "
                 f"({share} of their 3D revenue) and ${row.loss_horizon_usd:,.0f} over {h} "
@@ -461,7 +483,8 @@ class ImpactResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """Headline numbers, per-year totals and all inputs, as plain JSON values.
+        """Headline numbers, per-year totals, all inputs and each practice's
+        annualization, as plain JSON values.
 
         Missing numbers (NaN) are None, as in the standard JSON the result is written to.
         """
@@ -476,6 +499,7 @@ class ImpactResult:
                     "assumption_sources": self.assumption_table().to_dict("records"),
                     "policies": [p.to_dict() for p in self.policies],
                     "baseline": self.base,
+                    "annualization": self.annualization.to_dict("records"),
                 },
                 indent=None,
             )
@@ -502,7 +526,8 @@ class ImpactResult:
         heads = "".join(f"<li>{html.escape(x)}</li>" for x in self.headline().splitlines())
         return (
             "<div><h4>Revenue impact of 3D rendering payment policies</h4>"
-            f"<ul>{heads}</ul><h5>Per year</h5>{per_year}"
+            f"<ul>{heads}</ul><p>{html.escape(self.base['annualization'])}</p>"
+            f"<h5>Per year</h5>{per_year}"
             f"<h5>Assumptions and sources</h5>{table.to_html(index=False, na_rep='')}</div>"
         )
 
@@ -632,6 +657,11 @@ def impact(
                 *_YEAR_COLUMNS[3:],
             ]
         ]
+        .merge(
+            base.annualization[["practice_id", "periods_observed", "annualization_factor"]],
+            on="practice_id",
+            how="left",
+        )
     )
     totals = (
         practices.assign(losing=practices["loss_usd"] > 0, one=1)
@@ -662,6 +692,7 @@ def impact(
         assumptions=assumptions,
         policies=policies,
         base=base.to_dict(),
+        annualization=base.annualization,
     )
 
 

@@ -54,13 +54,20 @@ is ``n_3d``.
   ``t +/- z_q sqrt(max(phi, 1) t (1 - t) / n)``. Additive (DerSimonian–Laird)
   ``tau2 = max(0, (I phi - (I - 1)) / (sum w - sum w^2 / sum w))``, ``w_i = 1 / s_i^2``,
   limits ``t +/- z_q sqrt(t (1 - t) / n + tau2)``. Both are reported *beside* the exact
-  limits, each with its own flag, never replacing them.
+  limits, each with its own flag, never replacing them. Not estimable (stated, and the
+  adjusted limits equal the exact ones) with fewer than 2 practices screened or a
+  pooled rate of 0 or 1.
 - **Shrinkage** (empirical Bayes, beta-binomial): ``p_i ~ Beta(a, b)``,
   ``x_i | p_i ~ Binomial(n_i, p_i)``; ``a, b`` maximise the beta-binomial marginal
   likelihood across the practices screened (fallback: Kleinman's method of moments,
-  used when fewer than 3 practices are screened or the optimiser fails). Posterior
-  ``Beta(a + x, b + n - x)``; ``shrunken_rate`` is its mean and
-  ``prob_above = P(p > threshold | data)``; ``flag_shrinkage = prob_above > 0.95``.
+  used when the optimiser fails). Posterior ``Beta(a + x, b + n - x)``;
+  ``shrunken_rate`` is its mean and ``prob_above = P(p > threshold | data)``;
+  ``flag_shrinkage = prob_above > 0.95``. **Not estimable** with fewer than 3
+  practices screened, a pooled rate of 0 or 1, or rates that vary no more than chance
+  (between-practice variance estimated at zero): a prior fitted there sits entirely on
+  the pooled rate and claims near certainty for every practice, so ``shrunken_rate``
+  and ``prob_above`` are NaN, no practice is flagged by shrinkage, and the result says
+  why (:attr:`ScreenResult.not_estimable`).
 - **Peer percentile**: share of practices screened whose rate is <= the practice's
   (empirical CDF). ``flag_percentile``: rate above the ``percentile_flag`` quantile
   (linear interpolation) of peers' rates, the PEPPER-style screen.
@@ -250,6 +257,36 @@ class ScreenResult:
         return int(self.table["screened"].sum())
 
     @property
+    def not_estimable(self) -> list[str]:
+        """One sentence for each part of the screen the data cannot support.
+
+        Practices not screened (no CT/MR imaging in the basis, e.g. only orphan 3D
+        lines or only oncology encounters), overdispersion and shrinkage that cannot
+        be estimated; empty when everything could be.
+        """
+        out = []
+        t = self.table
+        unscreened = int((~t["screened"]).sum())
+        if unscreened:
+            out.append(
+                f"{unscreened} of {len(t)} practice(s) not screened: no "
+                + _denominator_words(self.settings)
+                + " in the claims (only oncology encounters, or 3D lines without a "
+                "CT/MR study); their rate is not estimable."
+            )
+        if not self.overdispersion.estimable:
+            out.append(
+                "Overdispersion not estimable: "
+                f"{self.overdispersion.not_estimable}; only the exact funnel limits apply."
+            )
+        if not self.prior.estimable:
+            out.append(
+                f"Shrinkage not estimable: {self.prior.not_estimable}; no shrunken rate, "
+                "probability above the benchmark or shrinkage flag is reported."
+            )
+        return out
+
+    @property
     def n_flagged(self) -> int:
         return int(self.table["flag"].sum())
 
@@ -257,9 +294,10 @@ class ScreenResult:
     def disagreements(self) -> pd.DataFrame:
         """Practices screened whose exact, percentile and shrinkage flags differ."""
         t = self.table.loc[self.table["screened"]]
-        flags = t[["flag_exact", "flag_percentile", "flag_shrinkage"]]
+        compared = ["flag_exact", "flag_percentile"] + (
+            ["flag_shrinkage"] if self.prior.estimable else [])
         return t.loc[
-            flags.nunique(axis=1) > 1,
+            t[compared].nunique(axis=1) > 1,
             [
                 "practice_id",
                 "n_ct_mr",
@@ -327,6 +365,7 @@ class ScreenResult:
             "settings": self.settings.to_dict(),
             "overdispersion": self.overdispersion.to_dict(),
             "prior": self.prior.to_dict(),
+            "not_estimable": self.not_estimable,
             "lcd_status": self.lcd_status,
         }
 
@@ -358,7 +397,8 @@ class ScreenResult:
             "<div class='rad3d-lcd-screen'>"
             f"<p><strong>{html.escape(self.headline)}</strong></p>"
             f"<p><em>LCD status:</em> {html.escape(self.lcd_status)}</p>"
-            f"{table}"
+            + "".join(f"<p>{html.escape(x)}</p>" for x in self.not_estimable)
+            + f"{table}"
             f"<details open><summary>Definitions</summary><ul>{defs}</ul></details>"
             "</div>"
         )
@@ -519,14 +559,8 @@ def _definitions(s: ScreenSettings, od: Overdispersion, prior: BetaPrior) -> str
         "Funnel limits: exact Binomial(n_ct_mr, threshold) quantiles at 95 % and 99.8 % "
         "with Spiegelhalter's (2005) interpolation; funnel_z = (rate - threshold) / "
         "sqrt(threshold (1 - threshold) / n_ct_mr).",
-        f"Overdispersion (Spiegelhalter 2005b) around the pooled rate "
-        f"{od.pooled_rate:.4f}: Winsorised (10 %) phi = {od.phi:.3f} (applied as "
-        f"max(phi, 1) = {od.phi_used:.3f}), DerSimonian–Laird tau2 = {od.tau2:.3g}; "
-        "adjusted limits are shown beside the exact limits, never replacing them.",
-        f"Shrinkage: empirical-Bayes beta-binomial, prior Beta({prior.a:.3g}, "
-        f"{prior.b:.3g}) fitted by {prior.method}; shrunken rate = posterior mean; "
-        f"prob_above = P(p > {s.threshold:g} | data); shrinkage flag when prob_above > "
-        f"{_SHRINK_PROB:g}.",
+        _overdispersion_text(od),
+        _shrinkage_text(prior, s),
         f"Peer percentile: share of practices screened with a rate <= the practice's; "
         f"percentile flag when the rate is above the {s.percentile_flag:.0%} quantile "
         "of peers (PEPPER-style).",
@@ -538,6 +572,34 @@ def _definitions(s: ScreenSettings, od: Overdispersion, prior: BetaPrior) -> str
         "Practices with n_ct_mr = 0 are reported but not screened (no p-value, no flag).",
     ]
     return "\n".join(lines)
+
+
+def _denominator_words(s: ScreenSettings) -> str:
+    if s.basis == "services":
+        return "CT/MR units"
+    return ("non-oncology CT/MR encounter" if s.oncology_exemption_applied
+            else "CT/MR encounter")
+
+
+def _overdispersion_text(od: Overdispersion) -> str:
+    if not od.estimable:
+        return (f"Overdispersion (Spiegelhalter 2005b): not estimable: {od.not_estimable}; "
+                "only the exact limits apply.")
+    return (f"Overdispersion (Spiegelhalter 2005b) around the pooled rate "
+            f"{od.pooled_rate:.4f}: Winsorised (10 %) phi = {od.phi:.3f} (applied as "
+            f"max(phi, 1) = {od.phi_used:.3f}), DerSimonian–Laird tau2 = {od.tau2:.3g}; "
+            "adjusted limits are shown beside the exact limits, never replacing them.")
+
+
+def _shrinkage_text(prior: BetaPrior, s: ScreenSettings) -> str:
+    if not prior.estimable:
+        return (f"Shrinkage (empirical-Bayes beta-binomial): not estimable: "
+                f"{prior.not_estimable}; no shrunken rate, probability above the "
+                "benchmark or shrinkage flag is reported.")
+    return (f"Shrinkage: empirical-Bayes beta-binomial, prior Beta({prior.a:.3g}, "
+            f"{prior.b:.3g}) fitted by {prior.method}; shrunken rate = posterior mean; "
+            f"prob_above = P(p > {s.threshold:g} | data); shrinkage flag when prob_above > "
+            f"{_SHRINK_PROB:g}.")
 
 
 def _trend(frame: pd.DataFrame, s: ScreenSettings) -> pd.DataFrame:
@@ -676,10 +738,12 @@ def screen(
         }
 
     prior = fit_beta_prior(x, n, method=s.shrinkage)
-    xe = np.minimum(x, n)
-    post_a, post_b = prior.a + xe, prior.b + n - xe
-    shrunk = np.where(screened, post_a / (post_a + post_b), np.nan)
-    prob_above = np.where(screened, stats.beta.sf(t, post_a, post_b), np.nan)
+    shrunk, prob_above = np.full(n.shape, np.nan), np.full(n.shape, np.nan)
+    if prior.estimable:
+        xe = np.minimum(x, n)
+        post_a, post_b = prior.a + xe, prior.b + n - xe
+        shrunk = np.where(screened, post_a / (post_a + post_b), np.nan)
+        prob_above = np.where(screened, stats.beta.sf(t, post_a, post_b), np.nan)
 
     rates = st["rate"][screened]
     percentile = np.full(n.shape, np.nan)

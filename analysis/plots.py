@@ -205,7 +205,9 @@ def funnel_plot(
         Log volume axis; default when volumes span more than a factor of 20.
     highlight : str, optional
         A practice drawn with its own marker (a large star) and labelled "This
-        practice (id)": the practice a scorecard is about.
+        practice (id)": the practice a scorecard is about. A practice of the screen
+        that could not be screened (no CT/MR imaging in the basis) is not drawn; the
+        subtitle says so.
     hide : iterable of str
         Practices not plotted (e.g. those whose counts a shared report suppresses);
         the subtitle says how many. The title still counts every practice screened.
@@ -214,7 +216,7 @@ def funnel_plot(
     ------
     InputError
         ``overdispersion`` not one of the choices, or ``highlight`` not a practice
-        screened.
+        of the screen.
     """
     if overdispersion not in ("tau2", "phi", None):
         raise InputError(
@@ -226,15 +228,20 @@ def funnel_plot(
     t = s.threshold
     tab = result.table.loc[result.table["screened"]]
     ids = tab["practice_id"].astype(str)
-    if highlight is not None and str(highlight) not in set(ids):
-        raise InputError("not a practice screened", column="highlight", value=highlight)
+    if highlight is not None and str(highlight) not in set(result.table["practice_id"].astype(str)):
+        raise InputError("not a practice of the screen", column="highlight", value=highlight)
+    unscreened = (
+        f"; this practice ({highlight}) is not screened: it has no {_volume_label(result)[0]}"
+        if highlight is not None and str(highlight) not in set(ids) else ""
+    )
     hidden = {str(h) for h in hide}
     n_hidden = int(ids.isin(hidden).sum())
     this = tab.loc[ids == str(highlight)] if highlight is not None else tab.iloc[:0]
     tab = tab.loc[~ids.isin(hidden | ({str(highlight)} if highlight is not None else set()))]
     fig, ax = new_figure()
     if tab.empty and this.empty:
-        style_axes(ax, xlabel="Volume", ylabel="Rate", title="No practice to screen")
+        style_axes(ax, xlabel="Volume", ylabel="Rate", title="No practice to screen",
+                   subtitle=unscreened.lstrip("; ").capitalize())
         return fig
     shown_this = this.loc[~this["practice_id"].astype(str).isin(hidden)]
     n = np.concatenate([tab["n_ct_mr"].to_numpy(float), shown_this["n_ct_mr"].to_numpy(float)])
@@ -257,7 +264,7 @@ def funnel_plot(
         lo, hi = funnel_limits(grid, t, level)
         ax.plot(grid, hi, color=color, lw=lw, label=f"Exact {name} limits")
         ax.plot(grid, lo, color=color, lw=lw)
-        if overdispersion is not None:
+        if overdispersion is not None and result.overdispersion.estimable:
             od = result.overdispersion
             half = od.half_width(grid, t, level, method=overdispersion)
             adj = (
@@ -345,6 +352,9 @@ def funnel_plot(
             "Funnel plot: one-sided exact binomial test, Benjamini–Hochberg; "
             "benchmark from Novitas LCD L35408 (retired 2023-09-28)"
             + (f"; {n_hidden} practice(s) with small counts not shown" if n_hidden else "")
+            + unscreened
+            + ("" if result.overdispersion.estimable else
+               "; overdispersion not estimable, exact limits only")
         ),
         percent_y=True,
     )
@@ -422,6 +432,12 @@ def trend_plot(result: ScreenResult, practice_id: str) -> Figure:
         )
     tr = tr.loc[tr["n_ct_mr"] > 0].sort_values("period")
     fig, ax = new_figure()
+    if tr.empty:
+        volume, _ = _volume_label(result)
+        style_axes(ax, xlabel="Period", ylabel="Rate",
+                   title=f"Practice {practice_id}: no period can be screened",
+                   subtitle=f"It has no {volume} in the claims; its rate is not estimable")
+        return fig
     pos = np.arange(len(tr))
     rate = tr["rate"].to_numpy(float)
     yerr = np.vstack([rate - tr["ci_low"].to_numpy(float), tr["ci_high"].to_numpy(float) - rate])
@@ -549,8 +565,13 @@ def loss_distribution(result, policy: str | None = None, *, year: int = 1) -> Fi
          .dropna(subset=["loss_share"])
          .sort_values("loss_share", ascending=False, kind="stable"))
     fig, ax = new_figure(width=7.0, height=4.6)
+    if p.empty:
+        style_axes(ax, xlabel="Practices", ylabel="Loss, share of the practice's 3D revenue (%)",
+                   title=f"{name}: no practice has 3D revenue in the claims",
+                   subtitle="Loss shares are not estimable without 3D revenue")
+        return fig
     x = np.arange(len(p))
-    big = p["loss_usd"] >= p["loss_usd"].median() if len(p) else p["loss_usd"]
+    big = p["loss_usd"] >= p["loss_usd"].median()
     ax.bar(x[big.to_numpy()], p.loc[big, "loss_share"], width=0.9, color=COLORS["highlight"],
            label="Loss at or above the median in dollars")
     ax.bar(x[~big.to_numpy()], p.loc[~big, "loss_share"], width=0.9, color=COLORS["primary"],

@@ -52,7 +52,8 @@ class Overdispersion:
     """Spiegelhalter's (2005b) overdispersion estimates across the practices screened.
 
     ``pooled_rate`` is ``p0``; ``phi`` the Winsorised multiplicative factor (NaN when it
-    cannot be estimated: fewer than 2 practices or ``p0`` in {0, 1}); ``tau2`` the
+    cannot be estimated: fewer than 2 practices or ``p0`` in {0, 1}, see
+    :attr:`not_estimable`); ``tau2`` the
     additive DerSimonian–Laird variance on the rate scale; ``chi2_p`` the p-value of
     ``I phi`` against chi-square with ``I - 1`` degrees of freedom (a test of no
     overdispersion); ``n_practices`` = I.
@@ -63,6 +64,25 @@ class Overdispersion:
     tau2: float
     chi2_p: float
     n_practices: int
+
+    @property
+    def estimable(self) -> bool:
+        return bool(np.isfinite(self.phi))
+
+    @property
+    def not_estimable(self) -> str:
+        """Why phi and tau2 cannot be estimated (empty when they can).
+
+        >>> Overdispersion(0.0, float("nan"), float("nan"), float("nan"), 4).not_estimable
+        'no practice screened has any 3D rendering (pooled rate 0)'
+        """
+        if self.estimable:
+            return ""
+        if self.n_practices < 2:
+            return f"fewer than 2 practices screened ({self.n_practices})"
+        if self.pooled_rate == 0:
+            return "no practice screened has any 3D rendering (pooled rate 0)"
+        return "all the CT/MR imaging screened has 3D rendering (pooled rate 1)"
 
     @property
     def phi_used(self) -> float:
@@ -98,17 +118,26 @@ class Overdispersion:
             return zq * np.sqrt(var + self.tau2_used)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"phi_used": self.phi_used}
+        return asdict(self) | {"phi_used": self.phi_used, "not_estimable": self.not_estimable}
 
 
 @dataclass(frozen=True)
 class BetaPrior:
-    """The fitted Beta(a, b) prior of the practices' true rates."""
+    """The fitted Beta(a, b) prior of the practices' true rates.
+
+    ``a``, ``b`` and ``loglik`` are NaN and ``not_estimable`` says why when the
+    between-practice variation cannot be estimated (see :func:`fit_beta_prior`).
+    """
 
     a: float
     b: float
     method: str
     loglik: float
+    not_estimable: str = ""
+
+    @property
+    def estimable(self) -> bool:
+        return not self.not_estimable
 
     @property
     def mean(self) -> float:
@@ -245,16 +274,17 @@ def _betabinom_negloglik(params: np.ndarray, x: np.ndarray, n: np.ndarray) -> fl
     return -float(stats.betabinom.logpmf(x, n, mu * kappa, (1 - mu) * kappa).sum())
 
 
-_LOG_KAPPA_BOUNDS = (math.log(1e-2), math.log(1e7))
+_KAPPA_MAX = 1e7
+_LOG_KAPPA_BOUNDS = (math.log(1e-2), math.log(_KAPPA_MAX))
 
 
-def _moments_prior(x: np.ndarray, n: np.ndarray) -> tuple[float, float]:
-    """Kleinman (1973) moments: returns (mu, kappa) with kappa = a + b.
+def _moments_rho(x: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """Kleinman (1973) moments, unclipped: returns (mu, rho).
 
     With ``mu = sum x / sum n``, ``S = sum n_i (r_i - mu)^2`` has expectation
     ``mu (1 - mu) [(I - 1) + rho B]``, ``B = sum (n_i - 1)(1 - n_i / N)`` and
-    ``rho = 1/(kappa + 1)`` the intra-practice correlation; solve for rho, clip to
-    ``[1/(1e7 + 1), 0.99]``.
+    ``rho = 1/(kappa + 1)`` the intra-practice correlation; solved for rho, which is
+    <= 0 when the rates vary no more than binomial chance.
     """
     big_n = n.sum()
     mu = float(x.sum() / big_n)
@@ -262,8 +292,29 @@ def _moments_prior(x: np.ndarray, n: np.ndarray) -> tuple[float, float]:
     s = float((n * (x / n - mu) ** 2).sum())
     b = float(((n - 1) * (1 - n / big_n)).sum())
     rho = (s / (mu * (1 - mu)) - (n.size - 1)) / b if b > 0 else 0.0
-    rho = min(max(rho, 1.0 / (math.exp(_LOG_KAPPA_BOUNDS[1]) + 1)), 0.99)
+    return mu, rho
+
+
+def _moments_prior(x: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """Kleinman (1973) moments (:func:`_moments_rho`): returns (mu, kappa) with
+    kappa = a + b, rho clipped to ``[1/(1e7 + 1), 0.99]``."""
+    mu, rho = _moments_rho(x, n)
+    rho = min(max(rho, 1.0 / (_KAPPA_MAX + 1)), 0.99)
     return mu, 1.0 / rho - 1.0
+
+
+def _prior_not_estimable(x: np.ndarray, n: np.ndarray) -> str:
+    """Why the spread of the prior cannot be estimated from these practices ("" if it can)."""
+    if n.size < 3:
+        return f"fewer than 3 practices screened ({n.size})"
+    if x.sum() == 0:
+        return "no practice screened has any 3D rendering (pooled rate 0)"
+    if x.sum() == n.sum():
+        return "all the CT/MR imaging screened has 3D rendering (pooled rate 1)"
+    if _moments_rho(x, n)[1] <= 0:
+        return ("the practices' rates vary no more than chance, so the variance between "
+                "practices is estimated at zero")
+    return ""
 
 
 def fit_beta_prior(x: Any, n: Any, *, method: str = "mle") -> BetaPrior:
@@ -271,18 +322,27 @@ def fit_beta_prior(x: Any, n: Any, *, method: str = "mle") -> BetaPrior:
 
     ``method="mle"`` maximises ``sum log BetaBinom(x_i | n_i, a, b)`` over
     ``(logit mu, log kappa)`` (``a = mu kappa``, ``b = (1 - mu) kappa``, ``kappa`` bounded
-    to [1e-2, 1e7]; the upper bound is reached when the rates vary no more than
-    binomially, and then every practice shrinks to the pooled rate), starting from the
-    method-of-moments estimate. ``method="moments"``, or fewer than 3 practices, or an
-    optimiser failure: Kleinman's (1973) method of moments (see ``_moments_prior``).
-    Practices with n == 0 are ignored.
+    to [1e-2, 1e7]), starting from the method-of-moments estimate. ``method="moments"``,
+    or an optimiser failure: Kleinman's (1973) method of moments (see
+    ``_moments_prior``). Practices with n == 0 are ignored.
+
+    The prior is **not estimable** (NaN ``a, b``, with the reason in
+    ``not_estimable``) with fewer than 3 practices, a pooled rate of 0 or 1, or rates
+    that vary no more than binomial chance (the moments estimate of the between-practice
+    variance is <= 0, or the fit reaches the upper bound of ``kappa``). A fit there
+    would put the whole prior on the pooled rate and claim near certainty for every
+    practice (P(rate > 0.2) = 1.0 from two practices at 5/20 and 4/20).
+
+    >>> fit_beta_prior([5, 4], [20, 20]).not_estimable
+    'fewer than 3 practices screened (2)'
     """
     x = np.asarray(x, dtype=float)
     n = np.asarray(n, dtype=float)
     keep = n > 0
     x, n = np.minimum(x[keep], n[keep]), n[keep]
-    if n.size == 0:
-        return BetaPrior(float("nan"), float("nan"), "none", float("nan"))
+    reason = _prior_not_estimable(x, n)
+    if reason:
+        return BetaPrior(float("nan"), float("nan"), "none", float("nan"), reason)
     mu0, kappa0 = _moments_prior(x, n)
     start = np.array([special.logit(mu0), math.log(kappa0)])
     used = "moments"
@@ -299,9 +359,11 @@ def fit_beta_prior(x: Any, n: Any, *, method: str = "mle") -> BetaPrior:
             params, used = res.x, "mle"
         else:
             used = "moments (optimiser failed)"
-    elif method == "mle":
-        used = "moments (fewer than 3 practices)"
     mu = float(special.expit(params[0]))
     kappa = math.exp(float(params[1]))
+    if kappa >= 0.99 * _KAPPA_MAX:
+        return BetaPrior(float("nan"), float("nan"), "none", float("nan"),
+                         "the variance between practices is estimated at zero (the fit "
+                         "reaches its bound)")
     return BetaPrior(mu * kappa, (1 - mu) * kappa, used, -_betabinom_negloglik(params, x, n))
 

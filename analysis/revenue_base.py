@@ -67,6 +67,14 @@ def _period_bounds(label: str) -> tuple[pd.Timestamp, pd.Timestamp, float]:
     )
 
 
+_PERIOD_NAMES = {1.0: "year", 0.25: "quarter", 1 / 12: "month"}
+_GROUPS_NAMED = 4  # groups of practices named in the statement; the rest are counted
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 @dataclass(frozen=True)
 class ImpactBase:
     """The annualized revenue base: one row per practice x payer.
@@ -75,28 +83,42 @@ class ImpactBase:
     ----------
     rows : DataFrame
         ``practice_id, payer`` and the summary's counts and dollars summed over the
-        baseline periods and multiplied by ``annualization_factor``, plus
-        ``unpaid_fraction_{g}`` (share of the group's units without ``paid_usd``).
-        Sorted by practice.
+        baseline periods and multiplied by the practice's ``annualization_factor``,
+        plus ``unpaid_fraction_{g}`` (share of the group's units without
+        ``paid_usd``). Sorted by practice.
     practice_ids : tuple of str
         Practices in row order (each once).
     periods : tuple of str
-        Baseline periods covered.
+        Baseline periods of the summary (all practices).
     baseline_days : float
-        Calendar days of the baseline (first period start to last period end, or
+        Calendar days from the start of the first period to the end of the last (or
         the ``baseline_days`` given).
-    annualization_factor : float
-        Multiplier from the baseline to one year.
+    annualization : DataFrame
+        One row per practice: ``practice_id, first_period, last_period,
+        periods_observed`` (periods in which it has claim lines), ``years_observed``
+        (their length in years, or ``baseline_days / 365``) and
+        ``annualization_factor`` (``1 / years_observed``).
     method : str
-        ``"periods"`` (period averaging) or ``"days"`` (365 / baseline_days).
+        ``"practice_periods"`` (each practice by its own observed periods) or
+        ``"days"`` (365 / baseline_days for every practice).
+    period_length_years : float
+        Length of one period of the summary (1, 1/4 or 1/12); NaN with ``"days"``
+        when the labels were not read.
     """
 
     rows: pd.DataFrame
     practice_ids: tuple[str, ...]
     periods: tuple[str, ...]
     baseline_days: float
-    annualization_factor: float
+    annualization: pd.DataFrame
     method: str
+    period_length_years: float = float("nan")
+
+    @property
+    def annualization_factor(self) -> float | None:
+        """The factor every practice shares, or ``None`` when they differ."""
+        factors = self.annualization["annualization_factor"].unique()
+        return float(factors[0]) if len(factors) == 1 else None
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Numeric columns as float arrays (the engine's input)."""
@@ -111,19 +133,103 @@ class ImpactBase:
         codes = self.rows["practice_id"].to_numpy()
         return np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
 
+    def statement(self) -> str:
+        """How year 1 was annualized, in words (for reports, the CLI and JSON).
+
+        >>> s = pd.DataFrame({"practice_id": ["A", "A", "B"], "payer": "X",
+        ...                   "period": ["2024Q1", "2024Q2", "2024Q2"]})
+        >>> base = impact_base(s.assign(**dict.fromkeys(REQUIRED_COLUMNS[3:], 0)))
+        >>> print(base.statement())  # doctest: +NORMALIZE_WHITESPACE
+        Year 1 is each practice's claims scaled to one year from the quarters in which it
+        has claim lines (baseline 2024Q1..2024Q2): 1 practice with 2 quarters (x2),
+        1 practice with 1 quarter (x4).
+        """
+        span = f"baseline {self.periods[0]}..{self.periods[-1]}"
+        if self.method == "days":
+            return (f"Year 1 is the claims scaled by 365 / {self.baseline_days:g} days = "
+                    f"x{365.0 / self.baseline_days:.4g} for every practice (baseline days "
+                    f"given; {span}).")
+        unit = _PERIOD_NAMES.get(self.period_length_years, "period")
+        groups = (
+            self.annualization.groupby(["periods_observed", "annualization_factor"])
+            .size()
+            .rename("n")
+            .reset_index()
+            .sort_values(["n", "periods_observed"], ascending=False)
+        )
+        parts = [
+            f"{_plural(int(g.n), 'practice')} with {_plural(int(g.periods_observed), unit)} "
+            f"(x{g.annualization_factor:.4g})"
+            for g in groups.head(_GROUPS_NAMED).itertuples()
+        ]
+        rest = int(groups["n"].iloc[_GROUPS_NAMED:].sum())
+        if rest:
+            parts.append(f"{_plural(rest, 'practice')} with other numbers of {unit}s "
+                         "(each in the per-practice table)")
+        return (f"Year 1 is each practice's claims scaled to one year from the {unit}s in "
+                f"which it has claim lines ({span}): {', '.join(parts)}.")
+
     def to_dict(self) -> dict[str, Any]:
+        factors = self.annualization["annualization_factor"]
         return {
             "periods": list(self.periods),
             "baseline_days": self.baseline_days,
-            "annualization_factor": self.annualization_factor,
             "annualization_method": self.method,
+            "period_unit": _PERIOD_NAMES.get(self.period_length_years),
+            "annualization_factor": self.annualization_factor,
+            "annualization_factor_min": float(factors.min()),
+            "annualization_factor_max": float(factors.max()),
+            "annualization": self.statement(),
             "n_practices": len(self.practice_ids),
             "n_practice_payer_rows": len(self.rows),
         }
 
 
+def _annualization(
+    keys: pd.DataFrame, labels: pd.Series, baseline_days: float | None
+) -> tuple[pd.DataFrame, float, float, str]:
+    """Per practice: its observed periods and annualization factor; and the file's
+    baseline days, the period length and the method (see :func:`impact_base`)."""
+    periods = sorted(labels.unique())
+    observed = (
+        pd.DataFrame({"practice_id": keys["practice_id"], "period": labels})
+        .drop_duplicates()
+        .groupby("practice_id", sort=True)["period"]
+        .agg(first_period="min", last_period="max", periods_observed="nunique")
+        .reset_index()
+    )
+    if baseline_days is not None:
+        days = float(baseline_days)
+        if not days > 0:
+            raise InputError("must be > 0 days", column="baseline_days", value=baseline_days)
+        return (
+            observed.assign(years_observed=days / 365.0, annualization_factor=365.0 / days),
+            days, float("nan"), "days",
+        )
+    bounds = {p: _period_bounds(p) for p in periods}
+    lengths = {b[2] for b in bounds.values()}
+    if len(lengths) > 1:
+        raise InputError("the summary mixes period lengths", column="period", value=periods)
+    (length,) = lengths
+    days = float((bounds[periods[-1]][1] - bounds[periods[0]][0]).days)
+    years = observed["periods_observed"] * length
+    return (
+        observed.assign(years_observed=years, annualization_factor=1.0 / years),
+        days, length, "practice_periods",
+    )
+
+
 def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) -> ImpactBase:
     """Aggregate the practice summary to an annualized practice x payer revenue base.
+
+    Each practice is annualized by its own observed periods: the calendar periods of
+    the summary (``"2024"`` = 1 year, ``"2024Q1"`` = 1/4, ``"2024-01"`` = 1/12) in which
+    it has a row, i.e. at least one CT/MR encounter or 3D line. Its counts and dollars
+    are divided by their number times the period length, so a practice with two
+    quarters of claims is doubled and one with four is unchanged, whatever the other
+    practices' dates: a stray far-off date changes only its own practice (by one
+    period), and a practice that joined late is not diluted by the others' months.
+    Gaps count as unobserved. A quarterly summary gives the finer answer.
 
     Parameters
     ----------
@@ -131,15 +237,23 @@ def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) ->
         The additive practice summary (one row per ``practice_id, period, payer``;
         columns in :data:`REQUIRED_COLUMNS`, see :mod:`analysis.summary`).
     baseline_days : float, optional
-        Annualize by ``365 / baseline_days`` instead of by the periods' length.
+        Annualize every practice by ``365 / baseline_days`` instead.
 
     Returns
     -------
     ImpactBase
+        With the per-practice ``annualization`` table and its :meth:`~ImpactBase.statement`.
 
     Examples
     --------
-    Two quarters of 2024 are half a year, so every amount is doubled.
+    Practice A has claims in two quarters of 2024 (doubled), B in one (times four).
+
+    >>> s = pd.DataFrame({"practice_id": ["A", "A", "B"], "payer": "X",
+    ...                   "period": ["2024Q1", "2024Q2", "2024Q2"]})
+    >>> base = impact_base(s.assign(**dict.fromkeys(REQUIRED_COLUMNS[3:], 0)))
+    >>> base.annualization[["practice_id", "periods_observed", "annualization_factor"]
+    ...                    ].to_dict("list")
+    {'practice_id': ['A', 'B'], 'periods_observed': [2, 1], 'annualization_factor': [2.0, 4.0]}
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in summary.columns]
     if missing:
@@ -161,29 +275,13 @@ def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) ->
             column=numeric[col],
             value=summary[numeric[col]].iloc[row],
         )
-    periods = tuple(sorted(summary["period"].astype(str).unique()))
-    bounds = [_period_bounds(p) for p in periods] if baseline_days is None else []
-    if baseline_days is None:
-        lengths = {b[2] for b in bounds}
-        if len(lengths) > 1:
-            raise InputError("the summary mixes period lengths", column="period", value=periods)
-        (length,) = lengths
-        first, last = min(b[0] for b in bounds), max(b[1] for b in bounds)
-        n_periods = round(
-            ((last.year - first.year) * 12 + last.month - first.month) / (12 * length)
-        )
-        years = n_periods * length
-        factor, days, method = 1.0 / years, float((last - first).days), "periods"
-    else:
-        days = float(baseline_days)
-        if not days > 0:
-            raise InputError("must be > 0 days", column="baseline_days", value=baseline_days)
-        factor, method = 365.0 / days, "days"
     keys = (
         summary[["practice_id", "payer"]]
         .astype(str)
         .assign(payer=lambda d: d["payer"].str.strip().str.upper())
     )
+    labels = summary["period"].astype(str)
+    annual, days, length, method = _annualization(keys, labels, baseline_days)
     rows = (
         pd.concat([keys, values], axis=1)
         .groupby(["practice_id", "payer"], sort=True, as_index=False)
@@ -200,14 +298,20 @@ def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) ->
             0.0,
             1.0,
         )
+    factor = (
+        rows["practice_id"]
+        .map(annual.set_index("practice_id")["annualization_factor"])
+        .to_numpy(dtype=float)
+    )
     rows = rows.assign(**{c: rows[c] * factor for c in numeric}).assign(**unpaid)
     return ImpactBase(
         rows=rows.reset_index(drop=True),
         practice_ids=tuple(rows["practice_id"].drop_duplicates()),
-        periods=periods,
+        periods=tuple(sorted(labels.unique())),
         baseline_days=days,
-        annualization_factor=factor,
+        annualization=annual,
         method=method,
+        period_length_years=length,
     )
 
 

@@ -64,6 +64,8 @@ rpt.table("settings", report.settings_frame(settings.to_dict()), caption="Screen
 # %%
 result = rpt.plan.screen_view(lcd.screen(summary, quarterly=quarterly, **screen_options))
 rpt.note(result.headline)
+for line in result.not_estimable:
+    rpt.note(line)
 rpt.table("screen", result.summary, caption="LCD-benchmark screen, one row per practice",
           columns=["practice_id", "n_ct_mr", "n_3d", "rate", "ci_low", "ci_high", "q_value",
                    "flag", "shrunken_rate"])

@@ -76,14 +76,15 @@ report.show_scenario_section(rpt, globals(), inputs=inputs)
 # ## Headline: the revenue impact of the policy
 
 # %%
-result = impact.impact(summary, compared, assumptions=assumptions)
-sim = uncertainty.psa(summary, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
+result = impact.impact(quarterly, compared, assumptions=assumptions)
+sim = uncertainty.psa(quarterly, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
 row = report.record_loss_headlines(rpt, result, sim, policy=headline_policy,
                                   horizon_years=horizon_years)
 rpt.headline("loss_per_practice_year1_usd", row["loss_year1_usd"] / row["n_practices"],
              label="Average loss per practice, year 1", unit="usd")
 rpt.headline("n_practices_losing", int(row["n_practices_losing"]), label="Practices losing revenue")
 rpt.show_headlines(caption=f"Headline: {headline.description}")
+rpt.note(f"{result.headline(policy=headline_policy)} {result.base['annualization']}")
 rpt.table("totals_by_year", report.impact_years(result, policy=headline_policy),
           caption="Per year, all practices",
           columns=["year", "year_start", "revenue_without_usd", "revenue_with_usd", "loss_usd",
@@ -117,6 +118,8 @@ screen = lcd.screen(summary, quarterly=quarterly, **screen_options)
 variants = report.screen_variants(summary, quarterly=quarterly, **screen_options)
 rpt.note(f"{int(variants.loc[0, 'n_practices_above_threshold'])} of {screen.n_screened} "
          f"practices have a raw rate above {threshold:.0%}; {screen.headline}")
+for line in screen.not_estimable:
+    rpt.note(line)
 rpt.table("lcd_variants", variants, caption="Practices above the benchmark, and flagged",
           columns=["variant", "n_practices_above_threshold", "n_practices_flagged", "flagged"])
 rpt.funnel("funnel", screen, caption="Funnel plot against the benchmark.")
@@ -141,7 +144,7 @@ rpt.figure("policies", plots.policy_comparison(result, [sim]),
 # The PSA interval above; the parameters that move the result most (one-way):
 
 # %%
-tornado = uncertainty.one_way(summary, headline, assumptions=assumptions)
+tornado = uncertainty.one_way(quarterly, headline, assumptions=assumptions)
 rpt.table("tornado", tornado.head(6), caption="Largest one-way swings of the horizon loss",
           columns=["label", "low", "high", "outcome_low", "outcome_high", "swing"])
 rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")

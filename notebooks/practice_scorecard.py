@@ -73,7 +73,7 @@ report.show_scenario_section(rpt, globals())
 
 # %%
 screen = lcd.screen(summary, quarterly=quarterly, **screen_options)
-result = impact.impact(summary, compared, assumptions=assumptions)
+result = impact.impact(quarterly, compared, assumptions=assumptions)
 card = report.scorecard(summary, practice_id, screen=screen, impact=result, plan=rpt.plan)
 rpt.note(f"{card.headline} Among all practices: {screen.headline}")
 rpt.table("position", card.position_display,
@@ -107,7 +107,7 @@ rpt.table("compliance", card.compliance, caption="Compliance findings per period
 
 # %%
 rpt.table("dollars", card.dollars.rename(columns={"loss_share": "loss_horizon_share"}),
-          caption="3D revenue and loss per policy",
+          caption=f"3D revenue and loss per policy. {card.annualization}",
           columns=["policy", "loss_year1_usd", "loss_horizon_usd", "revenue_without_horizon_usd",
                    "loss_horizon_share"])
 

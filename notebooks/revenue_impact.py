@@ -76,8 +76,9 @@ report.show_scenario_section(rpt, globals(), inputs=inputs)
 # the patients' savings (cost sharing no longer charged), and how many practices lose.
 
 # %%
-result = impact.impact(summary, compared, assumptions=assumptions)
+result = impact.impact(quarterly, compared, assumptions=assumptions)
 rpt.note(result.headline().replace("\n", "  \n"))
+rpt.note(result.base["annualization"])
 rpt.table("policies", result.summary, caption="Headline numbers per policy",
           columns=["policy", "loss_year1_usd", "loss_share_year1", "loss_horizon_usd",
                    "payer_savings_horizon_usd", "patient_savings_horizon_usd",
@@ -105,7 +106,7 @@ practices = report.top_losers(result, headline_policy, n=10_000).rename(columns=
 rpt.table("practices", practices.drop(columns=["renderings_unpaid"]),
           caption=f"Loss per practice: {headline.name}", max_rows=15,
           columns=["practice_id", "loss_year1_usd", "loss_share_year1", "loss_horizon_usd",
-                   "loss_horizon_share"])
+                   "loss_horizon_share", "annualization_factor"])
 rpt.figure("loss_distribution", plots.loss_distribution(result, headline_policy),
            caption="Loss per practice as a share of its 3D revenue, year 1")
 
@@ -123,7 +124,7 @@ rpt.table("payers", report.impact_payers(result),
 # Plausible alternatives to the assumptions of this run, each applied to every policy.
 
 # %%
-scenarios = uncertainty.run_scenarios(summary, compared, assumptions=assumptions)
+scenarios = uncertainty.run_scenarios(quarterly, compared, assumptions=assumptions)
 rpt.note("Scenarios: " + "; ".join(
     f"**{n}** — {d}" for n, d in scenarios.summary[["scenario", "description"]]
     .drop_duplicates().itertuples(index=False)) + ".")
@@ -137,7 +138,7 @@ rpt.table("scenarios", scenarios.summary, caption=f"Named scenarios: {headline.n
 # Each parameter alone at its low and high value, horizon loss under the headline policy.
 
 # %%
-tornado = uncertainty.one_way(summary, headline, assumptions=assumptions)
+tornado = uncertainty.one_way(quarterly, headline, assumptions=assumptions)
 rpt.table("tornado", tornado, caption="One-way sensitivity of the horizon loss",
           columns=["label", "base", "low", "high", "outcome_low", "outcome_high", "swing"])
 rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
@@ -149,7 +150,7 @@ rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
 # interval against the number of draws show whether the draws suffice.
 
 # %%
-sim = uncertainty.psa(summary, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
+sim = uncertainty.psa(quarterly, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
 conv = sim.convergence()
 rpt.table("psa", sim.summary, caption=f"PSA of {headline.name}: horizon totals "
           f"({sim.n_draws:,} draws)",

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from claim_lines import make_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,7 +42,8 @@ def srow(practice: str, period: str, payer: str, **values) -> dict:
 
 
 def hand_summary() -> pd.DataFrame:
-    """Three summary rows, worked by hand below (2024Q1-Q2: half a year, factor 2).
+    """Four summary rows, worked by hand below (each practice has claim lines in
+    2024Q1 and Q2: half a year, factor 2).
 
     A / BCBSNC / Q1: onc  2 enc, $100 observed ($80 paid)
                      ind  4 enc, $200 observed ($160 paid)
@@ -49,8 +51,9 @@ def hand_summary() -> pd.DataFrame:
                          allowed or paid priced at Medicare $50 -> 1.8 x 50 = $90
                      50 non-oncology CT/MR encounters; one non-compliant line ($70)
     A / MEDICARE / Q2: oth 5 enc, Medicare price $120, no paid -> $120
+    B / BCBSNC / Q1:  50 non-oncology encounters, no 3D
     B / BCBSNC / Q2:  ind 5 enc $250 ($200 paid), oth 10 enc $400 ($320 paid);
-                     100 non-oncology encounters
+                     50 non-oncology encounters
     Annual revenue without (x2): A = (100 + 200 + 390 + 120) x 2 = 1620;
     B = (250 + 400) x 2 = 1300.
     """
@@ -88,11 +91,12 @@ def hand_summary() -> pd.DataFrame:
                 rev_medicare_usd_oth=120,
                 rev_unpaid_lines_oth=5,
             ),
+            srow("B", "2024Q1", "BCBSNC", n_nononc_encounters=50),
             srow(
                 "B",
                 "2024Q2",
                 "BCBSNC",
-                n_nononc_encounters=100,
+                n_nononc_encounters=50,
                 rev_units_ind=5,
                 rev_encounters_ind=5,
                 rev_observed_usd_ind=250,
@@ -166,20 +170,85 @@ def test_payer_patient_split_and_behavioural_response():
 
 def test_annualization_of_a_partial_year():
     base = impact_base(hand_summary())
-    # Q1 and Q2 of 2024 are half a year: every amount doubled.
+    # Both practices have claim lines in Q1 and Q2 of 2024, half a year: doubled.
     assert base.annualization_factor == 2.0
+    assert base.method == "practice_periods"
+    assert base.annualization["periods_observed"].tolist() == [2, 2]
     assert base.periods == ("2024Q1", "2024Q2")
     assert base.baseline_days == 182.0  # 2024-01-01 .. 2024-07-01 (leap year)
-    # Explicit days: 365 / 91 for one quarter of data.
+    # Explicit days: 365 / 91 for one quarter of data, every practice alike.
     q1 = hand_summary().iloc[[0]]
     by_days = impact(q1, full_bundling(), assumptions=ImpactAssumptions(baseline_days=91))
     # A's BCBSNC loss in Q1 is 690; x 365/91 = 2767.582...
     assert year1(by_days, "full_bundling").loc["A", "loss_usd"] == pytest.approx(690 * 365 / 91)
-    # A full year is not rescaled; a gap counts (2024Q1 and 2024Q4 span a year).
+    assert "365 / 91 days" in by_days.base["annualization"]
+    # A full year is not rescaled; a gap is not observed: claim lines in 2024Q1 and
+    # 2024Q4 only are two quarters, half a year.
     full = hand_summary().assign(period="2024")
     assert impact_base(full).annualization_factor == 1.0
-    gap = hand_summary().assign(period=["2024Q1", "2024Q4", "2024Q4"])
-    assert impact_base(gap).annualization_factor == 1.0
+    gap = hand_summary().assign(period=["2024Q1", "2024Q4", "2024Q1", "2024Q4"])
+    assert impact_base(gap).annualization_factor == 2.0
+
+
+def test_each_practice_is_annualized_by_its_own_quarters():
+    # B without its Q1 row has claim lines in one quarter only: x4, while A keeps x2.
+    # One factor for the file (two quarters) would have doubled B's quarter instead.
+    summary = hand_summary().drop(index=2)
+    res = impact(summary, full_bundling())
+    assert res.annualization.set_index("practice_id")["annualization_factor"].to_dict() == {
+        "A": 2.0, "B": 4.0}
+    y = year1(res, "full_bundling")
+    assert y.loc["A", "loss_usd"] == pytest.approx(1380.0)  # 690 x 2, as by hand above
+    assert y.loc["B", "loss_usd"] == pytest.approx(650 * 4)  # (250 + 400) x 4
+    assert y["periods_observed"].to_dict() == {"A": 2, "B": 1}
+    assert res.base["annualization_factor"] is None
+    assert (res.base["annualization_factor_min"], res.base["annualization_factor_max"]) == (
+        2.0, 4.0)
+    assert "1 practice with 2 quarters (x2), 1 practice with 1 quarter (x4)" in (
+        res.base["annualization"])
+    sources = res.assumption_table().set_index("parameter")
+    assert sources.loc["annualization_factor", "value"] == "2 to 4 (per practice)"
+    assert res.base["annualization"] in res._repr_html_()
+
+
+def _quarterly_3d_lines(practice: str, years: tuple[int, ...]) -> list[dict]:
+    """One CT encounter with one 76377 line ($70 allowed, BCBSNC) in each quarter."""
+    return [
+        {"practice_id": practice, "patient_id": f"{practice}-{y}-{q}", "claim_id":
+         f"{practice}-{y}-{q}", "line_number": k + 1, "service_date": f"{y}-{3 * q - 1:02d}-15",
+         "cpt_code": code, "allowed_usd": usd}
+        for y in years for q in (1, 2, 3, 4)
+        for k, (code, usd) in enumerate((("74177", 200.0), ("76377", 70.0)))
+    ]
+
+
+@pytest.mark.parametrize("period", ["quarter", "year"])
+def test_a_far_off_date_scales_only_its_own_practice(period):
+    # Hostile input: one CT line of P1 dated 2099-12-31 among 2024's claims. Each
+    # practice bills 4 x $70 = $280 of 3D a year, all lost under full bundling.
+    # Before, the baseline 2024..2099 (76 years) scaled everyone by 1/76: year-1
+    # loss $7.37 instead of $560. Now P2 is untouched and P1 gains one observed
+    # period: by hand, quarters 280 x 4/5 = 224, years 280 x 1/2 = 140.
+    stray = {"practice_id": "P1", "patient_id": "far", "claim_id": "far",
+             "service_date": "2099-12-31", "cpt_code": "74177", "allowed_usd": 200.0}
+    lines = make_lines(_quarterly_3d_lines("P1", (2024,)) + _quarterly_3d_lines("P2", (2024,))
+                       + [stray])
+    res = impact(summarize(lines, period=period), full_bundling())
+    loss = year1(res, "full_bundling")["loss_usd"]
+    assert loss["P2"] == pytest.approx(280.0)
+    assert loss["P1"] == pytest.approx(224.0 if period == "quarter" else 140.0)
+    assert res.base["periods"][-1].startswith("2099")
+
+
+def test_a_practice_without_the_first_year_is_not_halved():
+    # A 2023-24 file: P1 bills both years, P2 only 2024; each $280 of 3D a year.
+    # One factor for the file (two years, x1/2) gave P2 $140.
+    lines = make_lines(_quarterly_3d_lines("P1", (2023, 2024))
+                       + _quarterly_3d_lines("P2", (2024,)))
+    for period in ("quarter", "year"):
+        res = impact(summarize(lines, period=period), full_bundling())
+        loss = year1(res, "full_bundling")["loss_usd"]
+        assert loss.to_dict() == pytest.approx({"P1": 280.0, "P2": 280.0})
 
 
 def test_years_growth_fees_effective_date_and_discounting():
@@ -315,10 +384,16 @@ def test_result_renders_and_serializes():
     ]
     text = res.headline()
     assert "full_bundling: practices lose $2,680" in text
+    assert res.headline(policy="full_bundling") == text.splitlines()[1]
+    with pytest.raises(InputError, match="not among the policies"):
+        res.headline(policy="nope")
     html = res._repr_html_()
     assert "Assumptions and sources" in html and "Urban Institute" in html
     d = res.to_dict()
     assert d["baseline"]["annualization_factor"] == 2.0
+    assert d["annualization"][0] | {"practice_id": "A"} == {
+        "practice_id": "A", "first_period": "2024Q1", "last_period": "2024Q2",
+        "periods_observed": 2, "years_observed": 0.5, "annualization_factor": 2.0}
     assert {r["parameter"] for r in d["assumption_sources"]} >= {
         "commercial_multiplier",
         "effective_date",
@@ -387,14 +462,27 @@ def test_json_is_standard_with_missing_numbers_as_null():
     d = impact(hand_summary(), default_policies()).to_dict()
     json.dumps(d, allow_nan=False)  # raises on NaN
     extra = {r["parameter"]: r for r in d["assumption_sources"]}["annualization_factor"]
-    assert extra["value"] == "2.0" and extra["base"] is None
+    assert extra["value"] == "2" and extra["base"] is None
+
+
+def test_no_3d_revenue_says_there_is_nothing_to_lose():
+    # CT/MR encounters and no 3D line: every loss is $0 and every loss share is
+    # undefined (0 / 0), stated in words and null in JSON, never NaN.
+    empty = hand_summary().assign(**{c: 0.0 for c in REQUIRED_COLUMNS[4:]})
+    res = impact(empty, default_policies())
+    assert res.headline(policy="full_bundling") == (
+        "full_bundling: no practice has 3D rendering revenue in the claims, so there is "
+        "nothing to lose ($0); the loss share is not estimable.")
+    row = {r["policy"]: r for r in res.to_dict()["summary"]}["full_bundling"]
+    assert row["loss_year1_usd"] == 0 and row["loss_share_year1"] is None
+    json.dumps(res.to_dict(), allow_nan=False)
 
 
 def test_input_errors_name_the_problem():
     with pytest.raises(InputError, match="rev_units_onc"):
         impact(hand_summary().drop(columns="rev_units_onc"))
     with pytest.raises(InputError, match="row 2.*rev_observed_usd_ind"):
-        impact(hand_summary().assign(rev_observed_usd_ind=[1.0, -5.0, 1.0]))
+        impact(hand_summary().assign(rev_observed_usd_ind=[1.0, -5.0, 1.0, 1.0]))
     with pytest.raises(InputError, match="period"):
         impact(hand_summary().assign(period="last spring"))
     with pytest.raises(InputError, match="horizon_years"):

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from analysis import lcd
+from analysis._io import dumps_json
 from analysis.cli import main
 from analysis.defaults import ALPHA, LCD_BENCHMARK
 from analysis.errors import InputError
@@ -318,10 +319,80 @@ def test_mle_prior_maximises_the_betabinomial_likelihood():
     assert 20 < prior.a + prior.b < 80 and 15 < mom.a + mom.b < 120
 
 
-def test_prior_falls_back_to_moments_with_few_practices():
-    prior = lcd.fit_beta_prior([3, 9], [20, 30])
-    assert prior.method.startswith("moments")
-    assert prior.mean == pytest.approx(12 / 50)
+def test_shrinkage_from_two_practices_is_not_estimable_not_certain():
+    # Hostile input: two practices, 5/20 and 4/20. The moments prior fitted to them had
+    # kappa = 1e7, all its mass on the pooled rate 0.225, and gave prob_above = 1.0 and a
+    # shrinkage flag for both at exact p = 0.37 and 0.59. A flat prior alone gives
+    # P(rate > 0.2 | 5 of 20) = scipy.stats.beta(6, 16).sf(0.2) = 0.77: far from certain.
+    two = lcd.screen(make_summary([{"practice_id": "P1", "nononc": (20, 5)},
+                                   {"practice_id": "P2", "nononc": (20, 4)}]))
+    t = two.table
+    assert t["prob_above"].isna().all() and t["shrunken_rate"].isna().all()
+    assert not t["flag_shrinkage"].any()
+    assert not two.prior.estimable
+    assert two.not_estimable == [
+        "Shrinkage not estimable: fewer than 3 practices screened (2); no shrunken rate, "
+        "probability above the benchmark or shrinkage flag is reported."]
+    assert "Shrinkage (empirical-Bayes beta-binomial): not estimable: fewer than 3" in (
+        two.definitions)
+    # the flags that can be compared still are: the exact test and the percentile
+    assert two.disagreements["practice_id"].tolist() == ["P1"]  # percentile flag only
+    assert _strict_json(two.to_dict())["prior"]["a"] is None
+
+
+@pytest.mark.parametrize(("x", "n", "reason"), [
+    ([3, 9], [20, 30], "fewer than 3 practices screened (2)"),
+    ([], [], "fewer than 3 practices screened (0)"),
+    ([0, 0, 0], [20, 30, 40], "pooled rate 0"),
+    ([20, 30, 40], [20, 30, 40], "pooled rate 1"),
+    # 6/24 each: S = 0 <= (I - 1) mu (1 - mu), the between-practice variance is <= 0
+    ([6, 6, 6], [24, 24, 24], "estimated at zero"),
+    ([10, 11, 9, 10], [50, 50, 50, 50], "estimated at zero"),
+])
+def test_prior_is_not_estimable_without_between_practice_variation(x, n, reason):
+    prior = lcd.fit_beta_prior(x, n)
+    assert not prior.estimable and reason in prior.not_estimable
+    assert np.isnan(prior.a) and np.isnan(prior.b) and np.isnan(prior.mean)
+
+
+def test_prior_is_estimable_with_variation_between_practices():
+    # 10, 20, 30 of 100: S = 100 (0.01 + 0 + 0.01) = 2 > (I - 1) p0 (1 - p0) = 0.32
+    prior = lcd.fit_beta_prior([10, 20, 30], [100, 100, 100])
+    assert prior.estimable and prior.method == "mle" and prior.not_estimable == ""
+    assert prior.mean == pytest.approx(0.2, abs=0.01)
+
+
+@pytest.mark.parametrize(("rows", "reason"), [
+    ([{"practice_id": "A", "nononc": (40, 12)}], "fewer than 2 practices screened (1)"),
+    ([{"practice_id": "A", "nononc": (40, 0)}, {"practice_id": "B", "nononc": (30, 0)}],
+     "no practice screened has any 3D rendering (pooled rate 0)"),
+])
+def test_overdispersion_not_estimable_is_said_in_words_not_nan(rows, reason):
+    result = lcd.screen(make_summary(rows))
+    od = result.overdispersion
+    assert np.isnan(od.phi) and not od.estimable and od.not_estimable == reason
+    assert f"Overdispersion not estimable: {reason}" in result.not_estimable[0]
+    assert "nan" not in result.definitions.lower()
+    assert "nan" not in result._repr_html_().lower()
+    data = _strict_json(result.to_dict())
+    assert data["overdispersion"]["phi"] is None
+    assert data["overdispersion"]["not_estimable"] == reason
+
+
+def test_practices_not_screened_are_said():
+    # D has only oncology encounters (SMALL above): reported, not screened.
+    small_text = lcd.screen(SMALL).not_estimable
+    assert small_text == [
+        "1 of 4 practice(s) not screened: no non-oncology CT/MR encounter in the claims "
+        "(only oncology encounters, or 3D lines without a CT/MR study); their rate is not "
+        "estimable."]
+
+
+def _strict_json(obj):
+    """The object through the project's JSON writer, read back refusing NaN."""
+    def refuse(constant):
+        raise ValueError(f"not standard JSON: {constant}")
+    return json.loads(dumps_json(obj), parse_constant=refuse)
 
 
 # ------------------------------------------------------- percentile and excess

@@ -197,6 +197,26 @@ def test_funnel_plot_highlights_one_practice_and_keeps_peers_anonymous(result):
     assert err.value.column == "highlight"
 
 
+def test_funnel_plot_of_a_practice_not_screened_says_so(result):
+    # Z has n_ct_mr = 0: its scorecard's funnel shows its peers and says why it is absent
+    ax = plots.funnel_plot(result, highlight="Z", label_flagged=False).axes[0]
+    assert _labels(ax) == []
+    assert any("this practice (Z) is not screened: it has no non-oncology CT/MR encounters"
+               in " ".join(t.split()) for t in _all_text(ax.figure))
+    assert "Z: no period can be screened" in plots.trend_plot(result, "Z").axes[0].get_title(
+        loc="left")
+
+
+def test_funnel_plot_draws_exact_limits_only_without_overdispersion_estimate():
+    # One practice: phi cannot be estimated, so no dashed (adjusted) limits are drawn.
+    one = lcd.screen(pd.DataFrame({"practice_id": ["A"], "period": "2024", "payer": "X",
+                                   "n_nononc_encounters": [40], "n_nononc_encounters_3d": [12]}))
+    fig = plots.funnel_plot(one)
+    assert not [ln for ln in fig.axes[0].lines if ln.get_linestyle() == "--"]
+    assert any("overdispersion not estimable, exact limits only" in " ".join(t.split())
+               for t in _all_text(fig))
+
+
 def test_funnel_plot_hides_practices(result):
     fig = plots.funnel_plot(result, hide=["P1", "H2"])
     ax = fig.axes[0]

@@ -38,7 +38,8 @@ def add(subparsers) -> None:
             "only with a qualifying indication. Per practice and in total, per year: 3D "
             "revenue without and with the policy, the loss and its share, the net margin "
             "after a behavioural response, payer and patient savings. Year 1 is the "
-            "baseline claims annualized (quarters covered, averaged); then volume growth "
+            "baseline claims annualized, each practice by the quarters in which it has "
+            "claim lines (stated per practice in the outputs); then volume growth "
             "and fee updates apply. Lines without an observed allowed amount are priced "
             "at the Medicare fee schedule times a payer multiplier. Non-compliant 3D lines "
             "are never revenue. One-way sensitivity (tornado) and a probabilistic "
@@ -88,7 +89,8 @@ def add(subparsers) -> None:
     p.add_argument("--discount-rate", type=float, default=None,
                    help="for present values (default 0: undiscounted)")
     p.add_argument("--baseline-days", type=float, default=None,
-                   help="annualize by 365/DAYS instead of by the quarters covered")
+                   help="annualize every practice by 365/DAYS instead of by the quarters in "
+                   "which it has claim lines")
     p.add_argument("--draws", type=int, default=10_000,
                    help="PSA draws (default 10000; 0 skips the PSA)")
     p.add_argument("--seed", type=int, default=1,
@@ -143,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
                    "rows_accepted": rep.rows_accepted,
                    "rows_quarantined": rep.rows_quarantined},
         "baseline": result.base,
+        "annualization": result.annualization.to_dict("records"),
         "psa": {"draws": args.draws, "seed": args.seed,
                 "rng": "numpy.random.default_rng(seed), the same stream for every policy"},
         "policies": {},
@@ -194,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     print(claim_lines_text(rep, skipped=False))
     b = result.base
     print(f"Baseline {b['periods'][0]}..{b['periods'][-1]} ({b['baseline_days']:g} days), "
-          f"annualized x{b['annualization_factor']:.4g}; {b['n_practices']} practices.")
+          f"{b['n_practices']} practices. {b['annualization']}")
     print(result.headline())
     for r in psas:
         lo, hi = r.interval("loss_usd")

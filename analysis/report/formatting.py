@@ -88,15 +88,21 @@ def table_html(table: pd.DataFrame, *, caption: str = "", footnote: str = "",
 
 
 def format_headline(value: Any, unit: str) -> str:
-    """A headline number as shown in a report and on the index page.
+    """A headline number as shown in a report and on the index page; a missing number
+    (NaN, e.g. the overdispersion of a single practice) is "not estimable".
 
     >>> format_headline(0.125, "share"), format_headline(12345.6, "usd")
     ('12.5%', '$12,346')
+    >>> format_headline(float("nan"), "")
+    'not estimable'
+
     """
     if value is None:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "not estimable"
     if isinstance(value, float | int):
         if unit == "usd":
             return f"${value:,.0f}"

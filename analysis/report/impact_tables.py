@@ -59,7 +59,9 @@ def top_losers(result, policy: str, *, n: int = 10) -> pd.DataFrame:
     ``revenue_without_usd, loss_usd, net_margin_loss_usd, renderings_unpaid`` and
     ``loss_share`` = loss / revenue without the policy over the horizon; beside them
     the **year-1** figures ``loss_year1_usd`` and ``loss_share_year1`` (year 1 =
-    the first horizon year). Sorted by horizon loss, largest first.
+    the first horizon year), and how the practice was annualized
+    (``periods_observed``, ``annualization_factor``). Sorted by horizon loss, largest
+    first.
     """
     p = result.practices.loc[result.practices["policy"] == policy]
     cols = [c for c in ("revenue_without_usd", "loss_usd", "net_margin_loss_usd",
@@ -78,6 +80,8 @@ def top_losers(result, policy: str, *, n: int = 10) -> pd.DataFrame:
         .assign(loss_share_year1=lambda d: d["loss_year1_usd"] / d["_rev1"].where(
             d["_rev1"] > 0))
         .drop(columns=["_rev1"])
+        .merge(result.annualization[["practice_id", "periods_observed", "annualization_factor"]],
+               on="practice_id", how="left")
         .sort_values(["loss_usd", "practice_id"], ascending=[False, True])
         .head(n)
         .reset_index(drop=True)

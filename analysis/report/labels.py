@@ -33,6 +33,7 @@ COLUMN_LABELS = {
     "payer_savings_usd": "Payer savings ($)", "patient_savings_usd": "Patient savings ($)",
     "n_practices_losing": "Practices losing", "n_practices": "Practices",
     "loss_year1_usd": "Loss, year 1 ($)", "loss_share_year1": "Share lost, year 1 (%)",
+    "periods_observed": "Periods with claim lines", "annualization_factor": "Annualized (x)",
     "variant": "Screen variant", "n_practices_screened": "Practices screened",
     "n_practices_above_threshold": "Above benchmark (raw rate)",
     "n_practices_flagged": "Flagged beyond chance", "flagged": "Flagged",

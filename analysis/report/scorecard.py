@@ -48,6 +48,12 @@ class Scorecard:
         The practice's screen counts are suppressed in a shared report
         (:func:`hidden_practices`): its rate and every figure derived from it are
         not shown (:attr:`position_display`, :attr:`headline`).
+    not_screened : str
+        Why the practice is not screened (empty when it is): it has no CT/MR imaging
+        in the screen's basis (only orphan 3D lines, or only oncology encounters), so
+        its rate is not estimable; its dollars are still in :attr:`dollars`.
+    annualization : str
+        How year 1 of :attr:`dollars` was annualized for this practice, in words.
     """
 
     practice_id: str
@@ -57,6 +63,8 @@ class Scorecard:
     compliance: pd.DataFrame
     dollars: pd.DataFrame
     suppressed: bool = False
+    not_screened: str = ""
+    annualization: str = ""
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -82,6 +90,10 @@ class Scorecard:
         """One sentence: the practice's rate against its peers and whether it is
         flagged (its rate withheld when its counts are suppressed)."""
         d = self.position_display
+        if self.not_screened:
+            return (f"**Practice {self.practice_id}.** It is not screened against the "
+                    f"{d.loc[0, 'benchmark']} benchmark: {self.not_screened}, so its 3D "
+                    "rate is not estimable. Its 3D lines still count in the dollars below.")
         flagged = "flags" if bool(self.flags.loc[0, "flagged"]) else "does not flag"
         if self.suppressed:
             return (f"**Practice {self.practice_id}.** Its counts are withheld in this "
@@ -154,16 +166,22 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
                                "p_value", "q_value", "shrunken_rate", "prob_above",
                                "percentile", "excess_n_3d", "excess_usd")
                    if c in row.columns]
+    not_screened = "" if bool(rec["screened"]) else _why_not_screened(rec, screen)
+    shrinkage = ("P(true rate > benchmark) > 0.95" if screen.prior.estimable
+                 else f"not estimable: {screen.prior.not_estimable}")
     flags = pd.DataFrame([
         {"screen": "exact binomial test, Benjamini-Hochberg", "flagged": bool(rec["flag_exact"]),
          "rule": f"q < {s.alpha:g} for H0: rate <= {s.threshold:g}"},
         {"screen": "peer percentile (PEPPER-style)", "flagged": bool(rec["flag_percentile"]),
          "rule": f"rate above the {s.percentile_flag:.0%} quantile of peers"},
-        {"screen": "empirical-Bayes shrinkage", "flagged": bool(rec["flag_shrinkage"]),
-         "rule": "P(true rate > benchmark) > 0.95"},
+        {"screen": "empirical-Bayes shrinkage",
+         "flagged": bool(rec["flag_shrinkage"]) if screen.prior.estimable else None,
+         "rule": shrinkage},
         {"screen": "funnel plot, exact 99.8% limit", "flagged": bool(rec["above_exact_998"]),
          "rule": "rate above the upper 99.8% limit at its volume"},
     ])
+    if not_screened:
+        flags = flags.assign(flagged=None, rule="not screened: its rate is not estimable")
     counts = [c for c in ("n_3d_lines", "n_noncompliant_3d_lines", "n_orphan_3d_lines",
                           "n_separate_date_3d_lines", "n_unpriced_3d_lines",
                           "noncompliant_allowed_usd") if c in summary.columns]
@@ -193,5 +211,35 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
         suppressed = privacy is not None and privacy.min_cell_count > 1 and pid in set(
             hidden_practices(screen, settings=privacy))
     return Scorecard(pid, position, row[screen_cols].reset_index(drop=True), flags,
-                     compliance, dollars, suppressed)
+                     compliance, dollars, suppressed, not_screened,
+                     _annualization_text(impact, pid))
+
+
+def _annualization_text(impact, pid: str) -> str:
+    """How year 1 of the practice's dollars was annualized, in words."""
+    a = impact.annualization.set_index("practice_id")
+    if pid not in a.index:
+        return ""
+    rec = a.loc[pid]
+    if impact.base["annualization_method"] == "days":
+        return (f"Year 1 is this practice's claims scaled by 365 / "
+                f"{impact.base['baseline_days']:g} days (x{rec['annualization_factor']:.4g}).")
+    n, unit = int(rec["periods_observed"]), impact.base["period_unit"] or "period"
+    return (f"Year 1 is this practice's claims in the {n} {unit}{'' if n == 1 else 's'} in "
+            f"which it has claim lines ({rec['first_period']} to {rec['last_period']}), "
+            f"scaled to one year (x{rec['annualization_factor']:.4g}).")
+
+
+def _why_not_screened(rec: pd.Series, screen) -> str:
+    """Why a practice of the screen has no CT/MR imaging in its basis, in words."""
+    if screen.settings.basis == "services":
+        return "it has no CT/MR units in the claims"
+    encounters = rec.get("n_encounters", np.nan)
+    if encounters == 0:
+        return ("it has no CT/MR encounter in the claims (its 3D lines have no CT/MR study "
+                "within the link window)")
+    if screen.settings.oncology_exemption_applied and rec.get("n_onc_encounters") == encounters:
+        return ("all its CT/MR encounters are oncology encounters, exempt from the "
+                "benchmark (the LCD's cancer-evaluation exception)")
+    return "it has no CT/MR encounter in the periods and payers screened"
 
