@@ -88,6 +88,8 @@ RANGES: Mapping[str, Range] = {
     "min_cell_count": Range(1, 1_000, integer=True),
     "link_window_days": Range(0, 366, integer=True),
     "data_year": Range(2000, 2100, integer=True),
+    # claims checks
+    "max_line_usd": Range(0.0, 1e9, low_open=True),
     # LCD screen
     "threshold": _OPEN_SHARE,
     "alpha": _OPEN_SHARE,

@@ -113,7 +113,8 @@ from analysis.claims.duplicates import key_hash
 from analysis.claims.headers import read_column_map
 from analysis.claims.rules import AMOUNT_COLUMNS, DUPLICATE_KEY
 from analysis.claims.sources import expand_paths
-from analysis.claims.window import resolve_window
+from analysis.claims.window import check_settings
+from analysis.defaults import MAX_LINE_USD
 from analysis.encounters import LinkSettings, link
 from analysis.errors import InputError
 from analysis.paths import SAMPLE_CLAIMS
@@ -413,7 +414,7 @@ class _Spill:
 def _spill_piece(piece: ClaimsPiece, *, spill_dir: str, n_shards: int,
                  n_key_parts: int, keep_codes: frozenset[str] | None, column_map,
                  encoding: str, delimiter: str | None, batch_rows: int,
-                 flush_rows: int = 500_000, window=None) -> dict[str, Any]:
+                 flush_rows: int = 500_000, checks=None) -> dict[str, Any]:
     """Read, filter and row-check one piece; spill its candidates by shard.
 
     Returns the piece's counts and where its lines and key hashes were written.
@@ -428,7 +429,7 @@ def _spill_piece(piece: ClaimsPiece, *, spill_dir: str, n_shards: int,
     try:
         for batch in check_piece(piece, keep_codes=keep_codes, column_map=column_map,
                                  encoding=encoding, delimiter=delimiter,
-                                 batch_rows=batch_rows, as_arrow=True, study_window=window):
+                                 batch_rows=batch_rows, as_arrow=True, checks=checks):
             for k in ("rows_read", "rows_filtered_out", "blank_rows"):
                 counts[k] += getattr(batch, k)
             for r, n in batch.quarantined_by_reason.items():
@@ -708,6 +709,7 @@ def summarize_files(
     encoding: str = "utf-8",
     delimiter: str | None = None,
     study_window="auto",
+    max_line_usd: float = MAX_LINE_USD,
     progress: Progress | None = None,
     **link_options,
 ) -> ScaleResult:
@@ -731,7 +733,7 @@ def summarize_files(
         Where the temporary spill files go (a fresh subfolder, removed afterwards);
         default the system temporary folder. On a multi-machine Dask cluster it must
         be shared storage every worker can read and write.
-    column_map, encoding, delimiter, study_window
+    column_map, encoding, delimiter, study_window, max_line_usd
         As :func:`analysis.claims.load_claims`: by default, service dates outside the
         claims' years +/- 1 are quarantined, the window found from the files once, before
         any engine runs, so that every engine checks the same one.
@@ -775,12 +777,14 @@ def summarize_files(
                          "(--engine dask)", column="scheduler", value=str(scheduler))
     start = time.perf_counter()
     progress = Progress.quiet() if progress is None else progress
-    window = resolve_window(study_window, expand_paths(paths),
-                            column_map=read_column_map(column_map), encoding=encoding,
-                            delimiter=delimiter)
+    checks = check_settings(expand_paths(paths), study_window=study_window,
+                            max_line_usd=max_line_usd, column_map=read_column_map(column_map),
+                            encoding=encoding, delimiter=delimiter)
+    window = checks.study_window
     if engine == "memory":
         loaded = load_claims(paths, column_map=column_map, encoding=encoding,
-                             delimiter=delimiter, study_window=window)
+                             delimiter=delimiter, study_window=window,
+                             max_line_usd=checks.max_line_usd)
         rep = loaded.report
         linked = link(loaded.lines, **link_options)
         summaries = {p: summarize_linked(linked, period=p) for p in periods}
@@ -818,7 +822,7 @@ def summarize_files(
             return _two_passes(runner, pieces, workdir, n_shards, n_key_parts, keep, settings,
                                start, column_map=column_map, encoding=encoding,
                                delimiter=delimiter, periods=periods,
-                               link_options=link_options, progress=progress, window=window)
+                               link_options=link_options, progress=progress, checks=checks)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     finally:
@@ -827,11 +831,11 @@ def summarize_files(
 
 def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, keep,
                 settings: StreamSettings, start: float, *, column_map, encoding, delimiter,
-                periods, link_options, progress: Progress, window=None) -> ScaleResult:
+                periods, link_options, progress: Progress, checks=None) -> ScaleResult:
     spill = partial(_spill_piece, spill_dir=workdir, n_shards=n_shards,
                     n_key_parts=n_key_parts, keep_codes=keep, column_map=column_map,
                     encoding=encoding, delimiter=delimiter, batch_rows=settings.batch_rows,
-                    flush_rows=min(settings.rows_per_piece, 500_000), window=window)
+                    flush_rows=min(settings.rows_per_piece, 500_000), checks=checks)
     progress.n_pieces = len(pieces)
     parts = runner.map(spill, pieces, done=progress.read)
     shard_rows = (np.sum([p["shard_rows"] for p in parts], axis=0) if parts
@@ -922,7 +926,8 @@ def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, k
         quarantined_by_reason=quarantined, amounts=amounts, n_pieces=len(pieces),
         n_buckets=len(units), largest_bucket_rows=int(unit_rows.max(initial=0)),
         seconds=time.perf_counter() - start, settings=settings.to_dict(),
-        n_shards=n_shards, study_window=None if window is None else str(window))
+        n_shards=n_shards,
+        study_window=None if checks.study_window is None else str(checks.study_window))
     progress.finish(rows_accepted=report.rows_accepted, seconds=report.seconds)
     return ScaleResult(summary=summaries[periods[0]], report=report, summaries=summaries)
 

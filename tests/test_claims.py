@@ -407,6 +407,19 @@ def test_a_date_outside_the_study_window_is_quarantined_with_its_dollars(tmp_pat
         load_claims(path, study_window=("2024-12-31", "2024-01-01"))
 
 
+def test_the_per_line_cap_is_a_parameter(tmp_path):
+    rows = [row(claim_id="A", allowed_usd="250.00"), row(claim_id="B", allowed_usd="250.01")]
+    path = write_csv(tmp_path / "cap.csv", rows)
+    for result in (load_claims(path, max_line_usd=250), validate_files(path, max_line_usd=250)):
+        q = result.quarantine
+        assert q["claim_id"].tolist() == ["B"] and q.at[0, "reason"] == "amount_above_cap"
+        assert q.at[0, "detail"] == "'250.01' is above $250 for one line"
+    assert len(load_claims(path).quarantine) == 0  # the default cap is $100,000
+    for bad in (0, -1, float("nan"), "many", True):
+        with pytest.raises(InputError, match="cap"):
+            load_claims(path, max_line_usd=bad)
+
+
 def test_a_three_year_extract_keeps_its_years():
     from collections import Counter
 

@@ -337,12 +337,12 @@ def typed_dirty(tmp_path_factory):
 
 def _checked(path, **kw):
     from analysis.claims.sources import expand_paths
-    from analysis.claims.window import resolve_window
+    from analysis.claims.window import check_settings
 
     piece = claims.plan_pieces(path)[0]
-    window = resolve_window("auto", expand_paths(path))  # as summarize_files does
+    checks = check_settings(expand_paths(path))  # as summarize_files does
     out = list(claims.check_piece(piece, keep_codes=relevant_codes(), as_arrow=True,
-                                  study_window=window, **kw))
+                                  checks=checks, **kw))
     counts = {k: sum(getattr(b, k) for b in out)
               for k in ("rows_read", "rows_filtered_out", "blank_rows")}
     counts["quarantined"] = {r: sum(b.quarantined_by_reason.get(r, 0) for b in out)

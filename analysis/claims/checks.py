@@ -170,11 +170,11 @@ def _on(slow: np.ndarray, sub_mask) -> np.ndarray:
     return out
 
 
-def check_rows(raw: pd.DataFrame, present: frozenset[str], window=None) -> CheckedRows:
+def check_rows(raw: pd.DataFrame, present: frozenset[str], settings=None) -> CheckedRows:
     """Repair and check a batch of raw values (vectorised): the one implementation of
-    reasons 2-18 for every input, text or typed. ``window``
-    (:class:`analysis.claims.window.StudyWindow`) is the study window dates must fall in
-    (None: no window).
+    reasons 2-18 for every input, text or typed. ``settings``
+    (:class:`analysis.claims.window.CheckSettings`) holds the study window dates must fall
+    in and the per-line amount cap (None: no window, the default cap).
 
     ``present`` names the canonical columns the file has. Each column has a fast path
     for values already in canonical form; only the other values go through the
@@ -290,6 +290,7 @@ def check_rows(raw: pd.DataFrame, present: frozenset[str], window=None) -> Check
 
     fail("bad_date", "service_date", ~d["ok"] & as_mask(val["service_date"].notna()),
          date_message)
+    window = None if settings is None else settings.study_window
     if window is not None:
         dates = d["dates"]
         fail("outside_study_window", "service_date",
@@ -330,10 +331,11 @@ def check_rows(raw: pd.DataFrame, present: frozenset[str], window=None) -> Check
     for col, a in amounts.items():
         fail("bad_amount", col, a["unparsed"],
              lambda m, col=col: _quote(raw[col][m]) + " is not an amount in dollars and cents")
-    cap = RULES["amount_above_cap"].limit
+    cap = RULES["amount_above_cap"].limit if settings is None else settings.max_line_usd
+    cap_text = f"{cap:,.0f}" if float(cap).is_integer() else f"{cap:,.2f}"
     for col, a in amounts.items():
         fail("amount_above_cap", col, a["parsed"] & (a["cents"] > cap * 100),
-             lambda m, col=col: _quote(raw[col][m]) + f" is above ${cap:,} for one line")
+             lambda m, col=col: _quote(raw[col][m]) + f" is above ${cap_text} for one line")
 
     # 10. modifiers
     s = val["modifiers"]

@@ -30,7 +30,8 @@ from analysis.claims.rules import (
     REPAIRS,
 )
 from analysis.claims.sources import FileState, Source, expand_paths, raw_batches, text_frame
-from analysis.claims.window import resolve_window
+from analysis.claims.window import check_settings
+from analysis.defaults import MAX_LINE_USD
 from analysis.errors import InputError
 from analysis.schema import CANONICAL_COLUMNS, empty_lines
 
@@ -79,6 +80,7 @@ def load_claims(
     encoding: str = "utf-8",
     delimiter: str | None = None,
     study_window="auto",
+    max_line_usd: float = MAX_LINE_USD,
 ) -> LoadResult:
     """Load claim lines from CSV (plain or gzip) and Parquet files into the canonical schema.
 
@@ -103,6 +105,9 @@ def load_claims(
         Service dates outside it are quarantined (``outside_study_window``): by default
         the claims' years +/- 1, found from the files before the checks
         (:mod:`analysis.claims.window`); None checks no window.
+    max_line_usd : float, default :data:`analysis.defaults.MAX_LINE_USD` ($100,000)
+        An allowed or paid amount above it on one line is quarantined
+        (``amount_above_cap``).
 
     Returns
     -------
@@ -132,10 +137,10 @@ def load_claims(
     """
     sources = expand_paths(paths)
     cmap = read_column_map(column_map)
-    window = resolve_window(study_window, sources, column_map=cmap, encoding=encoding,
-                            delimiter=delimiter)
+    checks = check_settings(sources, study_window=study_window, max_line_usd=max_line_usd,
+                            column_map=cmap, encoding=encoding, delimiter=delimiter)
     return _run(sources, column_map=cmap, strict=strict, encoding=encoding,
-                delimiter=delimiter, window=window)
+                delimiter=delimiter, checks=checks)
 
 
 def validate_files(
@@ -146,6 +151,7 @@ def validate_files(
     encoding: str = "utf-8",
     delimiter: str | None = None,
     study_window="auto",
+    max_line_usd: float = MAX_LINE_USD,
 ) -> LoadResult:
     """Validate claims files exactly as :func:`load_claims` does, without keeping the lines.
 
@@ -161,10 +167,10 @@ def validate_files(
     """
     sources = expand_paths(paths)
     cmap = read_column_map(column_map)
-    window = resolve_window(study_window, sources, column_map=cmap, encoding=encoding,
-                            delimiter=delimiter)
+    checks = check_settings(sources, study_window=study_window, max_line_usd=max_line_usd,
+                            column_map=cmap, encoding=encoding, delimiter=delimiter)
     return _run(sources, column_map=cmap, strict=strict, encoding=encoding,
-                delimiter=delimiter, keep_lines=False, window=window)
+                delimiter=delimiter, keep_lines=False, checks=checks)
 
 
 def validate_lines(
@@ -174,6 +180,7 @@ def validate_lines(
     strict: bool = False,
     source: str = "<DataFrame>",
     study_window="auto",
+    max_line_usd: float = MAX_LINE_USD,
 ) -> LoadResult:
     """Validate claim lines already in memory, exactly as :func:`load_claims` would.
 
@@ -195,7 +202,8 @@ def validate_lines(
     src = Source(label=source, kind="frame", frame=frame)
     cmap = read_column_map(column_map)
     return _run([src], column_map=cmap, strict=strict, encoding="utf-8", delimiter=None,
-                window=resolve_window(study_window, [src], column_map=cmap))
+                checks=check_settings([src], study_window=study_window,
+                                      max_line_usd=max_line_usd, column_map=cmap))
 
 
 def _line_numbers(state: FileState) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -230,7 +238,7 @@ def _line_numbers(state: FileState) -> Callable[[np.ndarray, np.ndarray], np.nda
 
 
 def _run(sources: list[Source], *, column_map, strict, encoding, delimiter,
-         keep_lines: bool = True, window=None) -> LoadResult:
+         keep_lines: bool = True, checks=None) -> LoadResult:
     """Read, check and reconcile ``sources``. With ``keep_lines`` false, the accepted rows
     are only counted (:class:`_Tally`); rows whose key hash repeats are read again to
     decide the duplicates exactly."""
@@ -258,7 +266,7 @@ def _run(sources: list[Source], *, column_map, strict, encoding, delimiter,
             keep = ~blank_rows
             frame = frame.loc[keep].reset_index(drop=True)
             ordinal = raw.ordinal[keep]
-            checked = check_rows(frame, state.present, window)
+            checked = check_rows(frame, state.present, checks)
             for c in AMOUNT_COLUMNS:
                 read_cents[c] += int(checked.cents[c][checked.parsed[c]].sum())
                 unparsed_rows[c] += int(checked.unparsed[c].sum())
@@ -415,7 +423,8 @@ def _run(sources: list[Source], *, column_map, strict, encoding, delimiter,
         repairs=repairs,
         amounts=amounts,
         files=files,
-        study_window=None if window is None else str(window),
+        study_window=(None if checks is None or checks.study_window is None
+                      else str(checks.study_window)),
     )
     if strict and len(quarantine):
         first = quarantine.iloc[0]

@@ -268,7 +268,7 @@ def keep_mask(codes: pa.Array, keep: pa.Array) -> np.ndarray:
 
 
 def _check_text(frame: pd.DataFrame, present: frozenset[str], keep: frozenset[str] | None,
-                window=None) -> tuple[CheckedBatch, np.ndarray]:
+                checks=None) -> tuple[CheckedBatch, np.ndarray]:
     """The code filter (if ``keep``), blank rows and the row checks
     (:func:`~analysis.claims.checks.check_rows`) on a frame of raw text; candidates as a
     DataFrame, and their positions in ``frame``."""
@@ -286,7 +286,7 @@ def _check_text(frame: pd.DataFrame, present: frozenset[str], keep: frozenset[st
         out.blank_rows += int(blank.sum())
         frame, pos = frame.loc[~blank].reset_index(drop=True), pos[~blank]
     if len(frame):
-        checked = check_rows(frame, present, window)
+        checked = check_rows(frame, present, checks)
         bad = checked.reason != None  # noqa: E711
         out.rows_read = len(frame)
         out.read_cents = {c: int(checked.cents[c][checked.parsed[c]].sum())
@@ -334,7 +334,7 @@ def check_piece(
     delimiter: str | None = None,
     batch_rows: int = PARQUET_BATCH_ROWS,
     as_arrow: bool = False,
-    study_window=None,
+    checks=None,
 ) -> Iterator[CheckedBatch]:
     """Read one piece in batches, keep the rows whose code is in ``keep_codes``, and run
     the row checks of :func:`~analysis.claims.load_claims` on them.
@@ -355,9 +355,10 @@ def check_piece(
 
     Parameters
     ----------
-    study_window : analysis.claims.window.StudyWindow, optional
-        Dates outside it are quarantined (``outside_study_window``); the caller decides
-        it for the whole input (:func:`analysis.claims.window.resolve_window`).
+    checks : analysis.claims.window.CheckSettings, optional
+        The study window and the per-line amount cap; the caller decides them once for
+        the whole input (:func:`analysis.claims.window.check_settings`). Default: no
+        window, the default cap.
     as_arrow : bool, default False
         Candidates as a ``pyarrow.Table`` of :data:`~analysis.schema.CANONICAL_ARROW_SCHEMA`
         instead of a DataFrame.
@@ -383,13 +384,13 @@ def check_piece(
         for batch in batches:
             kept += batch.num_rows
             yield finish(_check_text(_raw_frame(batch, layout), state.present,
-                                     None if layout.filtered else keep, study_window)[0])
+                                     None if layout.filtered else keep, checks)[0])
         if piece.n_rows > kept:
             yield CheckedBatch(candidates=empty(), rows_filtered_out=piece.n_rows - kept)
         return
     src = piece._source()
     for raw in csv_batches(src, state, cmap, encoding, delimiter):
-        yield finish(_check_text(raw.frame, state.present, keep, study_window)[0])
+        yield finish(_check_text(raw.frame, state.present, keep, checks)[0])
     if state.malformed:
         n = len(state.malformed)
         yield CheckedBatch(

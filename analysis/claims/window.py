@@ -42,9 +42,11 @@ from analysis.claims.sources import (
     raw_batches,
     table_frame,
 )
+from analysis.defaults import MAX_LINE_USD
 from analysis.errors import InputError
 
-__all__ = ["MIN_YEAR_SHARE", "StudyWindow", "find_window", "resolve_window"]
+__all__ = ["MIN_YEAR_SHARE", "CheckSettings", "StudyWindow", "check_settings", "find_window",
+           "resolve_window"]
 
 MIN_YEAR_SHARE = 0.05
 """A year next to the modal year belongs to the claims' years when it holds at least this
@@ -144,3 +146,30 @@ def resolve_window(value, sources: Sequence[Source], *, column_map=None,
         raise InputError("the study window must run from a first to a later last date",
                          column="study_window", value=value)
     return StudyWindow(start, end, "given")
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """The settings of the row checks that a user may change, decided once for a whole
+    input: the study window (None: none) and the largest amount one line may carry
+    (``amount_above_cap``; default :data:`analysis.defaults.MAX_LINE_USD`)."""
+
+    study_window: StudyWindow | None = None
+    max_line_usd: float = MAX_LINE_USD
+
+
+def check_settings(sources: Sequence[Source], *, study_window="auto",
+                   max_line_usd: float = MAX_LINE_USD, column_map=None,
+                   encoding: str = "utf-8", delimiter: str | None = None) -> CheckSettings:
+    """:class:`CheckSettings` for ``sources``: the window resolved
+    (:func:`resolve_window`), the cap checked (a positive number of dollars)."""
+    try:
+        cap = float(max_line_usd)
+    except (TypeError, ValueError):
+        cap = float("nan")
+    if not (np.isfinite(cap) and cap > 0) or isinstance(max_line_usd, bool):
+        raise InputError("the per-line amount cap must be a positive number of dollars",
+                         column="max_line_usd", value=max_line_usd)
+    window = resolve_window(study_window, sources, column_map=column_map, encoding=encoding,
+                            delimiter=delimiter)
+    return CheckSettings(window, cap)

@@ -24,6 +24,7 @@ __all__ = [
     "csv_writer",
     "engine_options",
     "engine_settings",
+    "check_options",
     "study_window_option",
     "excel_writer",
     "json_writer",
@@ -80,12 +81,16 @@ def study_window(value: str):
 
 
 def study_window_option(p: argparse.ArgumentParser) -> None:
-    """``--study-window`` of the commands that read claims."""
+    """``--study-window`` and ``--max-line-usd`` of the commands that read claims."""
     p.add_argument("--study-window", type=study_window, default="auto",
                    metavar="auto|none|FIRST:LAST",
                    help="service dates accepted; others are quarantined as "
                    "outside_study_window (default auto: the claims' years +/- 1, e.g. "
                    "2023-01-01..2025-12-31 for a 2024 extract; none: any plausible date)")
+    p.add_argument("--max-line-usd", type=float, default=None, metavar="USD",
+                   help="largest allowed or paid amount one line may carry; lines above it "
+                   "are quarantined as amount_above_cap (default 100000)")
+    bounded(p, max_line_usd="max_line_usd")
 
 
 def engine_options(p: argparse.ArgumentParser) -> None:
@@ -118,7 +123,14 @@ def engine_settings(args: argparse.Namespace) -> dict[str, Any]:
     workers = {"workers": args.workers} if args.engine == "stream" else {}
     progress = Progress.quiet() if getattr(args, "quiet", False) else Progress()
     return {"engine": args.engine, "scheduler": args.scheduler, "progress": progress,
-            "study_window": args.study_window, **workers}
+            **check_options(args), **workers}
+
+
+def check_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of the claims readers that ``--study-window`` and
+    ``--max-line-usd`` give."""
+    cap = {} if args.max_line_usd is None else {"max_line_usd": args.max_line_usd}
+    return {"study_window": args.study_window, **cap}
 
 
 # ------------------------------------------------------------------ outputs

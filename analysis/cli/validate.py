@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from analysis._io import dumps_json, write_atomic
-from analysis.cli._common import csv_writer, study_window_option
+from analysis.cli._common import check_options, csv_writer, study_window_option
 from analysis.errors import InputError
 from analysis.paths import SAMPLE_CLAIMS
 
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                              "`rad3d synth` or name a claims file", file=SAMPLE_CLAIMS)
         files = [str(SAMPLE_CLAIMS)]
     result = validate_files(files, column_map=args.column_map, encoding=args.encoding,
-                            study_window=args.study_window)
+                            **check_options(args))
     if args.json:
         print(dumps_json(result.report.to_dict()), end="")
     else:
