@@ -184,6 +184,24 @@ def test_utf16_with_bom_is_read(tmp_path):
     assert len(result.lines) == 1 and result.report.repairs["bom"] == 1
 
 
+@pytest.mark.parametrize("order", ["be", "le"])
+def test_utf16_without_bom_is_read_with_its_encoding_and_named_without(tmp_path, order):
+    path = tmp_path / f"u16{order}.csv"
+    text = ",".join(CANONICAL_COLUMNS) + "\n" + ",".join(BASE[c] for c in CANONICAL_COLUMNS)
+    path.write_bytes((text + "\n").encode(f"utf-16-{order}"))  # no byte-order mark
+    assert len(load_claims(path, encoding=f"utf-16-{order}").lines) == 1
+    with pytest.raises(InputError, match=f"UTF-16 text without a byte-order mark.*utf-16-{order}"):
+        load_claims(path)
+
+
+def test_a_named_pipe_is_refused_at_once(tmp_path):
+    import os
+    fifo = tmp_path / "claims.csv"
+    os.mkfifo(fifo)  # reading it would wait for a writer forever
+    with pytest.raises(InputError, match="not a regular file"):
+        load_claims(fifo)
+
+
 def test_explicit_encoding_reads_latin1(tmp_path):
     path = write_csv(tmp_path / "l1.csv", [row(payer="Café Plan")], encoding="latin-1")
     result = load_claims(path, encoding="cp1252")

@@ -118,6 +118,9 @@ def expand_paths(paths) -> list[Source]:
             continue
         if not path.exists():
             raise InputError("no such file", file=text)
+        if not path.is_file():  # reading a named pipe or a device could wait forever
+            raise InputError("is not a regular file (a named pipe or a device?); save the "
+                             "data to a file first", file=text)
         sources.append(_classify(path, text))
     if not sources:
         raise InputError("no input files given")
@@ -171,6 +174,11 @@ def _open_bytes(src: Source):
     return open(src.path, "rb")
 
 
+def _wide(encoding: str) -> bool:
+    """Whether an encoding writes ASCII characters with NUL bytes (UTF-16, UTF-32)."""
+    return encoding.lower().replace("-", "").replace("_", "").startswith(("utf16", "utf32"))
+
+
 def _sniff_csv(src: Source, encoding: str, delimiter: str | None
                ) -> tuple[list[str], str, str, dict[str, int]]:
     """Header, delimiter, effective encoding and file-level repairs of a CSV file."""
@@ -193,8 +201,15 @@ def _sniff_csv(src: Source, encoding: str, delimiter: str | None
             encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf16"):
         encoding = "utf-16"
         repairs["bom"] = 1
-    elif b"\x00" in sample:
+    elif b"\x00" in sample and not _wide(encoding):  # UTF-16/32 text holds NUL bytes
         at = sample.index(b"\x00")
+        head = sample[:200]
+        for order, nuls in (("be", head[0::2]), ("le", head[1::2])):
+            if len(head) >= 20 and nuls.count(0) == len(nuls):
+                raise InputError(
+                    f"looks like UTF-16 text without a byte-order mark: pass "
+                    f"encoding='utf-16-{order}' (rad3d validate --encoding utf-16-{order}), "
+                    "or save it as UTF-8", file=label)
         raise InputError(f"is not a text CSV file (binary content: NUL byte at offset {at}); "
                          "export the data as CSV or Parquet", file=label)
     elif sample.startswith(codecs.BOM_UTF8):
