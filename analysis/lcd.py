@@ -30,14 +30,25 @@ is ``n_3d``.
   units_3d_76377``), ``n_ct_mr`` = CT/MR units (``ct_mr_units``), the only basis the
   Medicare PUF allows. Units carry no diagnosis, so the oncology exemption cannot be
   applied on this basis; units are not independent Bernoulli trials, so the binomial
-  statistics are an approximation. Where ``n_3d > n_ct_mr`` the statistics use
-  ``min(n_3d, n_ct_mr)``.
+  statistics are an approximation. Fractional services (the Medicare PUF's
+  ``Tot_Srvcs``) are summed per practice first and rounded once (half to even). Where
+  ``n_3d > n_ct_mr`` the statistics use ``min(n_3d, n_ct_mr)``.
 - **Exact test**: one-sided binomial test of H0: p <= threshold,
   ``p_value = P(X >= x | n, threshold) = binom.sf(x - 1, n, threshold)``.
 - **Interval**: two-sided ``ci_level`` interval, Clopper–Pearson (exact, default) or
   Wilson score (no continuity correction).
 - **Multiplicity**: Benjamini–Hochberg q-values across the practices screened;
-  ``flag = q_value < alpha``.
+  ``beyond_chance = q_value < alpha`` (also ``flag_exact``).
+- **Tiers** (Spiegelhalter 2005; the FunnelPlotR default): ``above_benchmark`` (rate >
+  threshold), ``beyond_chance``, and ``beyond_variation``: above the 99.8 % funnel limit
+  widened by the additive ``tau2`` when the chi-square test of ``phi`` rejects at
+  ``alpha`` (the practices vary beyond chance), otherwise equal to ``beyond_chance``.
+  ``flag`` is ``beyond_variation``, the tier a committee can defend; ``status`` names
+  each practice's tier in words. **Minimum volume**: a practice with fewer than
+  ``min_volume`` (default 30) CT/MR encounters (services on the services basis) is
+  ``too_few`` to judge and flagged by no tier (its counts would be suppressed in a
+  shared report anyway). The BH correction still counts it among the practices
+  screened.
 - **Funnel limits**: for the practice's ``n_ct_mr``, the exact binomial quantiles of
   Binomial(n, threshold) at 2.5/97.5 % (95 % limits) and 0.1/99.9 % (99.8 %), smoothed
   by Spiegelhalter's interpolation (2005, appendix A.1.1): with ``r_p`` the p-quantile
@@ -53,7 +64,8 @@ is ``n_3d``.
   remaining value); ``phi = mean(z_w^2)``. Multiplicative limits
   ``t +/- z_q sqrt(max(phi, 1) t (1 - t) / n)``. Additive (DerSimonian–Laird)
   ``tau2 = max(0, (I phi - (I - 1)) / (sum w - sum w^2 / sum w))``, ``w_i = 1 / s_i^2``,
-  limits ``t +/- z_q sqrt(t (1 - t) / n + tau2)``. Both are reported *beside* the exact
+  limits ``t +/- z_q sqrt(t (1 - t) / n + tau2)``, with ``tau2`` taken as 0 when
+  ``phi <= 1`` (no overdispersion; FunnelPlotR does the same). Both are reported *beside* the exact
   limits, each with its own flag, never replacing them. Not estimable (stated, and the
   adjusted limits equal the exact ones) with fewer than 2 practices screened or a
   pooled rate of 0 or 1.
@@ -69,8 +81,10 @@ is ``n_3d``.
   and ``prob_above`` are NaN, no practice is flagged by shrinkage, and the result says
   why (:attr:`ScreenResult.not_estimable`).
 - **Peer percentile**: share of practices screened whose rate is <= the practice's
-  (empirical CDF). ``flag_percentile``: rate above the ``percentile_flag`` quantile
-  (linear interpolation) of peers' rates, the PEPPER-style screen.
+  (empirical CDF). ``flag_percentile``: rate at or above the ``percentile_flag``
+  quantile (linear interpolation) of peers' rates, the PEPPER-style screen; practices
+  tied at the cut are flagged. A rate above the exact 95 % funnel limit need not have
+  ``p < 0.025``: the limits are interpolated (Spiegelhalter), the test is not.
 - **Excess**: ``expected_n_3d = threshold * n_ct_mr``, ``excess_n_3d = max(0, n_3d -
   expected_n_3d)``; ``excess_usd = excess_n_3d * usd_per_3d`` where ``usd_per_3d`` is
   the practice's observed allowed dollars of 3D lines (``allowed_3d_76376_usd +
@@ -135,6 +149,11 @@ LCD_STATUS = (
     "from a retired LCD, not an active coverage rule."
 )
 
+MIN_VOLUME = 30
+"""Fewest CT/MR encounters (or services) a practice needs before the screen judges it:
+with fewer, even every encounter rendered in 3D is weak evidence, and counts that small
+are suppressed in shared reports anyway."""
+
 _FUNNEL_LEVELS = {"95": 0.95, "998": 0.998}
 _SHRINK_PROB = 0.95
 
@@ -161,9 +180,13 @@ class ScreenSettings:
     periods, payers : tuple of str or None
         Keep only these periods (a year also selects its quarters) / payers; None = all.
     percentile_flag : float
-        Quantile of peers' rates above which the percentile screen flags.
+        Quantile of peers' rates at or above which the percentile screen flags.
     shrinkage : {"mle", "moments"}
         How the beta prior is fitted.
+    min_volume : int
+        Fewest CT/MR encounters (services on the services basis) a practice needs to be
+        judged; below it the practice is "too few to judge" and flagged by no tier
+        (default :data:`MIN_VOLUME`).
     """
 
     threshold: float = LCD_BENCHMARK
@@ -176,8 +199,13 @@ class ScreenSettings:
     payers: tuple[str, ...] | None = None
     percentile_flag: float = 0.90
     shrinkage: Literal["mle", "moments"] = "mle"
+    min_volume: int = MIN_VOLUME
 
     def __post_init__(self) -> None:
+        if (isinstance(self.min_volume, bool) or not isinstance(self.min_volume, int | np.integer)
+                or self.min_volume < 0):
+            raise InputError("min_volume must be a whole number >= 0", column="min_volume",
+                             value=self.min_volume)
         for name in ("threshold", "alpha", "ci_level", "percentile_flag"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not 0.0 < float(value) < 1.0:
@@ -314,21 +342,45 @@ class ScreenResult:
         ]
 
     @property
+    def flag_label(self) -> str:
+        """What ``flag`` (the leading tier) means for this screen, in words."""
+        if self.overdispersion.rejects(self.settings.alpha):
+            return "beyond the usual variation (above the 99.8 % limit widened for overdispersion)"
+        return f"beyond chance (exact test, BH q < {self.settings.alpha:g})"
+
+    @property
+    def tiers(self) -> dict[str, int]:
+        """Practices in each tier: screened, above the benchmark, beyond chance, beyond
+        the usual variation, too few to judge."""
+        t = self.table
+        return {"screened": self.n_screened,
+                **{c: int(t[c].sum()) for c in ("above_benchmark", "beyond_chance",
+                                               "beyond_variation", "too_few")}}
+
+    @property
     def headline(self) -> str:
-        s = self.settings
-        return (
-            f"{self.n_screened} practices screened, {self.n_flagged} flagged: 3D rendering "
-            f"on more than {s.threshold:.0%} of "
-            + (
-                "non-oncology CT/MR encounters"
-                if s.oncology_exemption_applied
-                else "CT/MR encounters"
-                if s.basis == "encounters"
-                else "CT/MR units"
-            )
-            + f" beyond chance (one-sided exact binomial test, Benjamini–Hochberg "
-            f"q < {s.alpha:g})."
-        )
+        """The answer in one sentence, the robust tier first (see :func:`screen`)."""
+        s, od, k = self.settings, self.overdispersion, self.tiers
+        what = f"3D rendering on more than {s.threshold:.0%} of " + (
+            "non-oncology CT/MR encounters" if s.oncology_exemption_applied
+            else "CT/MR encounters" if s.basis == "encounters" else "CT/MR services")
+        test = f"one-sided exact binomial test, Benjamini–Hochberg q < {s.alpha:g}"
+        n = k["screened"]
+        if od.rejects(s.alpha):
+            text = (f"{k['beyond_variation']} of {n} practices screened bill {what} beyond "
+                    "the usual variation between practices (above the 99.8 % funnel limit "
+                    f"widened for overdispersion, phi = {od.phi:.1f}); "
+                    f"{k['beyond_chance']} of {n} beyond chance alone ({test})")
+        else:
+            why = ("vary no more than chance would make them" if od.estimable
+                   else f"cannot show overdispersion ({od.not_estimable})")
+            text = (f"{k['beyond_chance']} of {n} practices screened bill {what} beyond "
+                    f"chance ({test}); the practices {why}, so no wider limit applies")
+        if k["too_few"]:
+            unit = "encounters" if s.basis == "encounters" else "services"
+            text += (f"; {k['too_few']} with fewer than {s.min_volume} {unit} are too few "
+                     "to judge")
+        return text + "."
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -344,6 +396,7 @@ class ScreenResult:
             "p_value",
             "q_value",
             "flag",
+            "status",
             "shrunken_rate",
             "prob_above",
             "percentile",
@@ -361,6 +414,7 @@ class ScreenResult:
         return {
             "n_screened": self.n_screened,
             "n_flagged": self.n_flagged,
+            "tiers": self.tiers,
             "flagged": self.table.loc[self.table["flag"], "practice_id"].tolist(),
             "settings": self.settings.to_dict(),
             "overdispersion": self.overdispersion.to_dict(),
@@ -471,11 +525,11 @@ def _counts(frame: pd.DataFrame, settings: ScreenSettings, *, name: str) -> pd.D
                 f"counts must be non-negative numbers (in the {name})",
             )
     if settings.basis == "services":
-        # The exact test needs whole counts; service counts can be fractional (the
-        # Medicare PUF's Tot_Srvcs), so each column is rounded half to even first.
-        units = {c: frame[c].astype(float).round() for c in needed}
-        n = units["ct_mr_units"]
-        x = units["units_3d_76376"] + units["units_3d_76377"]
+        # Service counts can be fractional (the Medicare PUF's Tot_Srvcs): they are
+        # summed as they are and rounded once, per practice (or practice and period),
+        # where the exact test needs whole counts (_whole).
+        n = frame["ct_mr_units"].astype(float)
+        x = frame["units_3d_76376"].astype(float) + frame["units_3d_76377"].astype(float)
     else:
         n_col, x_col = needed
         n, x = frame[n_col].astype(float), frame[x_col].astype(float)
@@ -493,6 +547,12 @@ def _counts(frame: pd.DataFrame, settings: ScreenSettings, *, name: str) -> pd.D
                 f"encounters with 3D exceed encounters (in the {name})",
             )
     return frame.assign(n_ct_mr=n, n_3d=x)
+
+
+def _whole(values: np.ndarray) -> np.ndarray:
+    """Counts summed per practice (or practice and period), rounded once, half to even:
+    fractional service counts are rounded after they are added, not row by row."""
+    return np.round(np.asarray(values, dtype=float))
 
 
 def _count_error(frame: pd.DataFrame, row: int, column: str, message: str) -> InputError:
@@ -554,16 +614,22 @@ def _definitions(s: ScreenSettings, od: Overdispersion, prior: BetaPrior) -> str
         f"Rate = n_3d / n_ct_mr. Interval: two-sided {s.ci_level:.0%} {ci}.",
         f"Exact test: one-sided binomial, H0 p <= {s.threshold:g}; p_value = "
         f"P(X >= n_3d | n_ct_mr, {s.threshold:g}).",
-        f"Multiplicity: Benjamini–Hochberg q-values across practices screened; flagged "
-        f"when q < {s.alpha:g}.",
+        f"Multiplicity: Benjamini–Hochberg q-values across practices screened; beyond "
+        f"chance when q < {s.alpha:g}.",
+        "Tiers: above the benchmark (rate > threshold); beyond chance (q < alpha); beyond "
+        "the usual variation (above the 99.8 % funnel limit widened by tau2) when the "
+        "chi-square test of phi shows the practices vary beyond chance, otherwise the "
+        "same as beyond chance. The flag is the last tier (Spiegelhalter 2005; "
+        f"FunnelPlotR). Practices with fewer than {s.min_volume} CT/MR {s.basis} are "
+        "too few to judge: no tier flags them.",
         "Funnel limits: exact Binomial(n_ct_mr, threshold) quantiles at 95 % and 99.8 % "
         "with Spiegelhalter's (2005) interpolation; funnel_z = (rate - threshold) / "
         "sqrt(threshold (1 - threshold) / n_ct_mr).",
         _overdispersion_text(od),
         _shrinkage_text(prior, s),
         f"Peer percentile: share of practices screened with a rate <= the practice's; "
-        f"percentile flag when the rate is above the {s.percentile_flag:.0%} quantile "
-        "of peers (PEPPER-style).",
+        f"percentile flag when the rate is at or above the {s.percentile_flag:.0%} "
+        "quantile of peers (PEPPER-style; practices tied at the cut are flagged).",
         f"Excess: excess_n_3d = max(0, n_3d - {s.threshold:g} n_ct_mr); excess_usd = "
         "excess_n_3d times "
         "the observed allowed dollars of 3D lines per "
@@ -610,7 +676,7 @@ def _trend(frame: pd.DataFrame, s: ScreenSettings) -> pd.DataFrame:
         .sort_values(["practice_id", "period"])
         .reset_index(drop=True)
     )
-    n, x = by["n_ct_mr"].to_numpy(float), by["n_3d"].to_numpy(float)
+    n, x = _whole(by["n_ct_mr"]), _whole(by["n_3d"])
     st = _per_practice_stats(n, x, s)
     return by.assign(
         n_ct_mr=_maybe_int(n),
@@ -701,8 +767,11 @@ def screen(
     ...                   "n_nononc_encounters": [100, 100],
     ...                   "n_nononc_encounters_3d": [35, 10]})
     >>> r = screen(s)
-    >>> r.table[["practice_id", "n_ct_mr", "n_3d", "flag"]].to_dict("list")
-    {'practice_id': ['A', 'B'], 'n_ct_mr': [100, 100], 'n_3d': [35, 10], 'flag': [True, False]}
+    >>> r.table[["practice_id", "n_ct_mr", "n_3d", "beyond_chance"]].to_dict("list")
+    {'practice_id': ['A', 'B'], 'n_ct_mr': [100, 100], 'n_3d': [35, 10], \
+'beyond_chance': [True, False]}
+    >>> r.table["status"].tolist()  # two practices this far apart vary beyond chance
+    ['beyond chance only', 'at or below the benchmark']
     >>> r.table["unit"].unique().tolist()
     ['encounters']
     """
@@ -717,12 +786,13 @@ def screen(
         .sort_values("practice_id")
         .reset_index(drop=True)
     )
-    n = per["n_ct_mr"].to_numpy(float)
-    x = per["n_3d"].to_numpy(float)
+    n = _whole(per["n_ct_mr"])
+    x = _whole(per["n_3d"])
     screened = n > 0
     st = _per_practice_stats(n, x, s)
     q = bh_qvalues(st["p_value"])
-    flag_exact = screened & (q < s.alpha)
+    too_few = screened & (n < s.min_volume)
+    flag_exact = screened & ~too_few & (q < s.alpha)
 
     od = overdispersion(x, n)
     t = s.threshold
@@ -752,7 +822,7 @@ def screen(
         sorted_rates = np.sort(rates)
         percentile[screened] = np.searchsorted(sorted_rates, rates, side="right") / rates.size
         cut = float(np.quantile(rates, s.percentile_flag))
-        flag_pct = screened & (st["rate"] > cut)
+        flag_pct = screened & ~too_few & (st["rate"] >= cut)  # ties at the cut flag
 
     if s.basis == "services":
         per_3d_den = (per["units_3d_76376"] + per["units_3d_76377"]).to_numpy(float)
@@ -768,6 +838,17 @@ def screen(
         usd_per_3d = np.full(n.shape, np.nan)
     excess = np.where(screened, np.maximum(0.0, x - t * n), 0.0)
     excess_usd = np.where(excess > 0, excess * usd_per_3d, 0.0)
+
+    # the tiers: above the benchmark, beyond chance, beyond the usual variation
+    above = screened & (st["rate"] > t)
+    overdispersed = od.rejects(s.alpha)
+    beyond_variation = (screened & ~too_few & adjusted["above_tau_998"] if overdispersed
+                        else flag_exact)
+    status = np.select(
+        [~screened, too_few, beyond_variation, flag_exact, above],
+        ["not screened", "too few to judge", "beyond the usual variation",
+         "beyond chance only", "above the benchmark within chance"],
+        default="at or below the benchmark")
 
     extra = [
         c
@@ -787,7 +868,8 @@ def screen(
                 "ci_high": st["ci_high"],
                 "p_value": st["p_value"],
                 "q_value": q,
-                "flag": flag_exact,
+                "flag": beyond_variation,
+                "status": status,
             }
         )
         .join(per[extra])
@@ -806,10 +888,14 @@ def screen(
                 )
             },
             **adjusted,
+            too_few=too_few,
+            above_benchmark=above,
+            beyond_chance=flag_exact,
+            beyond_variation=beyond_variation,
             shrunken_rate=shrunk,
             prob_above=prob_above,
             flag_exact=flag_exact,
-            flag_shrinkage=screened & (prob_above > _SHRINK_PROB),
+            flag_shrinkage=screened & ~too_few & (prob_above > _SHRINK_PROB),
             percentile=percentile,
             flag_percentile=flag_pct,
             excess_n_3d=excess,

@@ -189,7 +189,8 @@ def funnel_plot(
     Shows the threshold, the exact binomial 95 % and 99.8 % limits (Spiegelhalter's
     interpolation, solid), the overdispersion-adjusted limits (``"tau2"``: additive
     DerSimonian–Laird, ``"phi"``: multiplicative Winsorised; dashed) beside them, and
-    the practices flagged by the exact test with BH control (labelled). Practices with
+    the practices flagged by the screen's leading tier (labelled; see
+    :attr:`analysis.lcd.ScreenResult.flag_label`). Practices with
     n = 0 are not plotted.
 
     Parameters
@@ -303,7 +304,7 @@ def funnel_plot(
         edgecolor=COLORS["reference"],
         linewidth=0.6,
         zorder=4,
-        label=f"Flagged (BH q < {s.alpha:g})",
+        label=f"Flagged: {result.flag_label}",
     )
     if not shown_this.empty:
         rec = shown_this.iloc[0]
@@ -384,7 +385,7 @@ def rate_distribution(result: ScreenResult, *, bins: int | None = None) -> Figur
         stacked=True,
         color=[COLORS["primary"], COLORS["highlight"]],
         edgecolor="white",
-        label=["Not flagged", f"Flagged by exact test (BH q < {s.alpha:g})"],
+        label=["Not flagged", f"Flagged: {result.flag_label}"],
     )
     ax.axvline(s.threshold, color=COLORS["reference"], lw=1.4, label=f"Benchmark {s.threshold:.0%}")
     cut = float(np.quantile(rates, s.percentile_flag))

@@ -92,6 +92,7 @@ RANGES: Mapping[str, Range] = {
     "max_line_usd": Range(0.0, 1e9, low_open=True),
     # LCD screen
     "threshold": _OPEN_SHARE,
+    "min_volume": Range(0, 1_000_000, integer=True),
     "alpha": _OPEN_SHARE,
     # policies and the revenue model
     "cap_threshold": _SHARE,

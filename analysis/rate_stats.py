@@ -91,8 +91,24 @@ class Overdispersion:
 
     @property
     def tau2_used(self) -> float:
-        """Variance added to the limits: ``tau2`` (0 when it is NaN)."""
-        return self.tau2 if np.isfinite(self.tau2) else 0.0
+        """Variance added to the limits: ``tau2``, or 0 when it is NaN or ``phi <= 1``.
+
+        With ``phi <= 1`` the practices vary no more than chance; the DerSimonian–Laird
+        formula can still give ``tau2 > 0`` (``I phi > I - 1`` with ``phi`` just below
+        1), and FunnelPlotR, like Spiegelhalter, then uses the unadjusted limits.
+
+        >>> Overdispersion(0.2, 0.9948, 1.7e-6, 0.6, 40).tau2_used
+        0.0
+        """
+        if not np.isfinite(self.tau2) or not np.isfinite(self.phi) or self.phi <= 1.0:
+            return 0.0
+        return self.tau2
+
+    def rejects(self, alpha: float) -> bool:
+        """Whether the chi-square test of no overdispersion rejects at ``alpha``: the
+        practices vary more than chance would make them."""
+        return bool(self.estimable and np.isfinite(self.chi2_p) and self.chi2_p < alpha
+                    and self.phi > 1.0)
 
     def half_width(
         self, n: Any, threshold: float, level: float, *, method: str = "tau2"

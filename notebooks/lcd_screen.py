@@ -83,15 +83,16 @@ rpt.figure("rates", plots.rate_distribution(rpt.plan.shown_screen(result)),
 
 # %% [markdown]
 # ## Does the picture survive chance and the cancer exception?
-# Practices above the benchmark by their raw rate, and those flagged by the exact test
-# with false-discovery-rate control, with and without the oncology exemption, and on
-# the services basis (3D units per CT/MR unit, the only basis the Medicare PUF allows).
+# Practices above the benchmark by their raw rate, those beyond chance (exact test with
+# false-discovery-rate control) and those flagged (beyond the usual variation between
+# practices when they vary beyond chance), with and without the oncology exemption, and
+# on the services basis (3D units per CT/MR unit, the only basis the Medicare PUF allows).
 
 # %%
 variants = report.screen_variants(summary, quarterly=quarterly, **screen_options)
 rpt.table("variants", variants, caption="The screen under its variants",
           columns=["variant", "n_practices_screened", "n_practices_above_threshold",
-                   "n_practices_flagged", "flagged"])
+                   "n_practices_beyond_chance", "n_practices_flagged", "flagged"])
 
 # %% [markdown]
 # ## Agreement of the flags
@@ -135,7 +136,9 @@ rpt.headline("n_practices_screened", result.n_screened, label="Practices screene
 rpt.headline("n_practices_above_threshold", int(variants.loc[0, "n_practices_above_threshold"]),
              label=f"Practices with a rate above {threshold:.0%}")
 rpt.headline("n_practices_flagged", result.n_flagged,
-             label="Practices flagged (exact test, BH q < alpha)")
+             label=f"Practices flagged: {result.flag_label}")
+rpt.headline("n_practices_beyond_chance", result.tiers["beyond_chance"],
+             label="Practices beyond chance alone (exact test, BH q < alpha)")
 rpt.headline("n_practices_flagged_without_exemption", int(variants.loc[1, "n_practices_flagged"]),
              label="Flagged without the oncology exemption")
 rpt.headline("n_practices_flagged_services_basis", int(variants.loc[2, "n_practices_flagged"]),

@@ -117,7 +117,7 @@ rpt.table("dollars", card.dollars.rename(columns={"loss_share": "loss_horizon_sh
 # %%
 rpt.headline("rate", float(card.screen_row.loc[0, "rate"]), label="3D rate", unit="share",
              suppressed=card.suppressed)
-rpt.headline("flagged", bool(card.flags.loc[0, "flagged"]), label="Flagged by the exact test")
+rpt.headline("flagged", bool(card.flags.loc[0, "flagged"]), label=f"Flagged: {screen.flag_label}")
 rpt.headline("percentile", float(card.screen_row.loc[0, "percentile"]),
              label="Peer percentile", unit="share", suppressed=card.suppressed)
 rpt.headline("loss_horizon_usd", report.policy_value(card.dollars, headline_policy,

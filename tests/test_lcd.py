@@ -164,10 +164,18 @@ def test_q_values_and_flags_in_screen(small):
     np.testing.assert_allclose(
         t.loc[["A", "B", "C"], "q_value"], stats.false_discovery_control(ps, method="bh")
     )
-    # B: p = 0.000336, q = 3 x 0.000336 = 0.00101 < 0.05 -> flagged; A: q = 0.131.
-    assert t["flag"].to_dict() == {"A": False, "B": True, "C": False, "D": False}
-    assert (t["flag"] == (t["q_value"] < 0.05)).all()
-    assert lcd.screen(SMALL, alpha=0.2).table.set_index("practice_id").loc["A", "flag"]
+    # B: p = 0.000336, q = 3 x 0.000336 = 0.00101 < 0.05 -> beyond chance; A: q = 0.131.
+    assert t["beyond_chance"].to_dict() == {"A": False, "B": True, "C": False, "D": False}
+    assert (t["beyond_chance"] == (t["q_value"] < 0.05)).all()
+    assert (t["flag_exact"] == t["beyond_chance"]).all()
+    assert lcd.screen(SMALL, alpha=0.2).table.set_index("practice_id").loc["A", "beyond_chance"]
+    # the rates vary beyond chance (phi = 3.6, chi-square test rejects): the leading
+    # flag is the tier beyond the usual variation, which B (35 %) does not reach
+    assert small.overdispersion.rejects(0.05)
+    assert (t["flag"] == t["beyond_variation"]).all() and not t["flag"].any()
+    assert t["status"].to_dict() == {
+        "A": "above the benchmark within chance", "B": "beyond chance only",
+        "C": "at or below the benchmark", "D": "not screened"}
 
 
 def test_multiplicity_can_remove_a_nominally_significant_flag():
@@ -336,7 +344,9 @@ def test_shrinkage_from_two_practices_is_not_estimable_not_certain():
     assert "Shrinkage (empirical-Bayes beta-binomial): not estimable: fewer than 3" in (
         two.definitions)
     # the flags that can be compared still are: the exact test and the percentile
-    assert two.disagreements["practice_id"].tolist() == ["P1"]  # percentile flag only
+    # 20 encounters each: too few to judge (min_volume 30), so no tier flags them
+    assert two.table["too_few"].all() and not two.table["flag_percentile"].any()
+    assert two.disagreements.empty
     assert _strict_json(two.to_dict())["prior"]["a"] is None
 
 
@@ -541,8 +551,8 @@ def test_result_renders_with_lcd_status_and_definitions(small):
         "2015-10-01",
         "2023-09-28",
         "RETIRED",
-        "3 practices screened",
-        "1 flagged",
+        "of 3 practices screened",
+        "1 of 3 beyond chance alone",
         "Benjamini",
         "Spiegelhalter",
         "Definitions",
@@ -660,12 +670,13 @@ def test_cli_lcd_on_a_small_fixture(tmp_path, capsys):
     claims_csv = tmp_path / "claims.csv"
     _claims_fixture(claims_csv)
     out = tmp_path / "out"
-    assert main(["lcd", str(claims_csv), "--out", str(out)]) == 0
+    assert main(["lcd", str(claims_csv), "--out", str(out), "--min-volume", "20"]) == 0
     printed = capsys.readouterr().out
-    # HI: 12/20, binomtest(12, 20, 0.2, alternative="greater").pvalue = 1.0e-4 -> flagged;
-    # LO: 2/20 -> p = 0.93. Oncology encounters (5 each, all with 3D) are exempt.
-    assert "2 practices screened, 1 flagged" in printed
-    assert "HI (60.0% of 20" in printed and "L35408" in printed and "2023-09-28" in printed
+    # HI: 12/20, binomtest(12, 20, 0.2, alternative="greater").pvalue = 1.0e-4 -> beyond
+    # chance; LO: 2/20 -> p = 0.93. Oncology encounters (5 each, all with 3D) are exempt.
+    assert "1 of 2 beyond chance alone" in printed
+    assert "Beyond chance only: HI (60.0% of 20" in printed
+    assert "L35408" in printed and "2023-09-28" in printed
     assert "Definitions:" in printed and "Benjamini" in printed
     table = pd.read_csv(out / "lcd_screen.csv").set_index("practice_id")
     assert table.loc["HI", ["n_ct_mr", "n_3d"]].tolist() == [20, 12]
@@ -674,7 +685,10 @@ def test_cli_lcd_on_a_small_fixture(tmp_path, capsys):
     )
     # excess = 12 - 4 = 8 encounters x ($25 x 17 lines / 17 encounters with 3D) = $200
     assert table.loc["HI", "excess_usd"] == pytest.approx(200.0)
-    assert table["flag"].to_dict() == {"HI": True, "LO": False}
+    assert table["beyond_chance"].to_dict() == {"HI": True, "LO": False}
+    # with the default minimum volume of 30 encounters neither is judged
+    assert main(["lcd", str(claims_csv), "--out", str(tmp_path / "o2")]) == 0
+    assert "2 with fewer than 30 encounters are too few to judge" in capsys.readouterr().out
     book = pd.read_excel(out / "lcd_screen.xlsx", sheet_name=None)
     assert set(book) == {"screen", "agreement", "trend", "definitions", "settings"}
     assert sorted(book["trend"]["period"].unique()) == ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]

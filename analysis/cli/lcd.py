@@ -58,12 +58,15 @@ def add(subparsers) -> None:
                    help="95%% interval of each rate (default clopper-pearson, exact)")
     p.add_argument("--payer", dest="payers", action="extend", nargs="+", metavar="NAME",
                    help="only these payers (e.g. --payer BCBSNC MEDICARE); default all")
+    p.add_argument("--min-volume", type=int, default=30, metavar="N",
+                   help="fewest CT/MR encounters (services on the services basis) a practice "
+                   "needs to be judged; below it: too few to judge (default 30)")
     p.add_argument("--period", choices=("year", "quarter"), default="quarter",
                    help="periods of the trend table (the screen sums all periods); "
                    "default quarter")
     engine_options(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    bounded(p, threshold="threshold", alpha="alpha")
+    bounded(p, threshold="threshold", alpha="alpha", min_volume="min_volume")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     result = lcd.screen(
         summ, threshold=args.threshold, basis=args.basis,
         exempt_oncology=args.exempt_oncology, alpha=args.alpha, ci=args.ci,
-        payers=args.payers,
+        payers=args.payers, min_volume=args.min_volume,
     )
     out = output_dir(args.out)
     settings = pd.DataFrame(
@@ -101,13 +104,15 @@ def run(args: argparse.Namespace) -> int:
         "funnel.png": png_writer(plots.funnel_plot(result)),
     })
 
-    flagged = result.table.loc[result.table["flag"]].sort_values("q_value")
     print(claim_lines_text(rep, skipped=True))
     print(result.headline)
-    if len(flagged):
-        print("Flagged: " + ", ".join(
-            f"{r.practice_id} ({r.rate:.1%} of {r.n_ct_mr:,}, q = {r.q_value:.2g})"
-            for r in flagged.itertuples()))
+    t = result.table
+    for status in ("beyond the usual variation", "beyond chance only", "too few to judge"):
+        shown = t.loc[t["status"] == status].sort_values(["q_value", "practice_id"])
+        if len(shown):
+            print(f"{status[0].upper()}{status[1:]}: " + ", ".join(
+                f"{r.practice_id} ({r.rate:.1%} of {r.n_ct_mr:,}, q = {r.q_value:.2g})"
+                for r in shown.itertuples()))
     n_unscreened = int((~result.table["screened"]).sum())
     if n_unscreened:
         print(f"Not screened (n_ct_mr = 0): {n_unscreened} practice(s).")

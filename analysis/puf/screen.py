@@ -9,6 +9,7 @@ which flags are robust to the suppression.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -237,6 +238,16 @@ _STATUS = {
 }
 
 
+def _beyond_chance(result: lcd.ScreenResult) -> lcd.ScreenResult:
+    """The screen with ``flag`` = beyond chance (the exact test with BH control). The
+    suppression bounds rest on BH q-values being monotone in each practice's counts; the
+    tier beyond the usual variation is not (raising one practice's counts changes the
+    overdispersion every practice is judged against), so the PUF screen flags by the
+    exact test and shows the tiers beside it."""
+    table = result.table.assign(flag=result.table["beyond_chance"])
+    return dataclasses.replace(result, table=table)
+
+
 def screen_puf(
     summary: pd.DataFrame,
     *,
@@ -281,17 +292,17 @@ def screen_puf(
     # lcd.screen rounds the (possibly fractional) service counts to whole services;
     # the hidden maxima are rounded here so that adding them keeps counts whole.
     summary = summary.assign(**{c: summary[c].astype(float).round() for c in needed})
-    observed = lcd.screen(summary, **options)
-    at_lower = lcd.screen(
+    observed = _beyond_chance(lcd.screen(summary, **options))
+    at_lower = _beyond_chance(lcd.screen(
         summary.assign(ct_mr_units=summary["ct_mr_units"] + summary["hidden_ct_mr_units_max"]),
         **options,
-    )
-    at_upper = lcd.screen(
+    ))
+    at_upper = _beyond_chance(lcd.screen(
         summary.assign(
             units_3d_76376=summary["units_3d_76376"] + summary["hidden_3d_units_max"]
         ),
         **options,
-    )
+    ))
     keys = ["practice_id"]
     lower = at_lower.table.loc[:, keys + ["flag"]].rename(columns={"flag": "flag_at_lower"})
     upper = at_upper.table.loc[:, keys + ["flag"]].rename(columns={"flag": "flag_at_upper"})

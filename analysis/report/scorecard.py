@@ -54,6 +54,9 @@ class Scorecard:
         its rate is not estimable; its dollars are still in :attr:`dollars`.
     annualization : str
         How year 1 of :attr:`dollars` was annualized for this practice, in words.
+    status : str
+        The practice's tier in the screen (``analysis.lcd``: beyond the usual
+        variation, beyond chance only, too few to judge, ...).
     """
 
     practice_id: str
@@ -65,6 +68,7 @@ class Scorecard:
     suppressed: bool = False
     not_screened: str = ""
     annualization: str = ""
+    status: str = ""
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -94,17 +98,18 @@ class Scorecard:
             return (f"**Practice {self.practice_id}.** It is not screened against the "
                     f"{d.loc[0, 'benchmark']} benchmark: {self.not_screened}, so its 3D "
                     "rate is not estimable. Its 3D lines still count in the dollars below.")
-        flagged = "flags" if bool(self.flags.loc[0, "flagged"]) else "does not flag"
+        verb = "flags" if bool(self.flags.loc[0, "flagged"]) else "does not flag"
+        flagged = f"the screen {verb} it"
         if self.suppressed:
             return (f"**Practice {self.practice_id}.** Its counts are withheld in this "
                     "report (a count below the reporting threshold, or the practice that "
                     "keeps one from being recovered from a total), so its rate is not shown "
                     "(suppressed); the peer "
                     f"median is {d.loc[0, 'peer_median']} against the "
-                    f"{d.loc[0, 'benchmark']} benchmark. The exact test {flagged} it.")
+                    f"{d.loc[0, 'benchmark']} benchmark; {flagged}.")
         return (f"**Practice {self.practice_id}.** Its 3D rate is {d.loc[0, 'practice']} "
                 f"against a peer median of {d.loc[0, 'peer_median']} and the "
-                f"{d.loc[0, 'benchmark']} benchmark; the exact test {flagged} it.")
+                f"{d.loc[0, 'benchmark']} benchmark; {flagged} ({self.status}).")
 
 
 def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
@@ -170,6 +175,8 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
     shrinkage = ("P(true rate > benchmark) > 0.95" if screen.prior.estimable
                  else f"not estimable: {screen.prior.not_estimable}")
     flags = pd.DataFrame([
+        {"screen": "the screen's leading tier", "flagged": bool(rec["flag"]),
+         "rule": f"{screen.flag_label}; at least {s.min_volume} CT/MR {s.basis}"},
         {"screen": "exact binomial test, Benjamini-Hochberg", "flagged": bool(rec["flag_exact"]),
          "rule": f"q < {s.alpha:g} for H0: rate <= {s.threshold:g}"},
         {"screen": "peer percentile (PEPPER-style)", "flagged": bool(rec["flag_percentile"]),
@@ -212,7 +219,7 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
             hidden_practices(screen, settings=privacy))
     return Scorecard(pid, position, row[screen_cols].reset_index(drop=True), flags,
                      compliance, dollars, suppressed, not_screened,
-                     _annualization_text(impact, pid))
+                     _annualization_text(impact, pid), str(rec["status"]))
 
 
 def _annualization_text(impact, pid: str) -> str:

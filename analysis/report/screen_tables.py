@@ -27,23 +27,25 @@ def screen_variants(
 ) -> pd.DataFrame:
     """How the LCD-benchmark picture changes with chance, the cancer exception and basis.
 
-    Rows: practices whose raw rate is above the threshold (no test), then flagged by
-    the exact test with BH control (a) with oncology encounters exempt (the default
-    screen), (b) without the exemption, (c) on the services basis (what the Medicare
-    PUF allows). ``options`` go to :func:`analysis.lcd.screen` (threshold, alpha, ...).
+    Rows: practices whose raw rate is above the threshold (no test), beyond chance (the
+    exact test with BH control) and flagged (the screen's leading tier: beyond the usual
+    variation between practices when they vary beyond chance, else beyond chance) (a)
+    with oncology encounters exempt (the default screen), (b) without the exemption, (c)
+    on the services basis (what the Medicare PUF allows). ``options`` go to
+    :func:`analysis.lcd.screen` (threshold, alpha, ...).
 
     Returns
     -------
     DataFrame
         ``variant, basis, oncology_exempt, n_practices_screened,
-        n_practices_above_threshold, n_practices_flagged, flagged`` (practice ids, comma
-        separated).
+        n_practices_above_threshold, n_practices_beyond_chance, n_practices_flagged,
+        flagged`` (practice ids, comma separated).
     """
     options = {k: v for k, v in options.items() if k not in ("basis", "exempt_oncology")}
     variants = [
-        ("exact test + FDR, oncology exempt (default)", "encounters", True),
-        ("exact test + FDR, oncology not exempt", "encounters", False),
-        ("exact test + FDR, services basis", "services", False),
+        ("oncology exempt (default)", "encounters", True),
+        ("oncology not exempt", "encounters", False),
+        ("services basis", "services", False),
     ]
     rows = []
     for label, basis, exempt in variants:
@@ -54,6 +56,7 @@ def screen_variants(
             "variant": label, "basis": basis, "oncology_exempt": exempt,
             "n_practices_screened": int(len(t)),
             "n_practices_above_threshold": int((t["rate"] > r.settings.threshold).sum()),
+            "n_practices_beyond_chance": int(t["beyond_chance"].sum()),
             "n_practices_flagged": int(t["flag"].sum()),
             "flagged": ", ".join(sorted(t.loc[t["flag"], "practice_id"].astype(str))),
         })
