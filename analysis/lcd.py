@@ -87,11 +87,14 @@ is ``n_3d``.
   ``p < 0.025``: the limits are interpolated (Spiegelhalter), the test is not.
 - **Excess**: ``expected_n_3d = threshold * n_ct_mr``, ``excess_n_3d = max(0, n_3d -
   expected_n_3d)``; ``excess_usd = excess_n_3d * usd_per_3d`` where ``usd_per_3d`` is
-  the practice's observed allowed dollars of 3D lines (``allowed_3d_76376_usd +
-  allowed_3d_76377_usd``) per encounter with 3D (``n_encounters_3d``, all encounters:
+  the practice's 3D dollars per encounter with 3D (``n_encounters_3d``, all encounters:
   the summary does not split dollars by oncology) on the encounter basis, per 3D unit
-  on the services basis. 3D lines without an observed ``allowed_usd`` add no dollars
-  (``n_unpriced_3d_lines`` counts them).
+  on the services basis. The dollars are priced as the revenue model prices them: the
+  observed ``allowed_usd`` where a line has one, else the Medicare fee schedule times
+  the payer's multiplier (``rev_medicare_usd_*`` of the compliant lines;
+  :class:`analysis.impact.ImpactAssumptions`). Where neither exists the dollars are
+  unknown: ``usd_per_3d`` and (with an excess) ``excess_usd`` are NaN, never $0;
+  ``excess_usd_priced_by`` says which.
 - Practices with ``n_ct_mr == 0`` are reported but not screened: NaN statistics, no
   flags; they do not count in the BH correction, the overdispersion or the prior.
 
@@ -555,6 +558,53 @@ def _whole(values: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(values, dtype=float))
 
 
+_MEDICARE_PRICED = tuple(f"rev_medicare_usd_{g}" for g in ("onc", "ind", "oth"))
+
+
+def _priced_dollars(rows: pd.DataFrame, practices: pd.Series, assumptions
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Dollars of each practice's 3D lines, priced as the revenue model prices them, and
+    how: the observed allowed amount where a line has one, else the fee schedule times the
+    payer's multiplier (:class:`analysis.impact.ImpactAssumptions`); NaN with the reason
+    where neither exists (never $0 for "unknown")."""
+    n = len(practices)
+    if not all(c in rows.columns for c in _DOLLARS):
+        return np.full(n, np.nan), np.full(n, "unknown: no dollar columns in the summary",
+                                            dtype=object)
+    observed = rows[list(_DOLLARS)].sum(axis=1).astype(float)
+    fee = pd.Series(0.0, index=rows.index)
+    if all(c in rows.columns for c in _MEDICARE_PRICED):
+        from analysis.impact import ImpactAssumptions
+        from analysis.revenue_engine import PAYER_CLASSES
+
+        a = ImpactAssumptions() if assumptions is None else assumptions
+        mult = np.array([getattr(a, f"{c}_multiplier") for c in PAYER_CLASSES])
+        fee = rows[list(_MEDICARE_PRICED)].sum(axis=1).astype(float) * mult[
+            a.payer_class(rows["payer"])]
+    lines = rows["n_3d_lines"] if "n_3d_lines" in rows.columns else pd.Series(0, rows.index)
+    unpriced = (rows["n_unpriced_3d_lines"] if "n_unpriced_3d_lines" in rows.columns
+                else pd.Series(0, rows.index))
+    no_price = (rows["n_no_price_3d_lines"] if "n_no_price_3d_lines" in rows.columns
+                else pd.Series(0, rows.index))
+    by = pd.DataFrame({"practice_id": rows["practice_id"], "observed": observed, "fee": fee,
+                       "lines": lines, "unpriced": unpriced, "no_price": no_price}
+                      ).groupby("practice_id").sum().reindex(practices.astype(str))
+    has_columns = {"n_3d_lines", "n_unpriced_3d_lines"} <= set(rows.columns)
+    all_unknown = (by["lines"] > 0) & (by["no_price"] >= by["lines"]) if has_columns else (
+        by["observed"] == 0)
+    dollars = (by["observed"] + by["fee"]).to_numpy(float, copy=True)
+    dollars[all_unknown.to_numpy(bool)] = np.nan
+    how = np.select(
+        [all_unknown.to_numpy(bool), (by["unpriced"] == 0).to_numpy(bool),
+         (by["unpriced"] >= by["lines"]).to_numpy(bool)],
+        ["unknown: no allowed amount and no fee-schedule price", "observed allowed amounts",
+         "fee schedule x payer multiplier (no allowed amounts)"],
+        default="observed, and fee schedule x payer multiplier where missing")
+    if not has_columns:
+        how = np.where(all_unknown.to_numpy(bool), how, "observed allowed amounts")
+    return dollars, how.astype(object)
+
+
 def _count_error(frame: pd.DataFrame, row: int, column: str, message: str) -> InputError:
     """The error for the count in 0-based ``row`` of ``column`` (reported 1-based)."""
     return InputError(message, row=row + 1, column=column, value=frame[column].iloc[row])
@@ -632,9 +682,10 @@ def _definitions(s: ScreenSettings, od: Overdispersion, prior: BetaPrior) -> str
         "quantile of peers (PEPPER-style; practices tied at the cut are flagged).",
         f"Excess: excess_n_3d = max(0, n_3d - {s.threshold:g} n_ct_mr); excess_usd = "
         "excess_n_3d times "
-        "the observed allowed dollars of 3D lines per "
+        "the 3D dollars per "
         + ("3D unit" if s.basis == "services" else "encounter with 3D (all encounters)")
-        + "; lines without allowed_usd add no dollars.",
+        + ": the observed allowed amount, else the fee schedule times the payer's "
+        "multiplier; unknown (not $0) where a practice's 3D lines have neither.",
         "Practices with n_ct_mr = 0 are reported but not screened (no p-value, no flag).",
     ]
     return "\n".join(lines)
@@ -717,6 +768,7 @@ def screen(
     settings: ScreenSettings | None = None,
     *,
     quarterly: pd.DataFrame | None = None,
+    assumptions=None,
     **options: Any,
 ) -> ScreenResult:
     """Screen each practice's 3D rendering rate against the LCD L35408 benchmark.
@@ -730,6 +782,9 @@ def screen(
         The options; default ``ScreenSettings()``.
     quarterly : DataFrame, optional
         A quarterly summary for the trend; default: the periods present in ``summary``.
+    assumptions : analysis.impact.ImpactAssumptions, optional
+        The payer multipliers that price 3D lines without an observed allowed amount in
+        the excess dollars (default: the bundled assumptions).
     **options
         Fields of :class:`ScreenSettings` (``threshold``, ``basis``,
         ``exempt_oncology``, ``alpha``, ``ci``, ``ci_level``, ``periods``, ``payers``,
@@ -830,13 +885,11 @@ def screen(
         per_3d_den = (
             per["n_encounters_3d"].to_numpy(float) if "n_encounters_3d" in per.columns else x
         )
-    if all(c in per.columns for c in _DOLLARS):
-        dollars = per[list(_DOLLARS)].sum(axis=1).to_numpy(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            usd_per_3d = np.where(per_3d_den > 0, dollars / per_3d_den, np.nan)
-    else:
-        usd_per_3d = np.full(n.shape, np.nan)
+    dollars, priced_by = _priced_dollars(rows, per["practice_id"], assumptions)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        usd_per_3d = np.where(per_3d_den > 0, dollars / per_3d_den, np.nan)
     excess = np.where(screened, np.maximum(0.0, x - t * n), 0.0)
+    # no excess: $0; an excess whose dollars are unknown: NaN, never $0
     excess_usd = np.where(excess > 0, excess * usd_per_3d, 0.0)
 
     # the tiers: above the benchmark, beyond chance, beyond the usual variation
@@ -901,6 +954,7 @@ def screen(
             excess_n_3d=excess,
             usd_per_3d=usd_per_3d,
             excess_usd=excess_usd,
+            excess_usd_priced_by=priced_by,
         )
     )
     if quarterly is not None:

@@ -432,6 +432,43 @@ def test_excess_and_dollars(small):
     assert c["excess_n_3d"] == 0 and c["excess_usd"] == 0
 
 
+def test_excess_dollars_are_priced_like_the_revenue_model_never_zero_for_unknown():
+    # Three practices, each 50 encounters with 20 with 3D (excess 20 - 0.2 x 50 = 10),
+    # 20 3D lines, on BCBSNC (commercial; multiplier from the bundled assumptions):
+    #   OBS: all 20 lines have allowed amounts, $800: $40 per encounter with 3D;
+    #   FEE: no allowed amount, fee schedule $500 over the compliant lines: $500 x m / 20;
+    #   MIX: 10 lines observed ($400), 10 priced by the fee schedule ($250): ($400 + $250 m)/20;
+    #   NONE: no allowed amount and no fee-schedule price: unknown, not $0.
+    from analysis.impact import ImpactAssumptions
+    m = ImpactAssumptions().commercial_multiplier
+    base = {"nononc": (50, 20)}
+    rows = [
+        base | {"practice_id": "OBS", "allowed_3d_76376_usd": 800.0},
+        base | {"practice_id": "FEE"},
+        base | {"practice_id": "MIX", "allowed_3d_76376_usd": 400.0},
+        base | {"practice_id": "NONE"},
+    ]
+    s = make_summary(rows).assign(
+        n_3d_lines=20, n_unpriced_3d_lines=[0, 20, 10, 20], n_no_price_3d_lines=[0, 0, 0, 20],
+        rev_medicare_usd_onc=0.0, rev_medicare_usd_ind=0.0,
+        rev_medicare_usd_oth=[0.0, 500.0, 250.0, 0.0])
+    t = lcd.screen(s).table.set_index("practice_id")
+    assert (t["excess_n_3d"] == 10).all()
+    assert t.loc["OBS", "excess_usd"] == pytest.approx(10 * 800 / 20)
+    assert t.loc["FEE", "excess_usd"] == pytest.approx(10 * 500 * m / 20)
+    assert t.loc["MIX", "excess_usd"] == pytest.approx(10 * (400 + 250 * m) / 20)
+    assert np.isnan(t.loc["NONE", "excess_usd"]) and np.isnan(t.loc["NONE", "usd_per_3d"])
+    assert t["excess_usd_priced_by"].to_dict() == {
+        "OBS": "observed allowed amounts",
+        "FEE": "fee schedule x payer multiplier (no allowed amounts)",
+        "MIX": "observed, and fee schedule x payer multiplier where missing",
+        "NONE": "unknown: no allowed amount and no fee-schedule price"}
+    # a payer's multiplier counts: the same fee-schedule dollars on MEDICARE at 1.0
+    medicare = lcd.screen(s.assign(payer="MEDICARE")).table.set_index("practice_id")
+    assert medicare.loc["FEE", "excess_usd"] == pytest.approx(
+        10 * 500 * ImpactAssumptions().medicare_multiplier / 20)
+
+
 # --------------------------------------------------------- agreement and trend
 
 
