@@ -189,7 +189,8 @@ def test_peer_median_leaves_out_hidden_practices():
     assert plan.hidden == {"TINYX", "A"}  # A (10 with 3D) the smallest complement
     impact = type("I", (), {"practices": pd.DataFrame(
         columns=["practice_id", "policy", "year", "revenue_without_usd", "loss_usd",
-                 "net_margin_loss_usd"])})()
+                 "net_margin_loss_usd"]),
+        "annualization": pd.DataFrame(columns=["practice_id"])})()
     card = rpt_module.scorecard(summary, "B", screen=screen, impact=impact, plan=plan)
     rate = card.position.set_index("measure").loc["3D rate (screen basis)"]
     assert rate["peer_median"] == pytest.approx(0.30)  # median of MIDX, B, C
@@ -318,3 +319,23 @@ def test_a_report_on_tinyx_midx_and_big_practices_gives_nothing_away(tmp_path):
     page = (base / "lcd_screen/lcd_screen.html").read_text()
     assert page.count("2 of 4 practices suppressed") == 1  # the rule, once
     assert np.isfinite(float(screen.loc["BIG1", "percentile"]))
+
+
+def test_claims_read_totals_are_withheld_where_they_cannot_be_protected():
+    from types import SimpleNamespace
+
+    from analysis.privacy import PrivacySettings
+    from analysis.report.provenance import inputs_overview
+
+    inputs = SimpleNamespace(info={"rows": {"encounters": 603, "lines_3d": 7},
+                                   "claims_report": {}, "link_window_days": 7},
+                             practices=["TINYX"])
+    settings = PrivacySettings()
+    shown = dict(inputs_overview(inputs).values.tolist())
+    assert shown["CT/MR encounters"] == "603" and shown["3D lines"] == "7"  # no plan
+    safe = SimpleNamespace(unprotected=(), settings=settings)
+    shown = dict(inputs_overview(inputs, safe).values.tolist())
+    assert shown["CT/MR encounters"] == "603" and shown["3D lines"].startswith("withheld")
+    one = SimpleNamespace(unprotected=("n_encounters",), settings=settings)
+    shown = dict(inputs_overview(inputs, one).values.tolist())
+    assert shown["CT/MR encounters"].startswith("withheld")

@@ -271,6 +271,7 @@ def test_lcd_headlines_match_the_package(run):
     got = _headline(run, "base/lcd_screen")
     assert got["n_practices_screened"] == screen.n_screened == 6
     assert got["n_practices_flagged"] == screen.n_flagged
+    assert got["n_practices_beyond_chance"] == screen.tiers["beyond_chance"]
     t = screen.table.loc[screen.table["screened"]]
     assert got["n_practices_above_threshold"] == int((t["rate"] > 0.20).sum())
     no_exempt = lcd.screen(summary, exempt_oncology=False)

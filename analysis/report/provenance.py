@@ -156,11 +156,15 @@ def puf_data_statement(path: str | Path, *, counts: Mapping[str, Any] | None = N
     return text
 
 
-def inputs_overview(inputs: SharedInputs) -> pd.DataFrame:
+def inputs_overview(inputs: SharedInputs, plan=None) -> pd.DataFrame:
     """What the run read: claims files (name and SHA-256) and row counts.
 
-    Row counts of whole files are far above any small-cell threshold; they are
-    shown as they are (the file's own size, not a patient count of a cell).
+    Row counts of whole files are shown as they are (the file's own size, not a patient
+    count of a cell). The totals of CT/MR encounters and 3D lines are totals of the
+    practices' counts: with a disclosure ``plan`` (:class:`analysis.disclosure.
+    DisclosurePlan`) they are withheld when the plan cannot protect a suppressed
+    practice from them (:attr:`~analysis.disclosure.DisclosurePlan.unprotected`) or
+    when they are themselves from 1 to the threshold.
     """
     info = inputs.info
     report = info.get("claims_report") or {}
@@ -174,7 +178,12 @@ def inputs_overview(inputs: SharedInputs) -> pd.DataFrame:
     counts = info.get("rows", {})
     for key, label in (("encounters", "CT/MR encounters"), ("lines_3d", "3D lines")):
         if key in counts:
-            rows.append({"item": label, "value": f"{int(counts[key]):,}"})
+            value = int(counts[key])
+            withheld = plan is not None and (
+                bool(plan.unprotected) or 0 < value < plan.settings.min_cell_count)
+            rows.append({"item": label, "value": (
+                "withheld: it would give back a suppressed practice's count" if withheld
+                else f"{value:,}")})
     rows.append({"item": "practices", "value": str(len(inputs.practices))})
     rows.append({"item": "link window (days)", "value": str(info.get("link_window_days"))})
     return pd.DataFrame(rows)

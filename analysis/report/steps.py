@@ -67,8 +67,8 @@ def show_scenario_section(rpt: ReportWriter, values: Mapping[str, Any], *,
         title=values.get("scenario_title", ""),
         description=values.get("scenario_description", ""), key=key))
     if inputs is not None:
-        rpt.table("claims_load", inputs_overview(inputs), caption="Claims read and linked",
-                  of_practice=False)
+        rpt.table("claims_load", inputs_overview(inputs, getattr(rpt, "plan", None)),
+                  caption="Claims read and linked", of_practice=False)
 
 
 class ImpactSetup(NamedTuple):
