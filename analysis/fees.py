@@ -3,7 +3,8 @@
 Every public name ``analysis.fees`` had is importable from here as before. One
 differs: :func:`analysis.pricing.price` takes the relative value and GPCI tables it
 prices from, while :func:`price` here keeps the former signature and prices from the
-bundled 2025 files when no tables are given.
+bundled files of every year (:func:`analysis.pricing.bundled_schedule`) when no tables
+are given.
 """
 
 from __future__ import annotations
@@ -70,16 +71,17 @@ def price(
     gpci: pd.DataFrame | None = None,
     qualifying_apm: bool = False,
 ) -> pd.DataFrame:
-    """:func:`analysis.pricing.price`, from the bundled 2025 files where ``rvu`` or
-    ``gpci`` is not given.
+    """:func:`analysis.pricing.price`, from the bundled files of every year where
+    ``rvu`` or ``gpci`` is not given.
 
     >>> lines = pd.DataFrame({"cpt_code": ["76376"], "state": "US", "year": 2025})
     >>> price(lines)["medicare_usd"].tolist()
     [24.91]
     """
+    bundled = pricing.bundled_schedule()
     return pricing.price(
         lines,
-        load_rvu() if rvu is None else rvu,
-        load_gpci() if gpci is None else gpci,
+        bundled.rvu if rvu is None else rvu,
+        bundled.gpci if gpci is None else gpci,
         qualifying_apm=qualifying_apm,
     )

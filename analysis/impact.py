@@ -36,7 +36,11 @@ Annualization
     period). The LCD cap is computed on the whole baseline, not per period.
 Years
     Year ``t`` (1..horizon) starts ``t - 1`` years after ``start_date``. Volumes grow
-    by ``(1 + volume_growth)^(t-1)``, prices by ``(1 + fee_update)^(t-1)``. The loss
+    by ``(1 + volume_growth)^(t-1)``, prices by ``(1 + fee_update)^(t-1)``; with
+    ``prices="fee_schedule"`` prices are instead those of each year's fee schedule
+    (:func:`analysis.revenue_engine.horizon_prices`: with a 2025 start, year 1 the 2025
+    PFS, year 2 the 2026 PFS, as a price index on the baseline), times
+    ``(1 + fee_update)`` per year after the last known schedule. The loss
     in year ``t`` is scaled by the share of the year in which the policy is in force
     (from its ``effective_date``). Present values discount year ``t`` by
     ``(1 + discount_rate)^-(t-1)``; the default rate 0 gives undiscounted totals.
@@ -103,6 +107,7 @@ from analysis.revenue_engine import (
     PAYER_CLASSES,
     annual_quantities,
     base_case_parameters,
+    horizon_prices,
     year_factors,
 )
 
@@ -145,7 +150,8 @@ class ImpactAssumptions:
     payer_cost_share : float in [0, 1]
         Payer's share of the allowed amount where ``paid_usd`` is not observed.
     volume_growth, fee_update : float > -1
-        Annual growth of volume and of prices after year 1.
+        Annual growth of volume, and of prices after year 1 (after the last known
+        fee schedule with ``prices="fee_schedule"``).
     stop_share : float in [0, 1]
         Share of newly unpaid renderings the practice stops producing.
     cost_per_rendering_usd : float >= 0
@@ -341,6 +347,10 @@ class ImpactResult:
     annualization : DataFrame
         Per practice: ``practice_id, first_period, last_period, periods_observed,
         years_observed, annualization_factor`` (:class:`analysis.revenue_base.ImpactBase`).
+    prices : DataFrame
+        The fee schedule and price index of each horizon year
+        (:func:`~analysis.revenue_engine.horizon_prices`); empty when the baseline's
+        prices were used.
     """
 
     practices: pd.DataFrame
@@ -350,6 +360,7 @@ class ImpactResult:
     policies: tuple[Policy, ...]
     base: dict[str, Any]
     annualization: pd.DataFrame
+    prices: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -437,6 +448,15 @@ class ImpactResult:
                 settings["policy_payers"],
             ),
             ("annualization_factor", _factor_text(self.base), self.base["annualization"]),
+            *(
+                (f"fee_schedule_year_{r.year}", round(r.price_index, 6), r.fee_schedule)
+                for r in self.prices.itertuples()
+            ),
+            *(
+                [("fee_schedule_baseline", 1.0, self.prices.attrs["baseline"])]
+                if "baseline" in self.prices.attrs
+                else []
+            ),
         ]
         out = pd.DataFrame(rows)[
             ["parameter", "value", "base", "low", "high", "distribution", "unit", "label", "source"]
@@ -500,6 +520,18 @@ class ImpactResult:
                     "policies": [p.to_dict() for p in self.policies],
                     "baseline": self.base,
                     "annualization": self.annualization.to_dict("records"),
+                    **(
+                        {
+                            "fee_schedules": self.prices.assign(
+                                year_start=self.prices["year_start"].dt.strftime("%Y-%m-%d"),
+                                schedule_date=self.prices["schedule_date"].dt.strftime(
+                                    "%Y-%m-%d"
+                                ),
+                            ).to_dict("records")
+                        }
+                        if len(self.prices)
+                        else {}
+                    ),
                 },
                 indent=None,
             )
@@ -544,6 +576,7 @@ def impact(
     policies: Policy | Sequence[Policy] | None = None,
     *,
     assumptions: ImpactAssumptions | None = None,
+    prices: str | pd.DataFrame = "baseline",
 ) -> ImpactResult:
     """World without vs. world with each policy, per practice and year.
 
@@ -556,6 +589,13 @@ def impact(
         Default: full bundling by BCBS NC (:func:`analysis.policy.full_bundling`).
     assumptions : ImpactAssumptions, optional
         Defaults from ``data/reference/impact_assumptions.csv``.
+    prices : {"baseline", "fee_schedule"} or DataFrame, default "baseline"
+        ``"baseline"``: the baseline's prices, times ``(1 + fee_update)`` per year
+        after year 1. ``"fee_schedule"``: base-year volumes priced at each horizon
+        year's Medicare fee schedule (:func:`analysis.revenue_engine.horizon_prices`
+        with the bundled files); or that function's table built from other files.
+        The result's ``prices`` and assumption table say which schedule priced each
+        year.
 
     Returns
     -------
@@ -584,6 +624,14 @@ def impact(
     arrays = base.arrays()
     horizon = assumptions.horizon_years
     n_rows = len(base.rows)
+    if isinstance(prices, str) and prices == "fee_schedule":
+        prices = horizon_prices(base, horizon=horizon, start_date=assumptions.start_date)
+    elif isinstance(prices, str):
+        if prices != "baseline":
+            raise InputError(
+                "prices must be 'baseline' or 'fee_schedule'", column="prices", value=prices
+            )
+        prices = None
     blocks: dict[str, list[np.ndarray]] = {}
     years = []
     for policy in policies:
@@ -594,7 +642,9 @@ def impact(
                 base, policy, params, classes, arrays=arrays, reduce=False
             ).items()
         }
-        f = year_factors(policy, params, horizon=horizon, start_date=assumptions.start_date)
+        f = year_factors(
+            policy, params, horizon=horizon, start_date=assumptions.start_date, prices=prices
+        )
         e = f["in_force"][:, None]
         v, p, d = (f[x][0][:, None] for x in ("volume", "price", "discount"))
         unpaid = rows["renderings_unpaid"] * e * v
@@ -693,6 +743,7 @@ def impact(
         policies=policies,
         base=base.to_dict(),
         annualization=base.annualization,
+        prices=pd.DataFrame() if prices is None else prices,
     )
 
 

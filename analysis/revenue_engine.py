@@ -9,8 +9,10 @@ with one draw, the base case (:func:`base_case_parameters`);
 :mod:`analysis.uncertainty` with thousands.
 
 - :func:`annual_quantities`: year 1 with the policy fully in force.
-- :func:`year_factors`: share of each horizon year in force, volume growth, price
-  updates and discounting.
+- :func:`horizon_prices`: the fee schedule that prices each horizon year and its price
+  index against the baseline.
+- :func:`year_factors`: share of each horizon year in force, volume growth, prices
+  and discounting.
 - :func:`horizon_totals`: the two combined into discounted totals over the horizon.
 """
 
@@ -24,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.policy import GROUPS, Policy, paid_share_arrays
+from analysis.pricing import FeeSchedule, bundled_schedule, conversion_factors, price
 from analysis.revenue_base import ImpactBase
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ __all__ = [
     "PAYER_CLASSES",
     "annual_quantities",
     "base_case_parameters",
+    "horizon_prices",
     "horizon_totals",
     "year_factors",
 ]
@@ -142,15 +146,121 @@ def _in_force(policy: Policy, start_date: dt.date, horizon: int) -> np.ndarray:
     return share
 
 
+def _middle(start: pd.Timestamp, end: pd.Timestamp) -> pd.Timestamp:
+    return (start + (end - start) / 2).normalize()
+
+
+def horizon_prices(
+    base: ImpactBase,
+    *,
+    horizon: int,
+    start_date: dt.date,
+    schedule: FeeSchedule | None = None,
+    qualifying_apm: bool = False,
+) -> pd.DataFrame:
+    """The fee schedule of each horizon year and its price index against the baseline.
+
+    Base-year volumes are priced at each horizon year's fee schedule: the Medicare PFS
+    in force at the middle of the year (its conversion factor, and the RVU file of
+    its year, the latest up to it), so with a 2025-01-01 start year 1 is the 2025
+    schedule and year 2 the 2026 one. A year after the last known schedule (the
+    last year in ``data/reference/conversion_factors.csv``) keeps that schedule and is
+    moved by ``fee_update`` once per year after it (:func:`year_factors`).
+
+    ``price_index`` is the fee-schedule amount of the baseline's 3D rendering, priced
+    as in that year, over the same amount priced as at the middle of the baseline
+    (the schedule that priced the baseline's lines). The amount is that of a fixed
+    basket [A]: the baseline's units of 76376 and 76377 (``units_3d_*``; one each if
+    the summary lacks them), each the global service (professional + technical) at
+    the national non-facility rate (GPCIs 1.0). Every 3D price - observed allowed
+    amounts and fee-schedule prices alike - moves with this index, as it moved with
+    ``fee_update`` alone before 2026's schedule was known [A]: commercial rates are
+    modelled as multiples of Medicare's.
+
+    Returns
+    -------
+    DataFrame
+        One row per horizon year: ``year, year_start, schedule_date, fee_year,
+        rvu_vintage, conversion_factor, basket_usd, price_index,
+        years_after_schedule`` and ``fee_schedule`` (what priced the year, in words);
+        ``attrs["baseline"]`` says the same of the baseline.
+    """
+    schedule = bundled_schedule() if schedule is None else schedule
+    last = int(conversion_factors()["end_date"].max().year)
+    periods = [pd.Period(p) for p in base.periods]
+    base_mid = _middle(min(p.start_time for p in periods), max(p.end_time for p in periods))
+    starts = [pd.Timestamp(start_date) + pd.DateOffset(years=k) for k in range(horizon + 1)]
+    mids = [_middle(a, b) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+    dates = [d if d.year <= last else pd.Timestamp(last, 7, 1) for d in [base_mid, *mids]]
+    rows = base.rows
+    units = {c: float(rows[f"units_3d_{c}"].sum()) if f"units_3d_{c}" in rows else 1.0
+             for c in ("76376", "76377")}  # fmt: skip
+    if not sum(units.values()):
+        units = dict.fromkeys(units, 1.0)
+    basket = pd.DataFrame(
+        [(c, d) for d in dates for c in units], columns=["cpt_code", "service_date"]
+    ).assign(component="global", setting="non_facility", state="US")
+    priced = price(basket, *schedule, qualifying_apm=qualifying_apm).assign(
+        units=basket["cpt_code"].map(units), date=basket["service_date"]
+    )
+    by_date = (
+        priced.assign(usd=priced["medicare_usd"] * priced["units"])
+        .groupby("date", sort=False)
+        .agg(basket_usd=("usd", "sum"), conversion_factor=("conversion_factor", "first"),
+             rvu_vintage=("rvu_vintage", "first"))  # fmt: skip
+    )
+    first = by_date.loc[dates[0]]
+    out = pd.DataFrame({
+        "year": np.arange(1, horizon + 1),
+        "year_start": starts[:-1],
+        "schedule_date": dates[1:],
+        "fee_year": [d.year for d in dates[1:]],
+        "rvu_vintage": by_date.loc[dates[1:], "rvu_vintage"].to_numpy(dtype=int),
+        "conversion_factor": by_date.loc[dates[1:], "conversion_factor"].to_numpy(),
+        "basket_usd": by_date.loc[dates[1:], "basket_usd"].to_numpy(),
+        "years_after_schedule": [max(0, m.year - last) for m in mids],
+    })  # fmt: skip
+    out["price_index"] = out["basket_usd"] / first["basket_usd"]
+    out["fee_schedule"] = [
+        f"{r.fee_year} Medicare PFS: {r.rvu_vintage} RVU file, conversion factor "
+        f"${r.conversion_factor:.4f}, price index {r.price_index:.4f}"
+        + (f", then x (1 + fee update)^{r.years_after_schedule}" if r.years_after_schedule
+           else "")
+        for r in out.itertuples()
+    ]  # fmt: skip
+    out.attrs["baseline"] = (
+        f"baseline {base.periods[0]}..{base.periods[-1]} priced as on "
+        f"{dates[0]:%Y-%m-%d}: {int(first['rvu_vintage'])} RVU file, conversion factor "
+        f"${first['conversion_factor']:.4f}"
+    )
+    return out
+
+
 def year_factors(
-    policy: Policy, params: Mapping[str, np.ndarray], *, horizon: int, start_date: dt.date
+    policy: Policy,
+    params: Mapping[str, np.ndarray],
+    *,
+    horizon: int,
+    start_date: dt.date,
+    prices: pd.DataFrame | None = None,
 ) -> dict[str, np.ndarray]:
-    """``in_force (H,)``, and ``volume, price, discount`` of shape ``(n_draws, H)``."""
+    """``in_force (H,)``, and ``volume, price, discount`` of shape ``(n_draws, H)``.
+
+    ``price`` is the fee-schedule index of each year (``prices``, from
+    :func:`horizon_prices`) times ``(1 + fee_update)`` for each year after the last
+    known schedule; without ``prices``, the baseline's prices times
+    ``(1 + fee_update)^(t-1)``.
+    """
     t = np.arange(horizon)
+    if prices is None:
+        index, after = np.ones((1, horizon)), t[None, :].astype(float)
+    else:
+        index = prices["price_index"].to_numpy(dtype=float)[None, :horizon]
+        after = prices["years_after_schedule"].to_numpy(dtype=float)[None, :horizon]
     return {
         "in_force": _in_force(policy, start_date, horizon),
         "volume": (1.0 + params["volume_growth"][:, None]) ** t,
-        "price": (1.0 + params["fee_update"][:, None]) ** t,
+        "price": index * (1.0 + params["fee_update"][:, None]) ** after,
         "discount": (1.0 + params["discount_rate"][:, None]) ** -t,
     }
 

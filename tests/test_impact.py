@@ -663,3 +663,40 @@ def test_cli_stream_engine_gives_the_same_tables(tmp_path):
     practices = pd.read_csv(tmp_path / "stream" / "impact_practices.csv")
     y1 = practices[practices["year"].eq(1)].set_index("policy")
     assert y1.loc["full_bundling", "loss_usd"] == pytest.approx(260.0)
+
+
+def test_horizon_priced_at_each_years_fee_schedule():
+    # Baseline 2024Q1-Q2 (middle 2024-03-31: CF 33.2875, 2025 RVUs, the earliest file).
+    # Basket: one 76376 + one 76377, global, national (the hand summary has no per-code
+    # units). CMS national amounts:
+    #   baseline 0.77 x 33.2875 = 25.63, 2.38 x 33.2875 = 79.22  -> 104.85
+    #   2025     24.91 + 76.98 (published)                        -> 101.89
+    #   2026     25.38 + 78.83 (published, RVU26C, CF 33.4009)    -> 104.21
+    # Year 3 (2027) keeps the 2026 schedule and moves by fee_update once.
+    a = ImpactAssumptions(fee_update=0.02, horizon_years=3)
+    res = impact(hand_summary(), full_bundling(), assumptions=a, prices="fee_schedule")
+    prices = res.prices.set_index("year")
+    assert prices["fee_year"].tolist() == [2025, 2026, 2026]
+    assert prices["rvu_vintage"].tolist() == [2025, 2026, 2026]
+    assert prices["conversion_factor"].tolist() == [32.3465, 33.4009, 33.4009]
+    assert prices["basket_usd"].tolist() == pytest.approx([101.89, 104.21, 104.21])
+    assert prices["years_after_schedule"].tolist() == [0, 0, 1]
+    p = res.practices.set_index(["practice_id", "year"])
+    # A's full-bundling loss at baseline prices is 1380 a year (test above).
+    assert p.loc[("A", 1), "loss_usd"] == pytest.approx(1380 * 101.89 / 104.85)
+    assert p.loc[("A", 2), "loss_usd"] == pytest.approx(1380 * 104.21 / 104.85)
+    assert p.loc[("A", 3), "loss_usd"] == pytest.approx(1380 * 104.21 / 104.85 * 1.02)
+    table = res.assumption_table().set_index("parameter")
+    assert table.at["fee_schedule_year_2", "source"].startswith(
+        "2026 Medicare PFS: 2026 RVU file, conversion factor $33.4009"
+    )
+    baseline = table.at["fee_schedule_baseline", "source"]
+    assert "2025 RVU file, conversion factor $33.2875" in baseline
+    assert res.to_dict()["fee_schedules"][0]["year_start"] == "2025-01-01"
+    # The default keeps the baseline's prices: year 1 unchanged, fee_update from year 2.
+    flat = impact(hand_summary(), full_bundling(), assumptions=a).practices
+    flat = flat.set_index(["practice_id", "year"])
+    assert flat.loc[("A", 1), "loss_usd"] == pytest.approx(1380)
+    assert flat.loc[("A", 2), "loss_usd"] == pytest.approx(1380 * 1.02)
+    with pytest.raises(InputError, match="prices must be"):
+        impact(hand_summary(), full_bundling(), prices="2026")

@@ -1,8 +1,9 @@
 """Tests for analysis.pricing: the CMS file readers, lookups and PFS pricing.
 
 Expected amounts are worked out by hand in comments from the rows of the bundled real
-files (PPRRVU2025_Oct.csv RVU25D; GPCI2025.csv; CF 2025 = 32.3465) and match the
-published checks. Damaged copies of the real files are built in ``tmp_path``.
+files (PPRRVU2025_Oct.csv RVU25D; PPRRVU2026_Jul_nonQPP.csv RVU26C; GPCI2025.csv; CF 2025
+= 32.3465, 2026 = 33.4009 or 33.5675 for qualifying APM participants) and match the
+amounts CMS publishes. Damaged copies of the real files are built in ``tmp_path``.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from analysis.cli import main
 from analysis.errors import InputError
 
 RVU_PATH = pricing.DEFAULT_RVU_PATH
+RVU_2026_PATH = pricing.BUNDLED_RVU_FILES[2026]
 GPCI_PATH = pricing.DEFAULT_GPCI_PATH
 BUNDLED = pricing.bundled_schedule()
 HEADER_LINES = 10  # title/label lines of the real PPRRVU file; line 10 is "HCPCS,MOD,..."
 
 
-def rvu_lines() -> list[str]:
-    """The bundled extract as lines without line ends (the real file has CRLF)."""
-    return RVU_PATH.read_bytes().decode("utf-8").splitlines()
+def rvu_lines(path=RVU_PATH) -> list[str]:
+    """A bundled extract as lines without line ends (the real 2025 file has CRLF)."""
+    return path.read_bytes().decode("utf-8").splitlines()
 
 
 def gpci_lines() -> list[str]:
@@ -156,15 +158,20 @@ def test_rvu_bom_and_line_ends(tmp_path, eol, bom):
 
 
 def test_rvu_header_found_wherever_it_is(tmp_path):
+    # The five label rows (lines 6-10) name the columns; the title lines may go.
     lines = rvu_lines()
-    no_title = pricing.load_rvu(write(tmp_path, lines[HEADER_LINES - 1 :], name="a.csv"))
+    no_title = pricing.load_rvu(write(tmp_path, lines[HEADER_LINES - 5 :], name="a.csv"))
     more_title = pricing.load_rvu(write(tmp_path, ["Extra banner,,,", *lines], name="b.csv"))
     for copy in (no_title, more_title):
         pd.testing.assert_frame_equal(
             copy.drop(columns="source_row"), pricing.load_rvu().drop(columns="source_row")
         )
-    assert no_title["source_row"].iloc[0] == 2 and more_title["source_row"].iloc[0] == 12
+    assert no_title["source_row"].iloc[0] == 6 and more_title["source_row"].iloc[0] == 12
     assert no_title.attrs["year"] is None  # no title line to read the year from
+    # The header row alone repeats RVU and PE RVU: it cannot name the columns.
+    with pytest.raises(InputError, match="same heading as column 7") as err:
+        pricing.load_rvu(write(tmp_path, lines[HEADER_LINES - 1 :], name="c.csv"))
+    assert (err.value.row, err.value.column, err.value.value) == (1, "9", "PE RVU")
 
 
 def test_rvu_32nd_column_appended(tmp_path):
@@ -195,32 +202,44 @@ def test_rvu_32nd_column_inserted_in_the_middle(tmp_path):
     assert usd(nc_lines("76377"), rvu=copy) == [72.67, 35.10, 37.57]
 
 
-def test_rvu_wrong_column_count(tmp_path):
-    out = [edit_cells(line, lambda c: c[:-1]) for line in rvu_lines()]  # 30 columns
-    with pytest.raises(InputError, match="30 columns") as err:
+def test_rvu_missing_required_column(tmp_path):
+    out = [edit_cells(line, lambda c: c[:-1]) for line in rvu_lines()]  # no MP USED FOR OPPS
+    with pytest.raises(
+        InputError, match="required column 'MP USED FOR OPPS PAYMENT AMOUNT' not found"
+    ) as err:
         pricing.load_rvu(write(tmp_path, out))
     assert err.value.row == HEADER_LINES and err.value.file.endswith("copy.csv")
-    out = [edit_cells(line, lambda c: [*c, "x", "y"]) for line in rvu_lines()]  # 33
-    with pytest.raises(InputError, match="33 columns"):
-        pricing.load_rvu(write(tmp_path, out))
+    assert err.value.column == "MP USED FOR OPPS PAYMENT AMOUNT"
+
+
+def test_rvu_unknown_extra_columns_are_kept_last(tmp_path):
+    # 33 columns: two headed columns rad3d does not know (every label row says X / Y).
+    out = [edit_cells(line, lambda c: [*c, "x", "y"]) for line in rvu_lines()]
+    copy = pricing.load_rvu(write(tmp_path, out))
+    assert list(copy.columns[-3:]) == ["x_x_x_x_x", "y_y_y_y_y", "source_row"]
+    pd.testing.assert_frame_equal(
+        copy.drop(columns=["x_x_x_x_x", "y_y_y_y_y"]), pricing.load_rvu()
+    )
 
 
 def test_rvu_missing_header(tmp_path):
     lines = rvu_lines()
     del lines[HEADER_LINES - 1]
-    with pytest.raises(InputError, match="no header row starting 'HCPCS,MOD,'"):
+    with pytest.raises(InputError, match="no header row with the column labels HCPCS and MOD"):
         pricing.load_rvu(write(tmp_path, lines))
 
 
 def test_rvu_unexpected_labels(tmp_path):
-    # Columns swapped (e.g. a re-saved sheet): the labels no longer match the layout.
+    # Two header-row labels swapped (columns 6 and 7 only on line 10): the headings read
+    # down the label rows become "WORK PE RVU" and "NON-FAC RVU", which name no column.
     lines = rvu_lines()
     lines[HEADER_LINES - 1] = edit_cells(
         lines[HEADER_LINES - 1], lambda c: [*c[:5], c[6], c[5], *c[7:]]
     )
-    with pytest.raises(InputError, match="column 6 is labelled 'PE RVU'") as err:
+    with pytest.raises(InputError, match="required column 'WORK RVU' not found") as err:
         pricing.load_rvu(write(tmp_path, lines))
-    assert err.value.row == HEADER_LINES and err.value.column == "6"
+    assert err.value.row == HEADER_LINES and err.value.column == "WORK RVU"
+    assert err.value.value == "WORK PE RVU, NON-FAC RVU"
 
 
 def test_rvu_malformed_data_rows(tmp_path):
@@ -296,6 +315,151 @@ def test_rvu_reads_a_full_size_file(tmp_path):
     real = rvu.loc[rvu["cpt_code"].eq("76377"), "work_rvu"].tolist()
     assert real == [0.79, 0.79, 0.0]
     assert usd(nc_lines("76377"), rvu=rvu) == [72.67, 35.10, 37.57]
+
+
+# ------------------------------------------------ 2026 file and prices by year
+
+
+def test_2026_national_amounts_are_the_published_ones():
+    # CMS, CY 2026 PFS (RVU26C), national amounts = (work + PE + MP RVU) x CF, GPCIs 1.0:
+    # 76376: 0.76 x 33.4009 = 25.3847 -> $25.38; 76377: 2.36 x 33.4009 = 78.8261 -> $78.83.
+    # Qualifying APM participants: 0.76 x 33.5675 = 25.5113 -> $25.51; 2.36 x 33.5675 =
+    # 79.2193 -> $79.22.
+    lines = pd.DataFrame({"cpt_code": ["76376", "76377"], "state": "US", "year": 2026})
+    assert pricing.price(lines, *BUNDLED)["medicare_usd"].tolist() == [25.38, 78.83]
+    qp = pricing.price(lines, *BUNDLED, qualifying_apm=True)
+    assert qp["medicare_usd"].tolist() == [25.51, 79.22]
+    assert qp["conversion_factor"].eq(33.5675).all() and qp["rvu_vintage"].eq(2026).all()
+
+
+def test_2026_file_is_read_with_its_32_columns():
+    rvu = pricing.load_rvu(year=2026)
+    assert rvu.attrs["year"] == 2026 and rvu.attrs["released"] == "06/30/2026"
+    assert len(rvu.columns) == 33  # 32 file columns + source_row
+    assert list(rvu.columns).index("pric_ind") == list(rvu.columns).index("team_surgery") + 1
+    # The rows of FACTS.md / the file's README [V]:
+    r = rvu.loc[rvu["cpt_code"].eq("76377")].set_index("modifier")
+    assert r.loc["", ["work_rvu", "pe_rvu_non_facility", "mp_rvu"]].tolist() == [0.77, 1.52, 0.07]
+    assert r.loc["26", ["work_rvu", "pe_rvu_facility", "mp_rvu"]].tolist() == [0.77, 0.29, 0.05]
+    assert r.loc["TC", "total_rvu_non_facility"] == 1.25 and r.loc["TC", "supervision"] == "03"
+    t = rvu.loc[rvu["cpt_code"].eq("76376")].set_index("modifier")
+    assert t["total_rvu_non_facility"].tolist() == [0.76, 0.28, 0.48]
+    assert rvu["conversion_factor"].eq(33.4009).all()  # CONV FACTOR, one column further right
+    assert rvu["imaging_family"].isin(["88", "99"]).all() and rvu["pric_ind"].eq("9").all()
+
+
+def test_every_payable_2026_row_matches_the_files_own_total_rvus():
+    # Reference: the 2026 file's own TOTAL columns x its CONV FACTOR (33.4009), nationally.
+    rvu = pricing.load_rvu(year=2026)
+    rows = rvu.loc[rvu["modifier"].isin(["", "26", "TC"])]
+    lines = pd.DataFrame({
+        "cpt_code": rows["cpt_code"], "component": rows["modifier"].replace({"": "global"}),
+        "setting": "non_facility", "state": "US", "year": 2026,
+    })  # fmt: skip
+    priced = pricing.price(lines, *BUNDLED)
+    payable = rows["status_code"].isin(["A", "R", "T"]) & ~rows["non_facility_na"]
+    expected = pricing.round_cents(rows["total_rvu_non_facility"][payable] * 33.4009)
+    assert np.array_equal(priced.loc[payable, "medicare_usd"].to_numpy(), expected)
+    assert payable.sum() > 250
+
+
+def test_2026_file_is_read_by_heading_not_position(tmp_path):
+    # The same file with its 32 columns in reverse order (label rows and data alike)
+    # reads to the same table and the same prices.
+    lines = rvu_lines(RVU_2026_PATH)
+    out = [*lines[: HEADER_LINES - 5], *(edit_cells(x, lambda c: c[::-1]) for x in lines[5:])]
+    copy = pricing.load_rvu(write(tmp_path, out, name="reversed.csv"))
+    original = pricing.load_rvu(year=2026)
+    pd.testing.assert_frame_equal(copy, original, check_exact=True)
+    one = pd.DataFrame({"cpt_code": ["76376", "76377"], "state": "US", "year": 2026})
+    assert usd(one, rvu=copy) == usd(one, rvu=original) == [25.38, 78.83]
+    # ... and a file whose work RVU heading is missing fails naming file, row and column.
+    broken = [*out]
+    broken[HEADER_LINES - 1] = edit_cells(
+        broken[HEADER_LINES - 1], lambda c: [("WRVU" if x == "RVU" and i == 26 else x)
+                                             for i, x in enumerate(c)]
+    )  # fmt: skip
+    with pytest.raises(InputError, match="required column 'WORK RVU' not found") as err:
+        pricing.load_rvu(write(tmp_path, broken, name="broken.csv"))
+    assert err.value.file.endswith("broken.csv") and err.value.row == HEADER_LINES
+    assert err.value.column == "WORK RVU" and err.value.value == "WORK WRVU"
+
+
+def test_lines_are_priced_with_the_files_of_their_year():
+    # NC 76376 global non-facility (GPCIs 1.0 / 0.926 / 0.665):
+    # 2024-06-01: 2025 RVUs (no earlier file) x 2024 CF:
+    #   (0.20 + 0.55*0.926 + 0.02*0.665) * 33.2875 = 0.72260 * 33.2875 = 24.0535 -> 24.05
+    # 2025-06-01: (0.72260) * 32.3465 = 23.3734 -> 23.37 (published)
+    # 2026-06-01: 2026 RVUs, 2025 GPCIs: (0.20 + 0.54*0.926 + 0.02*0.665) * 33.4009
+    #   = 0.71334 * 33.4009 = 23.8262 -> 23.83
+    lines = pd.DataFrame({
+        "cpt_code": "76376", "component": "global", "setting": "non_facility", "state": "NC",
+        "service_date": pd.to_datetime(["2026-06-01", "2024-06-01", "2025-06-01"]),
+    }, index=[10, 5, 7])  # fmt: skip
+    priced = pricing.price(lines, *BUNDLED)
+    assert list(priced.index) == [10, 5, 7]
+    assert priced["medicare_usd"].tolist() == [23.83, 24.05, 23.37]
+    assert priced["rvu_vintage"].tolist() == [2026, 2025, 2025]
+    assert priced["gpci_vintage"].tolist() == [2025, 2025, 2025]
+    assert priced["note"].tolist() == [
+        "GPCIs of the 2025 file (no 2026 GPCI file given)",
+        "RVUs of the 2025 file priced with the 2024 conversion factor; "
+        "GPCIs of the 2025 file (no 2024 GPCI file given)",
+        "",
+    ]
+    # The issue's example: 76376-26, facility, 2024-06-01:
+    # (0.20 + 0.07*0.926 + 0.01*0.665) * 33.2875 = 0.27147 * 33.2875 = 9.0365 -> $9.04.
+    one = pd.DataFrame({"cpt_code": ["76376"], "component": "26", "setting": "facility",
+                        "state": "NC", "service_date": pd.Timestamp("2024-06-01")})  # fmt: skip
+    assert usd(one) == [9.04]
+
+
+def test_a_users_gpci_file_of_another_year_joins_the_schedule(tmp_path):
+    # A "2026" GPCI table: the 2025 copy relabelled, North Carolina's PE GPCI set to 1.000.
+    lines = gpci_lines()
+    lines[2] = lines[2].replace("2025", "2026")
+    lines = [x.replace("NORTH CAROLINA,1,0.926", "NORTH CAROLINA,1,1.000") for x in lines]
+    gpci_2026 = pricing.load_gpci(write(tmp_path, lines, name="GPCI2026.csv"))
+    schedule = pricing.fee_schedule(gpci=[gpci_2026])
+    assert pricing.vintages(schedule.gpci) == (2025, 2026)
+    # 2026 NC 76376 global: (0.20 + 0.54*1.000 + 0.02*0.665) * 33.4009 = 0.7533 * 33.4009
+    # = 25.1609 -> 25.16; the 2025 line keeps the 2025 GPCIs ($23.37).
+    both = pd.DataFrame({"cpt_code": "76376", "state": "NC", "year": [2026, 2025]})
+    priced = pricing.price(both, *schedule)
+    assert priced["medicare_usd"].tolist() == [25.16, 23.37]
+    assert priced["gpci_vintage"].tolist() == [2026, 2025] and priced["note"].eq("").all()
+    nameless = gpci_2026.copy()
+    nameless.attrs = {"source": "x.csv", "year": None}
+    with pytest.raises(InputError, match="names no year"):
+        pricing.fee_schedule(gpci=[nameless])
+    with pytest.raises(InputError, match="no bundled GPCI file for this year"):
+        pricing.load_gpci(year=2026)
+
+
+def test_a_single_file_prices_every_year_and_says_so():
+    # A table from load_rvu (one file) is used whatever the year, as before 2026 was shipped.
+    lines = pd.DataFrame({"cpt_code": ["76377"], "state": "US", "year": 2026})
+    priced = pricing.price(lines, pricing.load_rvu(), pricing.load_gpci())
+    # 2.38 (2025 RVUs) x 33.4009 = 79.4941 -> 79.49
+    assert priced["medicare_usd"].tolist() == [79.49]
+    assert priced["note"].tolist() == [
+        "RVUs of the 2025 file priced with the 2026 conversion factor"
+    ]
+
+
+def test_cli_fees_2026_national_and_qp(capsys):
+    def global_row(argv):
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        return next(x.split() for x in out.splitlines() if x.startswith("global")), out
+
+    for code, amount, qp_amount in (("76376", "$25.38", "$25.51"), ("76377", "$78.83", "$79.22")):
+        row, out = global_row(["fees", "--code", code, "--year", "2026", "--national"])
+        assert row[-2:] == [amount, "NA"] and "$33.4009" in out and "(2026 file)" in out
+        row, out = global_row(["fees", "--code", code, "--year", "2026", "--national", "--qp"])
+        assert row[-2:] == [qp_amount, "NA"] and "$33.5675" in out and "qualifying APM" in out
+    _, out = global_row(["fees", "--code", "76376", "--year", "2026", "--state", "NC"])
+    assert "$23.83" in out and "Note: GPCIs of the 2025 file (no 2026 GPCI file given)" in out
 
 
 # ------------------------------------------------------------------ GPCI file
@@ -653,9 +817,12 @@ def test_cli_fees_north_carolina(capsys):
 
 
 def test_cli_fees_national_and_2024_date(capsys):
-    assert main(["fees", "--code", "76376"]) == 0
+    assert main(["fees", "--code", "76376", "--year", "2025"]) == 0
     out = capsys.readouterr().out
     assert "$24.91" in out and "national" in out
+    assert main(["fees", "--code", "76376"]) == 0  # default: the latest RVU file, 2026
+    out = capsys.readouterr().out
+    assert "$25.38" in out and "(2026 file)" in out
     assert main(["fees", "--code", "76377", "--state", "NC", "--date", "2024-03-08"]) == 0
     assert "$73.57" in capsys.readouterr().out
 
@@ -729,8 +896,9 @@ def test_bundled_tables_are_read_once_and_handed_out_as_copies():
     first.rvu["scratch"] = 1.0
     second = pricing.bundled_schedule()
     assert "scratch" not in second.rvu.columns
-    assert second.rvu.attrs["source"] == str(pricing.DEFAULT_RVU_PATH)
+    assert second.rvu.attrs["source"] == f"{pricing.DEFAULT_RVU_PATH}; {RVU_2026_PATH}"
     assert second.gpci.attrs["source"] == str(pricing.DEFAULT_GPCI_PATH)
+    assert pricing.vintages(second.rvu) == (2025, 2026) and pricing.vintages(second.gpci) == (2025,)
     pd.testing.assert_frame_equal(pricing.read_rvu(RVU_PATH), pricing.load_rvu())
     pd.testing.assert_frame_equal(pricing.read_gpci(GPCI_PATH), pricing.load_gpci())
 

@@ -6,11 +6,15 @@ The Medicare allowed amount of a service line is
 
 for its CPT/HCPCS code and component (global, professional ``-26``, technical
 ``-TC``), its setting (the facility setting uses the facility PE RVU), its payment
-locality (the GPCIs) and its date (the conversion factor, CF). The unrounded product
+locality (the GPCIs) and its date: the conversion factor (CF) of the date, and the
+RVU and GPCI files of its year - the latest file up to the year, the earliest for a
+year before it (RVUs 2025 and 2026, GPCIs 2025 are bundled; ``rvu_vintage``,
+``gpci_vintage`` and ``note`` say which priced a line). The unrounded product
 is rounded half up to the cent (:func:`round_cents`), which reproduces the published
 2025 amounts (North Carolina 76377 global $72.67, -26 $35.10, -TC $37.57; national
-76376 $24.91) and, for every payable row of the bundled file, the file's own total
-RVUs times its conversion factor.
+76376 $24.91), the 2026 national amounts (76376 $25.38, 76377 $78.83; $25.51 and
+$79.22 for qualifying APM participants) and, for every payable row of the bundled
+files, the file's own total RVUs times its conversion factor.
 
 One idea a file:
 
@@ -18,8 +22,9 @@ One idea a file:
 ``rvu``            :func:`read_rvu`: the CMS relative value file (PPRRVU CSV), by header
 ``gpci``           :func:`read_gpci`: the GPCI table (Addendum E) and its repairs
 ``csv_files``      decoding and numbered CSV records, shared by the two readers
-``bundled``        the bundled 2025 files, read once: :func:`load_rvu`,
-                   :func:`load_gpci`, :func:`bundled_schedule` (a :class:`FeeSchedule`)
+``bundled``        the bundled files by year, read once: :func:`load_rvu`,
+                   :func:`load_gpci`, :func:`bundled_schedule` and :func:`fee_schedule`
+                   (a :class:`FeeSchedule` of every year), :func:`vintage_for`
 ``tables``         the small bundled tables: conversion factors by date, MAC
                    jurisdictions, payment localities, facility places of service
 ``components``     component from modifiers, setting from place of service
@@ -30,7 +35,8 @@ One idea a file:
 References
 ----------
 CMS, PFS Relative Value Files, RVU25D (``PPRRVU2025_Oct.csv``, released 2025-09-11),
-and its README (payment formula, status codes, PC/TC and NA indicators).
+and its README (payment formula, status codes, PC/TC and NA indicators); RVU26C
+(``PPRRVU2026_Jul_nonQPP.csv``, released 2026-06-30).
 CMS, CY 2025 PFS final rule (CMS-1807-F), Addendum E: GPCIs by state and Medicare
 locality (MAC assignments as of 2023-11-22).
 CMS, Medicare Claims Processing Manual (Pub. 100-04), Chapter 12, section 20.4.2,
@@ -51,12 +57,17 @@ Examples
 from __future__ import annotations
 
 from analysis.pricing.bundled import (
+    BUNDLED_GPCI_FILES,
+    BUNDLED_RVU_FILES,
     DEFAULT_GPCI_PATH,
     DEFAULT_RVU_PATH,
     FeeSchedule,
     bundled_schedule,
+    fee_schedule,
     load_gpci,
     load_rvu,
+    vintage_for,
+    vintages,
 )
 from analysis.pricing.components import (
     COMPONENTS,
@@ -85,6 +96,8 @@ from analysis.pricing.tables import (
 )
 
 __all__ = [
+    "BUNDLED_GPCI_FILES",
+    "BUNDLED_RVU_FILES",
     "COMPONENTS",
     "DEFAULT_GPCI_PATH",
     "DEFAULT_RVU_PATH",
@@ -100,6 +113,7 @@ __all__ = [
     "conversion_factor",
     "conversion_factors",
     "facility_places_of_service",
+    "fee_schedule",
     "fee_table",
     "gpci_repairs",
     "load_gpci",
@@ -112,4 +126,6 @@ __all__ = [
     "round_cents",
     "setting_from_pos",
     "state_locality",
+    "vintage_for",
+    "vintages",
 ]

@@ -3,7 +3,9 @@
 
 The table holds global / -26 / -TC x non-facility / facility for one locality and
 one date (a year alone stands for 1 July), priced with :func:`analysis.pricing.price`
-from the bundled 2025 files unless other tables are given.
+from the fee schedule files of that year: the bundled ones
+(:func:`analysis.pricing.bundled_schedule`: RVUs 2025 and 2026, GPCIs 2025, the latest
+file up to the year) unless other tables are given.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pandas as pd
 
 from analysis.codes import normalize_cpt
 from analysis.errors import InputError
-from analysis.pricing.bundled import load_gpci, load_rvu
+from analysis.pricing.bundled import bundled_schedule, select_vintage, vintage_for, vintages
 from analysis.pricing.components import COMPONENTS, MODIFIER_OF_COMPONENT, SETTINGS
 from analysis.pricing.prices import NOTE_FACILITY_NA, NOTE_NON_FACILITY_NA, price
 from analysis.pricing.tables import (
@@ -46,7 +48,9 @@ class FeeTable:
         ``pe_rvu_non_facility``, ``pe_rvu_facility``, ``non_facility_na`` and
         ``facility_na``.
     rvu_source, gpci_source : str
-    rvu_year : int or None
+    rvu_year, gpci_year : int or None
+        The years of the relative value and GPCI files used (the latest up to the
+        service year).
     """
 
     code: str
@@ -58,6 +62,7 @@ class FeeTable:
     rvu_source: str
     gpci_source: str
     rvu_year: int | None
+    gpci_year: int | None = None
     year_only: bool = False
     qualifying_apm: bool = False
 
@@ -154,7 +159,10 @@ class FeeTable:
             "rounded half up to the cent.",
             *(f"NA: {n}" if _is_na_note(n) else f"Note: {n}" for n in notes),
             f"RVUs: {self.rvu_source}" + (f" ({self.rvu_year} file)" if self.rvu_year else ""),
-            f"GPCIs: {self.gpci_source}",
+            "GPCIs: national, all 1.0"
+            if pd.isna(self.locality["mac"])
+            else f"GPCIs: {self.gpci_source}"
+            + (f" ({self.gpci_year} file)" if self.gpci_year else ""),
         ]
         return "\n".join(lines)
 
@@ -194,11 +202,14 @@ def fee_table(
     locality : str or int, optional
         Required where the state has several payment localities.
     year, date : optional
-        The conversion factor's year (1 July) or exact date; default the RVU file's
-        year. Give at most one.
+        The service year (1 July) or exact date, which chooses the conversion factor
+        and the RVU and GPCI files (the latest up to that year); default the year of
+        the latest RVU file. Give at most one.
     rvu, gpci : DataFrame, optional
         From :func:`~analysis.pricing.load_rvu` / :func:`~analysis.pricing.load_gpci`
-        (default: the bundled 2025 files).
+        (one file, used whatever the year) or the fields of a
+        :class:`~analysis.pricing.FeeSchedule`; default: the bundled files of every
+        year.
     qualifying_apm : bool, default False
         2026 on: the qualifying APM participant conversion factor.
 
@@ -217,11 +228,26 @@ def fee_table(
     --------
     >>> fee_table("76377", state="NC", year=2025).summary["non_facility_usd"].tolist()
     [72.67, 35.1, 37.57]
+    >>> fee_table("76377", year=2026).summary["non_facility_usd"].tolist()
+    [78.83, 37.07, 41.75]
     """
-    rvu = load_rvu() if rvu is None else rvu
-    gpci = load_gpci() if gpci is None else gpci
+    schedule = bundled_schedule()
+    rvu = schedule.rvu if rvu is None else rvu
+    gpci = schedule.gpci if gpci is None else gpci
     if year is not None and date is not None:
         raise InputError("give a year or a date, not both", column="date", value=date)
+    if date is None and year is None:
+        if not vintages(rvu):
+            raise InputError("the RVU file's title names no year; give the year", column="year")
+        year = vintages(rvu)[-1]
+    if date is None:
+        when = as_dates(pd.Series([int(year)]), column="year").iloc[0]
+    else:
+        when = as_dates(pd.Series([str(date)]), column="date").iloc[0]
+    if pd.isna(when):
+        raise InputError("missing date", column="date", value=date)
+    rvu = select_vintage(rvu, int(vintage_for([when.year], rvu)[0]))
+    gpci = select_vintage(gpci, int(vintage_for([when.year], gpci)[0]))
     norm = normalize_cpt(pd.Series([str(code)])).iloc[0]
     component_rows = rvu["modifier"].isin(list(MODIFIER_OF_COMPONENT.values()))
     rows = rvu.loc[rvu["cpt_code"].eq(norm) & component_rows]
@@ -233,14 +259,6 @@ def fee_table(
             column="HCPCS",
             value=code,
         )
-    if date is None:
-        if year is None:
-            year = rvu.attrs.get("year")
-            if year is None:
-                raise InputError("the RVU file's title names no year; give the year", column="year")
-        when = as_dates(pd.Series([int(year)]), column="year").iloc[0]
-    else:
-        when = as_dates(pd.Series([str(date)]), column="date").iloc[0]
     conversion_factor(date if date is not None else int(year), qualifying_apm=qualifying_apm)
     where = state_locality(state, locality=locality, gpci=gpci)
     components = [c for c in COMPONENTS if MODIFIER_OF_COMPONENT[c] in set(rows["modifier"])]
@@ -265,6 +283,7 @@ def fee_table(
         rvu_source=str(rvu.attrs.get("source", "")),
         gpci_source=str(gpci.attrs.get("source", "")),
         rvu_year=rvu.attrs.get("year"),
+        gpci_year=gpci.attrs.get("year"),
         year_only=date is None,
         qualifying_apm=qualifying_apm,
     )

@@ -27,6 +27,7 @@ import pandas as pd
 
 from analysis.codes import normalize_cpt
 from analysis.errors import InputError, first_bad_row
+from analysis.pricing.bundled import select_vintage, vintage_for
 from analysis.pricing.components import (
     COMPONENTS,
     MODIFIER_OF_COMPONENT,
@@ -327,11 +328,36 @@ def price(
 def _price_distinct(
     lines: pd.DataFrame, rvu: pd.DataFrame, gpci: pd.DataFrame, qualifying_apm: bool
 ) -> pd.DataFrame:
+    """Price each line with the file years (vintages) of its service year."""
+    when = _line_dates(lines)
+    years = when.dt.year.to_numpy(dtype=np.int64)
+    rvu_at, gpci_at = vintage_for(years, rvu), vintage_for(years, gpci)
+    pairs = np.unique(np.column_stack([rvu_at, gpci_at]), axis=0)
+    if len(pairs) <= 1:
+        r, g = pairs[0] if len(pairs) else (-1, -1)
+        return _price_one(lines, when, select_vintage(rvu, r), select_vintage(gpci, g),
+                          qualifying_apm)  # fmt: skip
+    parts, positions = [], []
+    for r, g in pairs:
+        at = np.flatnonzero((rvu_at == r) & (gpci_at == g))
+        parts.append(_price_one(lines.iloc[at], when.iloc[at], select_vintage(rvu, r),
+                                select_vintage(gpci, g), qualifying_apm))  # fmt: skip
+        positions.append(at)
+    order = np.argsort(np.concatenate(positions), kind="stable")
+    return pd.concat(parts).iloc[order].set_axis(lines.index)
+
+
+def _price_one(
+    lines: pd.DataFrame,
+    when: pd.Series,
+    rvu: pd.DataFrame,
+    gpci: pd.DataFrame,
+    qualifying_apm: bool,
+) -> pd.DataFrame:
     index = lines.index
     code = normalize_cpt(lines["cpt_code"])
     component = _line_components(lines)
     setting = _line_settings(lines)
-    when = _line_dates(lines)
     cf = conversion_factor(when, qualifying_apm=qualifying_apm).to_numpy(dtype=float)
     geo = _line_gpcis(lines, gpci)
 
@@ -377,13 +403,19 @@ def _price_distinct(
         note[status_reason & (status == s)] = f"status code {s}: {label}"
     note[~found] = np.where(code.isna().to_numpy(dtype=bool)[~found], "missing CPT code",
                             NOTE_NOT_IN_FILE)  # fmt: skip
-    rvu_year = rvu.attrs.get("year")
-    if rvu_year is not None:
-        years = when.dt.year.to_numpy()
-        for y in np.unique(years[found & (years != rvu_year)]):
-            at = found & (years == y)
-            suffix = f"RVUs of the {rvu_year} file priced with the {y} conversion factor"
-            note[at] = np.where(note[at] == "", suffix, note[at] + "; " + suffix)
+    # Say which file years priced a line when they are not its service year.
+    years = when.dt.year.to_numpy()
+    rvu_year, gpci_year = rvu.attrs.get("year"), gpci.attrs.get("year")
+    national = geo["mac"].isna().to_numpy(dtype=bool)
+    for y in np.unique(years[found]):
+        for differs, at, said in (
+            (rvu_year is not None and y != rvu_year, found & (years == y),
+             f"RVUs of the {rvu_year} file priced with the {y} conversion factor"),
+            (gpci_year is not None and y != gpci_year, found & (years == y) & ~national,
+             f"GPCIs of the {gpci_year} file (no {y} GPCI file given)"),
+        ):  # fmt: skip
+            if differs:
+                note[at] = np.where(note[at] == "", said, note[at] + "; " + said)
 
     return pd.DataFrame(
         {
@@ -401,6 +433,8 @@ def _price_distinct(
             "gpci_pe": gp,
             "gpci_mp": gm,
             "conversion_factor": cf,
+            "rvu_vintage": pd.array(np.full(len(lines), rvu_year), dtype="Int64"),
+            "gpci_vintage": pd.array(np.where(national, None, gpci_year), dtype="Int64"),
             "medicare_usd": np.where(payable, amount, np.nan),
             "payable": payable,
             "note": note,

@@ -1,17 +1,21 @@
 """The CMS PFS relative value file (PPRRVU CSV) reader, by header name.
 
 :func:`read_rvu` reads any year's PPRRVU CSV in its real layout: title lines, column
-labels split over five rows with repeated labels such as ``RVU`` and ``PE RVU``, an
-optional byte-order mark, Windows or Unix line ends, 31 columns or 32 in some years.
-It finds the header row (the line starting ``HCPCS,MOD,``), checks the column labels
-and count against the known layout, and gives every column an explicit name, so no
-column is ever found by its position alone. Anything it cannot read raises
-:class:`analysis.errors.InputError` naming the file, row, column and value.
+headings split over five rows (the header row alone repeats ``RVU`` and ``PE RVU``), an
+optional byte-order mark, Windows or Unix line ends; 31 columns in 2025, 32 from 2026
+(a new ``PRIC IND`` column between ``TEAM SURG`` and ``ENDO BASE``). It finds the header
+row (the row labelling ``HCPCS`` and ``MOD``), reads each column's heading down its five
+label rows (``WORK RVU``, ``NON-FAC PE RVU``, ``CONV FACTOR``, ...) and names the column
+by that heading, never by its position: the same file with its columns reordered reads
+the same. A required column that is missing, or a heading given twice, raises
+:class:`analysis.errors.InputError` naming the file, row, column and value, as does
+anything else it cannot read.
 
 References
 ----------
 CMS, PFS Relative Value Files, RVU25D (``PPRRVU2025_Oct.csv``, released 2025-09-11),
-and its README (column layout, status codes, PC/TC and NA indicators).
+and its README (column layout, status codes, PC/TC and NA indicators); RVU26C
+(``PPRRVU2026_Jul_nonQPP.csv``, released 2026-06-30), 32 columns.
 """
 
 from __future__ import annotations
@@ -29,40 +33,46 @@ from analysis.schema import FIELD_PATTERNS
 
 __all__ = ["read_rvu"]
 
-# (column name, label on the header row) in the order of the 31-column RVU file.
-_RVU_LAYOUT: tuple[tuple[str, str], ...] = (
-    ("cpt_code", "HCPCS"),
-    ("modifier", "MOD"),
-    ("description", "DESCRIPTION"),
-    ("status_code", "CODE"),
-    ("not_used_for_medicare_payment", "PAYMENT"),
-    ("work_rvu", "RVU"),
-    ("pe_rvu_non_facility", "PE RVU"),
-    ("non_facility_na", "INDICATOR"),
-    ("pe_rvu_facility", "PE RVU"),
-    ("facility_na", "INDICATOR"),
-    ("mp_rvu", "RVU"),
-    ("total_rvu_non_facility", "TOTAL"),
-    ("total_rvu_facility", "TOTAL"),
-    ("pctc_indicator", "IND"),
-    ("global_days", "DAYS"),
-    ("pre_op", "OP"),
-    ("intra_op", "OP"),
-    ("post_op", "OP"),
-    ("mult_proc", "PROC"),
-    ("bilateral_surgery", "SURG"),
-    ("assistant_surgery", "SURG"),
-    ("co_surgery", "SURG"),
-    ("team_surgery", "SURG"),
-    ("endo_base", "BASE"),
-    ("conversion_factor", "FACTOR"),
-    ("supervision", "PROCEDURES"),
-    ("calculation_flag", "FLAG"),
-    ("imaging_family", "INDICATOR"),
-    ("opps_pe_rvu_non_facility", "AMOUNT"),
-    ("opps_pe_rvu_facility", "AMOUNT"),
-    ("opps_mp_rvu", "AMOUNT"),
+# (column name, label) of every column rad3d knows, in the order of the 2025 file; the
+# label is the column's heading read down its five label rows (``WORK RVU``,
+# ``NON-FAC PE RVU``, ...), which, unlike the header row alone (``RVU``, ``PE RVU`` twice),
+# names each column once. ``required`` columns must be present in every year's file.
+_RVU_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("cpt_code", "HCPCS", True),
+    ("modifier", "MOD", True),
+    ("description", "DESCRIPTION", True),
+    ("status_code", "STATUS CODE", True),
+    ("not_used_for_medicare_payment", "NOT USED FOR MEDICARE PAYMENT", True),
+    ("work_rvu", "WORK RVU", True),
+    ("pe_rvu_non_facility", "NON-FAC PE RVU", True),
+    ("non_facility_na", "NON-FAC NA INDICATOR", True),
+    ("pe_rvu_facility", "FACILITY PE RVU", True),
+    ("facility_na", "FACILITY NA INDICATOR", True),
+    ("mp_rvu", "MP RVU", True),
+    ("total_rvu_non_facility", "NON-FACILITY TOTAL", True),
+    ("total_rvu_facility", "FACILITY TOTAL", True),
+    ("pctc_indicator", "PCTC IND", True),
+    ("global_days", "GLOB DAYS", True),
+    ("pre_op", "PRE OP", True),
+    ("intra_op", "INTRA OP", True),
+    ("post_op", "POST OP", True),
+    ("mult_proc", "MULT PROC", True),
+    ("bilateral_surgery", "BILAT SURG", True),
+    ("assistant_surgery", "ASST SURG", True),
+    ("co_surgery", "CO- SURG", True),
+    ("team_surgery", "TEAM SURG", True),
+    ("pric_ind", "PRIC IND", False),  # new in the 2026 files (RVU26A on)
+    ("endo_base", "ENDO BASE", True),
+    ("conversion_factor", "CONV FACTOR", True),
+    ("supervision", "PHYSICIAN SUPERVISION OF DIAGNOSTIC PROCEDURES", True),
+    ("calculation_flag", "CALCULATION FLAG", True),
+    ("imaging_family", "DIAGNOSTIC IMAGING FAMILY INDICATOR", True),
+    ("opps_pe_rvu_non_facility", "NON-FACILITY PE USED FOR OPPS PAYMENT AMOUNT", True),
+    ("opps_pe_rvu_facility", "FACILITY PE USED FOR OPPS PAYMENT AMOUNT", True),
+    ("opps_mp_rvu", "MP USED FOR OPPS PAYMENT AMOUNT", True),
 )
+_NAME_OF_LABEL = {label: name for name, label, _ in _RVU_COLUMNS}
+_LABEL_ROWS = 5  # the column headings are split over the header row and the 4 rows above
 _RVU_FLOAT_COLUMNS = (
     "work_rvu",
     "pe_rvu_non_facility",
@@ -82,55 +92,49 @@ _TITLE_YEAR = re.compile(r"\b(20\d\d)\b.*PHYSICIAN FEE SCHEDULE", re.IGNORECASE)
 _RELEASED = re.compile(r"RELEASED\s+(\d{1,2}/\d{1,2}/\d{4})", re.IGNORECASE)
 
 
-def _rvu_column_names(
-    labels: list[str], label_rows: list[list[str]], path: Path, row: int
-) -> list[str]:
-    """Explicit names for the header's columns, checked against the known layout.
+def _column_labels(label_rows: list[list[str]], n: int) -> list[str]:
+    """Each column's heading: its cells in the label rows, top to bottom, joined."""
+    return [
+        _norm_label(" ".join(r[j] for r in label_rows if j < len(r) and r[j].strip()))
+        for j in range(n)
+    ]
 
-    31 columns must carry the known labels in order. 32 columns must be the known
-    layout with one column inserted somewhere; the new column is named from its
-    (split) label.
+
+def _rvu_column_names(labels: list[str], path: Path, row: int) -> list[str | None]:
+    """The column name of each position, found by its heading, never by its position.
+
+    A known heading gets its name; an unknown one is kept under a name made from its
+    heading (``NEW FLAG`` -> ``new_flag``); a column without a heading is dropped
+    (``None``). A heading that appears twice, or a required column that is missing,
+    raises :class:`InputError`.
     """
-    expected = [label for _, label in _RVU_LAYOUT]
-    names = [name for name, _ in _RVU_LAYOUT]
-    got = [_norm_label(c) for c in labels]
-    n = len(got)
-    if n not in (len(expected), len(expected) + 1):
-        raise InputError(
-            f"the header row has {n} columns; a PFS relative value file (PPRRVU) has "
-            f"{len(expected)} (or {len(expected) + 1} in some years). Give the CSV "
-            "file exactly as CMS publishes it",
-            file=path,
-            row=row,
-            value=n,
-        )
-    if n == len(expected):
-        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
-            if e != g:
-                raise InputError(
-                    f"header column {i + 1} is labelled {labels[i].strip()!r}, expected "
-                    f"{e!r}: not the CMS PFS relative value file layout",
-                    file=path,
-                    row=row,
-                    column=f"{i + 1}",
-                    value=labels[i],
-                )
-        return names
-    fits = [k for k in range(n) if got[:k] == expected[:k] and got[k + 1 :] == expected[k:]]
-    if not fits:
-        raise InputError(
-            f"the header row has {n} columns but its labels are not the {len(expected)} "
-            "known PFS relative value file labels plus one new column",
-            file=path,
-            row=row,
-            value=",".join(c.strip() for c in labels),
-        )
-    k = fits[-1]  # where labels repeat, an appended column is the likely reading
-    combined = " ".join(r[k].strip() for r in label_rows if k < len(r) and r[k].strip())
-    extra = _snake(f"{combined} {labels[k]}") or "extra_column"
-    if extra in names:
-        extra = f"{extra}_extra"
-    return [*names[:k], extra, *names[k:]]
+    names: list[str | None] = []
+    for j, label in enumerate(labels):
+        name = _NAME_OF_LABEL.get(label, _snake(label) or None)
+        if name is not None and name in names:
+            raise InputError(
+                f"column {j + 1} has the same heading as column {names.index(name) + 1}: "
+                "a PFS relative value file names each column once (over its five label "
+                "rows: keep the four rows above the HCPCS,MOD row)",
+                file=path,
+                row=row,
+                column=f"{j + 1}",
+                value=label,
+            )
+        names.append(name)
+    unknown = [label for label in labels if label and label not in _NAME_OF_LABEL]
+    for name, label, required in _RVU_COLUMNS:
+        if required and name not in names:
+            found = f"; headings not recognised: {', '.join(unknown)}" if unknown else ""
+            raise InputError(
+                f"required column {label!r} not found in the header rows{found}. Give the "
+                "CSV file exactly as CMS publishes it (any year, columns in any order)",
+                file=path,
+                row=row,
+                column=label,
+                value=", ".join(unknown) or None,
+            )
+    return names
 
 
 def _norm_label(text: str) -> str:
@@ -153,7 +157,8 @@ def read_rvu(path: str | PathLike[str]) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per code and modifier, columns in file order with explicit names:
+        One row per code and modifier, every column named by its heading (the
+        five label rows read down), in this order whatever the file's order:
         ``cpt_code, modifier ("" | "26" | "TC" | "53" ...), description,
         status_code, not_used_for_medicare_payment, work_rvu, pe_rvu_non_facility,
         non_facility_na (bool), pe_rvu_facility, facility_na (bool), mp_rvu,
@@ -161,17 +166,19 @@ def read_rvu(path: str | PathLike[str]) -> pd.DataFrame:
         pre_op, intra_op, post_op, mult_proc, bilateral_surgery, assistant_surgery,
         co_surgery, team_surgery, endo_base, conversion_factor, supervision,
         calculation_flag, imaging_family, opps_pe_rvu_non_facility,
-        opps_pe_rvu_facility, opps_mp_rvu`` (a 32nd column, if any, named from its
-        label) and ``source_row`` (the line in the file). Indicator columns keep
-        their leading zeros (``supervision`` ``"09"``). ``attrs`` holds ``source``,
-        ``year`` (from the title line) and ``released``.
+        opps_pe_rvu_facility, opps_mp_rvu`` (with ``pric_ind`` after
+        ``team_surgery`` in the 2026 files; a column rad3d does not know is kept
+        last, named from its heading) and ``source_row`` (the line in the file).
+        Indicator columns keep their leading zeros (``supervision`` ``"09"``).
+        ``attrs`` holds ``source``, ``year`` (from the title line) and ``released``.
 
     Raises
     ------
     InputError
-        Missing file; no header row starting ``HCPCS,MOD,``; a column count other than
-        31/32 or unknown labels; a data row with the wrong number of fields; a
-        non-numeric RVU; a malformed code; a duplicated code and modifier.
+        Missing file; no header row with ``HCPCS`` and ``MOD``; a required column
+        missing (its heading not found) or a heading twice; a data row with the wrong
+        number of fields; a non-numeric RVU; a malformed code; a duplicated code and
+        modifier.
     """
     what = "CMS PFS relative value file (PPRRVU CSV)"
     path = Path(path)
@@ -180,21 +187,19 @@ def read_rvu(path: str | PathLike[str]) -> pd.DataFrame:
         (
             i
             for i, (_, cells) in enumerate(rows[:HEADER_SEARCH_LINES])
-            if len(cells) >= 2
-            and _norm_label(cells[0]) == "HCPCS"
-            and _norm_label(cells[1]) == "MOD"
+            if {"HCPCS", "MOD"} <= {_norm_label(c) for c in cells}
         ),
         None,
     )
     if header_at is None:
         raise InputError(
-            f"no header row starting 'HCPCS,MOD,' in the first {HEADER_SEARCH_LINES} "
-            f"lines: not a {what}",
+            f"no header row with the column labels HCPCS and MOD in the first "
+            f"{HEADER_SEARCH_LINES} lines: not a {what}",
             file=path,
         )
-    header_row, labels = rows[header_at]
-    label_rows = [cells for _, cells in rows[max(0, header_at - 4) : header_at]]
-    names = _rvu_column_names(labels, label_rows, path, header_row)
+    header_row, header = rows[header_at]
+    label_rows = [cells for _, cells in rows[max(0, header_at - _LABEL_ROWS + 1) : header_at + 1]]
+    names = _rvu_column_names(_column_labels(label_rows, len(header)), path, header_row)
     n = len(names)
 
     records, line_numbers = [], []
@@ -210,12 +215,27 @@ def read_rvu(path: str | PathLike[str]) -> pd.DataFrame:
                 row=line,
                 value=",".join(cells)[:80],
             )
-        records.append(cells)
+        unnamed = [j for j, name in enumerate(names) if name is None and cells[j].strip()]
+        if unnamed:
+            raise InputError(
+                f"a value in column {unnamed[0] + 1}, which has no heading",
+                file=path,
+                row=line,
+                column=f"{unnamed[0] + 1}",
+                value=cells[unnamed[0]],
+            )
+        records.append([c for c, name in zip(cells, names, strict=True) if name is not None])
         line_numbers.append(line)
     if not records:
         raise InputError(f"no data rows after the header: not a complete {what}", file=path)
 
-    raw = pd.DataFrame(records, columns=names, dtype="string").apply(lambda s: s.str.strip())
+    read = [name for name in names if name is not None]
+    order = [name for name, _, _ in _RVU_COLUMNS if name in read]
+    order += [name for name in read if name not in order]  # unknown columns last
+    raw = (
+        pd.DataFrame(records, columns=read, dtype="string")
+        .apply(lambda s: s.str.strip())[order]
+    )
     rows_of = np.asarray(line_numbers)
     codes = raw["cpt_code"].str.upper()
     bad = ~codes.str.fullmatch(FIELD_PATTERNS["cpt_code"]).fillna(False).astype(bool)
