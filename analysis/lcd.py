@@ -65,7 +65,14 @@ is ``n_3d``.
   ``t +/- z_q sqrt(max(phi, 1) t (1 - t) / n)``. Additive (DerSimonian–Laird)
   ``tau2 = max(0, (I phi - (I - 1)) / (sum w - sum w^2 / sum w))``, ``w_i = 1 / s_i^2``,
   limits ``t +/- z_q sqrt(t (1 - t) / n + tau2)``, with ``tau2`` taken as 0 when
-  ``phi <= 1`` (no overdispersion; FunnelPlotR does the same). Both are reported *beside* the exact
+  ``phi <= 1`` (no overdispersion; FunnelPlotR does the same).
+  ``funnel_method="arcsine"`` estimates both on FunnelPlotR's arcsine scale for
+  proportions (Winsorising at R's type-7 quantiles; :func:`analysis.rate_stats.
+  overdispersion`), where the limits are ``sin(asin(sqrt(t)) +/- z_q sqrt(s^2 +
+  tau2))^2``, ``s = 1 / (2 sqrt(n))``. The rate scale is the default: its limits are
+  the benchmark's own binomial variance. The two differ (on the sample phi 55 and
+  tau2 0.0025 on the rate scale, 70 and 0.0089 on the arcsine scale, which leaves no
+  practice beyond the usual variation). Both are reported *beside* the exact
   limits, each with its own flag, never replacing them. Not estimable (stated, and the
   adjusted limits equal the exact ones) with fewer than 2 practices screened or a
   pooled rate of 0 or 1.
@@ -190,6 +197,10 @@ class ScreenSettings:
         Fewest CT/MR encounters (services on the services basis) a practice needs to be
         judged; below it the practice is "too few to judge" and flagged by no tier
         (default :data:`MIN_VOLUME`).
+    funnel_method : {"rate", "arcsine"}
+        Scale of the overdispersion estimate and the adjusted limits: the rate scale
+        (default) or FunnelPlotR's arcsine scale for proportions
+        (:func:`analysis.rate_stats.overdispersion`).
     """
 
     threshold: float = LCD_BENCHMARK
@@ -203,6 +214,7 @@ class ScreenSettings:
     percentile_flag: float = 0.90
     shrinkage: Literal["mle", "moments"] = "mle"
     min_volume: int = MIN_VOLUME
+    funnel_method: Literal["rate", "arcsine"] = "rate"
 
     def __post_init__(self) -> None:
         if (isinstance(self.min_volume, bool) or not isinstance(self.min_volume, int | np.integer)
@@ -219,6 +231,7 @@ class ScreenSettings:
             "basis": ("encounters", "services"),
             "ci": ("clopper-pearson", "wilson"),
             "shrinkage": ("mle", "moments"),
+            "funnel_method": ("rate", "arcsine"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -849,12 +862,12 @@ def screen(
     too_few = screened & (n < s.min_volume)
     flag_exact = screened & ~too_few & (q < s.alpha)
 
-    od = overdispersion(x, n)
+    od = overdispersion(x, n, method=s.funnel_method)
     t = s.threshold
     adjusted = {}
     for tag, level in _FUNNEL_LEVELS.items():
-        phi_hi = np.where(screened, t + od.half_width(n, t, level, method="phi"), np.nan)
-        tau_hi = np.where(screened, t + od.half_width(n, t, level, method="tau2"), np.nan)
+        phi_hi = np.where(screened, od.upper(n, t, level, method="phi"), np.nan)
+        tau_hi = np.where(screened, od.upper(n, t, level, method="tau2"), np.nan)
         adjusted |= {
             f"phi_hi{tag}": phi_hi,
             f"above_phi_{tag}": screened & (st["rate"] > phi_hi),

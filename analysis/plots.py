@@ -267,19 +267,20 @@ def funnel_plot(
         ax.plot(grid, lo, color=color, lw=lw)
         if overdispersion is not None and result.overdispersion.estimable:
             od = result.overdispersion
-            half = od.half_width(grid, t, level, method=overdispersion)
+            upper = od.upper(grid, t, level, method=overdispersion)
+            lower = od.lower(grid, t, level, method=overdispersion)
             adj = (
                 f"τ² = {od.tau2_used:.2g}" if overdispersion == "tau2" else f"φ = {od.phi_used:.2f}"
             )
             ax.plot(
                 grid,
-                np.clip(t + half, 0, 1),
+                np.clip(upper, 0, 1),
                 color=color,
                 lw=lw,
                 ls="--",
                 label=f"{name} limits, overdispersion-adjusted ({adj})",
             )
-            ax.plot(grid, np.clip(t - half, 0, 1), color=color, lw=lw, ls="--")
+            ax.plot(grid, np.clip(lower, 0, 1), color=color, lw=lw, ls="--")
     ax.axhline(
         t, color=COLORS["reference"], lw=1.2, label=f"Benchmark {t:.0%} (retired LCD L35408)"
     )

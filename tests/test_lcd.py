@@ -793,3 +793,32 @@ def test_fractional_encounter_counts_are_an_input_error():
     with pytest.raises(InputError, match="whole numbers") as err:
         lcd.screen(bad)
     assert err.value.column == "n_nononc_encounters" and err.value.row == 1
+
+
+def test_funnelplotr_arcsine_method_on_a_fixed_data_set():
+    # FunnelPlotR's proportion ("PR") method, computed here by its formulas: y =
+    # asin(sqrt(x/n)), target asin(sqrt(sum x / sum n)), s = 1/(2 sqrt(n)), z-scores
+    # Winsorised at R's type-7 10 %/90 % quantiles, phi = mean(z^2), tau2 = DerSimonian-
+    # Laird (0 when n phi < n - 1); limits sin(asin(sqrt(t)) + z sqrt(s^2 + tau2))^2
+    x = np.array([2.0, 8, 15, 40, 12])
+    n = np.array([50.0, 60, 70, 80, 90])
+    y, target = np.arcsin(np.sqrt(x / n)), np.arcsin(np.sqrt(x.sum() / n.sum()))
+    s = 1 / (2 * np.sqrt(n))
+    z = (y - target) / s
+    lo, hi = np.percentile(z, [10, 90])  # numpy's default = R's quantile type 7
+    phi = np.mean(np.clip(z, lo, hi) ** 2)
+    w = 1 / s**2
+    tau2 = max(0.0, (5 * phi - 4) / (w.sum() - (w**2).sum() / w.sum()))
+    od = lcd.overdispersion(x, n, method="arcsine")
+    assert od.phi == pytest.approx(phi, rel=1e-12) and od.tau2 == pytest.approx(tau2, rel=1e-12)
+    upper = np.sin(np.arcsin(np.sqrt(0.2)) + stats.norm.isf(0.001) * np.sqrt(s**2 + tau2)) ** 2
+    np.testing.assert_allclose(od.upper(n, 0.2, 0.998), upper, rtol=1e-12)
+    # the screen uses it on request; the default stays the rate scale
+    summary = make_summary([{"practice_id": f"P{i}", "nononc": (int(n[i]), int(x[i]))}
+                            for i in range(5)])
+    arc = lcd.screen(summary, funnel_method="arcsine")
+    np.testing.assert_allclose(arc.table["tau_hi998"], upper, rtol=1e-12)
+    assert arc.overdispersion.scale == "arcsine"
+    assert lcd.screen(summary).overdispersion.scale == "rate"
+    with pytest.raises(InputError):
+        lcd.screen(summary, funnel_method="logit")
