@@ -376,8 +376,8 @@ def fit_table(table: pd.DataFrame) -> pd.DataFrame:
         ``distribution, fitted`` (the fitted parameters, e.g. ``gamma(shape 4.019,
         scale 4.548)``), ``base, low, high``; ``fit_low, fit_high``: the fitted
         distribution's 2.5 % and 97.5 % quantiles; ``fit_error_low_pct,
-        fit_error_high_pct``: their error relative to ``low`` and ``high`` in percent
-        (relative to ``high - low`` where the stated value is 0); ``psa_mean,
+        fit_error_high_pct``: their error relative to ``low`` and ``high`` in percent,
+        to 1e-9 % (relative to ``high - low`` where the stated value is 0); ``psa_mean,
         psa_median``: the distribution's mean and median; ``base_is``: which of
         ``mean``, ``median`` and ``mode`` the base case equals (``"none"`` where it is
         none of them, ``"fixed"`` where the parameter is not drawn). Quantiles, mean and
@@ -406,9 +406,10 @@ def fit_table(table: pd.DataFrame) -> pd.DataFrame:
             }
             base_is = ", ".join(n for n, ok in close.items() if ok) or "none"
             described = _described(fit)
+            # to 1e-9 %: below that the error is the solvers' rounding
             errors = (
-                100 * _relative_error(q_low, lo, hi - lo),
-                100 * _relative_error(q_high, hi, hi - lo),
+                round(100 * _relative_error(q_low, lo, hi - lo), 9) + 0.0,
+                round(100 * _relative_error(q_high, hi, hi - lo), 9) + 0.0,
             )
         rows.append(
             {
