@@ -9,9 +9,10 @@ Three complementary analyses, as the ISPOR budget-impact guidance recommends
   ``low``/``high`` in ``data/reference/impact_assumptions.csv`` moved alone to each
   bound; the result is the data of a tornado diagram.
 - **Probabilistic sensitivity analysis** (:func:`psa`): all uncertain parameters
-  drawn together with an explicit ``rng``, the model evaluated for every draw. The
-  distributions and how they are fitted and drawn are in
-  :mod:`analysis.distributions`; the stopping rule for the number of draws in
+  drawn together with an explicit ``rng``, the model evaluated for every draw. Each
+  distribution is fitted so that its 2.5 % and 97.5 % quantiles are the same
+  ``low``/``high`` that the one-way sensitivity uses (:mod:`analysis.distributions`,
+  which also reports the fit error); the stopping rule for the number of draws is in
   :mod:`analysis.convergence`.
 
 Payer mix (optional): the model uses each practice's observed payer mix; with
@@ -46,7 +47,7 @@ import pandas as pd
 from analysis._io import dumps_json
 from analysis.assumptions import assumption_table
 from analysis.convergence import Convergence, convergence
-from analysis.distributions import DISTRIBUTIONS, parameter_table, sample_parameters
+from analysis.distributions import DISTRIBUTIONS, fit_table, parameter_table, sample_parameters
 from analysis.errors import InputError
 from analysis.impact import ImpactAssumptions, impact
 from analysis.policy import GROUPS, Policy
@@ -66,6 +67,7 @@ __all__ = [
     "ScenarioResult",
     "convergence",
     "default_scenarios",
+    "fit_table",
     "one_way",
     "parameter_table",
     "psa",
@@ -172,6 +174,11 @@ def one_way(
     metric: str = "loss_usd",
 ) -> pd.DataFrame:
     """One-way sensitivity: each parameter alone at its low and high bound.
+
+    The bounds are the table's ``low`` and ``high``: the same values the PSA's
+    distributions have as their 2.5 % and 97.5 % quantiles
+    (:func:`analysis.distributions.fit_table` states how closely), so each bar spans
+    the range that holds 95 % of that parameter's draws.
 
     Parameters
     ----------
@@ -416,6 +423,9 @@ class PSAResult:
     assumptions : ImpactAssumptions
     table : DataFrame
         Parameter specifications used (:func:`parameter_table`).
+    distributions : DataFrame
+        How each distribution was fitted and how closely its 2.5/97.5 % quantiles
+        reproduce ``low``/``high`` (:func:`analysis.distributions.fit_table`).
     parameters : DataFrame
         One row per draw, one column per parameter.
     totals : DataFrame
@@ -434,6 +444,7 @@ class PSAResult:
     policy: Policy
     assumptions: ImpactAssumptions
     table: pd.DataFrame
+    distributions: pd.DataFrame
     parameters: pd.DataFrame
     totals: pd.DataFrame
     practice_ids: tuple[str, ...]
@@ -518,6 +529,7 @@ class PSAResult:
                     "payer_mix_concentration": self.payer_mix_concentration,
                     "totals": self.summary.to_dict("records"),
                     "parameters": self.table.to_dict("records"),
+                    "distributions": self.distributions.to_dict("records"),
                     "convergence": {
                         "metric": "loss_usd",
                         "tolerance": conv.tolerance,
@@ -576,7 +588,8 @@ def psa(
     n_draws : int
         Number of draws (10,000 by default).
     assumptions : ImpactAssumptions, optional
-        The base case; distributions are centred on its values.
+        The base case (the deterministic result, and the mode of ``pert``
+        distributions); a value outside a parameter's range widens the range.
     table : DataFrame, optional
         Parameter specifications (default: ``impact_assumptions.csv``).
     correlation : mapping, optional
@@ -612,6 +625,7 @@ def psa(
         policy=policy,
         assumptions=assumptions,
         table=table,
+        distributions=fit_table(table),
         parameters=draws,
         totals=totals[["draw", *METRICS]],
         practice_ids=base.practice_ids,

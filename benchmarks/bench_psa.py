@@ -29,7 +29,7 @@ from _scale_common import peak_rss_mb, write_section
 
 from analysis.policy import full_bundling, lcd_cap, medical_necessity
 from analysis.revenue_base import REQUIRED_COLUMNS, impact_base
-from analysis.uncertainty import psa
+from analysis.uncertainty import fit_table, parameter_table, psa
 
 PAYERS = ("BCBSNC", "MEDICARE", "MEDICAID", "OTHER_COMMERCIAL")
 
@@ -107,6 +107,7 @@ def record(table: pd.DataFrame, peak: float) -> None:
         f"python {platform.python_version()}, numpy {np.__version__}, "
         f"pandas {pd.__version__}, scipy {__import__('scipy').__version__}"
     )
+    scope_mean = fit_table(parameter_table()).set_index("parameter").at["scope_share", "psa_mean"]
     lines = [
         "## Probabilistic sensitivity analysis (`bench_psa.py`)",
         "",
@@ -115,7 +116,7 @@ def record(table: pd.DataFrame, peak: float) -> None:
         "ran, so times are indicative).",
         f"- Versions: {versions}.",
         "- Input: synthetic one-year summary, 4 payers per practice (seed 1); horizon 3 "
-        "years; all 12 parameters of `impact_assumptions.csv` drawn (10 vary); best of 2 "
+        "years; all 12 parameters of `impact_assumptions.csv` drawn (9 vary); best of 2 "
         "runs, parameter sampling included; policy payer BCBSNC.",
         f"- Peak resident memory of the whole run: {peak:,.0f} MB.",
         "",
@@ -133,7 +134,7 @@ def record(table: pd.DataFrame, peak: float) -> None:
         "",
         "The PSA mean lies below the deterministic loss because the product-scope "
         "share is drawn from a PERT distribution with its mode at the base case 1.0 "
-        "(mean 0.95); see `analysis.uncertainty`.",
+        f"(mean {scope_mean:.3f}, 2.5 % quantile 0.7); see `analysis.distributions`.",
     ]
     write_section("bench_psa", lines)
 

@@ -177,6 +177,19 @@ rpt.table("assumptions", result.assumption_table(), caption="Assumptions and sou
           columns=["label", "value", "low", "high", "distribution", "source"])
 
 # %% [markdown]
+# Each PSA distribution is fitted so that its 2.5 % and 97.5 % quantiles are the low and
+# high above, the values the tornado uses; the table states how closely, the mean and
+# median of the draws, and which of them the base case is (a PERT keeps the base as its
+# most likely value; in the other families the two quantiles fix the distribution).
+
+# %%
+rpt.table("psa_distributions", sim.distributions, count_columns=[],
+          caption="PSA distributions fitted to the low-high ranges",
+          columns=["label", "distribution", "base", "low", "high", "fit_low", "fit_high",
+                   "fit_error_low_pct", "fit_error_high_pct", "psa_mean", "psa_median",
+                   "base_is"])
+
+# %% [markdown]
 # ## Headline numbers
 
 # %%

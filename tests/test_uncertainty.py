@@ -10,7 +10,7 @@ from test_impact import hand_summary
 
 from analysis import plots
 from analysis.assumptions import assumption_table
-from analysis.distributions import fit_distribution
+from analysis.distributions import fit_distribution, fit_table
 from analysis.errors import InputError
 from analysis.impact import ImpactAssumptions, default_policies, impact, impact_base
 from analysis.policy import full_bundling, lcd_cap, medical_necessity, status_quo
@@ -29,7 +29,7 @@ from analysis.uncertainty import (
 
 
 def centred_table() -> pd.DataFrame:
-    """The reference table with every distribution centred on its base case."""
+    """The reference table without the PERT scope (the one distribution with a fixed mode)."""
     t = parameter_table()
     return t.assign(distribution=t["distribution"].replace({"pert": "fixed"}))
 
@@ -41,31 +41,166 @@ def fit(parameter: str, distribution: str, **bounds: float) -> dict[str, float]:
     return fit_distribution({"parameter": parameter, "distribution": distribution, **bounds})
 
 
-def test_fitted_distributions_are_centred_with_the_stated_spread():
-    sd = (2.5 - 1.2) / 3.919927969  # the 1.2-2.5 range read as a 95 % interval
-    f = fit("m", "lognormal", base=1.8, low=1.2, high=2.5)
-    # scipy.stats.lognorm(s=sigma, scale=exp(mu)).mean(), .std()
-    d = stats.lognorm(s=f["sigma"], scale=np.exp(f["mu"]))
-    assert d.mean() == pytest.approx(1.8)
-    assert d.std() == pytest.approx(sd)
-    f = fit("s", "beta", base=0.8, low=0.6, high=0.95)
-    d = stats.beta(f["a"], f["b"])
-    assert d.mean() == pytest.approx(0.8)
-    assert d.std() == pytest.approx(0.35 / 3.919927969)
+def scipy_quantiles(f: dict[str, float], q) -> np.ndarray:
+    """Quantiles of a fitted distribution from scipy.stats itself, not the package's mapping."""
+    kind = f["kind"]
+    if kind == "normal":
+        return stats.norm(f["mean"], f["sd"]).ppf(q)
+    if kind == "censored_normal":  # censoring at 0 and 1 moves no quantile inside (0, 1)
+        return np.clip(stats.norm(f["mean"], f["sd"]).ppf(q), 0, 1)
+    if kind == "lognormal":
+        return stats.lognorm(s=f["sigma"], scale=np.exp(f["mu"])).ppf(q)
+    if kind == "gamma":
+        return stats.gamma(f["shape"], scale=f["scale"]).ppf(q)
+    if kind == "beta":
+        return stats.beta(f["a"], f["b"]).ppf(q)
+    if kind == "pert":
+        return stats.beta(f["a"], f["b"], loc=f["min"], scale=f["max"] - f["min"]).ppf(q)
+    return stats.uniform(f["min"], f["max"] - f["min"]).ppf(q)
+
+
+def relative_errors(got, low: float, high: float) -> np.ndarray:
+    """(got - stated) / |stated| at both ends (/ (high - low) where the stated value is 0)."""
+    stated = np.array([low, high])
+    scale = np.where(stated != 0, np.abs(stated), high - low)
+    return (np.asarray(got) - stated) / scale
+
+
+# Every parameter of impact_assumptions.csv that the PSA draws: all but Medicare's
+# multiplier (1 by definition), the discount rate and the cap threshold (fixed).
+VARYING = (set(ImpactAssumptions.parameter_names()) - {"medicare_multiplier", "discount_rate"}) | {
+    "scope_share"
+}
+
+
+def test_gamma_fitted_to_its_range_hand_checked():
+    # Cost per rendering, stated $5-40 (gamma). Under the former fit (mean 15, sd
+    # 35/3.92) scipy.stats.gamma(2.822, scale=5.315).ppf([0.025, 0.975]) = 2.89, 36.89.
     f = fit("c", "gamma", base=15, low=5, high=40)
     d = stats.gamma(f["shape"], scale=f["scale"])
-    assert (d.mean(), d.std()) == pytest.approx((15.0, 35 / 3.919927969))
-    # PERT on [0.7, 1] with mode 1: Beta(1 + 4*0.3/0.3, 1) = Beta(5, 1), mean 0.95.
+    assert d.ppf(0.025) == pytest.approx(5.0, abs=1e-6)
+    assert d.ppf(0.975) == pytest.approx(40.0, abs=1e-6)
+    assert d.cdf(5.0) == pytest.approx(0.025, abs=1e-9)  # not 8.9 % below $5
+    # the ratio 40 / 5 = 8 alone fixes the shape: scipy.optimize.brentq of
+    # gamma.ppf(0.975, k) / gamma.ppf(0.025, k) - 8 gives k = 4.0190
+    assert f["shape"] == pytest.approx(4.0190, abs=1e-4)
+
+
+def test_closed_form_fits_hand_worked():
+    # lognormal 1.2-2.5: median sqrt(1.2 x 2.5) = sqrt(3) = 1.7320508,
+    # sigma = ln(2.5 / 1.2) / (2 x 1.959964) = 0.73397 / 3.919928 = 0.187241
+    f = fit("m", "lognormal", base=1.8, low=1.2, high=2.5)
+    assert np.exp(f["mu"]) == pytest.approx(np.sqrt(3))
+    assert f["sigma"] == pytest.approx(0.187241, abs=1e-6)
+    # normal -0.03..0.033: mean 0.0015, sd 0.063 / 3.919928 = 0.016072
+    f = fit("g", "normal", base=0.0, low=-0.03, high=0.033)
+    assert (f["mean"], f["sd"]) == pytest.approx((0.0015, 0.016072), abs=1e-6)
+    # censored normal 0-0.5: N(0.25, 0.25 / 1.959964 = 0.127554), clipped to [0, 1]
+    f = fit("s", "censored_normal", base=0.25, low=0.0, high=0.5)
+    assert (f["mean"], f["sd"]) == pytest.approx((0.25, 0.127554), abs=1e-6)
+    # uniform 0-1: 2.5 % of the width beyond each end, per 95 %: [-1/38, 1 + 1/38]
+    f = fit("u", "uniform", base=0.5, low=0.0, high=1.0)
+    assert (f["min"], f["max"]) == pytest.approx((-1 / 38, 1 + 1 / 38))
+
+
+def test_pert_keeps_the_base_as_mode_and_stops_at_a_bound():
+    # Scope 0.7-1.0 with base (mode) 1.0: the support cannot pass 1, so it is
+    # [m, 1] and Beta(1 + 4, 1) = Beta(5, 1), whose ppf is q ** (1/5). Matching the
+    # 2.5 % quantile: m + (1 - m) 0.025 ** 0.2 = 0.7 with 0.025 ** 0.2 = 0.478176,
+    # m = (0.7 - 0.478176) / 0.521824 = 0.425094; the 97.5 % quantile is then
+    # 0.425094 + 0.574906 x 0.975 ** 0.2 (0.994949) = 0.997096, 0.29 % short of 1.
     f = fit("scope", "pert", base=1.0, low=0.7, high=1.0)
-    assert (f["a"], f["b"]) == (5.0, 1.0)
+    assert (f["a"], f["b"], f["max"]) == (5.0, 1.0, 1.0)
+    assert f["min"] == pytest.approx(0.425094, abs=1e-6)
+    np.testing.assert_allclose(scipy_quantiles(f, [0.025, 0.975]), [0.7, 0.997096], atol=1e-6)
+    # Inside [0, 1] both quantiles are matched and the mode stays the base.
+    f = fit("x", "pert", base=0.3, low=0.2, high=0.6)
+    np.testing.assert_allclose(scipy_quantiles(f, [0.025, 0.975]), [0.2, 0.6], rtol=1e-9)
+    assert f["min"] + (f["max"] - f["min"]) * (f["a"] - 1) / (f["a"] + f["b"] - 2) == (
+        pytest.approx(0.3)
+    )
+    assert f["a"] == pytest.approx(1 + 4 * (0.3 - f["min"]) / (f["max"] - f["min"]))
 
 
-def test_infeasible_beta_is_an_input_error():
+@pytest.mark.parametrize(
+    ("kind", "low", "high"),
+    [
+        ("beta", 0.6, 0.95),
+        ("beta", 0.01, 0.02),
+        ("beta", 0.001, 0.999),
+        ("beta", 0.9, 0.9999),
+        ("gamma", 5.0, 40.0),
+        ("gamma", 1.0, 1.001),
+        ("gamma", 0.001, 1000.0),
+        ("lognormal", 0.5, 1.8),
+        ("pert", 0.2, 0.6),
+    ],
+)
+def test_numerical_fits_reproduce_the_range(kind, low, high):
+    f = fit("x", kind, base=(low + high) / 2, low=low, high=high)
+    np.testing.assert_allclose(scipy_quantiles(f, [0.025, 0.975]), [low, high], rtol=1e-8)
+
+
+def test_every_drawn_parameter_reproduces_its_stated_range():
+    table = parameter_table()
+    draws = sample_parameters(table, 100_000, rng=np.random.default_rng(13))
+    fits = fit_table(table).set_index("parameter")
+    varying = set()
+    for rec in table.to_dict("records"):
+        f = fit_distribution(rec)
+        if f["kind"] == "fixed":
+            continue
+        varying.add(rec["parameter"])
+        lo, hi = rec["low"], rec["high"]
+        reference = scipy_quantiles(f, [0.025, 0.975])
+        empirical = np.quantile(draws[rec["parameter"]], [0.025, 0.975])
+        assert (np.abs(relative_errors(reference, lo, hi)) <= 0.02).all(), rec["parameter"]
+        assert (np.abs(relative_errors(empirical, lo, hi)) <= 0.02).all(), (
+            rec["parameter"],
+            empirical,
+        )
+        # the fit table states the same quantiles and their error
+        row = fits.loc[rec["parameter"]]
+        np.testing.assert_allclose(row[["fit_low", "fit_high"]].astype(float), reference)
+        np.testing.assert_allclose(
+            row[["fit_error_low_pct", "fit_error_high_pct"]].astype(float),
+            100 * relative_errors(reference, lo, hi),
+            atol=1e-9,
+        )
+    assert varying == VARYING
+    # Only the scope's bound at 1 is not met exactly (hand-worked above: -0.29 %).
+    errors = fits[["fit_error_low_pct", "fit_error_high_pct"]].abs().max(axis=1)
+    assert (errors.drop(["scope_share"]).fillna(0) < 1e-6).all()
+    assert fits.at["scope_share", "fit_error_high_pct"] == pytest.approx(-0.2904, abs=1e-4)
+
+
+def test_fit_table_states_what_the_base_is():
+    t = fit_table(parameter_table()).set_index("parameter")
+    assert t.at["scope_share", "base_is"] == "mode"  # PERT keeps the most likely value
+    assert t.at["volume_growth", "base_is"] == "mean, median, mode"  # range centred on 0
+    assert t.at["stop_share", "base_is"] == "median, mode"  # the 2.5 % at 0 lifts the mean
+    assert t.at["cost_per_rendering_usd", "base_is"] == "none"
+    assert t.at["threshold", "base_is"] == "fixed"
+    # gamma(4.0190, scale 4.5476): mean 18.28, median scipy.stats.gamma.median() = 16.79
+    assert t.at["cost_per_rendering_usd", "psa_mean"] == pytest.approx(18.277, abs=1e-3)
+    assert t.at["cost_per_rendering_usd", "psa_median"] == pytest.approx(16.785, abs=1e-3)
+    # PERT Beta(5, 1) on [0.425094, 1]: mean 0.425094 + 0.574906 x 5/6 = 0.904183
+    assert t.at["scope_share", "psa_mean"] == pytest.approx(0.904183, abs=1e-6)
+    assert t.at["cost_per_rendering_usd", "fitted"] == "gamma(shape 4.019, scale 4.548)"
+
+
+def test_infeasible_fits_are_input_errors():
     bad = parameter_table().assign(
         distribution=lambda t: t["distribution"].where(t["parameter"] != "scope_share", "beta")
     )
     with pytest.raises(InputError, match="pert"):
-        parameter_table(table=bad)
+        parameter_table(table=bad)  # a beta cannot have a 97.5 % quantile at 1
+    with pytest.raises(InputError, match="censored_normal"):
+        fit("s", "beta", base=0.25, low=0.0, high=0.5)
+    with pytest.raises(InputError, match="low > 0"):
+        fit("c", "gamma", base=1.0, low=0.0, high=2.0)
+    with pytest.raises(InputError, match="within"):
+        fit("s", "censored_normal", base=0.5, low=-0.1, high=0.5)
     with pytest.raises(InputError, match="unknown distribution"):
         parameter_table(table=parameter_table().assign(distribution="cauchy"))
 
@@ -80,11 +215,15 @@ def test_parameter_table_centres_on_the_values_used():
 
 def test_samples_match_their_distributions():
     draws = sample_parameters(parameter_table(), 40_000, rng=np.random.default_rng(7))
-    assert draws["commercial_multiplier"].mean() == pytest.approx(1.8, rel=0.01)
+    # lognormal(mu = ln sqrt(3), sigma 0.187241): mean sqrt(3) exp(sigma^2 / 2) = 1.762680
+    assert draws["commercial_multiplier"].mean() == pytest.approx(1.762680, rel=0.01)
+    assert draws["commercial_multiplier"].median() == pytest.approx(np.sqrt(3), rel=0.01)
     assert draws["payer_cost_share"].between(0, 1).all()
-    assert draws["stop_share"].mean() == pytest.approx(0.25, abs=0.005)
-    assert draws["scope_share"].between(0.7, 1.0).all()
-    assert draws["scope_share"].mean() == pytest.approx(0.95, abs=0.002)
+    # censored N(0.25, 0.127554): 2.5 % of the draws are exactly 0, none below
+    assert draws["stop_share"].min() == 0.0
+    assert (draws["stop_share"] == 0).mean() == pytest.approx(0.025, abs=0.003)
+    assert draws["scope_share"].between(0.425094, 1.0).all()
+    assert draws["scope_share"].mean() == pytest.approx(0.904183, abs=0.002)
     assert (draws["medicare_multiplier"] == 1.0).all()  # fixed
     assert (draws["threshold"] == 0.2).all()  # fixed in the PSA
 
@@ -134,6 +273,21 @@ def test_tornado_hand_worked_for_the_cap():
     assert t.at["medicaid_multiplier", "swing"] == 0.0
     # Scope 0.7 scales the loss by 0.7.
     assert t.at["scope_share", "outcome_low"] == pytest.approx(0.7 * 4 / 14 * 1180 * 3)
+
+
+def test_tornado_bars_span_the_psa_ranges():
+    # The tornado moves each parameter to the low/high that its PSA distribution has
+    # as 2.5 % and 97.5 % quantiles (scope: 0.7, where the former PERT put 0.84).
+    t = one_way(hand_summary(), full_bundling()).set_index("parameter")
+    res = psa(hand_summary(), full_bundling(), rng=np.random.default_rng(3), n_draws=200)
+    fits = res.distributions.set_index("parameter")
+    assert VARYING <= set(t.index)
+    for p in VARYING:
+        assert (t.at[p, "low"], t.at[p, "high"]) == (fits.at[p, "low"], fits.at[p, "high"])
+        got = fits.loc[p, ["fit_low", "fit_high"]].astype(float)
+        assert (np.abs(relative_errors(got, t.at[p, "low"], t.at[p, "high"])) < 0.003).all(), p
+    assert t.at["scope_share", "low"] == fits.at["scope_share", "fit_low"] == pytest.approx(0.7)
+    assert res.to_dict()["distributions"][0]["parameter"] == "commercial_multiplier"
 
 
 def test_tornado_of_the_net_margin_moves_with_the_behaviour():
@@ -227,10 +381,15 @@ def test_psa_without_spread_is_the_deterministic_model():
         assert res.deterministic["loss_usd"] == pytest.approx(det["loss_horizon_usd"])
 
 
-def test_psa_mean_converges_to_the_deterministic_result_when_centred():
-    # Centred distributions (mean = base) and a 2-year horizon (the loss is then a
-    # sum of products of independent draws, so its expectation is the base case).
-    a = ImpactAssumptions(horizon_years=2)
+def test_psa_mean_converges_to_the_deterministic_result_at_the_means():
+    # The base case at each distribution's mean and a 2-year horizon: the loss is then
+    # a sum of products of independent draws, so its expectation is that base case.
+    # (Fitted to their ranges, the distributions' means are not the reference bases:
+    # e.g. the $5-40 gamma has mean 18.28, not 15.)
+    means = fit_table(centred_table()).set_index("parameter")["psa_mean"]
+    drawn = {p: means[p] for p in ImpactAssumptions.parameter_names() if p in means}
+    assert drawn["cost_per_rendering_usd"] == pytest.approx(18.277, abs=1e-3)
+    a = ImpactAssumptions(horizon_years=2, **drawn)
     res = psa(
         hand_summary(),
         lcd_cap(),
@@ -246,9 +405,9 @@ def test_psa_mean_converges_to_the_deterministic_result_when_centred():
     ps = res.practice_summary.set_index("practice_id")
     se = res.practice_loss_usd.std(axis=0, ddof=1) / np.sqrt(res.n_draws)
     assert (np.abs(ps["mean"] - ps["deterministic"]) <= 4 * se + 1e-9).all()
-    # The default scope distribution (PERT, mode 1.0) is not centred: lower mean.
+    # The default scope distribution (PERT, mode 1.0, mean 0.904) lowers the mean.
     skew = psa(hand_summary(), full_bundling(), rng=np.random.default_rng(1), n_draws=4000)
-    assert skew.totals["loss_usd"].mean() < 0.97 * skew.deterministic["loss_usd"]
+    assert skew.totals["loss_usd"].mean() < 0.93 * skew.deterministic["loss_usd"]
 
 
 def test_psa_summary_and_totals_agree():

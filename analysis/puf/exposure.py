@@ -33,9 +33,9 @@ class ExposureAssumptions:
     """Adjustable ratios that scale Medicare 3D volume to one commercial payer [A].
 
     Every value is an assumption to be varied. Each ``(low, high)`` pair is read as a
-    95 % range and the central value as the mean, the convention of
-    :mod:`analysis.uncertainty`: the two ratios are lognormal, the share is beta,
-    with ``sd = (high - low) / 3.92``.
+    95 % range, the convention of :mod:`analysis.distributions`: the two ratios are
+    lognormal and the share is beta, each fitted so that its 2.5 % and 97.5 %
+    quantiles are ``low`` and ``high``; the central value is the point estimate.
 
     Parameters
     ----------

@@ -97,7 +97,10 @@ def cheers_appendix(impact, *, screen=None, psa=None, n_practices: int | None = 
                        "sensitivity analysis with a convergence check"
                        + (f" ({psa.n_draws:,} draws)." if psa is not None else "."),
         "parameters": "Every parameter with base, low, high, distribution and source "
-                      "(data/reference/impact_assumptions.csv).",
+                      "(data/reference/impact_assumptions.csv); each PSA distribution "
+                      "fitted so that its 2.5 % and 97.5 % quantiles are low and high, "
+                      "with the fit error (revenue-impact analysis, 'Assumptions and "
+                      "sources').",
         "results": "Headline table: loss per year and over the horizon, per policy.",
         "uncertainty_effect": (
             f"{psa.level:.0%} interval of the horizon loss from the PSA; tornado of the "

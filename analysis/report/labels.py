@@ -53,6 +53,10 @@ COLUMN_LABELS = {
     "peer_median": "Peer median", "benchmark": "Benchmark", "screen": "Screen",
     "rule": "Rule", "item": "Item", "topic": "Topic",
     "rendering_npi": "Rendering NPI", "n_rendering_npis": "Rendering NPIs",
+    "base": "Base case", "fitted": "Fitted distribution", "fit_low": "Fitted 2.5% quantile",
+    "fit_high": "Fitted 97.5% quantile", "fit_error_low_pct": "Error at low (%)",
+    "fit_error_high_pct": "Error at high (%)", "psa_mean": "Mean of the draws",
+    "psa_median": "Median of the draws", "base_is": "Base case is the",
 }
 
 #: Human labels of the notebook parameters (scenario tables).
