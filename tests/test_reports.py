@@ -566,3 +566,17 @@ def test_privacy_gate_streams_identifiers_through_a_lookup(tmp_path):
     hits = scan_for_identifiers(tmp_path, lookup)
     assert hits["identifier"].tolist() == ["PAT000123"]
     assert "NC001" in asked[0] and "2024-03-01" in asked[0]
+
+
+def test_off_a_terminal_each_finished_notebook_gets_one_line(tiny, capsys):
+    # piped (as in CI or `make report | tee`), the bar is off: one line per notebook
+    result = _run(tiny, progress=None)
+    assert result.ok
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.startswith("rad3d report: ")]
+    assert len(lines) == 4  # the summary page and three scorecards
+    assert all(" ok in " in x and x.endswith(" s") for x in lines)
+    assert lines[-1].startswith("rad3d report: 4/4 ")
+    # --no-progress: silent
+    _run(tiny, progress=False, out=tiny["tmp"] / "reports" / "quiet")
+    assert "rad3d report: " not in capsys.readouterr().err

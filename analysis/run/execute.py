@@ -145,11 +145,19 @@ def run_jobs(
                unit="notebook", disable=None if progress is None else not progress,
                file=sys.stderr)
 
+    # off a terminal (a pipe, CI, a log) the bar is off: one line per notebook instead
+    lines = progress is None and bar.disable
+    finished = [len(jobs) - len(todo)]
+
     def done(i: int, record: dict[str, Any]) -> None:
         records[i] = record
         bar.update(1)
+        finished[0] += 1
         if record["status"] == "failed":
             bar.write(f"FAILED {jobs[i].label}: {record['error']}", file=sys.stderr)
+        elif lines:
+            print(f"rad3d report: {finished[0]}/{len(jobs)} {jobs[i].label}: ok in "
+                  f"{float(record.get('seconds') or 0):.1f} s", file=sys.stderr, flush=True)
 
     try:
         if todo:
