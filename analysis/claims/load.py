@@ -135,12 +135,9 @@ def load_claims(
     >>> result.report.reconciles  # doctest: +SKIP
     True
     """
-    sources = expand_paths(paths)
-    cmap = read_column_map(column_map)
-    checks = check_settings(sources, study_window=study_window, max_line_usd=max_line_usd,
-                            column_map=cmap, encoding=encoding, delimiter=delimiter)
-    return _run(sources, column_map=cmap, strict=strict, encoding=encoding,
-                delimiter=delimiter, checks=checks)
+    return _load(paths, keep_lines=True, column_map=column_map, strict=strict,
+                 encoding=encoding, delimiter=delimiter, study_window=study_window,
+                 max_line_usd=max_line_usd)
 
 
 def validate_files(
@@ -156,21 +153,30 @@ def validate_files(
     """Validate claims files exactly as :func:`load_claims` does, without keeping the lines.
 
     The same report and quarantine, row for row, for files of any size: each accepted
-    row is kept only as the hash of its key, its position, its repairs and its cents
-    (about 40 bytes), and the few rows whose key hash repeats are read again to decide
-    the duplicate checks on their real keys and content. Memory is one batch, those 40
-    bytes an accepted row, and the quarantine. The result's ``lines`` is empty: use
+    row is counted into running totals (repairs, cents, rows by file) and kept only as
+    the hash of its key and its position (20 bytes), and the few rows whose key hash
+    repeats are read again to decide the duplicate checks on their real keys and
+    content. Memory is one batch, those 20 bytes an accepted row, and the quarantine.
+    The result's ``lines`` is empty: use
     :func:`load_claims` for the lines, :func:`analysis.scale.summarize_files` for a
     summary of a file of any size. ``rad3d validate`` uses this function.
 
     Parameters are those of :func:`load_claims`.
     """
+    return _load(paths, keep_lines=False, column_map=column_map, strict=strict,
+                 encoding=encoding, delimiter=delimiter, study_window=study_window,
+                 max_line_usd=max_line_usd)
+
+
+def _load(paths, *, keep_lines: bool, column_map, strict, encoding, delimiter, study_window,
+          max_line_usd) -> LoadResult:
+    """The files' sources, column map and check settings, decided once, then :func:`_run`."""
     sources = expand_paths(paths)
     cmap = read_column_map(column_map)
     checks = check_settings(sources, study_window=study_window, max_line_usd=max_line_usd,
                             column_map=cmap, encoding=encoding, delimiter=delimiter)
     return _run(sources, column_map=cmap, strict=strict, encoding=encoding,
-                delimiter=delimiter, keep_lines=False, checks=checks)
+                delimiter=delimiter, keep_lines=keep_lines, checks=checks)
 
 
 def validate_lines(
