@@ -104,6 +104,7 @@ __all__ = [
     "SUM_COLUMNS",
     "USD_COLUMNS",
     "add_summaries",
+    "coarsen",
     "empty_summary",
     "finish_summary",
     "period",
@@ -403,6 +404,21 @@ def add_summaries(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     value_cols = [c for c in whole.columns if c not in keys]
     summed = whole.groupby(keys, sort=False)[value_cols].sum().reset_index()
     return finish_summary(summed)
+
+
+def coarsen(summary: pd.DataFrame, *, period: str = "year") -> pd.DataFrame:
+    """A quarterly summary added up to years (``period="year"``).
+
+    Every count belongs to one quarter -- an encounter to the quarter of its day, a 3D
+    line to the quarter of its own date -- so the year's summary is the sum of its
+    quarters' (dollars in whole cents, as :func:`add_summaries`), without linking again.
+    """
+    if period == "quarter":
+        return summary
+    if period != "year":
+        raise InputError(f"period must be one of {list(PERIODS)}", column="period",
+                         value=period)
+    return add_summaries([summary.assign(period=summary["period"].str.slice(0, 4))])
 
 
 def summarize_partitions(

@@ -103,9 +103,8 @@ if engine == "duckdb":
     out["seconds"] = round(time.perf_counter() - t, 2)
     n = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
     out["rows_in"] = int(n)
-elif engine.startswith("sql-link"):  # rad3d's link and summary written as SQL (_sql_link)
-    sys.path.insert(0, "benchmarks")  # the child runs in the repository root
-    import _sql_link as q
+elif engine.startswith("sql-link"):  # the stream engine's SQL pass alone, no row checks
+    from analysis import sql_link as q
     from analysis.encounters import LinkSettings
     from analysis.scale import relevant_codes
     from analysis.summary import practice_totals
@@ -246,23 +245,24 @@ def _same_summaries(paths: dict[str, Path]) -> dict[str, str]:
 
 
 NOTES = {
-    "stream": "one process; row checks once per distinct value of repeating columns "
-              "(read from Parquet as dictionaries), typed columns read typed, spill by "
-              "practice hash "
-              "to Arrow IPC shards, link per unit of whole practices",
-    "stream-2proc": "the same tasks in 2 worker processes (`workers=2`)",
+    "stream": "the default: row checks in Arrow batches in one process (once per "
+              "distinct value of repeating columns, typed columns read typed), accepted "
+              "lines spilled to Parquet, then duplicates, link and summary on DuckDB "
+              "(1 GB memory limit, 2 threads)",
+    "stream-2proc": "the same with the row checks in 2 worker processes (`workers=2`)",
     "memory": "`summarize(load_claims(path).lines)`: every row checked as text",
     "duckdb": "equivalent SQL (filter, encounters, ASOF link, per-practice counts), 2 "
               "threads; no validation, no pricing, no payer attribution",
     "report-inputs": "`rad3d report`'s shared inputs (`prepare_inputs`): the stream engine "
                      "linking once for year and quarter, plus the identifiers file for the "
                      "privacy gate (a second scan of the patient and claim ids)",
-    "sql-link": "rad3d's link and summary written as SQL on DuckDB (`_sql_link.py`: "
+    "sql-link": "rad3d's link and summary written as SQL on DuckDB (`analysis/sql_link.py` alone: "
                 "encounters, modal payer, ASOF link, both compliance rules, oncology, "
                 "prices, the full summary), 2 threads, no memory limit; no validation",
     "sql-link-1GB": "the same SQL with DuckDB's memory limit at 1 GB (it spills to disk)",
-    "dask": "2-worker LocalCluster (processes, 1 thread each; cluster start not timed), "
-            "same tasks as stream",
+    "dask": "2-worker LocalCluster (processes, 1 thread each; cluster start not timed): "
+            "row checks per piece, spill by practice hash, link and summary per unit of "
+            "whole practices, summaries added",
 }
 
 

@@ -59,10 +59,10 @@ _ENGINES = ("stream", "dask")
 
 
 def _engine(value: str) -> str:
-    if value == "memory":  # the former default, kept one release for comparisons
-        print("rad3d: --engine memory is deprecated and will be removed; the default "
-              "(stream) gives the same numbers in bounded memory", file=sys.stderr)
-        return value
+    if value == "memory":  # the former default, removed: it held the whole file
+        raise argparse.ArgumentTypeError(
+            "--engine memory was removed: the default (stream) gives the same numbers "
+            "in bounded memory")
     if value not in _ENGINES:
         raise argparse.ArgumentTypeError(
             f"invalid choice: {value!r} (choose from {', '.join(_ENGINES)})")
@@ -98,16 +98,17 @@ def engine_options(p: argparse.ArgumentParser) -> None:
     ``--study-window``."""
     study_window_option(p)
     p.add_argument("--engine", type=_engine, default="stream", metavar="{stream,dask}",
-                   help="how claims are read: stream (default: batches spilled by "
-                   "practice to temporary files; bounded memory, any file size), dask "
-                   "(the same work on a Dask cluster; needs pip install "
-                   "'rad3d[distributed]'). Both give the same numbers.")
+                   help="how claims are read: stream (default: rows checked in batches, "
+                   "then duplicates, links and summary on the embedded DuckDB engine "
+                   "within a memory limit; any file size), dask (the same checks and "
+                   "link on a Dask cluster; needs pip install 'rad3d[distributed]'). "
+                   "Both give the same numbers.")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="with --engine dask: scheduler of an existing cluster, e.g. "
                    "tcp://10.0.0.5:8786 (default: start a local cluster)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="with --engine stream: worker processes (default 1; each holds "
-                   "one unit of practices in memory)")
+                   help="with --engine stream: worker processes for the row checks "
+                   "(default 1; each holds one batch of lines)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress on stderr (by default a status line on a terminal, "
                    "and one summary line when stderr is not a terminal)")

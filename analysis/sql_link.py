@@ -1,17 +1,24 @@
-"""The claims link and practice summary written as SQL on DuckDB, for the engine
-comparison of ``bench_summarize.py`` (engines ``sql-link`` and ``sql-link-1GB``).
+"""The claims link and the practice summary on DuckDB: the default engine's second pass.
 
-This is a complete formulation of :func:`analysis.encounters.link` and
-:func:`analysis.summary.summarize_linked` in SQL (encounters by group-by, the modal
-payer, the ASOF link within the window, the two compliance rules, oncology and
-indication marks, Medicare prices joined from distinct keys, the additive summary with
-dollars summed as whole cents). On the bundled sample, the damaged sample and the
-benchmark files its summary equals rad3d's exactly (``bench_summarize.py`` checks it on
-every run). It is measured beside the stream engine in ``RESULTS.md`` (practice
-summary of 10 M lines): on 2 threads it links and summarizes 10 M lines in about half
-the stream engine's time, within a 1 GB DuckDB memory limit, but without the row checks
-and duplicate resolution that the stream engine does before it links. It lives here
-until the engine issue moves the linking onto it after the streamed checks.
+:func:`analysis.scale.summarize_files` checks every row in Arrow batches (the one rule
+table of :mod:`analysis.claims`) and spills the accepted candidate lines to Parquet;
+this module then does the rest in DuckDB, out of core within a memory limit
+(:data:`DEFAULT_MEMORY_LIMIT`; above it joins, sorts and group-bys spill to disk):
+
+1. :func:`resolve_duplicates` -- rows sharing ``(claim_id, line_number)``: exact
+   repeats keep one row (``duplicate_line``), keys with two or more contents lose every
+   row (``conflicting_duplicate``), as :func:`analysis.claims.resolve_duplicates`;
+2. :func:`build_linked` -- :func:`analysis.encounters.link` in SQL: encounters by
+   group-by, the modal payer, the ASOF link within the window, the two compliance
+   rules, oncology and indication marks, Medicare prices joined from distinct keys;
+3. :func:`summary_from_linked` -- :func:`analysis.summary.summarize_linked`, dollars
+   summed as whole cents, for each calendar period from one link.
+
+Code roles, diagnosis sets, components, settings and prices are decided in Python, once
+per *distinct* value (the same functions the in-memory path uses), and joined in as
+small tables, so no rule is written twice. The summary equals the in-memory engine's
+exactly on the bundled sample, the damaged sample and the benchmark files
+(``tests/test_scale.py``, ``benchmarks/bench_summarize.py``).
 """
 
 from __future__ import annotations
@@ -164,6 +171,88 @@ def price_table(keys: pd.DataFrame, fee_schedule: FeeSchedule | None) -> pd.Data
     return keys.assign(unit_usd=usd,
                        unit_cents=pd.arrays.IntegerArray(cents, missing))
 
+
+
+@dataclass(frozen=True)
+class DuplicateCounts:
+    """Rows removed by :func:`resolve_duplicates`, by reason, with their dollars.
+
+    ``rows``: reason -> rows; ``cents``: reason -> ``{"allowed_usd": cents,
+    "paid_usd": cents}``; ``missing``: reason -> ``{amount: rows without it}``.
+    """
+
+    rows: dict
+    cents: dict
+    missing: dict
+
+
+_DUP_REASONS = ("conflicting_duplicate", "duplicate_line")
+_AMOUNTS = ("allowed_usd", "paid_usd")
+
+
+def resolve_duplicates(con: duckdb.DuckDBPyConnection, source: str, *,
+                       name: str = "lines", content: tuple[str, ...]) -> DuplicateCounts:
+    """Make ``name`` the rows of ``source`` that survive the duplicate checks.
+
+    Rows sharing ``(claim_id, line_number)`` with identical ``content`` (the canonical
+    columns) are exact repeats: one is kept, each other is ``duplicate_line``. A key
+    with two or more distinct contents loses every row (``conflicting_duplicate``).
+    Missing values compare equal, as in :func:`analysis.claims.resolve_duplicates`.
+    Keys are first grouped by a 64-bit hash (one pass, 8 bytes a key); only rows whose
+    hash repeats are compared on the keys and contents themselves.
+
+    Parameters
+    ----------
+    con : DuckDB connection
+    source : str
+        A table or view of row-checked claim lines (``content`` columns and ``_rid``).
+    name : str
+        The view to create.
+    content : tuple of str
+        The columns whose equality makes two rows the same line.
+    """
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _dup_h AS
+        SELECT hash(claim_id, line_number) AS h FROM {source}
+        GROUP BY h HAVING count(*) > 1""")
+    zero = DuplicateCounts(rows=dict.fromkeys(_DUP_REASONS, 0),
+                           cents={r: dict.fromkeys(_AMOUNTS, 0) for r in _DUP_REASONS},
+                           missing={r: dict.fromkeys(_AMOUNTS, 0) for r in _DUP_REASONS})
+    if not con.execute("SELECT count(*) FROM _dup_h").fetchone()[0]:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {source}")
+        return zero
+    cols = ", ".join(content)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _dup_rows AS
+        SELECT * FROM {source} WHERE hash(claim_id, line_number) IN (SELECT h FROM _dup_h);
+        CREATE OR REPLACE TEMP TABLE _dup_keys AS
+        WITH c AS (SELECT {cols}, count(*) AS n FROM _dup_rows GROUP BY ALL)
+        SELECT claim_id, line_number, count(*) AS n_distinct, sum(n) AS n_rows
+        FROM c GROUP BY claim_id, line_number HAVING sum(n) > 1;
+        CREATE OR REPLACE TEMP TABLE _dup_out AS
+        SELECT d.*, k.n_distinct,
+               row_number() OVER (PARTITION BY d.claim_id, d.line_number
+                                  ORDER BY d._rid) AS _pos
+        FROM _dup_rows d JOIN _dup_keys k
+          ON d.claim_id = k.claim_id AND d.line_number = k.line_number;
+        CREATE OR REPLACE TEMP VIEW {name} AS
+        SELECT s.* FROM {source} s ANTI JOIN _dup_keys k
+          ON s.claim_id = k.claim_id AND s.line_number = k.line_number
+        UNION ALL
+        SELECT * EXCLUDE (n_distinct, _pos) FROM _dup_out WHERE n_distinct = 1 AND _pos = 1;
+    """)
+    amounts = ", ".join(
+        f"coalesce(sum(CAST(round_even({c} * 100, 0) AS BIGINT)), 0), count(*) FILTER ({c} IS NULL)"
+        for c in _AMOUNTS)
+    rows = con.execute(f"""
+        SELECT CASE WHEN n_distinct > 1 THEN '{_DUP_REASONS[0]}' ELSE '{_DUP_REASONS[1]}'
+               END AS reason, count(*), {amounts}
+        FROM _dup_out WHERE n_distinct > 1 OR _pos > 1 GROUP BY reason""").fetchall()
+    for reason, n, a_cents, a_missing, p_cents, p_missing in rows:
+        zero.rows[reason] = int(n)
+        zero.cents[reason] = {"allowed_usd": int(a_cents), "paid_usd": int(p_cents)}
+        zero.missing[reason] = {"allowed_usd": int(a_missing), "paid_usd": int(p_missing)}
+    return zero
 
 
 _REASON_BOTH = "both_3d_codes"
@@ -417,7 +506,7 @@ def period_sql(day: str, kind: str) -> str:
 
 
 def _cents(expr: str) -> str:
-    return f"CAST(round({expr} * 100) AS BIGINT)"
+    return f"CAST(round_even({expr} * 100, 0) AS BIGINT)"
 
 
 def _usd(total: str) -> str:
