@@ -3,7 +3,11 @@
 Runs ``rad3d report`` as ``make report`` does (base case, every notebook, one scorecard
 per practice) into a temporary folder, from a cold shared-input cache (claims loaded,
 validated, linked and summarized inside the timing) and then again with ``--resume``
-(everything reused), and records the wall times.
+(everything reused), and records the wall times. Beside it, in the same run and with
+``--repeat N`` rounds (medians shown): the same batch with a fresh kernel per notebook
+(``RAD3D_FRESH_KERNELS=1``, as papermill does by default), and a naive sequential loop
+of ``papermill.execute_notebook`` over the same notebooks and parameters (the same
+prepared shared inputs; one kernel per notebook, one at a time, no HTML export).
 
 Usage::
 
@@ -24,6 +28,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,11 +41,48 @@ ROOT = HERE.parent
 RAD3D = Path(sys.executable).with_name("rad3d")
 
 
-def _run(args: list[str]) -> float:
+def _run(args: list[str], env: dict | None = None) -> float:
     t0 = time.perf_counter()
     subprocess.run([str(RAD3D), "report", *args], check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL, env=None if env is None else {**os.environ, **env})
     return time.perf_counter() - t0
+
+
+NAIVE = r"""
+import sys, tempfile, time
+from pathlib import Path
+import papermill as pm
+from analysis.report.parameters import KERNEL_NAME, notebook_parameters
+from analysis.run.inputs import prepare_inputs
+from analysis.run.jobs import find_notebooks, plan_jobs
+from analysis.paths import PARAMS_DIR
+from analysis.run.scenarios import load_scenario
+cache = sys.argv[1]
+scenario = load_scenario(PARAMS_DIR / "base.yaml")
+notebooks = find_notebooks(Path("notebooks"), None)
+declared = {n: notebook_parameters(p) for n, p in notebooks.items()}
+inputs = prepare_inputs(None, cache_dir=cache)
+jobs = plan_jobs([scenario], notebooks, declared, inputs_for=lambda s: inputs,
+                 practices="all")
+t = time.perf_counter()
+with tempfile.TemporaryDirectory() as tmp:
+    for i, job in enumerate(jobs):
+        out = Path(tmp) / str(i)
+        out.mkdir()
+        pm.execute_notebook(job.notebook_path, str(out / "run.ipynb"),
+                            parameters={**job.parameters, "output_dir": str(out)},
+                            kernel_name=KERNEL_NAME, progress_bar=False, cwd=str(out))
+print(len(jobs), time.perf_counter() - t)
+"""
+
+
+def _naive(cache: Path) -> tuple[int, float]:
+    """A plain sequential papermill loop over the batch's jobs (inputs prepared first,
+    outside the timing)."""
+    out = subprocess.run([sys.executable, "-c", NAIVE, str(cache)], check=True, cwd=ROOT,
+                         capture_output=True, text=True)
+    n, seconds = out.stdout.split()[-2:]
+    return int(n), float(seconds)
 
 
 def _source_hash() -> str:
@@ -67,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="start when the 1-minute load average is below this")
     parser.add_argument("--wait", type=float, default=600,
                         help="seconds to wait for a quiet machine before starting anyway")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of the warm batch, the fresh-kernel batch and the naive "
+                        "loop (round robin; medians shown)")
     args = parser.parse_args(argv)
     load_start = _wait_for_quiet(args.max_load, args.wait)
     with tempfile.TemporaryDirectory(prefix="bench_report-") as tmp:
@@ -78,6 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         source_changed = _source_hash() != source_before
         manifest = json.loads((out / "manifest.json").read_text())
         resumed = _run([*common, "--resume"])
+        # round robin: the batch as shipped (warm kernels), with a fresh kernel per
+        # notebook, and the naive papermill loop, each from a warm input cache
+        rounds: dict[str, list[float]] = {"warm": [], "fresh": [], "naive": []}
+        n_naive = 0
+        for _ in range(args.repeat):
+            rounds["warm"].append(_run(common))
+            rounds["fresh"].append(_run(common, {"RAD3D_FRESH_KERNELS": "1"}))
+            n_naive, seconds = _naive(out.parent / ".rad3d-cache")
+            rounds["naive"].append(seconds)
         load_end = os.getloadavg()[0]
         again = json.loads((out / "manifest.json").read_text())["jobs"]
         n_reused = sum(j["status"] == "reused" for j in again)
@@ -111,6 +165,22 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|",
         f"| full run, cold cache (`make report`) | {cold:.1f} |",
         f"| `--resume` right after ({n_reused} of {len(again)} runs reused) | {resumed:.1f} |",
+        "",
+        f"Execution strategies, {args.repeat} round(s) each (round robin, input cache "
+        "warm; median, all runs in brackets):",
+        "",
+        "| run | notebooks | wall time (s) | x naive loop |",
+        "|---|---:|---:|---:|",
+        *(f"| {label} | {n} | {statistics.median(rounds[k]):.1f} "
+          f"({', '.join(f'{x:.1f}' for x in rounds[k])}) | "
+          f"{statistics.median(rounds[k]) / statistics.median(rounds['naive']):.2f} |"
+          for k, label, n in (
+              ("warm", f"`rad3d report --workers {args.workers}` (one warm kernel per "
+               "worker; with HTML export and the privacy gate)", len(jobs)),
+              ("fresh", "the same with `RAD3D_FRESH_KERNELS=1` (a kernel per notebook)",
+               len(jobs)),
+              ("naive", "naive loop: `papermill.execute_notebook` per job, one at a time, "
+               "no export", n_naive))),
         "",
         "| notebook | runs | mean time per run (s), incl. kernel start and HTML export |",
         "|---|---:|---:|",

@@ -8,6 +8,7 @@ resume key are copied instead of run.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import datetime as dt
 import json
@@ -23,6 +24,10 @@ from typing import Any
 
 import nbformat
 import papermill as pm
+from jupyter_client.manager import KernelManager
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, papermill_engines
+from papermill.utils import remove_args
 from tqdm.auto import tqdm
 
 from analysis._io import write_json, write_text
@@ -37,6 +42,83 @@ __all__ = ["CELL_TIMEOUT_S", "run_jobs"]
 
 CELL_TIMEOUT_S = 1800
 """Longest a notebook cell may run before its job fails."""
+
+WARM_ENGINE = "rad3d-warm"
+"""The papermill engine of report runs: papermill's own (nbclient), with one kernel per
+worker process kept warm across that worker's notebooks. With the environment variable
+``RAD3D_FRESH_KERNELS=1`` every notebook gets a kernel of its own, as plain papermill
+does (for comparisons: ``benchmarks/bench_report.py``)."""
+
+_RESET = """\
+%reset -f
+import os as _os, matplotlib.pyplot as _plt
+_plt.close("all")
+_os.chdir({cwd!r})
+del _os, _plt
+"""
+_warm: dict[str, KernelManager] = {}
+
+
+def _shutdown_warm() -> None:
+    km = _warm.pop("km", None)
+    if km is not None:
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception:  # already gone
+            pass
+
+
+def _warm_kernel(kernel_name: str, cwd: str) -> KernelManager:
+    """This worker's kernel, started on first use (or again if it died), with an empty
+    namespace, no open figure and ``cwd`` as its working folder.
+
+    A notebook's imports (pandas, scipy, matplotlib, the package) stay loaded for the
+    next one; its variables do not (``%reset -f``). Every notebook is parameterized in
+    full by papermill and reads its inputs itself, so nothing else carries over.
+    """
+    km = _warm.get("km")
+    if km is None or km.kernel_name != kernel_name or not km.is_alive():
+        _shutdown_warm()
+        km = KernelManager(kernel_name=kernel_name)
+        km.start_kernel(cwd=cwd)
+        if not _warm:
+            atexit.register(_shutdown_warm)  # a worker's kernel ends with the worker
+        _warm["km"] = km
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive(_RESET.format(cwd=cwd), timeout=60,
+                                       store_history=False, output_hook=lambda msg: None)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError("could not reset the kernel: "
+                               f"{reply['content'].get('evalue', '')}")
+    finally:
+        kc.stop_channels()
+    return km
+
+
+class _WarmEngine(NBClientEngine):
+    """papermill's nbclient engine on this worker's warm kernel (:func:`_warm_kernel`)."""
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
+                                 stdout_file=None, stderr_file=None, start_timeout=60,
+                                 execution_timeout=None, **kwargs):
+        km = _warm_kernel(kernel_name, os.getcwd())
+        kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+        client = PapermillNotebookClient(
+            nb_man, km=km, timeout=execution_timeout, startup_timeout=start_timeout,
+            kernel_name=kernel_name, log=pm.log.logger, log_output=log_output,
+            stdout_file=stdout_file, stderr_file=stderr_file, **kwargs)
+        try:
+            return client.execute()
+        finally:
+            if client.kc is not None:
+                client.kc.stop_channels()
+
+
+papermill_engines.register(WARM_ENGINE, _WarmEngine)
 
 
 def _execute_job(job: dict[str, Any], stage: str) -> dict[str, Any]:
@@ -59,15 +141,18 @@ def _execute_job(job: dict[str, Any], stage: str) -> dict[str, Any]:
             job["notebook_path"], str(out_ipynb), parameters=params,
             kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
             cwd=str(work), execution_timeout=CELL_TIMEOUT_S,
+            engine_name=None if os.environ.get("RAD3D_FRESH_KERNELS") == "1" else WARM_ENGINE,
         )
         if not (work / "results.json").is_file():
             status, error = "failed", "the notebook did not write results.json (no finish())"
     except pm.PapermillExecutionError as err:
         status = "failed"
         error = f"cell {err.exec_count}: {err.ename}: {err.evalue}"
+        _shutdown_warm()  # the next notebook gets a fresh kernel
     except Exception as err:  # kernel died, timeout, bad notebook: fail this job only
         status = "failed"
         error = f"{type(err).__name__}: {err}"
+        _shutdown_warm()
     html_name = f"{nb_name}.html"
     if out_ipynb.is_file():
         nb = nbformat.read(out_ipynb, as_version=4)
