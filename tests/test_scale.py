@@ -143,10 +143,11 @@ def test_several_periods_link_once_and_equal_one_period_runs(files):
 def test_cli_engine_default_is_stream_and_memory_is_gone(tmp_path, capsys):
     import argparse
 
-    from analysis.cli._common import engine_options
+    from analysis.cli._common import engine_options, engine_settings
     p = argparse.ArgumentParser()
     engine_options(p)
     assert p.parse_args([]).engine == "stream"
+    assert engine_settings(p.parse_args(["--memory-limit", "512MB"]))["memory_limit"] == "512MB"
     with pytest.raises(SystemExit):
         p.parse_args(["--engine", "memory"])
     assert "was removed" in capsys.readouterr().err
@@ -193,6 +194,14 @@ def test_settings_are_validated_and_serializable():
         StreamSettings(engine="spark")
     with pytest.raises(InputError, match="batch_rows"):
         StreamSettings(batch_rows=0)
+    assert StreamSettings(memory_limit="512MB").to_dict()["memory_limit"] == "512MB"
+    with pytest.raises(InputError, match="memory_limit"):
+        StreamSettings(memory_limit="lots")
+
+
+def test_a_small_memory_limit_and_one_thread_give_the_same_summary(files, memory):
+    got = summarize_files(files, memory_limit="16MB", threads=1)
+    pd.testing.assert_frame_equal(got.summary, memory, check_exact=True)
 
 
 def test_scheduler_without_dask_is_a_user_error(files):

@@ -109,6 +109,10 @@ def engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="with --engine stream: worker processes for the row checks "
                    "(default 1; each holds one batch of lines)")
+    p.add_argument("--memory-limit", default="1GB", metavar="SIZE",
+                   help="with --engine stream: memory the embedded DuckDB engine may use "
+                   "to link and summarize before it spills to disk (default 1GB; e.g. "
+                   "512MB, 4GB)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress on stderr (by default a status line on a terminal, "
                    "and one summary line when stderr is not a terminal)")
@@ -121,7 +125,8 @@ def engine_settings(args: argparse.Namespace) -> dict[str, Any]:
     # must not receive it.
     from analysis.scale import Progress  # heavy: only when a command runs
 
-    workers = {"workers": args.workers} if args.engine == "stream" else {}
+    workers = ({"workers": args.workers, "memory_limit": args.memory_limit}
+               if args.engine == "stream" else {})
     progress = Progress.quiet() if getattr(args, "quiet", False) else Progress()
     return {"engine": args.engine, "scheduler": args.scheduler, "progress": progress,
             **check_options(args), **workers}
