@@ -727,8 +727,9 @@ def test_cli_lcd_on_a_small_fixture(tmp_path, capsys):
     assert main(["lcd", str(claims_csv), "--out", str(tmp_path / "o2")]) == 0
     assert "2 with fewer than 30 encounters are too few to judge" in capsys.readouterr().out
     book = pd.read_excel(out / "lcd_screen.xlsx", sheet_name=None)
-    assert set(book) == {"screen", "agreement", "trend", "definitions", "settings"}
-    assert sorted(book["trend"]["period"].unique()) == ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
+    assert list(book) == ["Cover", "screen", "agreement", "trend", "settings", "Definitions"]
+    assert sorted(book["trend"]["Period"].unique()) == ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
+    assert "Benjamini" in book["Definitions"].to_string()
     assert (out / "funnel.png").read_bytes()[:4] == b"\x89PNG"
 
     # Options: no exemption counts the 5 oncology encounters (17 of 25); one payer.

@@ -1,8 +1,8 @@
 """The human names of columns and parameters in shown tables.
 
-Shown tables carry these headers, with units in brackets; the saved CSV and Excel keep
-the column names, so that a reader of the data and a reader of the page each get what
-they need.
+Shown tables and the Excel workbooks carry these headers, with units in brackets; the
+saved CSV keep the column names (the workbooks' Definitions sheet pairs the two), so that
+a reader of the data and a reader of the page each get what they need.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 __all__ = ["COLUMN_LABELS", "PARAMETER_LABELS", "column_labels", "header"]
 
-#: Column headers of shown tables (units in brackets); the CSV/Excel keep the names.
+#: Column headers of shown tables and workbooks (units in brackets); the CSV keep the names.
 COLUMN_LABELS = {
     "practice_id": "Practice", "policy": "Policy", "payer": "Payer", "year": "Year",
     "year_start": "Year starts", "period": "Period", "scenario": "Scenario",
