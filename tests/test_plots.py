@@ -1,4 +1,5 @@
-"""Tests for analysis.plots (LCD screen figures): figures are returned, never shown."""
+"""Tests for analysis.plots (LCD screen figures): figures are returned, never shown by
+the package itself; a notebook cell that returns one shows it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from IPython.core.formatters import DisplayFormatter  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -230,3 +232,30 @@ def test_funnel_plot_hides_practices(result):
     assert _labels(ax) == ["H1"]
     assert ax.get_title(loc="left").startswith("2 of 11 practices")
     assert any("2 practice(s) with small counts not shown" in t for t in _all_text(fig))
+
+
+# ------------------------------------------------------------------- in a notebook
+
+
+def test_a_figure_shows_itself_to_ipython_without_pyplot(result):
+    # What IPython does with a cell's last value: the figure gives a PNG of itself,
+    # whatever the backend, and pyplot never holds it.
+    data, _ = DisplayFormatter().format(plots.funnel_plot(result))
+    png = data["image/png"]
+    assert (png if isinstance(png, bytes) else png.encode())[:4] in (b"\x89PNG", b"iVBO")
+    assert plt.get_fignums() == []
+
+
+def test_png_bytes_writes_dollar_signs_as_text_and_the_same_bytes_twice():
+    fig, ax = plots.new_figure()
+    ax.set_title("95% of draws between $303k and $386k")
+    assert plots.png_bytes(fig) == plots.png_bytes(fig)
+    assert ax.title.get_parse_math() is False
+
+
+def test_results_show_their_figure_with_the_finding_as_alternative_text(result):
+    img = plots.figure_html(plots.funnel_plot(result))
+    assert img.startswith('<img src="data:image/png;base64,')
+    assert 'alt="2 of 11 practices bill 3D above the 20% benchmark beyond chance"' in img
+    html = result._repr_html_()
+    assert html.count("<img") == 1 and 'alt="2 of 11 practices bill 3D' in html

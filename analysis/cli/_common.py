@@ -189,8 +189,15 @@ def json_writer(obj: Any) -> Writer:
 
 
 def png_writer(fig) -> Writer:
-    """Writes a matplotlib figure as a 150 dpi PNG."""
-    return lambda tmp: fig.savefig(tmp, format="png", dpi=150)
+    """Writes a figure of :mod:`analysis.plots` as a 150 dpi PNG
+    (:func:`analysis.plots.png_bytes`: dollar signs as text). The figures are built
+    without pyplot, so the command chooses no backend and has none to close."""
+    def write(tmp: str) -> None:
+        from analysis.plots import png_bytes  # matplotlib: only when a command writes
+
+        Path(tmp).write_bytes(png_bytes(fig, dpi=150))
+
+    return write
 
 
 def write_files(out: Path, writers: Mapping[str, Writer]) -> list[Path]:

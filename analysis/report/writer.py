@@ -15,7 +15,6 @@ suppressed cells left empty, and the definitions the page showed.
 from __future__ import annotations
 
 import html
-import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -25,7 +24,6 @@ import IPython.display
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.text import Text
 
 from analysis import plots
 from analysis._io import write_bytes, write_csv, write_json
@@ -317,17 +315,14 @@ class ReportWriter:
         self.figure(name, plots.trend_plot(safe, practice_id), caption=caption)
 
     def figure(self, name: str, fig, *, caption: str = "", dpi: int = 144) -> None:
-        """Save a matplotlib figure as ``figures/<name>.png``, show it, close it."""
+        """Save a matplotlib figure as ``figures/<name>.png``, show it, close it.
+
+        The PNG is :func:`analysis.plots.png_bytes` (dollar signs as text); a figure
+        made with pyplot is closed, so that a run of many notebooks holds none.
+        """
         _check_name("figure", name)
-        # Dollar amounts in titles and legends ("between $303k and $386k") are text,
-        # not mathtext: a pair of "$" must not typeset what lies between them.
-        for text in fig.findobj(Text):
-            text.set_parse_math(False)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight",
-                    metadata={"Software": None})
+        data = plots.png_bytes(fig, dpi=dpi)
         plt.close(fig)
-        data = buf.getvalue()
         if self.output_dir is not None:
             write_bytes(self.output_dir / "figures" / f"{name}.png", data)
         self.figures.append(name)
