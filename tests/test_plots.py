@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -18,11 +19,14 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from IPython.core.formatters import DisplayFormatter  # noqa: E402
+from jupyter_client.manager import KernelManager  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from analysis import lcd, plots  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
+from analysis.paths import PROJECT_DIR  # noqa: E402
+from analysis.report.parameters import KERNEL_NAME  # noqa: E402
 
 
 def _summary() -> pd.DataFrame:
@@ -259,3 +263,35 @@ def test_results_show_their_figure_with_the_finding_as_alternative_text(result):
     assert 'alt="2 of 11 practices bill 3D above the 20% benchmark beyond chance"' in img
     html = result._repr_html_()
     assert html.count("<img") == 1 and 'alt="2 of 11 practices bill 3D' in html
+
+
+@pytest.mark.slow
+def test_readme_notebook_example_shows_figures_in_a_fresh_kernel(tmp_path):
+    # The README's notebook example, one line a cell, in a fresh kernel started in an
+    # empty folder, with no magics and no backend chosen by the caller.
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## In a notebook\n\n```python\n(.*?)```", readme, re.S).group(1)
+    cells = [line.split("  #")[0].rstrip() for line in block.splitlines() if line.strip()]
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    km = KernelManager(kernel_name=KERNEL_NAME)
+    km.start_kernel(cwd=str(tmp_path), env=env)
+    kc = km.client()
+    kc.start_channels()
+    outputs = {}
+    try:
+        kc.wait_for_ready(timeout=120)
+        for code in cells:
+            got: list[dict] = []
+            reply = kc.execute_interactive(code, timeout=600, output_hook=got.append)
+            errors = [m["content"] for m in got if m["msg_type"] == "error"]
+            assert reply["content"]["status"] == "ok", (code, errors)
+            outputs[code] = [m["content"]["data"] for m in got
+                             if m["msg_type"] in ("execute_result", "display_data")]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    figure = outputs["rad3d.funnel_plot(result)"]
+    assert len(figure) == 1 and "image/png" in figure[0]
+    assert "<img" in outputs["result"][0]["text/html"]
+    assert "<img" in outputs["impact"][0]["text/html"]
