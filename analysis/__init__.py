@@ -61,6 +61,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "encounters": ("Linked", "LinkSettings", "link"),
     "errors": ("InputError",),
+    "paths": ("sample_claims", "sample_practices"),
     "pricing": (
         "component_from_modifiers",
         "conversion_factor",

@@ -1,10 +1,11 @@
-"""File output shared by every writer: atomic writes, standard JSON, SHA-256, CSV, Excel.
+"""File output shared by every writer: atomic writes, standard JSON, SHA-256, CSV.
 
 Every file rad3d writes goes through :func:`write_atomic`, so no reader ever sees a
 half-written file under its final name; every JSON file through :func:`dumps_json`,
 so NaN and infinity become ``null`` and the file is standard JSON; and every table
-written as CSV or Excel through :func:`spreadsheet_safe`, so that no text cell (a
-practice id from a claims file, a quarantined row) is run as a spreadsheet formula.
+written as CSV through :func:`spreadsheet_safe` (as Excel, :mod:`analysis.report.excel`,
+through :func:`inert_text`), so that no text cell (a practice id from a claims file, a
+quarantined row) is run as a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -12,20 +13,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import io
 import json
 import math
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "dumps_json",
-    "excel_bytes",
     "frame_to_csv",
     "inert_text",
     "json_default",
@@ -35,7 +34,6 @@ __all__ = [
     "write_atomic",
     "write_bytes",
     "write_csv",
-    "write_excel",
     "write_json",
     "write_text",
 ]
@@ -149,20 +147,6 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _sheet_names(names) -> list[str]:
-    """Excel sheet names: at most 31 characters and unique."""
-    used: set[str] = set()
-    out = []
-    for name in names:
-        sheet, i = str(name)[:31], 1
-        while sheet in used:
-            i += 1
-            sheet = f"{str(name)[:28]}_{i}"
-        used.add(sheet)
-        out.append(sheet)
-    return out
-
-
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 # The characters an .xlsx cell cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE: the C0
@@ -198,8 +182,8 @@ def inert_text(value: Any, *, excel: bool = False) -> Any:
 def spreadsheet_safe(frame, *, excel: bool = False):
     """A copy of a DataFrame whose text cells and column names are :func:`inert_text`.
 
-    Numeric, boolean and date columns are left alone; every CSV and Excel writer of
-    rad3d writes through this function.
+    Numeric, boolean and date columns are left alone; every CSV writer of rad3d writes
+    through this function.
     """
     import pandas as pd
 
@@ -221,22 +205,3 @@ def frame_to_csv(frame, target) -> None:
 def write_csv(path: str | PathLike[str], frame) -> Path:
     """Write a DataFrame as CSV without its index to ``path`` atomically."""
     return write_atomic(path, lambda tmp: frame_to_csv(frame, tmp))
-
-
-def excel_bytes(sheets: Mapping[str, Any]) -> bytes:
-    """An ``.xlsx`` workbook with one sheet per ``{name: DataFrame}``, as bytes.
-
-    Every text cell is written as text (:func:`spreadsheet_safe`): none is a formula.
-    """
-    import pandas as pd
-
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        for sheet, frame in zip(_sheet_names(sheets), sheets.values(), strict=True):
-            spreadsheet_safe(frame, excel=True).to_excel(xl, sheet_name=sheet, index=False)
-    return buf.getvalue()
-
-
-def write_excel(path: str | PathLike[str], sheets: Mapping[str, Any]) -> Path:
-    """Write an ``.xlsx`` workbook of ``{sheet name: DataFrame}`` to ``path`` atomically."""
-    return write_bytes(path, excel_bytes(sheets))

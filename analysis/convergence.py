@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis import plots
 from analysis.errors import InputError
 
 __all__ = ["Convergence", "convergence"]
@@ -57,7 +58,9 @@ class Convergence:
         )
 
     def _repr_html_(self) -> str:
-        return f"<div><p>{html.escape(repr(self))}</p>{self.table.to_html(index=False)}</div>"
+        figure = plots.figure_html(plots.convergence_plot(self)) if len(self.table) else ""
+        return (f"<div><p>{html.escape(repr(self))}</p>{figure}"
+                f"{self.table.to_html(index=False)}</div>")
 
 
 def convergence(

@@ -85,6 +85,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis import plots
 from analysis._io import dumps_json
 from analysis.assumptions import (
     assumption_table,
@@ -559,9 +560,20 @@ class ImpactResult:
         return (
             "<div><h4>Revenue impact of 3D rendering payment policies</h4>"
             f"<ul>{heads}</ul><p>{html.escape(self.base['annualization'])}</p>"
-            f"<h5>Per year</h5>{per_year}"
+            f"{self._figure_html()}<h5>Per year</h5>{per_year}"
             f"<h5>Assumptions and sources</h5>{table.to_html(index=False, na_rep='')}</div>"
         )
+
+    def _figure_html(self) -> str:
+        """The loss of each alternative policy over the horizon (two or more), or the
+        revenue with and without the one alternative per year; none for the status
+        quo alone."""
+        alternatives = [p.name for p in self.policies if p.kind != "status_quo"]
+        if not alternatives:
+            return ""
+        fig = (plots.policy_comparison(self) if len(alternatives) > 1
+               else plots.impact_by_year(self, alternatives[0]))
+        return plots.figure_html(fig)
 
     def __repr__(self) -> str:
         return (

@@ -123,6 +123,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis import plots
 from analysis.defaults import ALPHA, LCD_BENCHMARK
 from analysis.errors import InputError, first_bad_row
 from analysis.rate_stats import (
@@ -463,12 +464,14 @@ class ScreenResult:
             for line in self.definitions.splitlines()
             if line.strip()
         )
+        # the funnel plot: every practice's rate against its volume and the limits
+        funnel = plots.figure_html(plots.funnel_plot(self)) if self.n_screened else ""
         return (
             "<div class='rad3d-lcd-screen'>"
             f"<p><strong>{html.escape(self.headline)}</strong></p>"
             f"<p><em>LCD status:</em> {html.escape(self.lcd_status)}</p>"
             + "".join(f"<p>{html.escape(x)}</p>" for x in self.not_estimable)
-            + f"{table}"
+            + f"{funnel}{table}"
             f"<details open><summary>Definitions</summary><ul>{defs}</ul></details>"
             "</div>"
         )

@@ -24,6 +24,8 @@ __all__ = [
     "SAMPLE_DIR",
     "SAMPLE_PRACTICES",
     "reference_file",
+    "sample_claims",
+    "sample_practices",
 ]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -54,3 +56,39 @@ PARAMS_DIR = NOTEBOOK_DIR / "params"
 def reference_file(name: str) -> Path:
     """Path of a bundled reference file, e.g. ``reference_file("GPCI2025.csv")``."""
     return REFERENCE_DIR / name
+
+
+def _bundled(path: Path, what: str) -> Path:
+    if not path.is_file():
+        # imported here: this module imports nothing else of the package
+        from analysis.errors import InputError
+
+        raise InputError(f"the bundled {what} is missing: rad3d reads it from its source "
+                         "tree (pip install -e .); data/sample/README.md gives the rad3d "
+                         "synth command that writes it", file=path)
+    return path
+
+
+def sample_claims() -> Path:
+    """The bundled synthetic claims (:data:`SAMPLE_CLAIMS`), an absolute path, so that
+    ``rad3d.load_claims(rad3d.sample_claims())`` works from any working directory.
+
+    Raises
+    ------
+    InputError
+        The file is not there (rad3d installed without its source tree).
+
+    >>> sample_claims().name
+    'claims_2024.parquet'
+    """
+    return _bundled(SAMPLE_CLAIMS, "synthetic claims sample")
+
+
+def sample_practices() -> Path:
+    """The sample's practice table with the true 3D rates (:data:`SAMPLE_PRACTICES`),
+    an absolute path.
+
+    >>> sample_practices().name
+    'practices_2024.csv'
+    """
+    return _bundled(SAMPLE_PRACTICES, "sample practice table")

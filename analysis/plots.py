@@ -1,9 +1,12 @@
 """Figures for the rad3d reports.
 
-Every function returns a :class:`matplotlib.figure.Figure` built without ``pyplot``, so
-nothing is shown, saved or kept in global state; the caller (a notebook cell, a report
-writer) decides. Figures use one colour-blind-safe palette (Okabe & Ito 2008) and no
-red/green value judgements; titles state the finding and axes carry units.
+Every function returns a :class:`NotebookFigure` (a :class:`matplotlib.figure.Figure`)
+built without ``pyplot``, so nothing is shown, saved or kept in global state, and no
+backend is chosen; the caller (a notebook cell, a report writer) decides. A notebook cell
+that ends with a figure shows it (``_repr_png_``, in any kernel, without magics); a
+result object shows its figure in its ``_repr_html_`` (:func:`figure_html`). Figures use
+one colour-blind-safe palette (Okabe & Ito 2008) and no red/green value judgements;
+titles state the finding and axes carry units.
 
 References
 ----------
@@ -15,11 +18,15 @@ Stat Med 24:1185–1202.
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from analysis.errors import InputError
@@ -36,12 +43,15 @@ __all__ = [
     "COLORS",
     "OKABE_ITO",
     "PALETTE",
+    "NotebookFigure",
     "convergence_plot",
+    "figure_html",
     "funnel_plot",
     "impact_by_year",
     "legend_below",
     "loss_distribution",
     "new_figure",
+    "png_bytes",
     "policy_comparison",
     "psa_histogram",
     "rate_distribution",
@@ -92,12 +102,51 @@ COLORS: dict[str, str] = {
 _FONT = {"title": 11.5, "subtitle": 9.0, "label": 10.0, "tick": 9.0}
 
 
+def png_bytes(fig: Figure, *, dpi: float | None = None) -> bytes:
+    """The figure as PNG bytes, cropped to what it draws (default dpi: the figure's).
+
+    Dollar amounts in titles and legends ("between $303k and $386k") are text, not
+    mathtext: a pair of "$" must not typeset what lies between them. No software tag is
+    written, so the same figure gives the same bytes.
+    """
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi or fig.dpi, bbox_inches="tight",
+                metadata={"Software": None})
+    return buf.getvalue()
+
+
+def figure_html(fig: Figure, *, alt: str = "") -> str:
+    """An ``<img>`` of the figure (PNG inline) for a result's ``_repr_html_``; its
+    alternative text is ``alt``, else the figure's title (the finding)."""
+    data = base64.b64encode(png_bytes(fig)).decode("ascii")
+    if not alt and fig.axes:
+        alt = " ".join(fig.axes[0].get_title(loc="left").split())
+    return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
+            'style="max-width:100%">')
+
+
+class NotebookFigure(Figure):
+    """A :class:`~matplotlib.figure.Figure` that shows itself when a notebook cell
+    returns it.
+
+    The figures here are built without pyplot, so no backend's display hook knows them;
+    ``_repr_png_`` gives IPython the PNG (:func:`png_bytes`) in any kernel, whatever
+    the backend and without ``%matplotlib``.
+    """
+
+    def _repr_png_(self) -> bytes:
+        return png_bytes(self)
+
+
 def new_figure(*, width: float = 7.0, height: float = 5.0) -> tuple[Figure, Axes]:
-    """A new Figure (no pyplot state) with one Axes and the palette as colour cycle.
+    """A new :class:`NotebookFigure` (no pyplot state) with one Axes and the palette as
+    colour cycle.
 
     Sized in inches for a printed page (7 × 5 in fits a portrait A4/Letter column).
     """
-    fig = Figure(figsize=(width, height), layout="constrained", dpi=110)
+    fig = NotebookFigure(figsize=(width, height), layout="constrained", dpi=110)
     ax = fig.add_subplot()
     ax.set_prop_cycle(color=list(PALETTE))
     return fig, ax

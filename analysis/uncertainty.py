@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis import plots
 from analysis._io import dumps_json
 from analysis.assumptions import assumption_table
 from analysis.convergence import Convergence, convergence
@@ -559,6 +560,7 @@ class PSAResult:
             f"<div><h4>PSA: {html.escape(self.policy.description)}</h4>"
             f"<p>{self.n_draws:,} draws; horizon totals over "
             f"{self.assumptions.horizon_years} year(s); {self.level:.0%} intervals.</p>"
+            + plots.figure_html(plots.psa_histogram(self))
             + table.style.format(fmt).hide(axis="index").to_html()
             + "</div>"
         )

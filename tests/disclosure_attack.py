@@ -75,15 +75,26 @@ def _csv_views(path: Path, page: str | None) -> list[View]:
 
 
 def _xlsx_views(path: Path, page: str | None) -> list[View]:
+    """Every table sheet, its human headings read back as column names through the
+    workbook's Definitions sheet (heading, column, unit, sheets)."""
     import openpyxl
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    sheets = {sheet.title: [["" if v is None else str(v) for v in r]
+                            for r in sheet.iter_rows(values_only=True)]
+              for sheet in book.worksheets}
+    names: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in sheets.get("Definitions", [])[1:]:
+        if not any(row):
+            break  # the definitions in words follow the column list
+        heading, column, _unit, where = row[:4]
+        for sheet in where.split(", "):
+            names[sheet][heading] = column
     views = []
-    for sheet in book.worksheets:
-        rows = [["" if v is None else str(v) for v in r]
-                for r in sheet.iter_rows(values_only=True)]
-        if rows and sheet.title != "notes":
-            views.append(View(f"{path}!{sheet.title}", page, rows[0], rows[1:]))
+    for title, rows in sheets.items():
+        if rows and title not in ("Cover", "Definitions", "notes"):
+            columns = [names[title].get(h, h) for h in rows[0]]
+            views.append(View(f"{path}!{title}", page, columns, rows[1:]))
     return views
 
 

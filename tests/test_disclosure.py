@@ -157,8 +157,9 @@ def test_scorecard_of_a_complement_shows_none_of_its_counts(tmp_path):
     assert results["privacy"]["n_practices_suppressed"] == 2
     # the workbook leaves the cells empty (numbers stay numbers) and says why
     book = pd.read_excel(tmp_path / "tables/practice_scorecard.xlsx", sheet_name=None)
-    assert list(book) == ["notes", "screen_row", "scenario"]
+    assert list(book) == ["Cover", "screen_row", "scenario", "Definitions"]
     assert book["screen_row"].isna().all().all()
+    assert "suppressed" in book["Cover"].to_string()
 
 
 def test_dollar_tables_hide_the_dollars_of_a_hidden_practice(tmp_path):

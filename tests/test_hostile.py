@@ -32,17 +32,16 @@ from tiny_reports import RUNNER_PARAMS, make_suite
 from analysis import cli
 from analysis._io import (
     dumps_json,
-    excel_bytes,
     inert_text,
     spreadsheet_safe,
     write_csv,
-    write_excel,
     write_json,
 )
 from analysis.cli import _common
 from analysis.errors import InputError
 from analysis.ranges import RANGES, check_range
 from analysis.report import inputs as report_inputs
+from analysis.report.excel import Cover, workbook_bytes, write_workbook
 from analysis.report.parameters import notebook_parameters
 from analysis.report.writer import ReportWriter
 from analysis.run import batch
@@ -191,7 +190,7 @@ def test_hostile_practice_ids_stay_inside_the_folder_and_arrive_as_text(suite, m
     sheet = openpyxl.load_workbook(out / "base/summary_page/tables/summary_page.xlsx")["summary"]
     ids = [c.value for c in sheet["A"][1:]]
     assert "NC\ufffd001" in ids and "'@SUM(A1)" in ids
-    change = [c for c in sheet[1] if c.value == "change_usd"][0].column
+    change = [c for c in sheet[1] if c.value == "Change ($)"][0].column
     cells = [sheet.cell(row=r, column=change) for r in range(2, sheet.max_row + 1)]
     assert {(c.data_type, c.value) for c in cells} == {("n", -2.5)}
 
@@ -235,10 +234,10 @@ def _assert_inert_csv(rows: list[dict[str, str]]) -> None:
     assert rows[0]["note"] == "'=1+1" and rows[1]["note"] == "'-"
 
 
-def _assert_inert_xlsx(book: Path | bytes) -> None:
+def _assert_inert_xlsx(book: Path | bytes, sheet: str = "t") -> None:
     assert _formulas(book) == []
     wb = openpyxl.load_workbook(io.BytesIO(book) if isinstance(book, bytes) else book)
-    ws = wb.worksheets[0]
+    ws = wb[sheet]
     assert [c.value for c in ws["A"][1:]] == ["'" + p for p in FORMULA_IDS] + ["NC001"]
     assert [(c.data_type, c.value) for c in ws["B"][1:]] == [
         ("n", -2), ("n", -0.5), ("n", 3), ("n", 4), ("n", -1e6)]
@@ -262,18 +261,23 @@ def test_every_csv_writer_writes_formulas_as_text(tmp_path):
 def test_every_excel_writer_writes_formulas_as_text(tmp_path):
     frame = _hostile_frame()
     # a header that looks like a formula is text too
-    _assert_inert_xlsx(excel_bytes({"t": frame}))
-    write_excel(tmp_path / "io.xlsx", {"t": frame})
+    cover = Cover("=HYPERLINK(\"http://x\")", scenario="@SUM(A1)", data="+1+1")
+    _assert_inert_xlsx(workbook_bytes({"t": frame}, cover=cover))
+    write_workbook(tmp_path / "io.xlsx", {"t": frame}, cover=cover)
     _assert_inert_xlsx(tmp_path / "io.xlsx")
-    _common.write_files(tmp_path, {"cli.xlsx": _common.excel_writer({"t": frame})})
+    _common.write_files(tmp_path, {"cli.xlsx": _common.excel_writer({"t": frame},
+                                                                    cover=cover)})
     _assert_inert_xlsx(tmp_path / "cli.xlsx")
     rpt = ReportWriter(tmp_path / "nb", notebook="nb")
     rpt.table("hostile", frame, count_columns=[], show=False)
     rpt.finish()
-    _assert_inert_xlsx(tmp_path / "nb/tables/nb.xlsx")
+    _assert_inert_xlsx(tmp_path / "nb/tables/nb.xlsx", "hostile")
     headed = spreadsheet_safe(pd.DataFrame({"=cmd": [1]}))
     assert list(headed.columns) == ["'=cmd"]
-    assert _formulas(excel_bytes({"t": pd.DataFrame({"=cmd": ["=1"]})})) == []
+    # a column name, a sheet name and a caption that look like formulas are text too
+    book = workbook_bytes({"=t": pd.DataFrame({"=cmd": ["=1"]})}, cover=cover,
+                          captions={"=t": "=2"}, labels={})
+    assert _formulas(book) == []
 
 
 def test_rad3d_validate_quarantine_file_is_inert(tmp_path):

@@ -696,3 +696,14 @@ def test_horizon_priced_at_each_years_fee_schedule():
     assert flat.loc[("A", 2), "loss_usd"] == pytest.approx(1380 * 1.02)
     with pytest.raises(InputError, match="prices must be"):
         impact(hand_summary(), full_bundling(), prices="2026")
+
+
+def test_result_shows_a_figure_where_one_belongs():
+    # Several alternatives: their horizon losses compared; one: its revenue per year
+    # with and without it; the status quo alone changes nothing and has no figure.
+    several = impact(hand_summary(), [status_quo(), full_bundling(), lcd_cap()])._repr_html_()
+    assert '<img src="data:image/png;base64,' in several
+    assert "costs practices the most" in several
+    one = impact(hand_summary(), [status_quo(), full_bundling()])._repr_html_()
+    assert '<img src="data:image/png;base64,' in one and "practices lose" in one
+    assert "<img" not in impact(hand_summary(), [status_quo()])._repr_html_()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -383,7 +384,8 @@ def test_overdispersion_not_estimable_is_said_in_words_not_nan(rows, reason):
     assert np.isnan(od.phi) and not od.estimable and od.not_estimable == reason
     assert f"Overdispersion not estimable: {reason}" in result.not_estimable[0]
     assert "nan" not in result.definitions.lower()
-    assert "nan" not in result._repr_html_().lower()
+    # the text, not the funnel plot's PNG data (whose base64 may spell "nan")
+    assert "nan" not in re.sub(r'src="data:[^"]*"', "", result._repr_html_()).lower()
     data = _strict_json(result.to_dict())
     assert data["overdispersion"]["phi"] is None
     assert data["overdispersion"]["not_estimable"] == reason
@@ -595,7 +597,9 @@ def test_result_renders_with_lcd_status_and_definitions(small):
         "Definitions",
     ):
         assert text in html, text
-    assert "nan" not in html  # practice D (not screened) shows dashes
+    # practice D (not screened) shows dashes (the funnel plot's PNG data left aside)
+    assert "nan" not in re.sub(r'src="data:[^"]*"', "", html)
+    assert html.count('<img src="data:image/png;base64,') == 1  # the funnel plot
     for word in (
         "Clopper",
         "one-sided",
@@ -727,8 +731,9 @@ def test_cli_lcd_on_a_small_fixture(tmp_path, capsys):
     assert main(["lcd", str(claims_csv), "--out", str(tmp_path / "o2")]) == 0
     assert "2 with fewer than 30 encounters are too few to judge" in capsys.readouterr().out
     book = pd.read_excel(out / "lcd_screen.xlsx", sheet_name=None)
-    assert set(book) == {"screen", "agreement", "trend", "definitions", "settings"}
-    assert sorted(book["trend"]["period"].unique()) == ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
+    assert list(book) == ["Cover", "screen", "agreement", "trend", "settings", "Definitions"]
+    assert sorted(book["trend"]["Period"].unique()) == ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
+    assert "Benjamini" in book["Definitions"].to_string()
     assert (out / "funnel.png").read_bytes()[:4] == b"\x89PNG"
 
     # Options: no exemption counts the 5 oncology encounters (17 of 25); one payer.

@@ -1,10 +1,12 @@
-"""Tests for analysis.plots (LCD screen figures): figures are returned, never shown."""
+"""Tests for analysis.plots (LCD screen figures): figures are returned, never shown by
+the package itself; a notebook cell that returns one shows it."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -16,11 +18,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from IPython.core.formatters import DisplayFormatter  # noqa: E402
+from jupyter_client.manager import KernelManager  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from analysis import lcd, plots  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
+from analysis.paths import PROJECT_DIR  # noqa: E402
+from analysis.report.parameters import KERNEL_NAME  # noqa: E402
 
 
 def _summary() -> pd.DataFrame:
@@ -230,3 +236,62 @@ def test_funnel_plot_hides_practices(result):
     assert _labels(ax) == ["H1"]
     assert ax.get_title(loc="left").startswith("2 of 11 practices")
     assert any("2 practice(s) with small counts not shown" in t for t in _all_text(fig))
+
+
+# ------------------------------------------------------------------- in a notebook
+
+
+def test_a_figure_shows_itself_to_ipython_without_pyplot(result):
+    # What IPython does with a cell's last value: the figure gives a PNG of itself,
+    # whatever the backend, and pyplot never holds it.
+    data, _ = DisplayFormatter().format(plots.funnel_plot(result))
+    png = data["image/png"]
+    assert (png if isinstance(png, bytes) else png.encode())[:4] in (b"\x89PNG", b"iVBO")
+    assert plt.get_fignums() == []
+
+
+def test_png_bytes_writes_dollar_signs_as_text_and_the_same_bytes_twice():
+    fig, ax = plots.new_figure()
+    ax.set_title("95% of draws between $303k and $386k")
+    assert plots.png_bytes(fig) == plots.png_bytes(fig)
+    assert ax.title.get_parse_math() is False
+
+
+def test_results_show_their_figure_with_the_finding_as_alternative_text(result):
+    img = plots.figure_html(plots.funnel_plot(result))
+    assert img.startswith('<img src="data:image/png;base64,')
+    assert 'alt="2 of 11 practices bill 3D above the 20% benchmark beyond chance"' in img
+    html = result._repr_html_()
+    assert html.count("<img") == 1 and 'alt="2 of 11 practices bill 3D' in html
+
+
+@pytest.mark.slow
+def test_readme_notebook_example_shows_figures_in_a_fresh_kernel(tmp_path):
+    # The README's notebook example, one line a cell, in a fresh kernel started in an
+    # empty folder, with no magics and no backend chosen by the caller.
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## In a notebook\n\n```python\n(.*?)```", readme, re.S).group(1)
+    cells = [line.split("  #")[0].rstrip() for line in block.splitlines() if line.strip()]
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    km = KernelManager(kernel_name=KERNEL_NAME)
+    km.start_kernel(cwd=str(tmp_path), env=env)
+    kc = km.client()
+    kc.start_channels()
+    outputs = {}
+    try:
+        kc.wait_for_ready(timeout=120)
+        for code in cells:
+            got: list[dict] = []
+            reply = kc.execute_interactive(code, timeout=600, output_hook=got.append)
+            errors = [m["content"] for m in got if m["msg_type"] == "error"]
+            assert reply["content"]["status"] == "ok", (code, errors)
+            outputs[code] = [m["content"]["data"] for m in got
+                             if m["msg_type"] in ("execute_result", "display_data")]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    figure = outputs["rad3d.funnel_plot(result)"]
+    assert len(figure) == 1 and "image/png" in figure[0]
+    assert "<img" in outputs["result"][0]["text/html"]
+    assert "<img" in outputs["impact"][0]["text/html"]

@@ -422,7 +422,11 @@ def test_psa_summary_and_totals_agree():
     assert (ps["lower"] <= ps["upper"]).all()
     d = res.to_dict()
     assert d["n_draws"] == 2000 and d["totals"][0]["metric"] == "loss_usd"
-    assert "PSA" in res._repr_html_()
+    # the result and its convergence check show their figures in a notebook
+    html = res._repr_html_()
+    assert "PSA" in html and '<img src="data:image/png;base64,' in html
+    assert "of draws between" in html  # the histogram's title, as its alternative text
+    assert '<img src="data:image/png;base64,' in res.convergence()._repr_html_()
 
 
 def test_dirichlet_payer_mix_keeps_each_practices_volume():

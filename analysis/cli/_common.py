@@ -14,13 +14,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from analysis._io import dumps_json, excel_bytes, frame_to_csv, write_atomic
+from analysis._io import dumps_json, frame_to_csv, sha256_file, write_atomic
 from analysis.errors import InputError
 from analysis.ranges import check_range
 
 __all__ = [
     "bounded",
     "claim_lines_text",
+    "claims_data_statement",
     "csv_writer",
     "engine_options",
     "engine_settings",
@@ -31,6 +32,7 @@ __all__ = [
     "output_dir",
     "png_writer",
     "run_command",
+    "UNSUPPRESSED",
     "write_files",
 ]
 
@@ -158,9 +160,33 @@ def csv_writer(frame) -> Writer:
     return lambda tmp: frame_to_csv(frame, tmp)
 
 
-def excel_writer(sheets: Mapping[str, Any]) -> Writer:
-    """Writes an ``.xlsx`` workbook of ``{sheet name: DataFrame}``."""
-    return lambda tmp: Path(tmp).write_bytes(excel_bytes(sheets))
+UNSUPPRESSED = ("None: the tables hold practice-level counts and dollars as computed, "
+                "unsuppressed. Check them before sharing; rad3d report suppresses counts "
+                "from 1 to 10.")
+"""The suppression line of a command's workbook cover."""
+
+
+def excel_writer(tables: Mapping[str, Any], **options: Any) -> Writer:
+    """Writes the formatted workbook of ``{sheet name: DataFrame}`` that every rad3d
+    workbook is (:func:`analysis.report.excel.workbook_bytes`; ``options``: its
+    ``cover``, ``labels``, ``captions``, ``definitions``)."""
+    def write(tmp: str) -> None:
+        # pandas and openpyxl: imported when a command writes, not when the parser is built
+        from analysis.report.excel import workbook_bytes
+
+        Path(tmp).write_bytes(workbook_bytes(tables, **options))
+
+    return write
+
+
+def claims_data_statement(paths: list[str], rep) -> str:
+    """The data statement of a command's workbook cover: the claims files (name and
+    SHA-256; the bundled sample called synthetic) and the rows read, accepted and
+    quarantined (:func:`analysis.report.data_statement`)."""
+    from analysis.report.provenance import data_statement
+
+    files = [{"path": str(p), "sha256": sha256_file(p)} for p in paths]
+    return data_statement({"claims": files, "claims_report": rep.to_dict()}, min_cell_count=1)
 
 
 def json_writer(obj: Any) -> Writer:
@@ -169,8 +195,15 @@ def json_writer(obj: Any) -> Writer:
 
 
 def png_writer(fig) -> Writer:
-    """Writes a matplotlib figure as a 150 dpi PNG."""
-    return lambda tmp: fig.savefig(tmp, format="png", dpi=150)
+    """Writes a figure of :mod:`analysis.plots` as a 150 dpi PNG
+    (:func:`analysis.plots.png_bytes`: dollar signs as text). The figures are built
+    without pyplot, so the command chooses no backend and has none to close."""
+    def write(tmp: str) -> None:
+        from analysis.plots import png_bytes  # matplotlib: only when a command writes
+
+        Path(tmp).write_bytes(png_bytes(fig, dpi=150))
+
+    return write
 
 
 def write_files(out: Path, writers: Mapping[str, Writer]) -> list[Path]:

@@ -6,8 +6,10 @@ import argparse
 import sys
 
 from analysis.cli._common import (
+    UNSUPPRESSED,
     bounded,
     claim_lines_text,
+    claims_data_statement,
     csv_writer,
     engine_options,
     engine_settings,
@@ -109,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from analysis import impact, plots, policy, scale, uncertainty
+    from analysis.report.excel import Cover
+    from analysis.report.labels import column_labels
 
     if args.draws:  # 0 skips the PSA
         check_range("n_draws", args.draws, column="--draws")
@@ -176,10 +180,37 @@ def run(args: argparse.Namespace) -> int:
     sheets["assumptions"] = result.assumption_table()
     sheets["policies"] = pd.DataFrame([p.to_dict() for p in result.policies]).astype(str)
 
+    horizon = assumptions.horizon_years
+    cover = Cover(
+        title="Revenue impact of not paying 3D rendering separately: budget-impact "
+              "analysis (rad3d impact)",
+        scenario=(f"Command-line run: {', '.join(p.name for p in policies)} against the "
+                  f"status quo over {horizon} year(s), commercial multiplier "
+                  f"{assumptions.commercial_multiplier:g}, "
+                  + (f"PSA {args.draws:,} draws (seed {args.seed})" if args.draws
+                     else "no PSA")
+                  + "; every assumption and its source is in the sheet assumptions."),
+        data=claims_data_statement(paths, rep), suppression=UNSUPPRESSED,
+        lines=(("Findings", " ".join(result.headline().splitlines())),))
+    captions = {
+        "summary": f"Each policy over the {horizon}-year horizon, all practices",
+        "totals": "Each policy per year, all practices",
+        "practices": "Each practice per policy and year",
+        "payers": "Each payer per policy and year",
+        "tornado": "One-way sensitivity: the loss at each parameter's low and high value",
+        "psa": "Probabilistic sensitivity analysis: horizon totals",
+        "psa_practices": "Probabilistic sensitivity analysis: each practice's horizon loss",
+        "assumptions": "Assumptions, their ranges and sources",
+        "policies": "The policies compared",
+    }
+    definitions = [result.base["annualization"],
+                   *(f"{p.name}: {p.description}" for p in result.policies)]
     writers = {
         "impact_practices.csv": csv_writer(result.practices),
         "impact_summary.json": json_writer(summary_json),
-        "impact.xlsx": excel_writer(sheets),
+        "impact.xlsx": excel_writer(sheets, cover=cover, captions=captions,
+                                    labels=column_labels(horizon_years=horizon),
+                                    definitions=definitions),
         "impact_policy_comparison.png": png_writer(plots.policy_comparison(result, psas)),
     }
     for p in policies:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 
 from analysis.cli._common import (
+    UNSUPPRESSED,
     bounded,
     claim_lines_text,
+    claims_data_statement,
     csv_writer,
     engine_options,
     engine_settings,
@@ -74,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from analysis import lcd, plots, scale
+    from analysis.report.excel import Cover
+    from analysis.report.labels import column_labels
 
     paths = list(args.claims) or [str(SAMPLE_CLAIMS)]
     read = scale.summary_for_cli(paths, period=args.period, **engine_settings(args))
@@ -90,17 +94,25 @@ def run(args: argparse.Namespace) -> int:
         + [(f"prior_{k}", str(v)) for k, v in result.prior.to_dict().items()]
         + [("inputs", "; ".join(str(p) for p in paths))],
         columns=["setting", "value"])
-    definitions = pd.DataFrame({"definition": [result.lcd_status]
-                                + result.definitions.splitlines()})
+    oncology = "exempt" if args.exempt_oncology else "counted"
+    cover = Cover(
+        title="3D rendering against the LCD L35408 benchmark: the screen (rad3d lcd)",
+        scenario=(f"Command-line run: benchmark {args.threshold:.0%}, {args.basis} basis, "
+                  f"oncology {oncology}, false discovery rate {args.alpha:g}, at least "
+                  f"{args.min_volume} to judge; every setting is in the sheet settings."),
+        data=claims_data_statement(paths, rep), suppression=UNSUPPRESSED,
+        lines=(("Finding", result.headline), ("LCD status", result.lcd_status)))
     written = write_files(out, {
         "lcd_screen.csv": csv_writer(result.table),
-        "lcd_screen.xlsx": excel_writer({
-            "screen": result.table,
-            "agreement": result.agreement,
-            "trend": result.trend,
-            "definitions": definitions,
-            "settings": settings,
-        }),
+        "lcd_screen.xlsx": excel_writer(
+            {"screen": result.table, "agreement": result.agreement, "trend": result.trend,
+             "settings": settings},
+            cover=cover, labels=column_labels(basis=args.basis),
+            captions={"screen": "The screen, one row per practice",
+                      "agreement": "How far the exact, percentile and shrinkage screens agree",
+                      "trend": f"Each practice per {args.period}",
+                      "settings": "Settings of the screen, the overdispersion and the prior"},
+            definitions=[result.lcd_status, result.definitions]),
         "funnel.png": png_writer(plots.funnel_plot(result)),
     })
 

@@ -80,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from analysis import puf
+    from analysis.report.excel import Cover
+    from analysis.report.labels import column_labels
+    from analysis.report.provenance import puf_data_statement
 
     benchmark = puf.medicare_benchmark(
         args.file,
@@ -113,7 +116,36 @@ def run(args: argparse.Namespace) -> int:
     if consistency is not None:
         sheets["consistency"] = consistency
         writers["consistency.csv"] = csv_writer(consistency)
-    writers["puf_screen.xlsx"] = excel_writer(sheets)
+    where = (f"states {', '.join(args.state)}" if args.state
+             else f"jurisdictions {args.jurisdiction}" if args.jurisdiction else "every state")
+    cover = Cover(
+        title="Medicare public data: 3D rendering against CT/MR volume, provider by "
+              "provider (rad3d puf)",
+        scenario=(f"Command-line run: {where}, data year {args.year}, benchmark "
+                  f"{args.threshold:.0%}, false discovery rate {args.alpha:g}, at most "
+                  f"{args.services_per_beneficiary:g} services per beneficiary in a row CMS "
+                  f"withheld; exposure for {args.exposure_state} from {args.draws:,} draws "
+                  f"(seed {args.seed})."),
+        data=puf_data_statement(read.path, counts=read.counts),
+        suppression=("None added: the CMS provider file is public and already omits every "
+                     "row of 10 or fewer beneficiaries (the screen bounds what those rows "
+                     "may hide)."),
+        lines=(("Finding", result.headline),))
+    captions = {
+        "screen": "The screen, one row per provider (or organization), with bounds for "
+                  "the rows CMS withheld",
+        "flag_status": "Flags and their robustness to CMS's suppression",
+        "read_reconciliation": "Rows read, kept and quarantined",
+        "rollup": "Providers rolled up to practices",
+        "unmatched_npis": "NPIs not in the crosswalk",
+        "quarantine": "Rows quarantined, with reasons",
+        "exposure": "Payer exposure estimated from public data",
+        "consistency": "Geography file against provider file, per code",
+    }
+    writers["puf_screen.xlsx"] = excel_writer(
+        sheets, cover=cover, captions=captions, labels=column_labels(basis="services"),
+        definitions=[result.observed.lcd_status, result.observed.definitions,
+                     puf.DEFINITIONS])
     if len(read.quarantine):
         writers["quarantine.csv"] = csv_writer(read.quarantine)
     writers["exposure.json"] = json_writer({**benchmark.to_dict(), "seed": args.seed})

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis import lcd
+from analysis import lcd, plots
 from analysis.defaults import LCD_BENCHMARK
 from analysis.errors import InputError
 from analysis.puf.jurisdictions import state_jurisdictions
@@ -223,8 +223,10 @@ class PufScreen:
         shown = self.table.loc[:, cols].sort_values(["q_value", "practice_id"], na_position="last")
         fmt = {c: "{:.1%}".format for c in ("rate", "rate_lower", "rate_upper")}
         fmt["q_value"] = "{:.3g}".format
+        funnel = (plots.figure_html(plots.funnel_plot(self.observed))
+                  if self.observed.n_screened else "")
         return (
-            f"<p><b>{html.escape(self.headline)}</b></p>"
+            f"<p><b>{html.escape(self.headline)}</b></p>" + funnel
             + self.summary.to_html(index=False)
             + shown.head(50).to_html(index=False, formatters=fmt, na_rep="–")
         )

@@ -9,6 +9,8 @@ package, never the other way round.
 ``parameters``           what a notebook's ``parameters`` cell declares
 ``writer``               :class:`ReportWriter`: suppressed tables, figures, headlines
 ``formatting``           how values are written (:func:`table_html`, headline numbers)
+``excel``                the Excel workbook of every report and command (cover, tables,
+                         definitions)
 ``labels``               human headers of columns and parameters
 ``provenance``           what data a report rests on (:func:`data_statement`)
 ``scenario_section``     the scenario table (:func:`scenario_overview`), settings

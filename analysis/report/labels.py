@@ -1,8 +1,8 @@
 """The human names of columns and parameters in shown tables.
 
-Shown tables carry these headers, with units in brackets; the saved CSV and Excel keep
-the column names, so that a reader of the data and a reader of the page each get what
-they need.
+Shown tables and the Excel workbooks carry these headers, with units in brackets; the
+saved CSV keep the column names (the workbooks' Definitions sheet pairs the two), so that
+a reader of the data and a reader of the page each get what they need.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 __all__ = ["COLUMN_LABELS", "PARAMETER_LABELS", "column_labels", "header"]
 
-#: Column headers of shown tables (units in brackets); the CSV/Excel keep the names.
+#: Column headers of shown tables and workbooks (units in brackets); the CSV keep the names.
 COLUMN_LABELS = {
     "practice_id": "Practice", "policy": "Policy", "payer": "Payer", "year": "Year",
     "year_start": "Year starts", "period": "Period", "scenario": "Scenario",
@@ -57,6 +57,58 @@ COLUMN_LABELS = {
     "fit_high": "Fitted 97.5% quantile", "fit_error_low_pct": "Error at low (%)",
     "fit_error_high_pct": "Error at high (%)", "psa_mean": "Mean of the draws",
     "psa_median": "Median of the draws", "base_is": "Base case is the",
+    # The other columns of the saved tables and of the workbooks of rad3d lcd, impact, puf.
+    "above_benchmark": "Above the benchmark", "above_exact_95": "Above 95% limit",
+    "above_phi_95": "Above 95% limit, widened by phi",
+    "above_phi_998": "Above 99.8% limit, widened by phi",
+    "above_tau_95": "Above 95% limit, widened by tau",
+    "above_tau_998": "Above 99.8% limit, widened by tau", "agree": "Screens agree",
+    "allowed_geography_usd": "Allowed, geography file ($)",
+    "allowed_provider_usd": "Allowed, provider file ($)", "basis": "Screen basis",
+    "beyond_chance": "Beyond chance", "beyond_variation": "Beyond the usual variation",
+    "codes": "Codes", "column": "Column", "cost_avoided_usd": "Practice cost avoided ($)",
+    "cpt_code": "CPT code", "description": "Description", "discount_factor": "Discount factor",
+    "effective_date": "Effective date", "excess_usd_priced_by": "Excess ($) priced by",
+    "flag_at_lower": "Flagged at the lower bound", "flag_at_upper": "Flagged at the upper bound",
+    "flag_status": "Flag status", "funnel_z": "Funnel z-score",
+    "funnel_lo95": "Funnel 95% lower limit (%)", "funnel_hi95": "Funnel 95% upper limit (%)",
+    "funnel_lo998": "Funnel 99.8% lower limit (%)",
+    "funnel_hi998": "Funnel 99.8% upper limit (%)",
+    "phi_hi95": "95% upper limit, widened by phi (%)",
+    "phi_hi998": "99.8% upper limit, widened by phi (%)",
+    "tau_hi95": "95% upper limit, widened by tau (%)",
+    "tau_hi998": "99.8% upper limit, widened by tau (%)",
+    "gap_allowed_usd": "Allowed missing from the provider file ($)",
+    "gap_services": "Services missing from the provider file",
+    "gap_share": "Share missing from the provider file (%)",
+    "hidden_3d_units_max": "Hidden 3D services, at most", "hidden_cells_3d": "Hidden 3D cells",
+    "hidden_cells_ct_mr": "Hidden CT/MR cells",
+    "hidden_ct_mr_units_max": "Hidden CT/MR services, at most",
+    "indications": "Qualifying indications", "jurisdiction": "MAC jurisdiction",
+    "kind": "Kind of policy", "level": "Interval level", "mac": "MAC",
+    "max_practice_loss_share": "Largest practice share lost (%)",
+    "n_encounters": "CT/MR encounters, all", "n_encounters_3d": "CT/MR encounters with 3D, all",
+    "n_onc_encounters": "Oncology CT/MR encounters",
+    "n_onc_encounters_3d": "Oncology CT/MR encounters with 3D",
+    "n_practices_beyond_chance": "Beyond chance",
+    "n_providers_geography": "Providers, geography file",
+    "n_rendering_npis_provider": "Rendering NPIs, provider file", "n_rows": "Rows",
+    "name": "Name", "noncompliant_allowed_year1_usd": "Non-compliant allowed, year 1 ($)",
+    "oncology_exempt": "Oncology exempt", "outcome_base": "Result at base ($)",
+    "parameter": "Parameter (name)", "payers": "Payers", "point": "Point estimate",
+    "practice_ids": "Which practices", "practice_name": "Practice name",
+    "provider_name": "Provider name", "quantity": "Quantity",
+    "rate_lower": "Rate, lower bound (%)", "rate_upper": "Rate, upper bound (%)",
+    "reason": "Reason", "renderings_unpaid": "Renderings unpaid",
+    "robust": "Robust to suppression", "row": "Row",
+    "scope_share": "Share of business in scope (%)", "screened": "Screened",
+    "sd": "Std. deviation ($)", "services": "Services",
+    "services_geography": "Services, geography file",
+    "services_provider": "Services, provider file", "state": "State",
+    "state_fips": "State FIPS code", "status": "Status", "text": "Text",
+    "threshold": "Threshold", "too_few": "Too few to judge", "std": "Std. deviation",
+    "min": "Minimum", "max": "Maximum", "50%": "50th percentile", "90%": "90th percentile",
+    "99%": "99th percentile",
 }
 
 #: Human labels of the notebook parameters (scenario tables).

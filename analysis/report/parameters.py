@@ -18,9 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from papermill.inspection import _infer_parameters
-from papermill.iorw import load_notebook_node
-
 from analysis.errors import InputError
 from analysis.paths import NOTEBOOK_DIR
 
@@ -79,6 +76,11 @@ def notebook_parameters(path: str | Path) -> dict[str, NotebookParameter]:
     InputError
         No such notebook, no ``parameters`` cell, or a parameter papermill cannot read.
     """
+    # papermill (through nbformat) takes seconds to import; `rad3d lcd` and `rad3d
+    # impact` import this package for its label table and workbooks, never for this.
+    from papermill.inspection import _infer_parameters
+    from papermill.iorw import load_notebook_node
+
     path = Path(path)
     if not path.is_file():
         raise InputError("notebook not found", file=path)

@@ -6,13 +6,15 @@ report's disclosure plan decided over all its views (:meth:`ReportWriter.disclos
 (:func:`analysis.privacy.suppress_counts`), shows it compact with human headers and
 units, and saves it whole as CSV and in the notebook's Excel workbook. Figures are saved
 as PNG (funnel and trend figures without the points the tables withhold), and headline
-numbers go to ``results.json`` and the index page.
+numbers go to ``results.json`` and the index page. :meth:`ReportWriter.finish` writes the
+notebook's Excel workbook (:mod:`analysis.report.excel`): a cover with the title, scenario,
+data statement and privacy rule the page showed, a formatted sheet per table with its
+suppressed cells left empty, and the definitions the page showed.
 """
 
 from __future__ import annotations
 
 import html
-import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -22,12 +24,12 @@ import IPython.display
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.text import Text
 
 from analysis import plots
-from analysis._io import write_bytes, write_csv, write_excel, write_json
+from analysis._io import write_bytes, write_csv, write_json
 from analysis.defaults import MIN_CELL_COUNT
 from analysis.disclosure import DisclosurePlan, is_dollar_column
+from analysis.paths import NOTEBOOK_DIR
 from analysis.privacy import (
     MARKER,
     PrivacySettings,
@@ -36,6 +38,7 @@ from analysis.privacy import (
     suppress_counts,
     suppress_value,
 )
+from analysis.report.excel import Cover, write_workbook
 from analysis.report.figure_privacy import hidden_practices, shareable_trend, without_periods
 from analysis.report.formatting import format_headline, table_html, utc_timestamp
 from analysis.report.labels import COLUMN_LABELS, header
@@ -69,7 +72,10 @@ class ReportWriter:
         The notebook's parameters, recorded in ``results.json``.
     labels : mapping, optional
         Column name -> header shown (default :data:`COLUMN_LABELS`; see
-        :func:`column_labels`). Saved tables keep the column names.
+        :func:`column_labels`), in the page and the workbook; the CSV tables keep the
+        column names.
+    title : str, optional
+        Title of the workbook's cover (default: the notebook's first heading).
 
     Notes
     -----
@@ -88,6 +94,7 @@ class ReportWriter:
         internal: bool = False,
         parameters: Mapping[str, Any] | None = None,
         labels: Mapping[str, str] | None = None,
+        title: str = "",
     ) -> None:
         self.output_dir = Path(output_dir) if output_dir else None
         self.labels = dict(COLUMN_LABELS if labels is None else labels)
@@ -100,7 +107,13 @@ class ReportWriter:
         self.tables: dict[str, pd.DataFrame] = {}
         self.figures: list[str] = []
         self.plan: DisclosurePlan | None = None
+        self.title = title or _notebook_title(notebook)
         self._suppressed_cells = 0
+        # What the workbook's cover and Definitions sheet repeat from the page.
+        self._captions: dict[str, str] = {}
+        self._callouts: list[tuple[str, str]] = []
+        self._definitions: list[str] = []
+        self._scenario_title = ""
         if internal:
             self._display_html(
                 '<p style="border:2px solid #b35806;padding:6px"><b>INTERNAL RUN</b> — '
@@ -116,7 +129,9 @@ class ReportWriter:
         IPython.display.display(IPython.display.Markdown(markdown))
 
     def preformatted(self, text: str) -> None:
-        """Show text as it is (definitions, rules), in a fixed-width block."""
+        """Show text as it is (definitions, rules), in a fixed-width block; the
+        workbook's Definitions sheet repeats it."""
+        self._definitions.append(text)
         self._display_html(f'<pre style="white-space:pre-wrap">{html.escape(text)}</pre>')
 
     def disclose(self, plan: DisclosurePlan) -> None:
@@ -177,6 +192,7 @@ class ReportWriter:
         )
         self._suppressed_cells += result.n_suppressed
         self.tables[name] = result.table
+        self._captions[name] = caption
         if self.output_dir is not None:
             write_csv(self.output_dir / "tables" / f"{name}.csv", result.table)
         if show:
@@ -223,7 +239,9 @@ class ReportWriter:
         return f"{self.notebook or 'tables'}.xlsx"
 
     def callout(self, text: str, *, title: str = "") -> None:
-        """Show a boxed statement (e.g. :func:`data_statement`) that no reader misses."""
+        """Show a boxed statement (e.g. :func:`data_statement`) that no reader misses;
+        the workbook's cover repeats it."""
+        self._callouts.append((title, text))
         head = f"<b>{html.escape(title)}</b> " if title else ""
         self._display_html(
             '<div class="rad3d-callout" style="border:2px solid #E69F00;'
@@ -234,6 +252,7 @@ class ReportWriter:
         """Show the scenario (name, description, key assumptions, what it changes)
         and save its table as ``tables/scenario.csv``."""
         title = overview.title or overview.name
+        self._scenario_title = title
         desc = f" {html.escape(overview.description)}" if overview.description else ""
         changed = overview.n_changed
         self._display_html(
@@ -296,17 +315,14 @@ class ReportWriter:
         self.figure(name, plots.trend_plot(safe, practice_id), caption=caption)
 
     def figure(self, name: str, fig, *, caption: str = "", dpi: int = 144) -> None:
-        """Save a matplotlib figure as ``figures/<name>.png``, show it, close it."""
+        """Save a matplotlib figure as ``figures/<name>.png``, show it, close it.
+
+        The PNG is :func:`analysis.plots.png_bytes` (dollar signs as text); a figure
+        made with pyplot is closed, so that a run of many notebooks holds none.
+        """
         _check_name("figure", name)
-        # Dollar amounts in titles and legends ("between $303k and $386k") are text,
-        # not mathtext: a pair of "$" must not typeset what lies between them.
-        for text in fig.findobj(Text):
-            text.set_parse_math(False)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight",
-                    metadata={"Software": None})
+        data = plots.png_bytes(fig, dpi=dpi)
         plt.close(fig)
-        data = buf.getvalue()
         if self.output_dir is not None:
             write_bytes(self.output_dir / "figures" / f"{name}.png", data)
         self.figures.append(name)
@@ -368,23 +384,50 @@ class ReportWriter:
         if self.output_dir is None:
             return
         if self.tables:
-            write_excel(self.output_dir / "tables" / self._workbook_name, self._workbook())
+            write_workbook(
+                self.output_dir / "tables" / self._workbook_name, self.tables,
+                cover=self._cover(), labels=self.labels, captions=self._captions,
+                definitions=self._definitions,
+                suppressed={name: t.eq(MARKER) for name, t in self.tables.items()},
+                suppressed_note=(f"Suppressed: a count from 1 to {self.privacy.min_cell_count - 1}"
+                                 ", or a cell that would reveal one (rule on the Cover sheet)."),
+            )
         write_json(self.output_dir / "results.json", results)
 
+    def _cover(self) -> Cover:
+        """The workbook's cover: what the top of the page says."""
+        k = self.privacy.min_cell_count
+        if k <= 1:
+            rule = "None: every count is shown (internal run, not for sharing)."
+        elif self.plan is not None:
+            rule = self.plan.rule
+        else:
+            rule = (f"Counts from 1 to {k - 1} and cells that would reveal one are "
+                    "suppressed (CMS cell-size suppression policy).")
+        scenario = self.scenario
+        if self._scenario_title and self._scenario_title != self.scenario:
+            scenario = self._scenario_title + (f"; scenario name: {self.scenario}"
+                                               if self.scenario else "")
+        data = " ".join(text for title, text in self._callouts if title == "Data.")
+        lines = [("Practice", self.practice_id)] if self.practice_id else []
+        if self.privacy.internal:
+            lines.append(("INTERNAL RUN", f"Counts from {k} up are shown; not for sharing."))
+        lines += [(title.rstrip(".: ") or "Note", text) for title, text in self._callouts
+                  if title not in ("Data.", "Privacy.")]
+        return Cover(title=self.title, scenario=scenario, data=data, suppression=rule,
+                     lines=tuple(lines))
 
-    def _workbook(self) -> dict[str, pd.DataFrame]:
-        """The sheets of the workbook: a suppressed cell is left empty, so that a column
-        of numbers stays numbers, and a first sheet says so when any is."""
-        sheets = {name: t.mask(t.eq(MARKER)) for name, t in self.tables.items()}
-        if any(t.eq(MARKER).any().any() for t in self.tables.values()):
-            rule = self.plan.rule if self.plan is not None else (
-                f"counts from 1 to {self.privacy.min_cell_count - 1} and cells that would "
-                "reveal one are suppressed (CMS cell-size suppression policy)")
-            notes = pd.DataFrame({"note": [
-                "An empty cell in a table of this workbook is suppressed; the CSV "
-                f"tables show it as {MARKER}.", rule]})
-            sheets = {"notes": notes, **sheets}
-        return sheets
+
+def _notebook_title(notebook: str) -> str:
+    """The first heading of ``notebooks/<notebook>.py``, else the notebook's name."""
+    try:
+        text = (NOTEBOOK_DIR / f"{notebook}.py").read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        text = ""
+    for line in text.splitlines()[:20]:
+        if line.startswith("# # "):
+            return line[4:].strip()
+    return (notebook or "rad3d tables").replace("_", " ").capitalize()
 
 
 def _has_named_index(table: pd.DataFrame) -> bool:
