@@ -57,6 +57,10 @@ COLUMN_LABELS = {
     "fit_high": "Fitted 97.5% quantile", "fit_error_low_pct": "Error at low (%)",
     "fit_error_high_pct": "Error at high (%)", "psa_mean": "Mean of the draws",
     "psa_median": "Median of the draws", "base_is": "Base case is the",
+    "fee_year": "Fee schedule of", "rvu_vintage": "RVU file", "gpci_vintage": "GPCI file",
+    "conversion_factor": "Conversion factor ($)", "price_index": "Price index (baseline = 1)",
+    "years_after_schedule": "Years of fee update", "fee_schedule": "Priced by",
+    "price_factor": "Prices ÷ baseline prices",
 }
 
 #: Human labels of the notebook parameters (scenario tables).
@@ -79,7 +83,8 @@ PARAMETER_LABELS = {
     "ci": "Interval method",
     "periods": "Periods screened",
     "volume_growth": "Annual volume growth after year 1",
-    "fee_update": "Annual price change after year 1",
+    "fee_update": "Annual price change after the last known fee schedule (2026)",
+    "prices": "Prices of the horizon years",
     "stop_share": "Share of unpaid renderings stopped",
     "cost_per_rendering_usd": "Practice cost avoided per rendering stopped ($)",
     "payer_cost_share": "Payer share of the allowed amount",
