@@ -29,6 +29,7 @@ from analysis.impact import (
     impact_base,
 )
 from analysis.policy import full_bundling, lcd_cap, status_quo
+from analysis.pricing import BUNDLED_GPCI_FILES, fee_schedule, load_gpci
 from analysis.revenue_engine import horizon_prices, price_basket
 from analysis.summary import summarize, summarize_linked
 
@@ -841,3 +842,38 @@ def test_year_two_is_priced_at_the_2026_schedule():
     # Prices for other years are refused, not misapplied.
     with pytest.raises(InputError, match="other years"):
         impact(base, full_bundling(), prices=prices)
+
+
+def test_a_users_2026_gpci_file_prices_year_two(tmp_path):
+    # The bundled 2025 table relabelled 2026, with North Carolina's PE GPCI 0.950: 2026
+    # is priced with it and says so; 2025 keeps the 2025 file. By hand (2026 RVUs,
+    # CF 33.4009): 76376 0.20 + 0.54 x 0.95 + 0.02 x 0.665 = 0.7263 -> 24.26; 76377
+    # 0.77 + 1.52 x 0.95 + 0.07 x 0.665 = 2.26055 -> 75.50; basket 99.76 (98.12 with
+    # the 2025 GPCIs). B's baseline is 98.84 (prices above the hand summary).
+    text = BUNDLED_GPCI_FILES[2025].read_text()
+    head, body = text.split("\n", 3)[:3], text.split("\n", 3)[3]
+    assert "11502,NC,0,NORTH CAROLINA,1,0.926,0.665" in body
+    path = tmp_path / "GPCI2026.csv"
+    path.write_text("\n".join(h.replace("2025", "2026") for h in head) + "\n" + body.replace(
+        "11502,NC,0,NORTH CAROLINA,1,0.926,0.665", "11502,NC,0,NORTH CAROLINA,1,0.95,0.665"))
+    schedule = fee_schedule(gpci=[load_gpci(path)])
+    prices = horizon_prices(impact_base(hand_summary()), horizon=3,
+                            start_date=dt.date(2025, 1, 1), schedule=schedule)
+    years = prices.years.set_index("year")
+    assert years["gpci_vintage"].tolist() == [2025, 2026, 2026]
+    assert years["basket_usd"].tolist() == pytest.approx([96.04, 99.76, 99.76])
+    assert years.at[2, "fee_schedule"].startswith(
+        "2026 Medicare PFS: 2026 RVU file, 2026 GPCI file, conversion factor $33.4009")
+    res = impact(hand_summary(), full_bundling(), prices=prices)
+    p = res.practices.set_index(["practice_id", "year"])
+    assert p.loc[("B", 1), "loss_usd"] == pytest.approx(1300 * B1)
+    assert p.loc[("B", 2), "loss_usd"] == pytest.approx(1300 * 99.76 / 98.84)
+    # The command line takes the file too (--gpci) and names it for 2026.
+    claims = tmp_path / "claims.csv"
+    hand_lines().assign(service_date=lambda d: d["service_date"].dt.strftime("%Y-%m-%d")).to_csv(
+        claims, index=False)
+    out = tmp_path / "out"
+    assert main(["impact", str(claims), "--draws", "0", "--gpci", str(path), "--out",
+                 str(out)]) == 0
+    summary = json.loads((out / "impact_summary.json").read_text())
+    assert [y["gpci_vintage"] for y in summary["fee_schedules"]["years"]] == [2025, 2026, 2026]
