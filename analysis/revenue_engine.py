@@ -455,8 +455,9 @@ def horizon_prices(
         practices=practices,
         prices=prices,
         baseline=(f"baseline {base.periods[0]}..{base.periods[-1]} priced at the schedule "
-                  f"of each period's middle, weighted by the practices' 3D units in it: "
-                  f"{said}"),
+                  + ("of each period's middle, weighted by the practices' 3D units in it"
+                     if len(pu) else "of the middle of each practice's periods (no 3D units)")
+                  + f": {said}"),
         basket="" if hold else basket_words,
     )
 
