@@ -16,6 +16,7 @@ import datetime as dt
 
 __all__ = [
     "ALPHA",
+    "DEFAULT_STATE",
     "EFFECTIVE_DATE",
     "LCD_BENCHMARK",
     "LINK_WINDOW_DAYS",
@@ -49,6 +50,10 @@ suppression policy)."""
 
 POLICY_PAYERS: tuple[str, ...] = ("BCBSNC",)
 """Payers applying the bundling policy: Blue Cross Blue Shield of North Carolina."""
+
+DEFAULT_STATE: str = "NC"
+"""State that prices 3D lines without one, and the revenue model's fee-schedule price
+index [assumption: the bundled analysis is of North Carolina practices]."""
 
 EFFECTIVE_DATE: dt.date = dt.date(2025, 1, 1)
 """First day the policy is in force [assumed: BCBS NC published no date]."""

@@ -149,7 +149,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import codes, schema
-from analysis.defaults import LINK_WINDOW_DAYS
+from analysis.defaults import DEFAULT_STATE, LINK_WINDOW_DAYS
 from analysis.errors import InputError, first_bad_row
 from analysis.pricing import (
     FeeSchedule,
@@ -173,9 +173,8 @@ OPTIONAL_COLUMNS: dict[str, str] = {
 """Optional canonical columns :func:`link` reads, with their schema dtypes; filled with
 missing values when absent."""
 
-_DEFAULT_STATE = "NC"  # TODO(shared): analysis.defaults.DEFAULT_STATE
-"""State that prices 3D lines without one [assumption: the bundled analysis is of North
-Carolina practices]."""
+_DEFAULT_STATE = DEFAULT_STATE
+"""State that prices 3D lines without one (:data:`analysis.defaults.DEFAULT_STATE`)."""
 
 _REASON_BOTH = "both_3d_codes"
 _REASON_DNR = "do_not_report_with:"

@@ -36,11 +36,16 @@ Annualization
     period). The LCD cap is computed on the whole baseline, not per period.
 Years
     Year ``t`` (1..horizon) starts ``t - 1`` years after ``start_date``. Volumes grow
-    by ``(1 + volume_growth)^(t-1)``, prices by ``(1 + fee_update)^(t-1)``; with
-    ``prices="fee_schedule"`` prices are instead those of each year's fee schedule
-    (:func:`analysis.revenue_engine.horizon_prices`: with a 2025 start, year 1 the 2025
-    PFS, year 2 the 2026 PFS, as a price index on the baseline), times
-    ``(1 + fee_update)`` per year after the last known schedule. The loss
+    by ``(1 + volume_growth)^(t-1)``. Prices are those of each year's Medicare fee
+    schedule (``prices="fee_schedule"``, the default;
+    :func:`analysis.revenue_engine.horizon_prices`): with a 2025 start, year 1 is
+    priced at the 2025 PFS (2025 RVU file, conversion factor $32.3465), year 2 at the
+    2026 PFS (2026 RVU file, $33.4009, and the 2025 GPCIs, the latest shipped), each as
+    a price index of a fixed basket of 3D rendering on the schedule that priced the
+    baseline, and later years at the last known schedule times ``(1 +
+    fee_update)`` per year after it. ``prices="baseline"`` keeps the baseline's prices,
+    times ``(1 + fee_update)^(t-1)``. The result's ``prices`` table, its assumption
+    table and JSON say which schedule priced each year. The loss
     in year ``t`` is scaled by the share of the year in which the policy is in force
     (from its ``effective_date``). Present values discount year ``t`` by
     ``(1 + discount_rate)^-(t-1)``; the default rate 0 gives undiscounted totals.
@@ -106,9 +111,11 @@ from analysis.policy import (
 from analysis.revenue_base import REQUIRED_COLUMNS, ImpactBase, as_base, impact_base
 from analysis.revenue_engine import (
     PAYER_CLASSES,
+    PRICE_MODES,
+    HorizonPrices,
     annual_quantities,
     base_case_parameters,
-    horizon_prices,
+    price_table,
     year_factors,
 )
 
@@ -151,8 +158,8 @@ class ImpactAssumptions:
     payer_cost_share : float in [0, 1]
         Payer's share of the allowed amount where ``paid_usd`` is not observed.
     volume_growth, fee_update : float > -1
-        Annual growth of volume, and of prices after year 1 (after the last known
-        fee schedule with ``prices="fee_schedule"``).
+        Annual growth of volume after year 1, and of prices after the last known fee
+        schedule (2026; after year 1 with ``prices="baseline"``).
     stop_share : float in [0, 1]
         Share of newly unpaid renderings the practice stops producing.
     cost_per_rendering_usd : float >= 0
@@ -167,6 +174,10 @@ class ImpactAssumptions:
         of averaging the summary's periods.
     payer_classes : mapping of payer label to class
         Labels not listed are ``commercial``.
+    prices : {"fee_schedule", "baseline"}
+        How the horizon years are priced: each at its own Medicare fee schedule
+        (default) or at the baseline's prices moved by ``fee_update`` from year 2
+        (:func:`analysis.revenue_engine.horizon_prices`).
     """
 
     commercial_multiplier: float = _base_value("commercial_multiplier")
@@ -185,6 +196,7 @@ class ImpactAssumptions:
     )
     baseline_days: float | None = None
     payer_classes: tuple[tuple[str, str], ...] = field(default_factory=default_payer_classes)
+    prices: str = field(default_factory=lambda: default_setting("prices"))
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -244,6 +256,9 @@ class ImpactAssumptions:
                     value=cls,
                 )
         set_(self, "payer_classes", pairs)
+        if self.prices not in PRICE_MODES:
+            raise InputError(f"must be one of {', '.join(PRICE_MODES)}", column="prices",
+                             value=self.prices)
 
     @staticmethod
     def parameter_names() -> tuple[str, ...]:
@@ -332,8 +347,10 @@ class ImpactResult:
         practice's 3D revenue, all payers; NaN without 3D revenue),
         ``payer_savings_usd, patient_savings_usd, renderings_unpaid,
         cost_avoided_usd, net_margin_loss_usd``, ``noncompliant_allowed_usd``
-        (denied in every world, not revenue), and how the practice was annualized:
-        ``periods_observed`` and ``annualization_factor``.
+        (denied in every world, not revenue), how the practice was annualized:
+        ``periods_observed`` and ``annualization_factor``, and ``price_factor``, its
+        prices in the year relative to its baseline (the fee-schedule index of
+        :attr:`prices` times ``(1 + fee_update)`` per year after the schedule).
     totals : DataFrame
         The same sums per ``policy x year`` with ``loss_share``, ``loss_pv_usd``,
         ``n_practices`` and ``n_practices_losing``.
@@ -348,10 +365,12 @@ class ImpactResult:
     annualization : DataFrame
         Per practice: ``practice_id, first_period, last_period, periods_observed,
         years_observed, annualization_factor`` (:class:`analysis.revenue_base.ImpactBase`).
-    prices : DataFrame
-        The fee schedule and price index of each horizon year
-        (:func:`~analysis.revenue_engine.horizon_prices`); empty when the baseline's
-        prices were used.
+    prices : HorizonPrices
+        What priced each horizon year (:func:`~analysis.revenue_engine.horizon_prices`):
+        ``prices.years`` its fee schedule (RVU and GPCI file years, conversion factor),
+        the whole baseline's price index and the years of ``fee_update`` after it, in
+        numbers and in words (``fee_schedule``); ``prices.practices`` each practice's
+        index; ``prices.baseline`` and ``prices.basket`` in words.
     """
 
     practices: pd.DataFrame
@@ -361,7 +380,7 @@ class ImpactResult:
     policies: tuple[Policy, ...]
     base: dict[str, Any]
     annualization: pd.DataFrame
-    prices: pd.DataFrame = field(default_factory=pd.DataFrame)
+    prices: HorizonPrices | None = None
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -449,15 +468,13 @@ class ImpactResult:
                 settings["policy_payers"],
             ),
             ("annualization_factor", _factor_text(self.base), self.base["annualization"]),
+            ("prices", self.assumptions.prices, settings["prices"]),
             *(
                 (f"fee_schedule_year_{r.year}", round(r.price_index, 6), r.fee_schedule)
-                for r in self.prices.itertuples()
+                for r in self.prices.years.itertuples()
             ),
-            *(
-                [("fee_schedule_baseline", 1.0, self.prices.attrs["baseline"])]
-                if "baseline" in self.prices.attrs
-                else []
-            ),
+            ("fee_schedule_baseline", 1.0, self.prices.baseline),
+            *([("fee_schedule_basket", "-", self.prices.basket)] if self.prices.basket else []),
         ]
         out = pd.DataFrame(rows)[
             ["parameter", "value", "base", "low", "high", "distribution", "unit", "label", "source"]
@@ -521,18 +538,7 @@ class ImpactResult:
                     "policies": [p.to_dict() for p in self.policies],
                     "baseline": self.base,
                     "annualization": self.annualization.to_dict("records"),
-                    **(
-                        {
-                            "fee_schedules": self.prices.assign(
-                                year_start=self.prices["year_start"].dt.strftime("%Y-%m-%d"),
-                                schedule_date=self.prices["schedule_date"].dt.strftime(
-                                    "%Y-%m-%d"
-                                ),
-                            ).to_dict("records")
-                        }
-                        if len(self.prices)
-                        else {}
-                    ),
+                    "fee_schedules": self.prices.to_dict(),
                 },
                 indent=None,
             )
@@ -588,7 +594,7 @@ def impact(
     policies: Policy | Sequence[Policy] | None = None,
     *,
     assumptions: ImpactAssumptions | None = None,
-    prices: str | pd.DataFrame = "baseline",
+    prices: str | HorizonPrices | None = None,
 ) -> ImpactResult:
     """World without vs. world with each policy, per practice and year.
 
@@ -601,13 +607,17 @@ def impact(
         Default: full bundling by BCBS NC (:func:`analysis.policy.full_bundling`).
     assumptions : ImpactAssumptions, optional
         Defaults from ``data/reference/impact_assumptions.csv``.
-    prices : {"baseline", "fee_schedule"} or DataFrame, default "baseline"
-        ``"baseline"``: the baseline's prices, times ``(1 + fee_update)`` per year
-        after year 1. ``"fee_schedule"``: base-year volumes priced at each horizon
-        year's Medicare fee schedule (:func:`analysis.revenue_engine.horizon_prices`
-        with the bundled files); or that function's table built from other files.
-        The result's ``prices`` and assumption table say which schedule priced each
-        year.
+    prices : {"fee_schedule", "baseline"} or HorizonPrices, optional
+        How the horizon years are priced; default ``assumptions.prices``
+        (``"fee_schedule"``), which a string replaces. ``"fee_schedule"``: base-year
+        volumes priced at each horizon year's Medicare fee schedule
+        (:func:`analysis.revenue_engine.horizon_prices` with the bundled files), then
+        ``(1 + fee_update)`` per year after the last known one. ``"baseline"``: the
+        baseline's prices, times ``(1 + fee_update)`` per year after year 1 (the
+        model before 2026's schedule was known). The result of ``horizon_prices``
+        prices with a user's files (a 2026 GPCI table, say) or basket. The result's
+        ``prices``, its practices' ``price_factor``, its assumption table and JSON say
+        which schedule priced each year.
 
     Returns
     -------
@@ -621,6 +631,8 @@ def impact(
     >>> result.totals[["policy", "year", "loss_usd"]]              # doctest: +SKIP
     """
     assumptions = assumptions or ImpactAssumptions()
+    if isinstance(prices, str):
+        assumptions = assumptions.replace(prices=prices)
     if policies is None:
         policies = (full_bundling(),)
     elif isinstance(policies, Policy):
@@ -636,14 +648,9 @@ def impact(
     arrays = base.arrays()
     horizon = assumptions.horizon_years
     n_rows = len(base.rows)
-    if isinstance(prices, str) and prices == "fee_schedule":
-        prices = horizon_prices(base, horizon=horizon, start_date=assumptions.start_date)
-    elif isinstance(prices, str):
-        if prices != "baseline":
-            raise InputError(
-                "prices must be 'baseline' or 'fee_schedule'", column="prices", value=prices
-            )
-        prices = None
+    prices = price_table(base, assumptions, None if isinstance(prices, str) else prices)
+    owner = np.repeat(np.arange(len(base.practice_ids)),
+                      np.diff(np.r_[base.row_starts(), n_rows]))
     blocks: dict[str, list[np.ndarray]] = {}
     years = []
     for policy in policies:
@@ -659,6 +666,7 @@ def impact(
         )
         e = f["in_force"][:, None]
         v, p, d = (f[x][0][:, None] for x in ("volume", "price", "discount"))
+        p = p * f["index"][:, owner]
         unpaid = rows["renderings_unpaid"] * e * v
         cost = unpaid * (assumptions.stop_share * assumptions.cost_per_rendering_usd)
         loss = rows["loss_usd"] * e * v * p
@@ -724,6 +732,8 @@ def impact(
             on="practice_id",
             how="left",
         )
+        .merge(_price_factors(prices, assumptions.fee_update), on=["practice_id", "year"],
+               how="left")
     )
     totals = (
         practices.assign(losing=practices["loss_usd"] > 0, one=1)
@@ -755,8 +765,20 @@ def impact(
         policies=policies,
         base=base.to_dict(),
         annualization=base.annualization,
-        prices=pd.DataFrame() if prices is None else prices,
+        prices=prices,
     )
+
+
+def _price_factors(prices: HorizonPrices, fee_update: float) -> pd.DataFrame:
+    """Each practice's prices in each year relative to its baseline: its fee-schedule
+    index times ``(1 + fee_update)`` per year after the schedule."""
+    after = prices.years.set_index("year")["years_after_schedule"]
+    p = prices.practices
+    return pd.DataFrame({
+        "practice_id": p["practice_id"],
+        "year": p["year"],
+        "price_factor": p["price_index"] * (1.0 + fee_update) ** p["year"].map(after),
+    })  # fmt: skip
 
 
 def default_policies() -> tuple[Policy, ...]:

@@ -72,7 +72,12 @@ is ``n_3d``.
   tau2))^2``, ``s = 1 / (2 sqrt(n))``. The rate scale is the default: its limits are
   the benchmark's own binomial variance. The two differ (on the sample phi 55 and
   tau2 0.0025 on the rate scale, 70 and 0.0089 on the arcsine scale, which leaves no
-  practice beyond the usual variation). Both are reported *beside* the exact
+  practice beyond the usual variation). ``overdispersion_trim="truncate"`` leaves the
+  lowest and highest tenth of the z-scores by rank out of phi and tau2, as NHS Digital's
+  SHMI does (FunnelPlotR's ``sr_method = "SHMI"``), instead of capping them; Winsorising
+  stays the default because FunnelPlotR Winsorises proportions and it keeps every
+  practice in the estimate (on the sample truncating gives phi 36.8 instead of 55.2 on
+  the rate scale and flags the same 2 practices). Both are reported *beside* the exact
   limits, each with its own flag, never replacing them. Not estimable (stated, and the
   adjusted limits equal the exact ones) with fewer than 2 practices screened or a
   pooled rate of 0 or 1.
@@ -127,6 +132,7 @@ from analysis import plots
 from analysis.defaults import ALPHA, LCD_BENCHMARK
 from analysis.errors import InputError, first_bad_row
 from analysis.rate_stats import (
+    TRIMS,
     BetaPrior,
     Overdispersion,
     bh_qvalues,
@@ -202,6 +208,10 @@ class ScreenSettings:
         Scale of the overdispersion estimate and the adjusted limits: the rate scale
         (default) or FunnelPlotR's arcsine scale for proportions
         (:func:`analysis.rate_stats.overdispersion`).
+    overdispersion_trim : {"winsorise", "truncate"}
+        How the most extreme tenth of z-scores at each end enters phi: capped
+        (Winsorised, default, as FunnelPlotR does for proportions) or left out (the
+        truncation of NHS Digital's SHMI, FunnelPlotR's ``sr_method = "SHMI"``).
     """
 
     threshold: float = LCD_BENCHMARK
@@ -216,6 +226,7 @@ class ScreenSettings:
     shrinkage: Literal["mle", "moments"] = "mle"
     min_volume: int = MIN_VOLUME
     funnel_method: Literal["rate", "arcsine"] = "rate"
+    overdispersion_trim: Literal["winsorise", "truncate"] = "winsorise"
 
     def __post_init__(self) -> None:
         if (isinstance(self.min_volume, bool) or not isinstance(self.min_volume, int | np.integer)
@@ -233,6 +244,7 @@ class ScreenSettings:
             "ci": ("clopper-pearson", "wilson"),
             "shrinkage": ("mle", "moments"),
             "funnel_method": ("rate", "arcsine"),
+            "overdispersion_trim": TRIMS,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -718,8 +730,11 @@ def _overdispersion_text(od: Overdispersion) -> str:
     if not od.estimable:
         return (f"Overdispersion (Spiegelhalter 2005b): not estimable: {od.not_estimable}; "
                 "only the exact limits apply.")
+    trimmed = ("Winsorised (10 %)" if od.trim == "winsorise" else
+               f"truncated (10 % each end left out, SHMI; {od.n_practices_used} of "
+               f"{od.n_practices} practices)")
     return (f"Overdispersion (Spiegelhalter 2005b) around the pooled rate "
-            f"{od.pooled_rate:.4f}: Winsorised (10 %) phi = {od.phi:.3f} (applied as "
+            f"{od.pooled_rate:.4f}: {trimmed} phi = {od.phi:.3f} (applied as "
             f"max(phi, 1) = {od.phi_used:.3f}), DerSimonian–Laird tau2 = {od.tau2:.3g}; "
             "adjusted limits are shown beside the exact limits, never replacing them.")
 
@@ -865,7 +880,7 @@ def screen(
     too_few = screened & (n < s.min_volume)
     flag_exact = screened & ~too_few & (q < s.alpha)
 
-    od = overdispersion(x, n, method=s.funnel_method)
+    od = overdispersion(x, n, method=s.funnel_method, trim=s.overdispersion_trim)
     t = s.threshold
     adjusted = {}
     for tag, level in _FUNNEL_LEVELS.items():

@@ -10,7 +10,7 @@ evaluates, once for the base case and once per draw of the uncertainty analyses.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -104,6 +104,11 @@ class ImpactBase:
     period_length_years : float
         Length of one period of the summary (1, 1/4 or 1/12); NaN with ``"days"``
         when the labels were not read.
+    period_units : DataFrame
+        ``practice_id, period, units_3d``: the practice's 3D units in each period,
+        before annualization (``units_3d_76376 + units_3d_76377``, or the compliant
+        ``rev_units_*`` when the summary lacks them), which weight the fee schedules
+        that priced its baseline (:func:`analysis.revenue_engine.horizon_prices`).
     """
 
     rows: pd.DataFrame
@@ -113,6 +118,8 @@ class ImpactBase:
     annualization: pd.DataFrame
     method: str
     period_length_years: float = float("nan")
+    period_units: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["practice_id", "period", "units_3d"]))
 
     @property
     def annualization_factor(self) -> float | None:
@@ -304,6 +311,15 @@ def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) ->
         .to_numpy(dtype=float)
     )
     rows = rows.assign(**{c: rows[c] * factor for c in numeric}).assign(**unpaid)
+    per_code = [f"units_3d_{c}" for c in ("76376", "76377")]
+    unit_cols = (per_code if all(c in values for c in per_code)
+                 else [f"rev_units_{g}" for g in GROUPS])
+    period_units = (
+        keys[["practice_id"]]
+        .assign(period=labels.to_numpy(), units_3d=values[unit_cols].sum(axis=1).to_numpy())
+        .groupby(["practice_id", "period"], sort=True, as_index=False)["units_3d"]
+        .sum()
+    )
     return ImpactBase(
         rows=rows.reset_index(drop=True),
         practice_ids=tuple(rows["practice_id"].drop_duplicates()),
@@ -312,6 +328,7 @@ def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) ->
         annualization=annual,
         method=method,
         period_length_years=length,
+        period_units=period_units,
     )
 
 

@@ -8,11 +8,14 @@ array of shape ``(n_draws, n_practices)``. :func:`analysis.impact.impact` runs i
 with one draw, the base case (:func:`base_case_parameters`);
 :mod:`analysis.uncertainty` with thousands.
 
-- :func:`annual_quantities`: year 1 with the policy fully in force.
-- :func:`horizon_prices`: the fee schedule that prices each horizon year and its price
-  index against the baseline.
+- :func:`annual_quantities`: the annualized baseline, at its own prices, with the
+  policy fully in force.
+- :func:`horizon_prices`: the fee schedule that prices each horizon year and each
+  practice's price index against its baseline (:class:`HorizonPrices`;
+  :func:`price_table`: the prices a run uses; :func:`price_basket`: a basket of linked
+  lines).
 - :func:`year_factors`: share of each horizon year in force, volume growth, prices
-  and discounting.
+  (the index, and ``fee_update`` after the last known schedule) and discounting.
 - :func:`horizon_totals`: the two combined into discounted totals over the horizon.
 """
 
@@ -20,11 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.defaults import DEFAULT_STATE
+from analysis.errors import InputError
 from analysis.policy import GROUPS, Policy, paid_share_arrays
 from analysis.pricing import FeeSchedule, bundled_schedule, conversion_factors, price
 from analysis.revenue_base import ImpactBase
@@ -37,11 +43,17 @@ __all__ = [
     "PAYER_CLASSES",
     "annual_quantities",
     "base_case_parameters",
+    "PRICE_MODES",
     "horizon_prices",
     "horizon_totals",
+    "price_basket",
+    "price_table",
     "year_factors",
 ]
 
+#: How the horizon years are priced (:func:`horizon_prices`): each year's fee schedule,
+#: or the baseline's prices moved by ``fee_update`` from year 2.
+PRICE_MODES: tuple[str, ...] = ("fee_schedule", "baseline")
 #: Price classes of payer labels; each has a multiplier of the Medicare fee schedule.
 PAYER_CLASSES: tuple[str, ...] = ("commercial", "medicare", "medicaid", "self_pay")
 #: What :func:`annual_quantities` returns, per practice (or row) and draw.
@@ -80,7 +92,7 @@ def annual_quantities(
     mix: np.ndarray | None = None,
     reduce: bool = True,
 ) -> dict[str, np.ndarray]:
-    """Annual quantities of year 1 with the policy fully in force.
+    """Annual quantities of the baseline, at its prices, with the policy fully in force.
 
     ``params`` maps each parameter to an ``(n_draws,)`` array; ``mix`` is an
     optional ``(n_draws, n_rows)`` factor on every row's volume (payer mix draws).
@@ -150,90 +162,350 @@ def _middle(start: pd.Timestamp, end: pd.Timestamp) -> pd.Timestamp:
     return (start + (end - start) / 2).normalize()
 
 
+_BASKET_DEFAULTS = {"component": "global", "setting": "non_facility", "state": DEFAULT_STATE}
+_CODES = ("76376", "76377")
+
+
+@dataclass(frozen=True)
+class HorizonPrices:
+    """What prices each horizon year: the result of :func:`horizon_prices`.
+
+    Attributes
+    ----------
+    years : DataFrame
+        One row per horizon year: ``year, year_start, schedule_date, fee_year,
+        rvu_vintage, gpci_vintage`` (NA for national amounts), ``conversion_factor,
+        basket_usd`` (the whole baseline's basket at that schedule), ``price_index``
+        (of that basket, on the baseline's pricing of it), ``years_after_schedule``
+        (years of ``fee_update`` after the schedule) and ``fee_schedule`` (the same in
+        words). The schedule columns are NA with the baseline's prices.
+    practices : DataFrame
+        ``practice_id, year, price_index``: the index each practice's prices move by,
+        from its own basket and baseline periods, so that practices run apart add up
+        to the whole; the base's practice order.
+    prices : {"fee_schedule", "baseline"}
+    baseline : str
+        How the baseline was priced, in words.
+    basket : str
+        What the basket holds, in words ("" with the baseline's prices).
+    """
+
+    years: pd.DataFrame
+    practices: pd.DataFrame
+    prices: str
+    baseline: str
+    basket: str
+
+    @property
+    def horizon(self) -> int:
+        return len(self.years)
+
+    def index(self) -> np.ndarray:
+        """``price_index`` as an array ``(horizon, n_practices)`` in the base's order."""
+        h = self.horizon
+        return self.practices["price_index"].to_numpy(dtype=float).reshape(-1, h).T
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values: the per-year table and the statements (JSON)."""
+        years = self.years.assign(
+            year_start=self.years["year_start"].dt.strftime("%Y-%m-%d"),
+            schedule_date=self.years["schedule_date"].dt.strftime("%Y-%m-%d"),
+        )
+        return {"prices": self.prices, "baseline": self.baseline, "basket": self.basket,
+                "years": years.astype(object).where(years.notna(), None).to_dict("records")}
+
+
+def _basket_items(base: ImpactBase, basket: pd.DataFrame | None
+                  ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, str]:
+    """The basket's items (``cpt_code, component, setting, state``), their units per
+    practice ``(n_practices, n_items)`` and for the whole baseline ``(n_items,)``, and
+    what the basket holds in words."""
+    n = len(base.practice_ids)
+    if basket is None:
+        items = pd.DataFrame({"cpt_code": list(_CODES)}).assign(**_BASKET_DEFAULTS)
+        cols = [f"units_3d_{c}" for c in _CODES]
+        if all(c in base.rows for c in cols):
+            per = (base.rows.groupby("practice_id", sort=False)[cols].sum()
+                   .reindex(list(base.practice_ids)).to_numpy(dtype=float))  # fmt: skip
+        else:
+            per = np.zeros((n, len(_CODES)))
+        whole = per.sum(axis=0)
+        known = whole.sum() > 0
+        if not known:
+            whole = np.ones(len(_CODES))
+        # A practice without 3D units has no 3D revenue to move: one unit each.
+        per[per.sum(axis=1) == 0] = 1.0
+        said = ("each practice's own units of 76376 and 76377 (all practices: "
+                + ", ".join(f"{c} {u / whole.sum():.0%}" for c, u in zip(_CODES, whole,
+                                                                          strict=True))
+                + ")" if known
+                else "one unit each of 76376 and 76377 (the summary has no units by code)")
+        return items, per, whole, (f"{said}, global service, non-facility, priced in "
+                                   f"{DEFAULT_STATE} (the state of lines without one)")
+    missing = {"cpt_code", "units"} - set(basket.columns)
+    if missing:
+        raise InputError("a price basket needs the columns cpt_code and units",
+                         column=sorted(missing)[0])
+    items = basket.assign(**{c: basket[c] if c in basket else v
+                             for c, v in _BASKET_DEFAULTS.items()}).reset_index(drop=True)
+    units = pd.to_numeric(items["units"], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(units) & (units >= 0))
+    if bad.any() or not units.sum() > 0:
+        i = int(np.argmax(bad)) if bad.any() else 0
+        raise InputError("basket units must be numbers >= 0, not all 0", row=i + 1,
+                         column="units", value=items["units"].iloc[i])
+    said = ", ".join(f"{r.cpt_code} {r.component} {r.setting} {r.state} {u / units.sum():.0%}"
+                     for u, r in zip(units, items.itertuples(), strict=True))  # fmt: skip
+    return (items[["cpt_code", "component", "setting", "state"]],
+            np.broadcast_to(units, (n, len(units))), units,
+            f"the basket given, by units: {said}")
+
+
+def _gpci_words(gpci_vintage: Any, fee_year: int) -> str:
+    """Which GPCIs priced a year's basket: national, or the file year (and why)."""
+    if pd.isna(gpci_vintage):
+        return "national GPCIs (1.0)"
+    year = int(gpci_vintage)
+    if year == fee_year:
+        return f"{year} GPCI file"
+    which = "latest" if year < fee_year else "earliest"
+    return f"{year} GPCI file (no {fee_year} GPCI file given; the {which})"
+
+
 def horizon_prices(
     base: ImpactBase,
     *,
     horizon: int,
     start_date: dt.date,
+    prices: str = "fee_schedule",
     schedule: FeeSchedule | None = None,
+    basket: pd.DataFrame | None = None,
     qualifying_apm: bool = False,
-) -> pd.DataFrame:
-    """The fee schedule of each horizon year and its price index against the baseline.
+) -> HorizonPrices:
+    """The fee schedule that prices each horizon year and its index on the baseline.
 
-    Base-year volumes are priced at each horizon year's fee schedule: the Medicare PFS
-    in force at the middle of the year (its conversion factor, and the RVU file of
-    its year, the latest up to it), so with a 2025-01-01 start year 1 is the 2025
-    schedule and year 2 the 2026 one. A year after the last known schedule (the
-    last year in ``data/reference/conversion_factors.csv``) keeps that schedule and is
-    moved by ``fee_update`` once per year after it (:func:`year_factors`).
+    ``prices="fee_schedule"`` (the default): base-year volumes are priced at each
+    horizon year's fee schedule, the Medicare PFS in force at the middle of the year:
+    its conversion factor, the RVU file of its year and the GPCI file of its year (each
+    the latest up to it, :func:`analysis.pricing.price`), so with a 2025-01-01 start
+    year 1 is the 2025 schedule and year 2 the 2026 one (2026 RVUs; the 2025 GPCIs,
+    the latest shipped, unless ``schedule`` has 2026's). A year after the last known
+    schedule (the last year in ``data/reference/conversion_factors.csv``) keeps that
+    schedule and is moved by ``fee_update`` once per year after it
+    (:func:`year_factors`). ``prices="baseline"``: every year keeps the baseline's
+    prices (index 1), moved by ``fee_update`` once per year after year 1.
 
-    ``price_index`` is the fee-schedule amount of the baseline's 3D rendering, priced
-    as in that year, over the same amount priced as at the middle of the baseline
-    (the schedule that priced the baseline's lines). The amount is that of a fixed
-    basket [A]: the baseline's units of 76376 and 76377 (``units_3d_*``; one each if
-    the summary lacks them), each the global service (professional + technical) at
-    the national non-facility rate (GPCIs 1.0). Every 3D price - observed allowed
-    amounts and fee-schedule prices alike - moves with this index, as it moved with
-    ``fee_update`` alone before 2026's schedule was known [A]: commercial rates are
-    modelled as multiples of Medicare's.
+    A practice's ``price_index`` in a year is the fee-schedule amount of a fixed
+    basket of 3D rendering priced as in that year, over the same basket priced as its
+    baseline was: at the schedule of each baseline period's middle, weighted by the
+    practice's 3D units in the period (``ImpactBase.period_units``; the middle of its
+    observed periods when it has none), e.g. a 2024 baseline by quarters at $32.7442
+    for Q1 and $33.2875 for Q2-Q4, the conversion factor having changed on 2024-03-09.
+    The default basket [A] is the practice's own units of 76376 and 76377
+    (``units_3d_*``; one each if the summary lacks them), each the global service,
+    non-facility, in the state that prices lines without one
+    (:data:`analysis.defaults.DEFAULT_STATE`, North Carolina: the summary records no
+    state, component or setting); ``basket`` states another for every practice: one
+    row per item with ``cpt_code`` and ``units`` and optionally ``component``
+    (``"global"``, ``"26"``, ``"TC"``), ``setting`` (``"non_facility"``,
+    ``"facility"``) and ``state`` (``"US"`` for national amounts), e.g. the lines the
+    fee schedule priced (:func:`price_basket`). Each practice's index depends on its own
+    data only, so practices run apart add up to the whole. Every 3D price - observed
+    allowed amounts and fee-schedule prices alike - moves with the index [A]:
+    commercial rates are modelled as multiples of Medicare's.
+
+    Parameters
+    ----------
+    base : ImpactBase
+    horizon : int
+        Years, 1-5.
+    start_date : date
+        First day of year 1.
+    prices : {"fee_schedule", "baseline"}
+    schedule : FeeSchedule, optional
+        The RVU and GPCI files by year (:func:`analysis.pricing.fee_schedule`; a
+        user's 2026 GPCI file, say); default the bundled ones.
+    basket : DataFrame, optional
+    qualifying_apm : bool
+        Price 2026 on at the qualifying APM participants' conversion factor.
 
     Returns
     -------
-    DataFrame
-        One row per horizon year: ``year, year_start, schedule_date, fee_year,
-        rvu_vintage, conversion_factor, basket_usd, price_index,
-        years_after_schedule`` and ``fee_schedule`` (what priced the year, in words);
-        ``attrs["baseline"]`` says the same of the baseline.
+    HorizonPrices
+        The per-year schedule and the whole baseline's index (``years``), each
+        practice's index (``practices``) and the statements.
+
+    Examples
+    --------
+    >>> hp = horizon_prices(impact_base(summary), horizon=3,
+    ...                     start_date=dt.date(2025, 1, 1))                 # doctest: +SKIP
+    >>> hp.years[["year", "fee_year", "rvu_vintage", "price_index"]]      # doctest: +SKIP
     """
+    if prices not in PRICE_MODES:
+        raise InputError(f"prices must be one of {', '.join(PRICE_MODES)}", column="prices",
+                         value=prices)
     schedule = bundled_schedule() if schedule is None else schedule
     last = int(conversion_factors()["end_date"].max().year)
-    periods = [pd.Period(p) for p in base.periods]
-    base_mid = _middle(min(p.start_time for p in periods), max(p.end_time for p in periods))
+    hold = prices == "baseline"
+
+    def known(d: pd.Timestamp) -> pd.Timestamp:
+        """A date after the last known schedule is priced at that schedule."""
+        return d if d.year <= last else pd.Timestamp(last, 7, 1)
+
+    def middle(first: str, final: str) -> pd.Timestamp:
+        return known(_middle(pd.Period(first).start_time, pd.Period(final).end_time))
+
+    ids = list(base.practice_ids)
     starts = [pd.Timestamp(start_date) + pd.DateOffset(years=k) for k in range(horizon + 1)]
-    mids = [_middle(a, b) for a, b in zip(starts[:-1], starts[1:], strict=True)]
-    dates = [d if d.year <= last else pd.Timestamp(last, 7, 1) for d in [base_mid, *mids]]
-    rows = base.rows
-    units = {c: float(rows[f"units_3d_{c}"].sum()) if f"units_3d_{c}" in rows else 1.0
-             for c in ("76376", "76377")}  # fmt: skip
-    if not sum(units.values()):
-        units = dict.fromkeys(units, 1.0)
-    basket = pd.DataFrame(
-        [(c, d) for d in dates for c in units], columns=["cpt_code", "service_date"]
-    ).assign(component="global", setting="non_facility", state="US")
-    priced = price(basket, *schedule, qualifying_apm=qualifying_apm).assign(
-        units=basket["cpt_code"].map(units), date=basket["service_date"]
-    )
-    by_date = (
-        priced.assign(usd=priced["medicare_usd"] * priced["units"])
-        .groupby("date", sort=False)
-        .agg(basket_usd=("usd", "sum"), conversion_factor=("conversion_factor", "first"),
-             rvu_vintage=("rvu_vintage", "first"))  # fmt: skip
-    )
-    first = by_date.loc[dates[0]]
+    raw = [_middle(a, b) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+    after = list(range(horizon)) if hold else [max(0, m.year - last) for m in raw]
+    mids = [known(m) for m in raw]
+
+    # Weights of the baseline's schedules: each practice's 3D units by period, or
+    # (without 3D units) the middle of its observed periods.
+    pu = base.period_units
+    pu = pu.loc[pu["units_3d"] > 0]
+    pu = pu.assign(date=[middle(p, p) for p in pu["period"]])
+    spans = base.annualization.set_index("practice_id").reindex(ids)
+    fallback = pd.DataFrame({
+        "practice_id": ids, "units_3d": 1.0,
+        "date": [middle(a, b) for a, b in zip(spans["first_period"], spans["last_period"],
+                                              strict=True)],
+    })  # fmt: skip
+    weights = pd.concat([pu[["practice_id", "date", "units_3d"]],
+                         fallback.loc[~fallback["practice_id"].isin(pu["practice_id"])]])
+    base_dates = sorted(weights["date"].unique())
+    w = (weights.pivot_table(index="practice_id", columns="date", values="units_3d",
+                             aggfunc="sum", fill_value=0.0)
+         .reindex(index=ids, columns=base_dates, fill_value=0.0).to_numpy(dtype=float))
+
+    items, per, whole, basket_words = _basket_items(base, basket)
+    dates = pd.DatetimeIndex([*base_dates, *mids]).unique()
+    lines = pd.concat([items.assign(service_date=d) for d in dates], ignore_index=True)
+    priced = price(lines, *schedule, qualifying_apm=qualifying_apm)
+    if priced["medicare_usd"].isna().any():
+        i = int(np.argmax(priced["medicare_usd"].isna().to_numpy()))
+        raise InputError(f"a basket item has no fee-schedule price ({priced['note'].iloc[i]})",
+                         row=i % len(items) + 1, column="cpt_code",
+                         value=lines["cpt_code"].iloc[i])
+    k = len(items)
+    unit = priced["medicare_usd"].to_numpy(dtype=float).reshape(len(dates), k).T
+    at = {d: j for j, d in enumerate(dates)}
+    b_cols = [at[d] for d in base_dates]
+    y_cols = [at[d] for d in mids]
+    # Baseline basket of each practice and of the whole baseline, then the years'.
+    baseline_usd = (w * (per @ unit[:, b_cols])).sum(axis=1) / w.sum(axis=1)
+    w_all = w.sum(axis=0)
+    whole_baseline_usd = float(w_all @ (whole @ unit[:, b_cols]) / w_all.sum())
+    if hold:
+        index = np.ones((len(ids), horizon))
+        whole_index = np.ones(horizon)
+    else:
+        index = (per @ unit[:, y_cols]) / baseline_usd[:, None]
+        whole_index = (whole @ unit[:, y_cols]) / whole_baseline_usd
+
+    first = priced.iloc[[at[d] * k for d in mids]]
     out = pd.DataFrame({
         "year": np.arange(1, horizon + 1),
         "year_start": starts[:-1],
-        "schedule_date": dates[1:],
-        "fee_year": [d.year for d in dates[1:]],
-        "rvu_vintage": by_date.loc[dates[1:], "rvu_vintage"].to_numpy(dtype=int),
-        "conversion_factor": by_date.loc[dates[1:], "conversion_factor"].to_numpy(),
-        "basket_usd": by_date.loc[dates[1:], "basket_usd"].to_numpy(),
-        "years_after_schedule": [max(0, m.year - last) for m in mids],
+        "schedule_date": mids,
+        "fee_year": pd.array([d.year for d in mids], dtype="Int64"),
+        "rvu_vintage": pd.array(first["rvu_vintage"].to_numpy(), dtype="Int64"),
+        "gpci_vintage": pd.array(first["gpci_vintage"].to_numpy(), dtype="Int64"),
+        "conversion_factor": first["conversion_factor"].to_numpy(dtype=float),
+        "basket_usd": whole @ unit[:, y_cols],
+        "price_index": whole_index,
+        "years_after_schedule": after,
     })  # fmt: skip
-    out["price_index"] = out["basket_usd"] / first["basket_usd"]
+    gpcis = [_gpci_words(g, d.year) for g, d in zip(out["gpci_vintage"], mids, strict=True)]
+    if hold:
+        out.loc[:, ["schedule_date"]] = pd.NaT
+        out.loc[:, ["fee_year", "rvu_vintage", "gpci_vintage"]] = pd.NA
+        out.loc[:, ["conversion_factor", "basket_usd"]] = np.nan
     out["fee_schedule"] = [
-        f"{r.fee_year} Medicare PFS: {r.rvu_vintage} RVU file, conversion factor "
-        f"${r.conversion_factor:.4f}, price index {r.price_index:.4f}"
+        ("the baseline's prices (observed amounts, else the fee schedule of each line's "
+         "date)" if hold else
+         f"{r.fee_year} Medicare PFS: {r.rvu_vintage} RVU file, {g}, conversion factor "
+         f"${r.conversion_factor:.4f}, price index {r.price_index:.4f}")
         + (f", then x (1 + fee update)^{r.years_after_schedule}" if r.years_after_schedule
            else "")
-        for r in out.itertuples()
+        for r, g in zip(out.itertuples(), gpcis, strict=True)
     ]  # fmt: skip
-    out.attrs["baseline"] = (
-        f"baseline {base.periods[0]}..{base.periods[-1]} priced as on "
-        f"{dates[0]:%Y-%m-%d}: {int(first['rvu_vintage'])} RVU file, conversion factor "
-        f"${first['conversion_factor']:.4f}"
+
+    shares: dict[str, dict[float, float]] = {}
+    for d, wd in zip(base_dates, w_all / w_all.sum(), strict=True):
+        row = priced.iloc[at[d] * k]
+        key = f"{row['rvu_vintage']} RVU file, {_gpci_words(row['gpci_vintage'], d.year)}"
+        cf = float(row["conversion_factor"])
+        shares.setdefault(key, {}).setdefault(cf, 0.0)
+        shares[key][cf] += wd
+    said = "; ".join(
+        key + ", conversion factor " + ", ".join(
+            f"${cf:.4f}" + ("" if len(cfs) == 1 else f" ({share:.0%} of the 3D units)"
+                            if i == 0 else f" ({share:.0%})")
+            for i, (cf, share) in enumerate(sorted(cfs.items())))
+        for key, cfs in shares.items())  # fmt: skip
+    practices = pd.DataFrame({
+        "practice_id": np.repeat(ids, horizon),
+        "year": np.tile(np.arange(1, horizon + 1), len(ids)),
+        "price_index": index.ravel(),
+    })  # fmt: skip
+    return HorizonPrices(
+        years=out,
+        practices=practices,
+        prices=prices,
+        baseline=(f"baseline {base.periods[0]}..{base.periods[-1]} priced at the schedule "
+                  + ("of each period's middle, weighted by the practices' 3D units in it"
+                     if len(pu) else "of the middle of each practice's periods (no 3D units)")
+                  + f": {said}"),
+        basket="" if hold else basket_words,
     )
-    return out
+
+
+def price_basket(lines_3d: pd.DataFrame) -> pd.DataFrame:
+    """A price basket of linked 3D lines: units by code, component, setting and state.
+
+    The compliant lines without an observed ``allowed_usd`` (those the fee schedule
+    prices) of :attr:`analysis.encounters.Linked.lines_3d`, for
+    :func:`horizon_prices`'s ``basket``; all compliant lines when every line has an
+    observed amount.
+    """
+    lines = lines_3d.loc[~lines_3d["is_noncompliant"].astype(bool)]
+    unpriced = lines["allowed_usd"].isna()
+    if unpriced.any():
+        lines = lines.loc[unpriced]
+    keys = ["cpt_code", "component", "setting", "state"]
+    return (lines.groupby(keys, sort=True, observed=True)["units"].sum().reset_index()
+            .astype({"units": float}))
+
+
+def price_table(
+    base: ImpactBase,
+    assumptions: ImpactAssumptions,
+    prices: str | HorizonPrices | None = None,
+) -> HorizonPrices:
+    """The prices of a run's horizon years (:func:`horizon_prices`).
+
+    ``prices`` None: ``assumptions.prices`` with the bundled files; a string: that
+    mode; a :class:`HorizonPrices` (a user's files or basket): checked against the
+    base's practices and the assumptions' horizon and start date, and used as it is.
+    """
+    horizon, start = assumptions.horizon_years, assumptions.start_date
+    if prices is None or isinstance(prices, str):
+        return horizon_prices(base, horizon=horizon, start_date=start,
+                              prices=assumptions.prices if prices is None else prices)
+    if not isinstance(prices, HorizonPrices):
+        raise InputError("prices must be 'fee_schedule', 'baseline' or horizon_prices(...)",
+                         column="prices", value=type(prices).__name__)
+    ids = prices.practices["practice_id"].drop_duplicates().tolist()
+    if (prices.horizon != horizon
+            or prices.years["year_start"].iloc[0] != pd.Timestamp(start)
+            or ids != list(base.practice_ids)):
+        raise InputError(
+            f"the prices were built for other years or practices; build them from this "
+            f"base with horizon={horizon} and start_date={start.isoformat()}",
+            column="prices", value=f"{prices.horizon} year(s), {len(ids)} practice(s)")
+    return prices
 
 
 def year_factors(
@@ -242,25 +514,26 @@ def year_factors(
     *,
     horizon: int,
     start_date: dt.date,
-    prices: pd.DataFrame | None = None,
+    prices: HorizonPrices | None = None,
 ) -> dict[str, np.ndarray]:
-    """``in_force (H,)``, and ``volume, price, discount`` of shape ``(n_draws, H)``.
+    """``in_force (H,)``; ``volume, price, discount`` ``(n_draws, H)``; ``index``.
 
-    ``price`` is the fee-schedule index of each year (``prices``, from
-    :func:`horizon_prices`) times ``(1 + fee_update)`` for each year after the last
-    known schedule; without ``prices``, the baseline's prices times
-    ``(1 + fee_update)^(t-1)``.
+    ``price`` is ``(1 + fee_update)`` to the power of each year's
+    ``years_after_schedule`` (from ``prices``, :func:`horizon_prices`; ``t - 1``
+    without it), and ``index`` ``(H, n_practices)`` each practice's price index of
+    the year (``(H, 1)`` ones without ``prices``: the baseline's prices).
     """
     t = np.arange(horizon)
     if prices is None:
-        index, after = np.ones((1, horizon)), t[None, :].astype(float)
+        index, after = np.ones((horizon, 1)), t[None, :].astype(float)
     else:
-        index = prices["price_index"].to_numpy(dtype=float)[None, :horizon]
-        after = prices["years_after_schedule"].to_numpy(dtype=float)[None, :horizon]
+        index = prices.index()[:horizon]
+        after = prices.years["years_after_schedule"].to_numpy(dtype=float)[None, :horizon]
     return {
         "in_force": _in_force(policy, start_date, horizon),
         "volume": (1.0 + params["volume_growth"][:, None]) ** t,
-        "price": index * (1.0 + params["fee_update"][:, None]) ** after,
+        "price": (1.0 + params["fee_update"][:, None]) ** after,
+        "index": index,
         "discount": (1.0 + params["discount_rate"][:, None]) ** -t,
     }
 
@@ -272,8 +545,9 @@ def horizon_totals(
 ) -> dict[str, np.ndarray]:
     """Discounted horizon totals ``(n_draws, n_practices)`` from year-1 quantities."""
     v, p, d, e = factors["volume"], factors["price"], factors["discount"], factors["in_force"]
-    world = (v * p * d).sum(axis=1)[:, None]
-    policy = (e * v * p * d).sum(axis=1)[:, None]
+    index = factors["index"]
+    world = (v * p * d) @ index
+    policy = (e * v * p * d) @ index
     work = (e * v * d).sum(axis=1)[:, None]
     stop_cost = (params["stop_share"] * params["cost_per_rendering_usd"])[:, None]
     loss = annual["loss_usd"] * policy
@@ -285,4 +559,3 @@ def horizon_totals(
         "payer_savings_usd": annual["payer_savings_usd"] * policy,
         "patient_savings_usd": annual["patient_savings_usd"] * policy,
     }
-

@@ -15,6 +15,11 @@ Three complementary analyses, as the ISPOR budget-impact guidance recommends
   which also reports the fit error); the stopping rule for the number of draws is in
   :mod:`analysis.convergence`.
 
+Prices: every analysis prices the horizon years as :func:`analysis.impact.impact` does
+(``assumptions.prices``, by default each year at its own Medicare fee schedule;
+:func:`analysis.revenue_engine.price_table`), once per run, the same for every draw, so
+the deterministic result, the tornado's base and the PSA's deterministic column agree.
+
 Payer mix (optional): the model uses each practice's observed payer mix; with
 ``payer_mix_concentration`` the share of the practice's 3D volume billed to each
 payer is drawn from a Dirichlet distribution centred on the observed shares
@@ -54,9 +59,11 @@ from analysis.impact import ImpactAssumptions, impact
 from analysis.policy import GROUPS, Policy
 from analysis.revenue_base import ImpactBase, as_base
 from analysis.revenue_engine import (
+    HorizonPrices,
     annual_quantities,
     base_case_parameters,
     horizon_totals,
+    price_table,
     year_factors,
 )
 
@@ -107,11 +114,17 @@ def _evaluate(
     params: Mapping[str, np.ndarray],
     assumptions: ImpactAssumptions,
     *,
+    prices: HorizonPrices,
     rng: np.random.Generator | None = None,
     payer_mix_concentration: float | None = None,
     chunk_elements: int = 1_000_000,
 ) -> dict[str, np.ndarray]:
-    """Horizon totals ``(n_draws, n_practices)`` per metric, evaluated in chunks."""
+    """Horizon totals ``(n_draws, n_practices)`` per metric, evaluated in chunks.
+
+    ``prices`` are the run's (:func:`analysis.revenue_engine.price_table`),
+    the same that :func:`analysis.impact.impact` uses, so that the base case, the
+    tornado and the PSA price every year alike.
+    """
     classes = assumptions.payer_class(base.rows["payer"])
     arrays = base.arrays()
     n_draws = len(params["commercial_multiplier"])
@@ -129,7 +142,8 @@ def _evaluate(
             mix = _mix_draws(mix_setup, sl.stop - sl.start, payer_mix_concentration, rng)
         annual = annual_quantities(base, policy, p, classes, arrays=arrays, mix=mix)
         factors = year_factors(
-            policy, p, horizon=assumptions.horizon_years, start_date=assumptions.start_date
+            policy, p, horizon=assumptions.horizon_years, start_date=assumptions.start_date,
+            prices=prices,
         )
         for m, v in horizon_totals(annual, factors, p).items():
             out[m][sl] = v
@@ -173,6 +187,7 @@ def one_way(
     assumptions: ImpactAssumptions | None = None,
     table: pd.DataFrame | None = None,
     metric: str = "loss_usd",
+    prices: str | HorizonPrices | None = None,
 ) -> pd.DataFrame:
     """One-way sensitivity: each parameter alone at its low and high bound.
 
@@ -190,6 +205,9 @@ def one_way(
         Parameter table (default :func:`parameter_table` of the assumptions).
     metric : str
         A horizon total in :data:`METRICS`, summed over practices.
+    prices : {"fee_schedule", "baseline"} or HorizonPrices, optional
+        How the horizon years are priced, as in :func:`analysis.impact.impact`
+        (default ``assumptions.prices``).
 
     Returns
     -------
@@ -203,6 +221,8 @@ def one_way(
             f"unknown metric; choose one of {list(METRICS)}", column="metric", value=metric
         )
     assumptions = assumptions or ImpactAssumptions()
+    if isinstance(prices, str):
+        assumptions = assumptions.replace(prices=prices)
     table = parameter_table(assumptions, policy, table=table)
     base = as_base(summary, baseline_days=assumptions.baseline_days)
     ranged = table[table["high"] > table["low"]].reset_index(drop=True)
@@ -214,7 +234,8 @@ def one_way(
         frame.loc[1 + 2 * i, rec["parameter"]] = rec["low"]
         frame.loc[2 + 2 * i, rec["parameter"]] = rec["high"]
     params = _param_arrays(frame, assumptions, policy)
-    totals = _evaluate(base, policy, params, assumptions)[metric].sum(axis=1)
+    year_prices = price_table(base, assumptions, None if isinstance(prices, str) else prices)
+    totals = _evaluate(base, policy, params, assumptions, prices=year_prices)[metric].sum(axis=1)
     label = ranged["label"] if "label" in ranged else ranged["parameter"]
     return (
         pd.DataFrame(
@@ -280,9 +301,15 @@ def default_scenarios(table: pd.DataFrame | None = None) -> pd.DataFrame:
             {
                 "scenario": "growth_and_fee_cuts",
                 "description": f"Volume {high['volume_growth']:+.0%}/yr, "
-                f"fees {low['fee_update']:+.0%}/yr",
+                f"fees {low['fee_update']:+.0%}/yr after the last known fee schedule",
                 "volume_growth": high["volume_growth"],
                 "fee_update": low["fee_update"],
+            },
+            {
+                "scenario": "baseline_prices",
+                "description": "Every year at the baseline's prices, moved by the fee update "
+                "from year 2, instead of each year's Medicare fee schedule",
+                "prices": "baseline",
             },
             {
                 "scenario": "no_behavioural_response",
@@ -328,6 +355,7 @@ def run_scenarios(
     *,
     scenarios: pd.DataFrame | None = None,
     assumptions: ImpactAssumptions | None = None,
+    prices: HorizonPrices | None = None,
 ) -> ScenarioResult:
     """Run a table of named input sets through :func:`analysis.impact.impact`.
 
@@ -342,6 +370,12 @@ def run_scenarios(
         base value. Default :func:`default_scenarios`.
     assumptions : ImpactAssumptions, optional
         The base case.
+    prices : HorizonPrices, optional
+        Prices from :func:`analysis.revenue_engine.horizon_prices` (a user's
+        fee-schedule files or basket) for every scenario that prices by the fee
+        schedule (and keeps the base's horizon and start date); default the bundled
+        files. A scenario column ``prices`` chooses ``"fee_schedule"`` or
+        ``"baseline"``.
 
     Returns
     -------
@@ -382,7 +416,8 @@ def run_scenarios(
                 column="baseline_days",
                 value=rec["scenario"],
             )
-        result = impact(summary, scen_policies, assumptions=scen_assumptions)
+        table = prices if scen_assumptions.prices == "fee_schedule" else None
+        result = impact(summary, scen_policies, assumptions=scen_assumptions, prices=table)
         label = {"scenario": rec["scenario"], "description": rec.get("description", "")}
         totals.append(result.totals.assign(**label))
         heads.append(result.summary.assign(**label))
@@ -577,6 +612,7 @@ def psa(
     correlation: Mapping[tuple[str, str], float] | None = None,
     payer_mix_concentration: float | None = None,
     level: float = 0.95,
+    prices: str | HorizonPrices | None = None,
 ) -> PSAResult:
     """Probabilistic sensitivity analysis of a policy's revenue impact.
 
@@ -601,6 +637,9 @@ def psa(
         with this total concentration around the observed shares.
     level : float
         Interval level.
+    prices : {"fee_schedule", "baseline"} or HorizonPrices, optional
+        How the horizon years are priced, as in :func:`analysis.impact.impact`
+        (default ``assumptions.prices``); every draw uses the same prices.
 
     Returns
     -------
@@ -612,14 +651,19 @@ def psa(
     >>> result.summary                                                          # doctest: +SKIP
     """
     assumptions = assumptions or ImpactAssumptions()
+    if isinstance(prices, str):
+        assumptions = assumptions.replace(prices=prices)
     table = parameter_table(assumptions, policy, table=table)
     base = as_base(summary, baseline_days=assumptions.baseline_days)
     draws = sample_parameters(table, n_draws, rng=rng, correlation=correlation)
     params = _param_arrays(draws, assumptions, policy)
+    year_prices = price_table(base, assumptions, None if isinstance(prices, str) else prices)
     out = _evaluate(
-        base, policy, params, assumptions, rng=rng, payer_mix_concentration=payer_mix_concentration
+        base, policy, params, assumptions, prices=year_prices, rng=rng,
+        payer_mix_concentration=payer_mix_concentration,
     )
-    det = _evaluate(base, policy, base_case_parameters(assumptions, policy), assumptions)
+    det = _evaluate(base, policy, base_case_parameters(assumptions, policy), assumptions,
+                    prices=year_prices)
     totals = pd.DataFrame({m: out[m].sum(axis=1) for m in METRICS}).assign(
         draw=np.arange(1, n_draws + 1)
     )

@@ -35,7 +35,8 @@ medicaid_multiplier: float = 0.75  # Medicaid price per Medicare PFS price [A: 0
 self_pay_multiplier: float = 1.0  # self-pay collections per Medicare PFS price [A: 0.5 to 1.8]
 payer_cost_share: float = 0.8  # payer share of the allowed amount where paid_usd is missing [A: 0.6 to 0.95]
 volume_growth: float = 0.0  # annual growth of 3D and CT/MR volume after year 1 [A: -5% to +5%]
-fee_update: float = 0.0  # annual change of 3D prices after year 1 [S: -3% to +3.3%]
+fee_update: float = 0.0  # annual change of 3D prices after the last known fee schedule (2026), after year 1 with prices "baseline" [S: -3% to +3.3%]
+prices: str = "fee_schedule"  # horizon prices: fee_schedule (each year at its own Medicare fee schedule) or baseline (the baseline's, moved by fee_update from year 2)
 stop_share: float = 0.25  # share of newly unpaid renderings the practice stops [A: 0 to 0.5]
 cost_per_rendering_usd: float = 15.0  # practice cost avoided per rendering stopped, USD [A: 5 to 40]
 discount_rate: float = 0.0  # annual discount rate of the present value (budget impact: undiscounted)
@@ -89,6 +90,8 @@ rpt.table("totals_by_year", report.impact_years(result, policy=headline_policy),
           caption="Per year, all practices",
           columns=["year", "year_start", "revenue_without_usd", "revenue_with_usd", "loss_usd",
                    "loss_share", "n_practices_losing"])
+rpt.note("Prices of each year: " + "; ".join(
+    f"year {y.year}: {y.fee_schedule}" for y in result.prices.years.itertuples()) + ".")
 rpt.figure("impact_by_year", plots.impact_by_year(result, headline_policy),
            caption="3D revenue per year without and with the policy")
 

@@ -33,7 +33,8 @@ medicaid_multiplier: float = 0.75  # Medicaid price per Medicare PFS price [A: 0
 self_pay_multiplier: float = 1.0  # self-pay collections per Medicare PFS price [A: 0.5 to 1.8]
 payer_cost_share: float = 0.8  # payer share of the allowed amount where paid_usd is missing [A: 0.6 to 0.95]
 volume_growth: float = 0.0  # annual growth of 3D and CT/MR volume after year 1 [A: -5% to +5%]
-fee_update: float = 0.0  # annual change of 3D prices after year 1 [S: -3% to +3.3%]
+fee_update: float = 0.0  # annual change of 3D prices after the last known fee schedule (2026), after year 1 with prices "baseline" [S: -3% to +3.3%]
+prices: str = "fee_schedule"  # horizon prices: fee_schedule (each year at its own Medicare fee schedule) or baseline (the baseline's, moved by fee_update from year 2)
 stop_share: float = 0.25  # share of newly unpaid renderings the practice stops [A: 0 to 0.5]
 cost_per_rendering_usd: float = 15.0  # practice cost avoided per rendering stopped, USD [A: 5 to 40]
 discount_rate: float = 0.0  # annual discount rate of the present value (budget impact: undiscounted)
@@ -86,8 +87,22 @@ rpt.table("policies", result.summary, caption="Headline numbers per policy",
 
 # %% [markdown]
 # ## Per year
+# Base-year volumes are priced at each horizon year's Medicare fee schedule (the RVU and
+# GPCI files of its year, the latest shipped up to it, and its conversion factor), as a
+# price index of each practice's 3D rendering on the schedules that priced its baseline;
+# after the last known schedule (2026) prices move by the annual fee update. With
+# `prices = "baseline"` every year keeps the baseline's prices, moved by the fee update
+# from year 2.
 
 # %%
+rpt.table("fee_schedules", report.impact_prices(result), count_columns=[], of_practice=False,
+          caption="Which Medicare fee schedule priced each year",
+          columns=["year", "fee_year", "rvu_vintage", "gpci_vintage", "conversion_factor",
+                   "price_index", "years_after_schedule"])
+rpt.note("Prices of each year: " + "; ".join(
+    f"year {y.year}: {y.fee_schedule}" for y in result.prices.years.itertuples())
+    + f". The {result.prices.baseline}."
+    + (f" Price index basket: {result.prices.basket}." if result.prices.basket else ""))
 rpt.table("totals_by_year", report.impact_years(result), caption="Totals per policy and year",
           columns=["policy", "year", "revenue_without_usd", "revenue_with_usd", "loss_usd",
                    "loss_share", "payer_savings_usd", "n_practices_losing"])

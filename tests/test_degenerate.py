@@ -62,6 +62,14 @@ def _csv(path: Path, rows: list[dict]) -> Path:
 #: ORPH: 12 3D lines and no CT/MR study; ONCO: 12 oncology encounters, all with 3D.
 DEGENERATE = (_practice("P1", 40, 12) + _practice("P2", 40, 4)
               + _practice("ORPH", 12, 12, ct=False) + _practice("ONCO", 12, 12, dx="C34.1"))
+#: Each horizon year is priced at its fee schedule, as an index of the practice's 76377
+#: units (global, non-facility, NC: 0.79 + 1.53 x 0.926 + 0.06 x 0.665 = 2.24668 RVUs
+#: with the GPCIs) on its baseline, whose 3D lines fall evenly in the four quarters of
+#: 2024: Q1 (middle 2024-02-15) x $32.7442 = 73.57, Q2-Q4 x $33.2875 = 74.79, baseline
+#: (73.57 + 3 x 74.79) / 4 = 74.485. 2025: x $32.3465 = 72.67; 2026 (2026 RVUs 0.77 +
+#: 1.52 x 0.926 + 0.07 x 0.665 = 2.22407, 2025 GPCIs) x $33.4009 = 74.29, also 2027's.
+PRICES_2025 = 72.67 / 74.485
+PRICES_3_YEARS = (72.67 + 74.29 + 74.29) / 74.485
 #: Two practices without any 3D line.
 NO_3D = _practice("P1", 40, 0, three_d=False) + _practice("P2", 40, 0, three_d=False)
 
@@ -72,7 +80,8 @@ NO_3D = _practice("P1", 40, 0, three_d=False) + _practice("P2", 40, 0, three_d=F
 def test_orphan_only_and_all_oncology_practices_get_a_scorecard_with_their_dollars():
     # Before, their scorecards failed ("not a practice screened") while the impact
     # counted their dollars. By hand: each bills 12 x $70 = $840 of 3D in 2024, all
-    # BCBSNC and lost under full bundling, $2,520 over the 3-year horizon.
+    # BCBSNC and lost under full bundling, $2,520 over the 3-year horizon at 2024's
+    # prices, at each year's fee schedule x PRICES_3_YEARS.
     lines = make_lines(DEGENERATE)
     year, quarter = summarize(lines), summarize(lines, period="quarter")
     screen = lcd.screen(year, quarterly=quarter)
@@ -84,7 +93,7 @@ def test_orphan_only_and_all_oncology_practices_get_a_scorecard_with_their_dolla
         card = report.scorecard(year, pid, screen=screen, impact=result)
         assert reason in card.not_screened and "not screened" in card.headline
         loss = card.dollars.set_index("policy").loc["full_bundling", "loss_horizon_usd"]
-        assert loss == pytest.approx(3 * 840.0)
+        assert loss == pytest.approx(840.0 * PRICES_3_YEARS)
         assert card.flags["flagged"].isna().all()
         assert "4 quarters" in card.annualization and "(x1)" in card.annualization
         funnel = plots.funnel_plot(screen, highlight=pid, label_flagged=False)
@@ -117,9 +126,9 @@ def test_one_practice_or_only_oncology_is_said_and_every_practice_gets_a_scoreca
     assert screen.not_estimable == said
     assert "nan" not in screen.definitions.lower()
     result = impact.impact(quarter, report.scenario_policies(["status_quo", "full_bundling"]))
-    # by hand: 12 or 4 lines x $70 a year, all lost under full bundling
+    # by hand: 12 or 4 lines x $70 a year, all lost under full bundling, at 2025 prices
     year1 = result.practices.query("policy == 'full_bundling' and year == 1")
-    expected = {"P1": 840.0, "K1": 840.0, "K2": 280.0}
+    expected = {"P1": 840.0 * PRICES_2025, "K1": 840.0 * PRICES_2025, "K2": 280.0 * PRICES_2025}
     for pid, loss in zip(year1["practice_id"], year1["loss_usd"], strict=True):
         assert loss == pytest.approx(expected[pid])
         card = report.scorecard(year, pid, screen=screen, impact=result)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from analysis.assumptions import settings_table
 from analysis.cli import main
 from analysis.defaults import EFFECTIVE_DATE, LCD_BENCHMARK, POLICY_PAYERS
+from analysis.encounters import link
 from analysis.errors import InputError
 from analysis.impact import (
     REQUIRED_COLUMNS,
@@ -28,7 +29,9 @@ from analysis.impact import (
     impact_base,
 )
 from analysis.policy import full_bundling, lcd_cap, status_quo
-from analysis.summary import summarize
+from analysis.pricing import BUNDLED_GPCI_FILES, fee_schedule, load_gpci
+from analysis.revenue_engine import horizon_prices, price_basket
+from analysis.summary import summarize, summarize_linked
 
 # ------------------------------------------------------------------ fixtures
 
@@ -110,6 +113,27 @@ def hand_summary() -> pd.DataFrame:
     )
 
 
+# Each horizon year is priced at its own Medicare fee schedule (the default), as a
+# price index of each practice's basket on its baseline (revenue_engine.horizon_prices).
+# The hand summary has no units by code, so a basket is one 76376 + one 76377, global,
+# non-facility, North Carolina (GPCIs work 1.000, PE 0.926, MP 0.665): each amount is
+# [(work RVU x 1.000) + (PE RVU x 0.926) + (MP RVU x 0.665)] x CF, rounded to the cent.
+#   2025 RVU file (also for 2024, the earliest file):
+#     76376 0.20 / 0.55 / 0.02 -> 0.2 + 0.5093 + 0.0133 = 0.7226
+#     76377 0.79 / 1.53 / 0.06 -> 0.79 + 1.41678 + 0.0399 = 2.24668
+#   2024Q1, middle 2024-02-15, CF 32.7442: 0.7226 x 32.7442 = 23.66; 2.24668 x 32.7442
+#     = 73.57; basket 97.23
+#   2024Q2, middle 2024-05-16, CF 33.2875: 24.05 + 74.79 = 98.84
+#   2025, CF 32.3465: 23.37 + 72.67 = 96.04 (CMS's published NC amounts)
+#   2026 RVU file: 76376 0.20 / 0.54 / 0.02 -> 0.71334; 76377 0.77 / 1.52 / 0.07 ->
+#     0.77 + 1.40752 + 0.04655 = 2.22407; 2025 GPCIs (no 2026 file), CF 33.4009:
+#     0.71334 x 33.4009 = 23.83; 2.22407 x 33.4009 = 74.29; basket 98.12
+# A's baseline weights its quarters by its 3D units, 16 in Q1 and 5 in Q2:
+# (16 x 97.23 + 5 x 98.84) / 21 = 2049.88 / 21 = 97.6133; B's 15 units are all in Q2.
+A1, A2 = 96.04 / (2049.88 / 21), 98.12 / (2049.88 / 21)  # 0.983882, 1.005191
+B1, B2 = 96.04 / 98.84, 98.12 / 98.84  # 0.971671, 0.992715
+
+
 def year1(result, policy: str) -> pd.DataFrame:
     p = result.practices
     return p[(p["policy"] == policy) & (p["year"] == 1)].set_index("practice_id")
@@ -120,23 +144,24 @@ def year1(result, policy: str) -> pd.DataFrame:
 
 def test_hand_worked_losses_per_practice_and_policy():
     result = impact(hand_summary(), default_policies())
-    # Full bundling (BCBSNC): A loses its BCBSNC revenue (100+200+390) x 2 = 1380,
-    # i.e. 1380 / 1620 = 85.19 % of its 3D revenue; B loses all 1300.
+    # Full bundling (BCBSNC): A loses its BCBSNC revenue (100+200+390) x 2 = 1380 at
+    # baseline prices, i.e. 1380 / 1620 = 85.19 % of its 3D revenue; B loses all 1300.
+    # Year 1 (2025) moves them by the practice's index (A1, B1 above).
     fb = year1(result, "full_bundling")
-    assert fb.loc["A", "loss_usd"] == pytest.approx(1380.0)
+    assert fb.loc["A", "loss_usd"] == pytest.approx(1380.0 * A1)
     assert fb.loc["A", "loss_share"] == pytest.approx(1380 / 1620)
-    assert fb.loc["B", "loss_usd"] == pytest.approx(1300.0)
-    assert fb.loc["A", "revenue_with_usd"] == pytest.approx(240.0)  # Medicare 120 x 2
+    assert fb.loc["B", "loss_usd"] == pytest.approx(1300.0 * B1)
+    assert fb.loc["A", "revenue_with_usd"] == pytest.approx(240.0 * A1)  # Medicare 120 x 2
     # LCD cap: A has 4 + 10 = 14 non-oncology 3D encounters and may have
     # 0.2 x 50 = 10, so 4/14 of its ind + oth revenue is unpaid:
     # 4/14 x (200 + 390) x 2 = 337.142857. B: 15 <= 0.2 x 100 = 20, no loss.
     cap = year1(result, "lcd_cap")
-    assert cap.loc["A", "loss_usd"] == pytest.approx(4 / 14 * 590 * 2)
+    assert cap.loc["A", "loss_usd"] == pytest.approx(4 / 14 * 590 * 2 * A1)
     assert cap.loc["B", "loss_usd"] == 0.0
     # Medical necessity: only the oth groups of BCBSNC: A 390 x 2, B 400 x 2.
     mn = year1(result, "medical_necessity")
-    assert mn.loc["A", "loss_usd"] == pytest.approx(780.0)
-    assert mn.loc["B", "loss_usd"] == pytest.approx(800.0)
+    assert mn.loc["A", "loss_usd"] == pytest.approx(780.0 * A1)
+    assert mn.loc["B", "loss_usd"] == pytest.approx(800.0 * B1)
     # Status quo changes nothing.
     assert (year1(result, "status_quo")["loss_usd"] == 0).all()
 
@@ -145,10 +170,10 @@ def test_noncompliant_lines_are_never_revenue_and_reported_apart():
     result = impact(hand_summary(), default_policies())
     for policy in ("status_quo", "full_bundling", "lcd_cap", "medical_necessity"):
         y = year1(result, policy)
-        # The $70 non-compliant line (x2 annualized) is reported ...
-        assert y.loc["A", "noncompliant_allowed_usd"] == pytest.approx(140.0)
+        # The $70 non-compliant line (x2 annualized, at 2025 prices) is reported ...
+        assert y.loc["A", "noncompliant_allowed_usd"] == pytest.approx(140.0 * A1)
         # ... but not in the revenue of either world.
-        assert y.loc["A", "revenue_without_usd"] == pytest.approx(1620.0)
+        assert y.loc["A", "revenue_without_usd"] == pytest.approx(1620.0 * A1)
     # Removing it changes no revenue or loss.
     clean = hand_summary().assign(noncompliant_allowed_usd=0.0, n_noncompliant_3d_lines=0.0)
     a = impact(hand_summary(), default_policies()).practices
@@ -159,13 +184,15 @@ def test_noncompliant_lines_are_never_revenue_and_reported_apart():
 def test_payer_patient_split_and_behavioural_response():
     y = year1(impact(hand_summary(), full_bundling()), "full_bundling")
     # Payer part of A's lost BCBSNC revenue: 80 + 160 + 240 observed paid, plus
-    # 0.8 x (2 of 10 oth lines without paid) x 390 = 62.4 -> 542.4 x 2 = 1084.8.
-    assert y.loc["A", "payer_savings_usd"] == pytest.approx(1084.8)
-    assert y.loc["A", "patient_savings_usd"] == pytest.approx(1380 - 1084.8)
-    # 2 + 4 + 10 renderings x 2 = 32 unpaid; 25 % stop at $15 each: $120 avoided.
+    # 0.8 x (2 of 10 oth lines without paid) x 390 = 62.4 -> 542.4 x 2 = 1084.8 at
+    # baseline prices; dollars move with A's 2025 index A1.
+    assert y.loc["A", "payer_savings_usd"] == pytest.approx(1084.8 * A1)
+    assert y.loc["A", "patient_savings_usd"] == pytest.approx((1380 - 1084.8) * A1)
+    # 2 + 4 + 10 renderings x 2 = 32 unpaid; 25 % stop at $15 each: $120 avoided (a
+    # cost, not a price of 3D rendering: no index).
     assert y.loc["A", "renderings_unpaid"] == pytest.approx(32.0)
     assert y.loc["A", "cost_avoided_usd"] == pytest.approx(120.0)
-    assert y.loc["A", "net_margin_loss_usd"] == pytest.approx(1260.0)
+    assert y.loc["A", "net_margin_loss_usd"] == pytest.approx(1380 * A1 - 120)
 
 
 def test_annualization_of_a_partial_year():
@@ -179,8 +206,10 @@ def test_annualization_of_a_partial_year():
     # Explicit days: 365 / 91 for one quarter of data, every practice alike.
     q1 = hand_summary().iloc[[0]]
     by_days = impact(q1, full_bundling(), assumptions=ImpactAssumptions(baseline_days=91))
-    # A's BCBSNC loss in Q1 is 690; x 365/91 = 2767.582...
-    assert year1(by_days, "full_bundling").loc["A", "loss_usd"] == pytest.approx(690 * 365 / 91)
+    # A's BCBSNC loss in Q1 is 690; x 365/91 = 2767.582..., at 2025 prices: its 16
+    # units are all in Q1, basket 97.23 (above), so x 96.04 / 97.23.
+    assert year1(by_days, "full_bundling").loc["A", "loss_usd"] == pytest.approx(
+        690 * 365 / 91 * 96.04 / 97.23)
     assert "365 / 91 days" in by_days.base["annualization"]
     # A full year is not rescaled; a gap is not observed: claim lines in 2024Q1 and
     # 2024Q4 only are two quarters, half a year.
@@ -198,8 +227,8 @@ def test_each_practice_is_annualized_by_its_own_quarters():
     assert res.annualization.set_index("practice_id")["annualization_factor"].to_dict() == {
         "A": 2.0, "B": 4.0}
     y = year1(res, "full_bundling")
-    assert y.loc["A", "loss_usd"] == pytest.approx(1380.0)  # 690 x 2, as by hand above
-    assert y.loc["B", "loss_usd"] == pytest.approx(650 * 4)  # (250 + 400) x 4
+    assert y.loc["A", "loss_usd"] == pytest.approx(1380.0 * A1)  # 690 x 2, as by hand above
+    assert y.loc["B", "loss_usd"] == pytest.approx(650 * 4 * B1)  # (250 + 400) x 4
     assert y["periods_observed"].to_dict() == {"A": 2, "B": 1}
     assert res.base["annualization_factor"] is None
     assert (res.base["annualization_factor_min"], res.base["annualization_factor_max"]) == (
@@ -222,33 +251,47 @@ def _quarterly_3d_lines(practice: str, years: tuple[int, ...]) -> list[dict]:
     ]
 
 
+# 76377 global, non-facility, NC (work 0.79, PE 1.53, MP 0.06 -> 2.24668 with the NC
+# GPCIs; see the prices above the hand summary): 2023 (CF 33.8872) 76.13, 2024Q1
+# (32.7442) 73.57, 2024Q2-Q4 and the middle of 2024 (33.2875) 74.79, 2025 72.67.
+Q2024 = 72.67 / ((73.57 + 3 * 74.79) / 4)  # quarters: baseline 74.485, index 0.975633
+Y2024 = 72.67 / 74.79  # a yearly summary prices 2024 at its middle: 0.971654
+
+
 @pytest.mark.parametrize("period", ["quarter", "year"])
 def test_a_far_off_date_scales_only_its_own_practice(period):
     # Hostile input: one CT line of P1 dated 2099-12-31 among 2024's claims. Each
     # practice bills 4 x $70 = $280 of 3D a year, all lost under full bundling.
     # Before, the baseline 2024..2099 (76 years) scaled everyone by 1/76: year-1
     # loss $7.37 instead of $560. Now P2 is untouched and P1 gains one observed
-    # period: by hand, quarters 280 x 4/5 = 224, years 280 x 1/2 = 140.
+    # period: by hand, quarters 280 x 4/5 = 224, years 280 x 1/2 = 140; each at 2025
+    # prices by its 76377 index (the stray period has no 3D units, so it weighs
+    # nothing in the baseline's prices).
     stray = {"practice_id": "P1", "patient_id": "far", "claim_id": "far",
              "service_date": "2099-12-31", "cpt_code": "74177", "allowed_usd": 200.0}
     lines = make_lines(_quarterly_3d_lines("P1", (2024,)) + _quarterly_3d_lines("P2", (2024,))
                        + [stray])
     res = impact(summarize(lines, period=period), full_bundling())
     loss = year1(res, "full_bundling")["loss_usd"]
-    assert loss["P2"] == pytest.approx(280.0)
-    assert loss["P1"] == pytest.approx(224.0 if period == "quarter" else 140.0)
+    index = Q2024 if period == "quarter" else Y2024
+    assert loss["P2"] == pytest.approx(280.0 * index)
+    assert loss["P1"] == pytest.approx((224.0 if period == "quarter" else 140.0) * index)
     assert res.base["periods"][-1].startswith("2099")
 
 
 def test_a_practice_without_the_first_year_is_not_halved():
     # A 2023-24 file: P1 bills both years, P2 only 2024; each $280 of 3D a year.
-    # One factor for the file (two years, x1/2) gave P2 $140.
+    # One factor for the file (two years, x1/2) gave P2 $140. At 2025 prices (76377
+    # amounts above): P1's baseline is its 8 quarters, (4 x 76.13 + 73.57 + 3 x
+    # 74.79) / 8 = 602.46 / 8, or its 2 years, (76.13 + 74.79) / 2 = 75.46.
     lines = make_lines(_quarterly_3d_lines("P1", (2023, 2024))
                        + _quarterly_3d_lines("P2", (2024,)))
+    expected = {"quarter": {"P1": 280 * 72.67 / (602.46 / 8), "P2": 280 * Q2024},
+                "year": {"P1": 280 * 72.67 / 75.46, "P2": 280 * Y2024}}
     for period in ("quarter", "year"):
         res = impact(summarize(lines, period=period), full_bundling())
         loss = year1(res, "full_bundling")["loss_usd"]
-        assert loss.to_dict() == pytest.approx({"P1": 280.0, "P2": 280.0})
+        assert loss.to_dict() == pytest.approx(expected[period])
 
 
 def test_years_growth_fees_effective_date_and_discounting():
@@ -256,12 +299,14 @@ def test_years_growth_fees_effective_date_and_discounting():
     pol = full_bundling(effective_date="2025-07-01")
     res = impact(hand_summary(), pol, assumptions=a)
     p = res.practices.set_index(["practice_id", "year"])
-    # Year 1 (2025): in force from 1 July = 184 of 365 days.
+    # Year 1 (2025): in force from 1 July = 184 of 365 days, 2025 prices.
     assert p.loc[("A", 1), "in_force_share"] == pytest.approx(184 / 365)
-    assert p.loc[("A", 1), "loss_usd"] == pytest.approx(1380 * 184 / 365)
-    # Year 2: full year, volume x 1.1, prices x 1.02.
-    assert p.loc[("A", 2), "loss_usd"] == pytest.approx(1380 * 1.1 * 1.02)
-    assert p.loc[("A", 3), "revenue_without_usd"] == pytest.approx(1620 * 1.1**2 * 1.02**2)
+    assert p.loc[("A", 1), "loss_usd"] == pytest.approx(1380 * 184 / 365 * A1)
+    # Year 2: full year, volume x 1.1, the 2026 fee schedule (no fee update).
+    assert p.loc[("A", 2), "loss_usd"] == pytest.approx(1380 * 1.1 * A2)
+    # Year 3 (2027): after the last known schedule, 2026's x 1.02.
+    assert p.loc[("A", 3), "revenue_without_usd"] == pytest.approx(1620 * 1.1**2 * A2 * 1.02)
+    assert p.loc[("A", 3), "price_factor"] == pytest.approx(A2 * 1.02)
     # Costs avoided grow with volume only.
     assert p.loc[("A", 2), "cost_avoided_usd"] == pytest.approx(120 * 1.1)
     t = res.totals.set_index("year")
@@ -290,17 +335,17 @@ def test_multipliers_by_payer_class():
     hi = impact(
         hand_summary(), full_bundling(), assumptions=ImpactAssumptions(commercial_multiplier=2.5)
     )
-    assert year1(hi, "full_bundling").loc["A", "loss_usd"] == pytest.approx(1450.0)
+    assert year1(hi, "full_bundling").loc["A", "loss_usd"] == pytest.approx(1450.0 * A1)
     # The Medicare row is priced at the medicare multiplier: 1.0 x 120 x 2.
     med = impact(hand_summary(), full_bundling(payers=("MEDICARE",)))
-    assert year1(med, "full_bundling").loc["A", "loss_usd"] == pytest.approx(240.0)
+    assert year1(med, "full_bundling").loc["A", "loss_usd"] == pytest.approx(240.0 * A1)
     # Relabel MEDICARE as Medicaid: 0.75 x 240.
     mcd = impact(
         hand_summary(),
         full_bundling(payers=("MEDICARE",)),
         assumptions=ImpactAssumptions(payer_classes={"MEDICARE": "medicaid"}),
     )
-    assert year1(mcd, "full_bundling").loc["A", "loss_usd"] == pytest.approx(180.0)
+    assert year1(mcd, "full_bundling").loc["A", "loss_usd"] == pytest.approx(180.0 * A1)
 
 
 def hand_lines() -> pd.DataFrame:
@@ -346,6 +391,13 @@ def hand_lines() -> pd.DataFrame:
     ).astype(dict.fromkeys(strings, "string") | {"line_number": "int64", "units": "int64"})
 
 
+# hand_lines' price index of 2025: P1 has 3 units of 76376 (X, Z, V) and 1 of 76377
+# (Y), 2 units in 2024Q1 and 2 in Q2; global NC amounts as above the hand summary:
+#   Q1 3 x 23.66 + 73.57 = 144.55; Q2 3 x 24.05 + 74.79 = 146.94;
+#   baseline (2 x 144.55 + 2 x 146.94) / 4 = 145.745; 2025 3 x 23.37 + 72.67 = 142.78.
+HAND_LINES_2025 = 142.78 / 145.745  # 0.979656
+
+
 def test_end_to_end_from_claim_lines():
     # One practice, 2024Q1-Q2 (x2), BCBSNC, all allowed amounts observed:
     #   X 02-01 CT 74177 + 76376 $30 (lung cancer C34.90: oncology)
@@ -356,19 +408,20 @@ def test_end_to_end_from_claim_lines():
     # Non-oncology encounters: Y Z V W1 W2 W3 = 6; compliant non-oncology 3D: Y V = 2.
     # Revenue without: 30 + 80 + 20 = 130 per half year -> 260.
     # full bundling 260; cap pays 0.2 x 6 = 1.2 of 2 -> loses 0.4 x 100 x 2 = 80;
-    # medical necessity loses oth = (80 + 20) x 2 = 200; non-compliant 25 x 2 = 50.
+    # medical necessity loses oth = (80 + 20) x 2 = 200; non-compliant 25 x 2 = 50;
+    # all at baseline prices, then x HAND_LINES_2025 in year 1.
     lines = hand_lines()
     result = impact(summarize(lines, period="quarter"), default_policies())
     loss = {
         pol: year1(result, pol).loc["P1", "loss_usd"]
         for pol in ("status_quo", "full_bundling", "lcd_cap", "medical_necessity")
     }
-    assert loss == pytest.approx(
-        {"status_quo": 0.0, "full_bundling": 260.0, "lcd_cap": 80.0, "medical_necessity": 200.0}
-    )
+    assert loss == pytest.approx({"status_quo": 0.0, "full_bundling": 260.0 * HAND_LINES_2025,
+                                  "lcd_cap": 80.0 * HAND_LINES_2025,
+                                  "medical_necessity": 200.0 * HAND_LINES_2025})
     y = year1(result, "full_bundling")
-    assert y.loc["P1", "noncompliant_allowed_usd"] == pytest.approx(50.0)
-    assert y.loc["P1", "payer_savings_usd"] == pytest.approx(0.8 * 260)
+    assert y.loc["P1", "noncompliant_allowed_usd"] == pytest.approx(50.0 * HAND_LINES_2025)
+    assert y.loc["P1", "payer_savings_usd"] == pytest.approx(0.8 * 260 * HAND_LINES_2025)
 
 
 # ----------------------------------------------------------------- the result
@@ -383,7 +436,8 @@ def test_result_renders_and_serializes():
         "medical_necessity",
     ]
     text = res.headline()
-    assert "full_bundling: practices lose $2,680" in text
+    # 1380 x A1 + 1300 x B1 = 1357.76 + 1263.17 = 2620.93
+    assert "full_bundling: practices lose $2,621" in text
     assert res.headline(policy="full_bundling") == text.splitlines()[1]
     with pytest.raises(InputError, match="not among the policies"):
         res.headline(policy="nope")
@@ -553,7 +607,8 @@ def test_loss_is_linear_in_volume_and_in_price(columns, s, k):
 
 def test_loss_is_affine_in_the_multiplier():
     # Equal steps of the commercial multiplier give equal changes: only the $50 of
-    # unpriced BCBSNC lines move, by 0.5 x 50 x 2 = 50 per step.
+    # unpriced BCBSNC lines move, by 0.5 x 50 x 2 = 50 per step at baseline prices,
+    # x A1 in 2025.
     m = [
         impact(
             hand_summary(), full_bundling(), assumptions=ImpactAssumptions(commercial_multiplier=x)
@@ -562,7 +617,7 @@ def test_loss_is_affine_in_the_multiplier():
         .iloc[0]
         for x in (1.0, 1.5, 2.0)
     ]
-    assert np.diff(m) == pytest.approx([50.0, 50.0])
+    assert np.diff(m) == pytest.approx([50.0 * A1, 50.0 * A1])
 
 
 @FAST
@@ -629,10 +684,15 @@ def test_cli_writes_the_outputs(tmp_path):
     practices = pd.read_csv(out / "impact_practices.csv")
     y1 = practices[practices["year"] == 1].set_index("policy")
     # The hand-worked losses of test_end_to_end_from_claim_lines.
-    assert y1.loc["full_bundling", "loss_usd"] == pytest.approx(260.0)
-    assert y1.loc["lcd_cap", "loss_usd"] == pytest.approx(80.0)
-    assert y1.loc["medical_necessity", "loss_usd"] == pytest.approx(200.0)
+    assert y1.loc["full_bundling", "loss_usd"] == pytest.approx(260.0 * HAND_LINES_2025)
+    assert y1.loc["lcd_cap", "loss_usd"] == pytest.approx(80.0 * HAND_LINES_2025)
+    assert y1.loc["medical_necessity", "loss_usd"] == pytest.approx(200.0 * HAND_LINES_2025)
     summary = json.loads((out / "impact_summary.json").read_text())
+    years = summary["fee_schedules"]["years"]
+    assert [y["fee_year"] for y in years] == [2025, 2026]
+    assert years[1]["fee_schedule"].startswith(
+        "2026 Medicare PFS: 2026 RVU file, 2025 GPCI file (no 2026 GPCI file given; the "
+        "latest), conversion factor $33.4009")
     fb = summary["policies"]["full_bundling"]
     assert fb["psa"]["n_draws"] == 300
     assert fb["psa"]["totals"][0]["lower"] <= fb["psa"]["totals"][0]["upper"]
@@ -658,44 +718,75 @@ def test_cli_stream_engine_gives_the_same_tables(tmp_path):
     # default (streamed, DuckDB-linked) engine.
     practices = pd.read_csv(tmp_path / "stream" / "impact_practices.csv")
     y1 = practices[practices["year"].eq(1)].set_index("policy")
+    assert y1.loc["full_bundling", "loss_usd"] == pytest.approx(260.0 * HAND_LINES_2025)
+    # The baseline's prices on request: year 1 is the baseline itself.
+    out = tmp_path / "baseline"
+    assert main(["impact", str(claims), "--draws", "0", "--prices", "baseline", "--out",
+                 str(out)]) == 0
+    practices = pd.read_csv(out / "impact_practices.csv")
+    y1 = practices[practices["year"].eq(1)].set_index("policy")
     assert y1.loc["full_bundling", "loss_usd"] == pytest.approx(260.0)
+    assert json.loads((out / "impact_summary.json").read_text())["assumptions"]["prices"] == (
+        "baseline")
 
 
 def test_horizon_priced_at_each_years_fee_schedule():
-    # Baseline 2024Q1-Q2 (middle 2024-03-31: CF 33.2875, 2025 RVUs, the earliest file).
-    # Basket: one 76376 + one 76377, global, national (the hand summary has no per-code
-    # units). CMS national amounts:
-    #   baseline 0.77 x 33.2875 = 25.63, 2.38 x 33.2875 = 79.22  -> 104.85
-    #   2025     24.91 + 76.98 (published)                        -> 101.89
-    #   2026     25.38 + 78.83 (published, RVU26C, CF 33.4009)    -> 104.21
-    # Year 3 (2027) keeps the 2026 schedule and moves by fee_update once.
+    # The hand summary's prices, by hand above it: basket 1 x 76376 + 1 x 76377 global
+    # NC, 96.04 in 2025 and 98.12 in 2026; each practice's own baseline (A 97.6133, B
+    # 98.84); the whole baseline weighs the quarters by all 3D units, Q1 16 and Q2 20:
+    # (16 x 97.23 + 20 x 98.84) / 36 = 3532.48 / 36 = 98.1244.
     a = ImpactAssumptions(fee_update=0.02, horizon_years=3)
-    res = impact(hand_summary(), full_bundling(), assumptions=a, prices="fee_schedule")
-    prices = res.prices.set_index("year")
-    assert prices["fee_year"].tolist() == [2025, 2026, 2026]
-    assert prices["rvu_vintage"].tolist() == [2025, 2026, 2026]
-    assert prices["conversion_factor"].tolist() == [32.3465, 33.4009, 33.4009]
-    assert prices["basket_usd"].tolist() == pytest.approx([101.89, 104.21, 104.21])
-    assert prices["years_after_schedule"].tolist() == [0, 0, 1]
+    res = impact(hand_summary(), full_bundling(), assumptions=a)
+    years = res.prices.years.set_index("year")
+    assert years["fee_year"].tolist() == [2025, 2026, 2026]
+    assert years["rvu_vintage"].tolist() == [2025, 2026, 2026]
+    assert years["gpci_vintage"].tolist() == [2025, 2025, 2025]
+    assert years["conversion_factor"].tolist() == [32.3465, 33.4009, 33.4009]
+    assert years["basket_usd"].tolist() == pytest.approx([96.04, 98.12, 98.12])
+    assert years["price_index"].tolist() == pytest.approx(
+        [96.04 / (3532.48 / 36), 98.12 / (3532.48 / 36), 98.12 / (3532.48 / 36)])
+    assert years["years_after_schedule"].tolist() == [0, 0, 1]
+    index = res.prices.practices.set_index(["practice_id", "year"])["price_index"]
+    assert index.to_dict() == pytest.approx({("A", 1): A1, ("A", 2): A2, ("A", 3): A2,
+                                             ("B", 1): B1, ("B", 2): B2, ("B", 3): B2})
     p = res.practices.set_index(["practice_id", "year"])
-    # A's full-bundling loss at baseline prices is 1380 a year (test above).
-    assert p.loc[("A", 1), "loss_usd"] == pytest.approx(1380 * 101.89 / 104.85)
-    assert p.loc[("A", 2), "loss_usd"] == pytest.approx(1380 * 104.21 / 104.85)
-    assert p.loc[("A", 3), "loss_usd"] == pytest.approx(1380 * 104.21 / 104.85 * 1.02)
+    # A's full-bundling loss at baseline prices is 1380 a year (tests above); year 3
+    # (2027) keeps the 2026 schedule and moves by fee_update once.
+    assert p.loc[("A", 1), "loss_usd"] == pytest.approx(1380 * A1)
+    assert p.loc[("A", 2), "loss_usd"] == pytest.approx(1380 * A2)
+    assert p.loc[("A", 3), "loss_usd"] == pytest.approx(1380 * A2 * 1.02)
+    # Each year states its schedule; 2026 says it used the 2025 GPCIs.
     table = res.assumption_table().set_index("parameter")
+    assert table.at["prices", "value"] == "fee_schedule"
+    assert table.at["fee_schedule_year_1", "source"].startswith(
+        "2025 Medicare PFS: 2025 RVU file, 2025 GPCI file, conversion factor $32.3465")
     assert table.at["fee_schedule_year_2", "source"].startswith(
-        "2026 Medicare PFS: 2026 RVU file, conversion factor $33.4009"
-    )
+        "2026 Medicare PFS: 2026 RVU file, 2025 GPCI file (no 2026 GPCI file given; the "
+        "latest), conversion factor $33.4009")
+    assert table.at["fee_schedule_year_3", "source"].endswith("then x (1 + fee update)^1")
     baseline = table.at["fee_schedule_baseline", "source"]
-    assert "2025 RVU file, conversion factor $33.2875" in baseline
-    assert res.to_dict()["fee_schedules"][0]["year_start"] == "2025-01-01"
-    # The default keeps the baseline's prices: year 1 unchanged, fee_update from year 2.
-    flat = impact(hand_summary(), full_bundling(), assumptions=a).practices
-    flat = flat.set_index(["practice_id", "year"])
-    assert flat.loc[("A", 1), "loss_usd"] == pytest.approx(1380)
-    assert flat.loc[("A", 2), "loss_usd"] == pytest.approx(1380 * 1.02)
-    with pytest.raises(InputError, match="prices must be"):
+    assert "conversion factor $32.7442 (44% of the 3D units), $33.2875 (56%)" in baseline
+    assert "one unit each" in table.at["fee_schedule_basket", "source"]
+    d = res.to_dict()
+    assert d["fee_schedules"]["years"][1]["year_start"] == "2026-01-01"
+    assert d["assumptions"]["prices"] == "fee_schedule"
+    # The baseline's prices on request: year 1 unchanged, fee_update from year 2.
+    flat = impact(hand_summary(), full_bundling(), assumptions=a, prices="baseline")
+    f = flat.practices.set_index(["practice_id", "year"])
+    assert f.loc[("A", 1), "loss_usd"] == pytest.approx(1380)
+    assert f.loc[("A", 2), "loss_usd"] == pytest.approx(1380 * 1.02)
+    assert f.loc[("A", 3), "loss_usd"] == pytest.approx(1380 * 1.02**2)
+    assert flat.assumptions.prices == "baseline"
+    assert flat.prices.years["fee_schedule"].iloc[1] == (
+        "the baseline's prices (observed amounts, else the fee schedule of each line's "
+        "date), then x (1 + fee update)^1")
+    same = impact(hand_summary(), full_bundling(),
+                  assumptions=a.replace(prices="baseline")).practices
+    pd.testing.assert_frame_equal(same, flat.practices)
+    with pytest.raises(InputError, match="prices"):
         impact(hand_summary(), full_bundling(), prices="2026")
+    with pytest.raises(InputError, match="prices"):
+        ImpactAssumptions(prices="vintage")
 
 
 def test_result_shows_a_figure_where_one_belongs():
@@ -707,3 +798,89 @@ def test_result_shows_a_figure_where_one_belongs():
     one = impact(hand_summary(), [status_quo(), full_bundling()])._repr_html_()
     assert '<img src="data:image/png;base64,' in one and "practices lose" in one
     assert "<img" not in impact(hand_summary(), [status_quo()])._repr_html_()
+
+
+def test_year_two_is_priced_at_the_2026_schedule():
+    # One practice in 2024Q2 (x4), BCBSNC, professional components in a hospital
+    # (-26, POS 22: facility), no allowed amounts: every line priced by the fee
+    # schedule, BCBSNC at 1.8 x Medicare. 3 x 76376-26 + 1 x 76377-26, each with its
+    # CT. Medicare amounts, [(work x 1.000) + (PE x 0.926) + (MP x 0.665)] x CF with
+    # North Carolina's GPCIs:
+    #   76376-26, 2025 and 2026 RVUs 0.20 / 0.07 / 0.01 -> 0.2 + 0.06482 + 0.00665
+    #     = 0.27147: 2024Q2 x 33.2875 = 9.04; 2025 x 32.3465 = 8.78; 2026 x 33.4009
+    #     = 9.07 (2026 RVUs x 2025 NC GPCIs x $33.4009)
+    #   76377-26, 2025 RVUs 0.79 / 0.29 / 0.04 -> 0.79 + 0.26854 + 0.0266 = 1.08514:
+    #     2024Q2 36.12, 2025 35.10; 2026 RVUs 0.77 / 0.29 / 0.05 -> 0.77 + 0.26854 +
+    #     0.03325 = 1.07179, x 33.4009 = 35.80
+    # Revenue without the policy, 4 x 1.8 x basket: baseline 3 x 9.04 + 36.12 = 63.24,
+    # year 1 3 x 8.78 + 35.10 = 61.44 -> 442.368, year 2 3 x 9.07 + 35.80 = 63.01 ->
+    # 453.672.
+    rows = [(f"P{i}", code, ct) for i, (code, ct) in enumerate(
+        [("76376", "74177"), ("76376", "74177"), ("76376", "74177"), ("76377", "71250")])]
+    lines = make_lines([  # make_lines' defaults: -26, POS 22, NC, no allowed or paid
+        {"patient_id": pid, "claim_id": pid, "line_number": k + 1,
+         "service_date": "2024-05-15", "cpt_code": c, "diagnosis_codes": "R91.8"}
+        for pid, code, ct in rows for k, c in enumerate((ct, code))
+    ])
+    linked = link(lines)
+    basket = price_basket(linked.lines_3d)
+    assert basket.to_dict("list") == {
+        "cpt_code": ["76376", "76377"], "component": ["26", "26"],
+        "setting": ["facility", "facility"], "state": ["NC", "NC"], "units": [3.0, 1.0]}
+    summary = summarize_linked(linked, period="quarter")
+    assert summary["rev_medicare_usd_oth"].sum() == pytest.approx(63.24)
+    base = impact_base(summary)
+    prices = horizon_prices(base, horizon=2, start_date=dt.date(2025, 1, 1), basket=basket)
+    two = ImpactAssumptions(horizon_years=2)
+    res = impact(base, full_bundling(), assumptions=two, prices=prices)
+    per_year = res.totals.set_index("year")
+    assert per_year["revenue_without_usd"].tolist() == pytest.approx([442.368, 453.672])
+    years = prices.years.set_index("year")
+    assert years["basket_usd"].tolist() == pytest.approx([61.44, 63.01])
+    assert years.at[2, "fee_schedule"] == (
+        "2026 Medicare PFS: 2026 RVU file, 2025 GPCI file (no 2026 GPCI file given; the "
+        "latest), conversion factor $33.4009, price index 0.9964")  # 63.01 / 63.24
+    assert prices.basket == ("the basket given, by units: 76376 26 facility NC 75%, "
+                             "76377 26 facility NC 25%")
+    assert "$33.2875" in prices.baseline
+    # The default basket (global service) would not give 2026's -26 amounts.
+    default = impact(base, full_bundling(), assumptions=two).totals["revenue_without_usd"]
+    assert default.iloc[1] != pytest.approx(453.672, abs=0.5)
+    # Prices for other years are refused, not misapplied.
+    with pytest.raises(InputError, match="other years"):
+        impact(base, full_bundling(), prices=prices)
+
+
+def test_a_users_2026_gpci_file_prices_year_two(tmp_path):
+    # The bundled 2025 table relabelled 2026, with North Carolina's PE GPCI 0.950: 2026
+    # is priced with it and says so; 2025 keeps the 2025 file. By hand (2026 RVUs,
+    # CF 33.4009): 76376 0.20 + 0.54 x 0.95 + 0.02 x 0.665 = 0.7263 -> 24.26; 76377
+    # 0.77 + 1.52 x 0.95 + 0.07 x 0.665 = 2.26055 -> 75.50; basket 99.76 (98.12 with
+    # the 2025 GPCIs). B's baseline is 98.84 (prices above the hand summary).
+    text = BUNDLED_GPCI_FILES[2025].read_text()
+    head, body = text.split("\n", 3)[:3], text.split("\n", 3)[3]
+    assert "11502,NC,0,NORTH CAROLINA,1,0.926,0.665" in body
+    path = tmp_path / "GPCI2026.csv"
+    path.write_text("\n".join(h.replace("2025", "2026") for h in head) + "\n" + body.replace(
+        "11502,NC,0,NORTH CAROLINA,1,0.926,0.665", "11502,NC,0,NORTH CAROLINA,1,0.95,0.665"))
+    schedule = fee_schedule(gpci=[load_gpci(path)])
+    prices = horizon_prices(impact_base(hand_summary()), horizon=3,
+                            start_date=dt.date(2025, 1, 1), schedule=schedule)
+    years = prices.years.set_index("year")
+    assert years["gpci_vintage"].tolist() == [2025, 2026, 2026]
+    assert years["basket_usd"].tolist() == pytest.approx([96.04, 99.76, 99.76])
+    assert years.at[2, "fee_schedule"].startswith(
+        "2026 Medicare PFS: 2026 RVU file, 2026 GPCI file, conversion factor $33.4009")
+    res = impact(hand_summary(), full_bundling(), prices=prices)
+    p = res.practices.set_index(["practice_id", "year"])
+    assert p.loc[("B", 1), "loss_usd"] == pytest.approx(1300 * B1)
+    assert p.loc[("B", 2), "loss_usd"] == pytest.approx(1300 * 99.76 / 98.84)
+    # The command line takes the file too (--gpci) and names it for 2026.
+    claims = tmp_path / "claims.csv"
+    hand_lines().assign(service_date=lambda d: d["service_date"].dt.strftime("%Y-%m-%d")).to_csv(
+        claims, index=False)
+    out = tmp_path / "out"
+    assert main(["impact", str(claims), "--draws", "0", "--gpci", str(path), "--out",
+                 str(out)]) == 0
+    summary = json.loads((out / "impact_summary.json").read_text())
+    assert [y["gpci_vintage"] for y in summary["fee_schedules"]["years"]] == [2025, 2026, 2026]

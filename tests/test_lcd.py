@@ -827,3 +827,53 @@ def test_funnelplotr_arcsine_method_on_a_fixed_data_set():
     assert lcd.screen(summary).overdispersion.scale == "rate"
     with pytest.raises(InputError):
         lcd.screen(summary, funnel_method="logit")
+
+
+def test_shmi_truncation_leaves_the_extreme_tenths_out_of_phi():
+    # NHS Digital's SHMI truncation as FunnelPlotR's truncation() codes it, on the
+    # arcsine scale of its proportion method, worked out here with numpy alone:
+    # 12 practices, p0 = 312 / 1304 = 0.239264; z = (asin(sqrt(x/n)) - asin(sqrt(p0)))
+    # x 2 sqrt(n), ranked 1..12 (no ties); group = floor(rank x 10 / 13) keeps groups
+    # 1..8, so rank 1 (z = -3.7285, group 0) and rank 12 (z = 4.9066, group 9) are left
+    # out, and rank 11 (z = 3.8020, group floor(110 / 13) = 8) stays: m = 10.
+    # phi = mean(z_kept^2) = 3.777681; tau2 = (10 phi - 9) / (sum w - sum w^2 / sum w)
+    # over the kept w = 4 n = 0.011764 (Winsorised at the type-7 10/90 % quantiles
+    # instead: phi 4.753375, tau2 0.015505).
+    x = np.array([3.0, 9, 14, 40, 12, 6, 22, 18, 30, 5, 11, 25])
+    n = np.array([50.0, 60, 70, 80, 90, 40, 100, 75, 65, 55, 45, 85])
+    s = 1 / (2 * np.sqrt(n))
+    z = (np.arcsin(np.sqrt(x / n)) - np.arcsin(np.sqrt(x.sum() / n.sum()))) / s
+    rank = np.empty(12)
+    rank[np.argsort(z)] = np.arange(1, 13)
+    group = np.floor(rank * 10 / 13)
+    kept = (group >= 1) & (group <= 8)
+    assert np.flatnonzero(~kept).tolist() == [0, 3]
+    phi = np.sum(z[kept] ** 2) / 10
+    w = 1 / s[kept] ** 2
+    tau2 = (10 * phi - 9) / (w.sum() - (w**2).sum() / w.sum())
+    assert (phi, tau2) == pytest.approx((3.777681, 0.011764), abs=1e-6)
+    od = lcd.overdispersion(x, n, method="arcsine", trim="truncate")
+    assert od.phi == pytest.approx(phi, rel=1e-12) and od.tau2 == pytest.approx(tau2, rel=1e-12)
+    assert (od.n_practices, od.n_practices_used, od.trim) == (12, 10, "truncate")
+    # the chi-square test counts the kept practices: scipy.stats.chi2.sf(10 phi, 9)
+    assert od.chi2_p == pytest.approx(stats.chi2.sf(10 * phi, 9))
+    winsorised = lcd.overdispersion(x, n, method="arcsine")
+    assert (winsorised.phi, winsorised.tau2) == pytest.approx((4.753375, 0.015505), abs=1e-6)
+    assert winsorised.n_practices_used == 12
+    # On the rate scale the same ranks decide: z = (x/n - p0) / sqrt(p0 (1 - p0) / n).
+    zr = (x / n - x.sum() / n.sum()) / np.sqrt(x.sum() / n.sum() * (1 - x.sum() / n.sum()) / n)
+    rank[np.argsort(zr)] = np.arange(1, 13)
+    kept_r = (np.floor(rank * 10 / 13) >= 1) & (np.floor(rank * 10 / 13) <= 8)
+    rate = lcd.overdispersion(x, n, trim="truncate")
+    assert rate.phi == pytest.approx(np.mean(zr[kept_r] ** 2), rel=1e-12)
+    # The screen takes it as an option; Winsorising stays the default and the
+    # definitions say which was used.
+    summary = make_summary([{"practice_id": f"P{i:02d}", "nononc": (int(n[i]), int(x[i]))}
+                            for i in range(12)])
+    cut = lcd.screen(summary, funnel_method="arcsine", overdispersion_trim="truncate")
+    upper = np.sin(np.arcsin(np.sqrt(0.2)) + stats.norm.isf(0.001) * np.sqrt(s**2 + tau2)) ** 2
+    np.testing.assert_allclose(cut.table["tau_hi998"], upper, rtol=1e-12)
+    assert "truncated (10 % each end left out, SHMI; 10 of 12 practices)" in cut.definitions
+    assert lcd.screen(summary).overdispersion.trim == "winsorise"
+    with pytest.raises(InputError, match="overdispersion_trim"):
+        lcd.screen(summary, overdispersion_trim="cap")

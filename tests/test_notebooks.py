@@ -182,6 +182,7 @@ def test_parameter_defaults_equal_the_package_defaults(name):
                 assert params[field].default == getattr(model, field), (name, field)
         assert params["horizon_years"].default == model.horizon_years
         assert params["start_date"].default == model.start_date.isoformat()
+        assert params["prices"].default == model.prices
 
 
 def test_a_parameter_shared_by_notebooks_has_one_type_and_default():

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from test_impact import hand_summary
+from test_impact import A1, A2, B1, hand_summary
 
 from analysis import plots
 from analysis.assumptions import assumption_table
@@ -262,17 +262,32 @@ def test_rng_must_be_a_generator():
 
 def test_tornado_hand_worked_for_the_cap():
     t = one_way(hand_summary(), lcd_cap()).set_index("parameter")
-    # Base: A loses 4/14 x 1180 = 337.14 a year, x 3 years = 1011.43.
-    assert t.at["threshold", "outcome_base"] == pytest.approx(4 / 14 * 1180 * 3)
-    # Threshold 0.15: cap 7.5 of A's 14 -> 6.5/14 x 1180 x 3; B (15 <= 15) still 0.
-    assert t.at["threshold", "outcome_low"] == pytest.approx(6.5 / 14 * 1180 * 3)
-    assert t.at["threshold", "outcome_high"] == pytest.approx(1.5 / 14 * 1180 * 3)
+    # Base: A loses 4/14 x 1180 = 337.14 a year at baseline prices; over 3 years at
+    # 2025, 2026 and 2026 prices (A's indices A1, A2, A2 in test_impact) x (A1 + 2 A2).
+    years = A1 + 2 * A2
+    assert t.at["threshold", "outcome_base"] == pytest.approx(4 / 14 * 1180 * years)
+    # The same model as impact(): the base outcome is its horizon loss.
+    det = impact(hand_summary(), lcd_cap()).summary.iloc[0]
+    assert t.at["threshold", "outcome_base"] == pytest.approx(det["loss_horizon_usd"])
+    # Threshold 0.15: cap 7.5 of A's 14 -> 6.5/14 x 1180; B (15 <= 15) still 0.
+    assert t.at["threshold", "outcome_low"] == pytest.approx(6.5 / 14 * 1180 * years)
+    assert t.at["threshold", "outcome_high"] == pytest.approx(1.5 / 14 * 1180 * years)
     # The widest bar comes first; parameters that cannot move the loss have no swing.
     assert t.index[0] == "threshold"
     assert t.at["stop_share", "swing"] == 0.0
     assert t.at["medicaid_multiplier", "swing"] == 0.0
     # Scope 0.7 scales the loss by 0.7.
-    assert t.at["scope_share", "outcome_low"] == pytest.approx(0.7 * 4 / 14 * 1180 * 3)
+    assert t.at["scope_share", "outcome_low"] == pytest.approx(0.7 * 4 / 14 * 1180 * years)
+    # The fee update moves year 3 only (2027, after the last known schedule): -3 %
+    # takes 0.03 x 4/14 x 1180 x A2 off the base.
+    assert t.at["fee_update", "outcome_low"] == pytest.approx(
+        4 / 14 * 1180 * (A1 + A2 + A2 * 0.97))
+    # With the baseline's prices it moves years 2 and 3: 4/14 x 1180 x (1 + 0.97 +
+    # 0.97^2), and the base is three times the year.
+    flat = one_way(hand_summary(), lcd_cap(), prices="baseline").set_index("parameter")
+    assert flat.at["threshold", "outcome_base"] == pytest.approx(4 / 14 * 1180 * 3)
+    assert flat.at["fee_update", "outcome_low"] == pytest.approx(
+        4 / 14 * 1180 * (1 + 0.97 + 0.97**2))
 
 
 def test_tornado_bars_span_the_psa_ranges():
@@ -310,15 +325,18 @@ def test_scenarios_run_together():
     res = run_scenarios(hand_summary(), [full_bundling(), lcd_cap(), medical_necessity()])
     s = res.summary.set_index(["scenario", "policy"])
     base = s.loc[("base", "full_bundling"), "loss_year1_usd"]
-    assert base == pytest.approx(2680.0)
+    # A 1380 and B 1300 at baseline prices, at 2025's by their indices (test_impact).
+    assert base == pytest.approx(1380 * A1 + 1300 * B1)
     assert s.loc[("narrow_scope", "full_bundling"), "loss_year1_usd"] == pytest.approx(0.7 * base)
     assert s.loc[("mid_year_start", "full_bundling"), "loss_year1_usd"] == pytest.approx(
         184 / 365 * base
     )
     # Only unpriced lines (A's $50 x 2) react to the multiplier: 1.2 instead of 1.8.
     assert s.loc[("low_commercial_price", "full_bundling"), "loss_year1_usd"] == pytest.approx(
-        base - 0.6 * 100
+        base - 0.6 * 100 * A1
     )
+    # The baseline's prices as a scenario: year 1 is the baseline, 1380 + 1300.
+    assert s.loc[("baseline_prices", "full_bundling"), "loss_year1_usd"] == pytest.approx(2680)
     assert set(res.totals["scenario"]) == set(default_scenarios()["scenario"])
     assert "<table" in res._repr_html_()
     with pytest.raises(InputError, match="unknown scenario input"):
@@ -340,7 +358,8 @@ def test_scenarios_follow_the_table_given():
     # The bundled table's scenarios, as written in the reports.
     d = default_scenarios().set_index("scenario")["description"]
     assert d["low_commercial_price"] == "Commercial rates at the low end (1.2 x Medicare)"
-    assert d["growth_and_fee_cuts"] == "Volume +5%/yr, fees -3%/yr"
+    assert d["growth_and_fee_cuts"] == (
+        "Volume +5%/yr, fees -3%/yr after the last known fee schedule")
 
 
 # ----------------------------------------------------------------------- PSA
@@ -379,6 +398,12 @@ def test_psa_without_spread_is_the_deterministic_model():
             res.totals["payer_savings_usd"], det["payer_savings_horizon_usd"]
         )
         assert res.deterministic["loss_usd"] == pytest.approx(det["loss_horizon_usd"])
+    # The baseline's prices, asked for by name, agree the same way.
+    res = psa(hand_summary(), lcd_cap(), rng=np.random.default_rng(0), n_draws=5, table=fixed,
+              prices="baseline")
+    det = impact(hand_summary(), lcd_cap(), prices="baseline").summary.iloc[0]
+    np.testing.assert_allclose(res.totals["loss_usd"], det["loss_horizon_usd"])
+    assert res.assumptions.prices == "baseline"
 
 
 def test_psa_mean_converges_to_the_deterministic_result_at_the_means():

@@ -19,6 +19,7 @@ from analysis.cli._common import (
     png_writer,
     write_files,
 )
+from analysis.errors import InputError
 from analysis.paths import SAMPLE_CLAIMS
 from analysis.ranges import check_range
 
@@ -41,9 +42,14 @@ def add(subparsers) -> None:
             "revenue without and with the policy, the loss and its share, the net margin "
             "after a behavioural response, payer and patient savings. Year 1 is the "
             "baseline claims annualized, each practice by the quarters in which it has "
-            "claim lines (stated per practice in the outputs); then volume growth "
-            "and fee updates apply. Lines without an observed allowed amount are priced "
-            "at the Medicare fee schedule times a payer multiplier. Non-compliant 3D lines "
+            "claim lines (stated per practice in the outputs), then volume growth applies. "
+            "Each year is priced at its own Medicare fee schedule (2025: 2025 RVU file and "
+            "conversion factor; 2026: 2026 RVU file and factor with the 2025 GPCIs, the "
+            "latest shipped; later years: 2026's moved by the fee update), as a price "
+            "index on the schedule that priced the baseline; --prices baseline keeps the "
+            "baseline's prices moved by the fee update from year 2. The output states "
+            "which schedule priced each year. Lines without an observed allowed amount are "
+            "priced at the Medicare fee schedule times a payer multiplier. Non-compliant 3D lines "
             "are never revenue. One-way sensitivity (tornado) and a probabilistic "
             "sensitivity analysis (--draws, --seed) give the uncertainty. Every default "
             "and its source is in data/reference/impact_assumptions.csv and "
@@ -69,7 +75,18 @@ def add(subparsers) -> None:
     p.add_argument("--growth", type=float, default=None,
                    help="annual volume growth after year 1, e.g. 0.03 (default 0.0 [A])")
     p.add_argument("--fee-update", type=float, default=None,
-                   help="annual price change after year 1 (default 0.0 [A])")
+                   help="annual price change after the last known fee schedule (2026), or "
+                   "after year 1 with --prices baseline (default 0.0 [A])")
+    p.add_argument("--prices", choices=("fee_schedule", "baseline"), default=None,
+                   help="fee_schedule (default): each year at its own Medicare fee schedule; "
+                   "baseline: the baseline's prices, moved by --fee-update from year 2")
+    p.add_argument("--rvu", metavar="FILE", action="append", default=[],
+                   help="a CMS PFS relative value file (PPRRVU*.csv) of a year to price "
+                   "the horizon years with, beside or instead of the bundled 2025 and 2026 "
+                   "extracts (repeatable; the claims' own lines keep the bundled files)")
+    p.add_argument("--gpci", metavar="FILE", action="append", default=[],
+                   help="a CMS GPCI file (Addendum E CSV), e.g. 2026's, to price the horizon "
+                   "years with, beside or instead of the bundled 2025 one (repeatable)")
     p.add_argument("--multiplier", type=float, default=None,
                    help="commercial price as a multiple of Medicare for lines without an "
                    "observed allowed amount (default 1.8 [A], sensitivity 1.2-2.5)")
@@ -110,12 +127,15 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from analysis import impact, plots, policy, scale, uncertainty
+    from analysis import impact, plots, policy, pricing, revenue_engine, scale, uncertainty
     from analysis.report.excel import Cover
     from analysis.report.labels import column_labels
 
     if args.draws:  # 0 skips the PSA
         check_range("n_draws", args.draws, column="--draws")
+    if (args.rvu or args.gpci) and args.prices == "baseline":
+        raise InputError("--rvu and --gpci price the horizon years by their fee schedules: "
+                         "not with --prices baseline", column="--prices", value="baseline")
     changes = {
         "horizon_years": args.horizon,
         "volume_growth": args.growth,
@@ -125,20 +145,31 @@ def run(args: argparse.Namespace) -> int:
         "discount_rate": args.discount_rate,
         "baseline_days": args.baseline_days,
         "start_date": args.start_date,
+        "prices": args.prices,
     }
     assumptions = impact.ImpactAssumptions(**{k: v for k, v in changes.items() if v is not None})
     policies = _policies(args, policy.policies_from_names)
 
+    schedule = None
+    if args.rvu or args.gpci:
+        schedule = pricing.fee_schedule(rvu=[pricing.load_rvu(f) for f in args.rvu],
+                                        gpci=[pricing.load_gpci(f) for f in args.gpci])
     paths = list(args.claims) or [str(SAMPLE_CLAIMS)]
     read = scale.summary_for_cli(paths, period="quarter", **engine_settings(args))
     rep, summ = read.report, read.summary
     base = impact.impact_base(summ, baseline_days=assumptions.baseline_days)
-    result = impact.impact(base, [policy.status_quo(), *policies], assumptions=assumptions)
-    tornados = {p.name: uncertainty.one_way(base, p, assumptions=assumptions) for p in policies}
+    prices = None if schedule is None else revenue_engine.horizon_prices(
+        base, horizon=assumptions.horizon_years, start_date=assumptions.start_date,
+        prices=assumptions.prices, schedule=schedule)
+    result = impact.impact(base, [policy.status_quo(), *policies], assumptions=assumptions,
+                           prices=prices)
+    prices = result.prices
+    tornados = {p.name: uncertainty.one_way(base, p, assumptions=assumptions, prices=prices)
+                for p in policies}
     psas = []
     if args.draws:
         psas = [uncertainty.psa(base, p, rng=np.random.default_rng(args.seed),
-                                n_draws=args.draws, assumptions=assumptions)
+                                n_draws=args.draws, assumptions=assumptions, prices=prices)
                 for p in policies]
 
     out = output_dir(args.out)
@@ -150,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
                    "rows_quarantined": rep.rows_quarantined},
         "baseline": result.base,
         "annualization": result.annualization.to_dict("records"),
+        "fee_schedules": prices.to_dict(),
         "psa": {"draws": args.draws, "seed": args.seed,
                 "rng": "numpy.random.default_rng(seed), the same stream for every policy"},
         "policies": {},
@@ -177,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
     if psas:
         sheets["psa"] = pd.concat([r.summary for r in psas])
         sheets["psa_practices"] = pd.concat([r.practice_summary for r in psas])
+    sheets["fee_schedules"] = prices.years
     sheets["assumptions"] = result.assumption_table()
     sheets["policies"] = pd.DataFrame([p.to_dict() for p in result.policies]).astype(str)
 
@@ -229,6 +262,11 @@ def run(args: argparse.Namespace) -> int:
     b = result.base
     print(f"Baseline {b['periods'][0]}..{b['periods'][-1]} ({b['baseline_days']:g} days), "
           f"{b['n_practices']} practices. {b['annualization']}")
+    print(f"Prices: {prices.baseline}.")
+    for r in prices.years.itertuples():
+        print(f"  year {r.year} ({r.year_start:%Y}): {r.fee_schedule}.")
+    if prices.basket:
+        print(f"  Price index basket: {prices.basket}.")
     print(result.headline())
     for r in psas:
         lo, hi = r.interval("loss_usd")

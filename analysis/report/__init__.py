@@ -31,6 +31,7 @@ from analysis.report.figure_privacy import hidden_periods, hidden_practices, sha
 from analysis.report.formatting import format_headline, table_html
 from analysis.report.impact_tables import (
     impact_payers,
+    impact_prices,
     impact_years,
     policy_row,
     policy_value,
@@ -77,6 +78,7 @@ __all__ = [
     "hidden_periods",
     "hidden_practices",
     "impact_payers",
+    "impact_prices",
     "impact_setup",
     "impact_years",
     "inputs_overview",

@@ -82,9 +82,7 @@ def cheers_appendix(impact, *, screen=None, psa=None, n_practices: int | None = 
         "costs": "Observed allowed amounts; missing ones priced from the Medicare PFS "
                  "(RVU x GPCI x conversion factor) times a payer multiplier; practice cost "
                  "avoided per rendering stopped.",
-        "currency": "US dollars, nominal; fee schedule of the service year (2025 RVU file, "
-                    f"conversion factor by date), fee update {a.fee_update:+.1%} per year after "
-                    "year 1; no currency conversion.",
+        "currency": "US dollars, nominal; " + _price_date(impact) + "; no currency conversion.",
         "model": "Budget-impact calculator: world without vs. world with each policy, "
                  "per practice x payer from the additive claims summary.",
         "assumptions": "Assumption table with values, ranges, distributions and sources "
@@ -116,3 +114,14 @@ def cheers_appendix(impact, *, screen=None, psa=None, n_practices: int | None = 
          for n, topic, key in _CHEERS]
     )
 
+
+def _price_date(impact) -> str:
+    """Which fee schedule priced each horizon year, for CHEERS item 15."""
+    a = impact.assumptions
+    if a.prices == "baseline" or impact.prices is None:
+        return (f"the baseline's prices (claim lines priced at the fee schedule of their "
+                f"date), fee update {a.fee_update:+.1%} per year after year 1")
+    years = "; ".join(f"year {r.year}: {r.fee_schedule}"
+                      for r in impact.prices.years.itertuples())
+    return (f"each horizon year at its own Medicare fee schedule ({years}); fee update "
+            f"{a.fee_update:+.1%} per year after the last known schedule")

@@ -10,7 +10,8 @@ import pandas as pd
 
 from analysis.errors import InputError
 
-__all__ = ["impact_payers", "impact_years", "policy_row", "policy_value", "top_losers"]
+__all__ = ["impact_payers", "impact_prices", "impact_years", "policy_row", "policy_value",
+           "top_losers"]
 
 
 def impact_years(result, *, policy: str | None = None) -> pd.DataFrame:
@@ -26,6 +27,16 @@ def impact_years(result, *, policy: str | None = None) -> pd.DataFrame:
     if "year_start" in t:
         t = t.assign(year_start=pd.to_datetime(t["year_start"]).dt.strftime("%Y-%m-%d"))
     return t.reset_index(drop=True)
+
+
+def impact_prices(result) -> pd.DataFrame:
+    """Which fee schedule priced each horizon year (``result.prices.years``): the RVU
+    and GPCI files, the conversion factor, the whole baseline's price index, the years
+    of fee update after the schedule, and the same in words."""
+    cols = ["year", "year_start", "fee_year", "rvu_vintage", "gpci_vintage",
+            "conversion_factor", "price_index", "years_after_schedule", "fee_schedule"]
+    t = result.prices.years[cols]
+    return t.assign(year_start=t["year_start"].dt.strftime("%Y-%m-%d")).reset_index(drop=True)
 
 
 def impact_payers(result) -> pd.DataFrame:

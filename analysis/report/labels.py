@@ -109,6 +109,10 @@ COLUMN_LABELS = {
     "threshold": "Threshold", "too_few": "Too few to judge", "std": "Std. deviation",
     "min": "Minimum", "max": "Maximum", "50%": "50th percentile", "90%": "90th percentile",
     "99%": "99th percentile",
+    "fee_year": "Fee schedule of", "rvu_vintage": "RVU file", "gpci_vintage": "GPCI file",
+    "conversion_factor": "Conversion factor ($)", "price_index": "Price index (baseline = 1)",
+    "years_after_schedule": "Years of fee update", "fee_schedule": "Priced by",
+    "price_factor": "Prices ÷ baseline prices",
 }
 
 #: Human labels of the notebook parameters (scenario tables).
@@ -131,7 +135,8 @@ PARAMETER_LABELS = {
     "ci": "Interval method",
     "periods": "Periods screened",
     "volume_growth": "Annual volume growth after year 1",
-    "fee_update": "Annual price change after year 1",
+    "fee_update": "Annual price change after the last known fee schedule (2026)",
+    "prices": "Prices of the horizon years",
     "stop_share": "Share of unpaid renderings stopped",
     "cost_per_rendering_usd": "Practice cost avoided per rendering stopped ($)",
     "payer_cost_share": "Payer share of the allowed amount",

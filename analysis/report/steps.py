@@ -39,7 +39,7 @@ __all__ = [
 ASSUMPTION_PARAMETERS = (
     "commercial_multiplier", "medicaid_multiplier", "self_pay_multiplier", "payer_cost_share",
     "volume_growth", "fee_update", "stop_share", "cost_per_rendering_usd", "discount_rate",
-    "horizon_years", "start_date",
+    "horizon_years", "start_date", "prices",
 )
 
 
