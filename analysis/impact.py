@@ -42,8 +42,11 @@ Years
     priced at the 2025 PFS (2025 RVU file, conversion factor $32.3465), year 2 at the
     2026 PFS (2026 RVU file, $33.4009, and the 2025 GPCIs, the latest shipped), each as
     a price index of a fixed basket of 3D rendering on the schedule that priced the
-    baseline, and later years at the last known schedule times ``(1 +
-    fee_update)`` per year after it. ``prices="baseline"`` keeps the baseline's prices,
+    baseline - each practice's own mix of fee-schedule-priced 3D lines by code,
+    component, setting and state when the base carries it (``baskets``, from the
+    claims engines), else its units of 76376 and 76377 as the global service - and
+    later years at the last known schedule times ``(1 + fee_update)`` per year after
+    it. ``prices="baseline"`` keeps the baseline's prices,
     times ``(1 + fee_update)^(t-1)``. The result's ``prices`` table, its assumption
     table and JSON say which schedule priced each year. The loss
     in year ``t`` is scaled by the share of the year in which the policy is in force

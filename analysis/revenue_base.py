@@ -5,10 +5,18 @@ its baseline periods and scales it to one year, as the *Revenue base* and
 *Annualization* definitions of :mod:`analysis.impact` state. The result,
 :class:`ImpactBase`, is what the revenue engine (:mod:`analysis.revenue_engine`)
 evaluates, once for the base case and once per draw of the uncertainty analyses.
+
+A base may carry each practice's *price basket* (:data:`BASKET_COLUMNS`, from
+:func:`analysis.revenue_engine.price_baskets` or the claims engines of
+:mod:`analysis.scale`): the mix of its 3D lines that moves its prices from year to year
+(:func:`analysis.revenue_engine.horizon_prices`). A summary carries them to
+:func:`impact_base` in ``attrs`` (:func:`attach_baskets`), as the report's shared inputs
+hand them out, so that every entry point given that summary prices by them.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +27,17 @@ import pandas as pd
 from analysis.errors import InputError
 from analysis.policy import GROUPS, PER_CODE_COLUMNS
 
-__all__ = ["REQUIRED_COLUMNS", "ImpactBase", "as_base", "impact_base"]
+__all__ = [
+    "BASKET_COLUMNS",
+    "BASKETS_ATTR",
+    "REQUIRED_COLUMNS",
+    "ImpactBase",
+    "as_base",
+    "attach_baskets",
+    "attached_baskets",
+    "baskets_frame",
+    "impact_base",
+]
 
 _REV = (
     "rev_units",
@@ -46,6 +64,57 @@ _OPTIONAL_SUMS: tuple[str, ...] = (
     "n_onc_encounters",
     *(f"rev_lines_{g}" for g in GROUPS),
 )
+
+
+#: Columns of the per-practice price baskets: 3D units by code, component ("global",
+#: "26", "TC"), setting ("facility", "non_facility") and pricing state, one row per
+#: practice and item (:func:`analysis.revenue_engine.price_baskets`).
+BASKET_COLUMNS: tuple[str, ...] = (
+    "practice_id", "cpt_code", "component", "setting", "state", "units")
+#: The key of ``DataFrame.attrs`` under which a summary carries its practices' baskets.
+BASKETS_ATTR = "price_baskets"
+
+
+def baskets_frame(frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A basket table in its one layout: :data:`BASKET_COLUMNS` (text keys, float
+    units), sorted by its keys, a fresh index; empty without ``frame``."""
+    if frame is None:
+        frame = pd.DataFrame({c: [] for c in BASKET_COLUMNS})
+    missing = [c for c in BASKET_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"a basket table needs the columns {', '.join(BASKET_COLUMNS)}",
+                         column=missing[0])
+    keys = list(BASKET_COLUMNS[:-1])
+    return (frame[list(BASKET_COLUMNS)]
+            .astype(dict.fromkeys(keys, "string") | {"units": "float64"})
+            .sort_values(keys, kind="stable").reset_index(drop=True))
+
+
+def attach_baskets(summary: pd.DataFrame, baskets: pd.DataFrame | None) -> pd.DataFrame:
+    """``summary`` (a shallow copy) carrying ``baskets`` for :func:`impact_base`.
+
+    They are kept in ``summary.attrs[BASKETS_ATTR]`` as JSON text: pandas copies
+    ``attrs`` to the frames derived from the summary (a filtered or concatenated
+    summary keeps them; practices it no longer holds are ignored), and text is copied
+    and compared at no cost. ``baskets`` None: the copy carries none.
+    """
+    out = summary.copy(deep=False)
+    out.attrs = {k: v for k, v in summary.attrs.items() if k != BASKETS_ATTR}
+    if baskets is not None:
+        b = baskets_frame(baskets)
+        out.attrs[BASKETS_ATTR] = json.dumps(
+            {"columns": list(BASKET_COLUMNS),
+             "data": b.astype(object).to_numpy().tolist()})
+    return out
+
+
+def attached_baskets(summary: pd.DataFrame) -> pd.DataFrame | None:
+    """The baskets ``summary`` carries (:func:`attach_baskets`), or None."""
+    text = summary.attrs.get(BASKETS_ATTR)
+    if text is None:
+        return None
+    table = json.loads(text)
+    return baskets_frame(pd.DataFrame(table["data"], columns=table["columns"]))
 
 
 def _period_bounds(label: str) -> tuple[pd.Timestamp, pd.Timestamp, float]:
@@ -109,6 +178,10 @@ class ImpactBase:
         before annualization (``units_3d_76376 + units_3d_76377``, or the compliant
         ``rev_units_*`` when the summary lacks them), which weight the fee schedules
         that priced its baseline (:func:`analysis.revenue_engine.horizon_prices`).
+    baskets : DataFrame or None
+        Each practice's price basket (:data:`BASKET_COLUMNS`) for the base's practices,
+        or None: :func:`analysis.revenue_engine.horizon_prices` then prices every
+        practice by its units of 76376 and 76377 as the global service.
     """
 
     rows: pd.DataFrame
@@ -120,6 +193,7 @@ class ImpactBase:
     period_length_years: float = float("nan")
     period_units: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["practice_id", "period", "units_3d"]))
+    baskets: pd.DataFrame | None = None
 
     @property
     def annualization_factor(self) -> float | None:
@@ -226,7 +300,8 @@ def _annualization(
     )
 
 
-def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) -> ImpactBase:
+def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None,
+                baskets: pd.DataFrame | None = None) -> ImpactBase:
     """Aggregate the practice summary to an annualized practice x payer revenue base.
 
     Each practice is annualized by its own observed periods: the calendar periods of
@@ -245,6 +320,11 @@ def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) ->
         columns in :data:`REQUIRED_COLUMNS`, see :mod:`analysis.summary`).
     baseline_days : float, optional
         Annualize every practice by ``365 / baseline_days`` instead.
+    baskets : DataFrame, optional
+        Each practice's price basket (:data:`BASKET_COLUMNS`; the ``baskets`` of
+        :func:`analysis.scale.summarize_files`); default those the summary carries
+        (:func:`attach_baskets`; the report's shared inputs attach them), else none.
+        Rows of practices not in the summary are left out.
 
     Returns
     -------
@@ -320,15 +400,26 @@ def impact_base(summary: pd.DataFrame, *, baseline_days: float | None = None) ->
         .groupby(["practice_id", "period"], sort=True, as_index=False)["units_3d"]
         .sum()
     )
+    practice_ids = tuple(rows["practice_id"].drop_duplicates())
+    baskets = attached_baskets(summary) if baskets is None else baskets
+    if baskets is not None:
+        if "practice_id" not in baskets.columns:
+            raise InputError("practice baskets need a practice_id column (one basket for "
+                             "every practice goes to horizon_prices(basket=...))",
+                             column="practice_id")
+        baskets = baskets.loc[baskets["practice_id"].astype(str).isin(practice_ids)]
+        baskets = baskets.assign(practice_id=baskets["practice_id"].astype(str)).reset_index(
+            drop=True)
     return ImpactBase(
         rows=rows.reset_index(drop=True),
-        practice_ids=tuple(rows["practice_id"].drop_duplicates()),
+        practice_ids=practice_ids,
         periods=tuple(sorted(labels.unique())),
         baseline_days=days,
         annualization=annual,
         method=method,
         period_length_years=length,
         period_units=period_units,
+        baskets=baskets,
     )
 
 

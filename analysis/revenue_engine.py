@@ -13,7 +13,7 @@ with one draw, the base case (:func:`base_case_parameters`);
 - :func:`horizon_prices`: the fee schedule that prices each horizon year and each
   practice's price index against its baseline (:class:`HorizonPrices`;
   :func:`price_table`: the prices a run uses; :func:`price_basket`: a basket of linked
-  lines).
+  lines; :func:`price_baskets`: one per practice).
 - :func:`year_factors`: share of each horizon year in force, volume growth, prices
   (the index, and ``fee_update`` after the last known schedule) and discounting.
 - :func:`horizon_totals`: the two combined into discounted totals over the horizon.
@@ -33,7 +33,7 @@ from analysis.defaults import DEFAULT_STATE
 from analysis.errors import InputError
 from analysis.policy import GROUPS, Policy, paid_share_arrays
 from analysis.pricing import FeeSchedule, bundled_schedule, conversion_factors, price
-from analysis.revenue_base import ImpactBase
+from analysis.revenue_base import BASKET_COLUMNS, ImpactBase, baskets_frame
 
 if TYPE_CHECKING:
     from analysis.impact import ImpactAssumptions
@@ -47,6 +47,7 @@ __all__ = [
     "horizon_prices",
     "horizon_totals",
     "price_basket",
+    "price_baskets",
     "price_table",
     "year_factors",
 ]
@@ -164,6 +165,8 @@ def _middle(start: pd.Timestamp, end: pd.Timestamp) -> pd.Timestamp:
 
 _BASKET_DEFAULTS = {"component": "global", "setting": "non_facility", "state": DEFAULT_STATE}
 _CODES = ("76376", "76377")
+_KEYS = BASKET_COLUMNS[1:-1]  # cpt_code, component, setting, state
+_ITEMS_NAMED = 6  # basket items named in words; the rest are summed
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,10 @@ class HorizonPrices:
     baseline : str
         How the baseline was priced, in words.
     basket : str
-        What the basket holds, in words ("" with the baseline's prices).
+        What the basket holds, in words ("" with the baseline's prices): with the
+        base's practice baskets, that each practice's index is the mix of its own
+        fee-schedule-priced 3D lines, their mix over all practices and how many
+        practices kept the default rule.
     """
 
     years: pd.DataFrame
@@ -215,33 +221,120 @@ class HorizonPrices:
                 "years": years.astype(object).where(years.notna(), None).to_dict("records")}
 
 
-def _basket_items(base: ImpactBase, basket: pd.DataFrame | None
+def _default_units(base: ImpactBase) -> np.ndarray:
+    """Each practice's units of 76376 and 76377 ``(n_practices, 2)``; zeros when the
+    summary has no units by code."""
+    cols = [f"units_3d_{c}" for c in _CODES]
+    if not all(c in base.rows for c in cols):
+        return np.zeros((len(base.practice_ids), len(_CODES)))
+    return (base.rows.groupby("practice_id", sort=False)[cols].sum()
+            .reindex(list(base.practice_ids)).to_numpy(dtype=float))  # fmt: skip
+
+
+def _default_basket(base: ImpactBase) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, str]:
+    """The default basket [A]: each practice's units of 76376 and 76377 (one each
+    without any), global service, non-facility, in :data:`DEFAULT_STATE`."""
+    items = pd.DataFrame({"cpt_code": list(_CODES)}).assign(**_BASKET_DEFAULTS)
+    per = _default_units(base)
+    whole = per.sum(axis=0)
+    known = whole.sum() > 0
+    if not known:
+        whole = np.ones(len(_CODES))
+    # A practice without 3D units has no 3D revenue to move: one unit each.
+    per[per.sum(axis=1) == 0] = 1.0
+    said = ("each practice's own units of 76376 and 76377 (all practices: "
+            + ", ".join(f"{c} {u / whole.sum():.0%}" for c, u in zip(_CODES, whole,
+                                                                      strict=True))
+            + ")" if known
+            else "one unit each of 76376 and 76377 (the summary has no units by code)")
+    return items, per, whole, (f"{said}, global service, non-facility, priced in "
+                               f"{DEFAULT_STATE} (the state of lines without one)")
+
+
+def _item_words(item: Any) -> str:
+    return f"{item.cpt_code} {item.component} {item.setting} {item.state}"
+
+
+def _unit_prices(items: pd.DataFrame, dates: pd.DatetimeIndex, schedule: FeeSchedule,
+                 qualifying_apm: bool) -> pd.DataFrame:
+    """Every item priced at every date: ``len(dates) x len(items)`` rows, date-major."""
+    lines = pd.concat([items.assign(service_date=d) for d in dates], ignore_index=True)
+    return price(lines, *schedule, qualifying_apm=qualifying_apm)
+
+
+def _practice_baskets(base: ImpactBase, basket: pd.DataFrame, *, own: bool,
+                      dates: pd.DatetimeIndex, schedule: FeeSchedule, qualifying_apm: bool
+                      ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, str]:
+    """Each practice's own basket (rows with its ``practice_id``); a practice without
+    one keeps the default rule. Items the fee schedule cannot price at every date
+    carry no amount to index and are left out (and said)."""
+    ids = list(base.practice_ids)
+    keys = list(_KEYS)
+    b = basket.loc[basket["practice_id"].isin(ids) & (basket["units"] > 0)]
+    found = b[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+    dropped = pd.DataFrame(columns=keys)
+    if len(found):
+        usd = _unit_prices(found, dates, schedule, qualifying_apm)["medicare_usd"]
+        bad = np.isnan(usd.to_numpy(dtype=float).reshape(len(dates), len(found))).any(axis=0)
+        dropped, found = found.loc[bad], found.loc[~bad].reset_index(drop=True)
+        b = b.merge(found, on=keys, how="inner")
+    fallback = ~np.isin(ids, b["practice_id"].unique())
+    if fallback.all():
+        items, per, whole, said = _default_basket(base)
+    else:
+        default = pd.DataFrame({"cpt_code": list(_CODES)}).assign(**_BASKET_DEFAULTS)
+        items = (pd.concat([found, default[keys]], ignore_index=True) if fallback.any()
+                 else found).drop_duplicates(keys, ignore_index=True)
+        col = {tuple(r): j for j, r in enumerate(items.itertuples(index=False))}
+        row = {p: i for i, p in enumerate(ids)}
+        # Annual units, as the summary's: the whole baseline's basket weighs the
+        # practices by a year of their lines, whichever rule each follows.
+        factor = base.annualization.set_index("practice_id")["annualization_factor"]
+        per = np.zeros((len(ids), len(items)))
+        np.add.at(per, (b["practice_id"].map(row).to_numpy(dtype=int),
+                        [col[tuple(r)] for r in b[keys].itertuples(index=False)]),
+                  (b["units"] * b["practice_id"].map(factor)).to_numpy(dtype=float))
+        if fallback.any():
+            d_cols = [col[(c, *_BASKET_DEFAULTS.values())] for c in _CODES]
+            per[np.ix_(fallback, d_cols)] = _default_units(base)[fallback]
+            whole = per.sum(axis=0)
+            empty = per.sum(axis=1) == 0
+            per[np.ix_(empty, d_cols)] = 1.0  # no 3D units: one each, as by default
+        else:
+            whole = per.sum(axis=0)
+        share = whole / whole.sum()
+        order = np.argsort(-share, kind="stable")
+        mix = [f"{_item_words(items.iloc[j])} {share[j]:.0%}" for j in order[:_ITEMS_NAMED]]
+        if len(order) > _ITEMS_NAMED:
+            mix.append(f"{len(order) - _ITEMS_NAMED} other items "
+                       f"{share[order[_ITEMS_NAMED:]].sum():.0%}")
+        said = (("the mix of each practice's own 3D lines priced by the fee schedule (its "
+                 "compliant lines without an observed allowed amount; all its compliant "
+                 "lines when each has one)" if own else "each practice's own basket given")
+                + ", by code, component, setting and state (all practices: "
+                + ", ".join(mix) + ")")
+        n_default = int(fallback.sum())
+        if n_default:
+            said += (f"; {n_default} practice{'' if n_default == 1 else 's'} without "
+                     f"such lines: {'its' if n_default == 1 else 'their'} units of 76376 "
+                     f"and 76377, global service, non-facility, priced in {DEFAULT_STATE}")
+    if len(dropped):
+        said += ("; left out, without a fee-schedule price: "
+                 + ", ".join(_item_words(r) for r in dropped.itertuples(index=False)))
+    return items[keys].reset_index(drop=True), per, whole, said
+
+
+def _basket_items(base: ImpactBase, basket: pd.DataFrame | None, *,
+                  dates: pd.DatetimeIndex, schedule: FeeSchedule, qualifying_apm: bool
                   ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, str]:
     """The basket's items (``cpt_code, component, setting, state``), their units per
     practice ``(n_practices, n_items)`` and for the whole baseline ``(n_items,)``, and
     what the basket holds in words."""
     n = len(base.practice_ids)
+    own = basket is None and base.baskets is not None
+    basket = base.baskets if basket is None else basket
     if basket is None:
-        items = pd.DataFrame({"cpt_code": list(_CODES)}).assign(**_BASKET_DEFAULTS)
-        cols = [f"units_3d_{c}" for c in _CODES]
-        if all(c in base.rows for c in cols):
-            per = (base.rows.groupby("practice_id", sort=False)[cols].sum()
-                   .reindex(list(base.practice_ids)).to_numpy(dtype=float))  # fmt: skip
-        else:
-            per = np.zeros((n, len(_CODES)))
-        whole = per.sum(axis=0)
-        known = whole.sum() > 0
-        if not known:
-            whole = np.ones(len(_CODES))
-        # A practice without 3D units has no 3D revenue to move: one unit each.
-        per[per.sum(axis=1) == 0] = 1.0
-        said = ("each practice's own units of 76376 and 76377 (all practices: "
-                + ", ".join(f"{c} {u / whole.sum():.0%}" for c, u in zip(_CODES, whole,
-                                                                          strict=True))
-                + ")" if known
-                else "one unit each of 76376 and 76377 (the summary has no units by code)")
-        return items, per, whole, (f"{said}, global service, non-facility, priced in "
-                                   f"{DEFAULT_STATE} (the state of lines without one)")
+        return _default_basket(base)
     missing = {"cpt_code", "units"} - set(basket.columns)
     if missing:
         raise InputError("a price basket needs the columns cpt_code and units",
@@ -250,14 +343,18 @@ def _basket_items(base: ImpactBase, basket: pd.DataFrame | None
                              for c, v in _BASKET_DEFAULTS.items()}).reset_index(drop=True)
     units = pd.to_numeric(items["units"], errors="coerce").to_numpy(dtype=float)
     bad = ~(np.isfinite(units) & (units >= 0))
-    if bad.any() or not units.sum() > 0:
+    by_practice = "practice_id" in items.columns
+    if bad.any() or not (units.sum() > 0 or by_practice):
         i = int(np.argmax(bad)) if bad.any() else 0
         raise InputError("basket units must be numbers >= 0, not all 0", row=i + 1,
-                         column="units", value=items["units"].iloc[i])
-    said = ", ".join(f"{r.cpt_code} {r.component} {r.setting} {r.state} {u / units.sum():.0%}"
+                         column="units", value=items["units"].iloc[i] if len(items) else "")
+    if by_practice:
+        items = items.assign(practice_id=items["practice_id"].astype(str), units=units)
+        return _practice_baskets(base, items, own=own, dates=dates, schedule=schedule,
+                                 qualifying_apm=qualifying_apm)
+    said = ", ".join(f"{_item_words(r)} {u / units.sum():.0%}"
                      for u, r in zip(units, items.itertuples(), strict=True))  # fmt: skip
-    return (items[["cpt_code", "component", "setting", "state"]],
-            np.broadcast_to(units, (n, len(units))), units,
+    return (items[list(_KEYS)], np.broadcast_to(units, (n, len(units))), units,
             f"the basket given, by units: {said}")
 
 
@@ -301,18 +398,28 @@ def horizon_prices(
     practice's 3D units in the period (``ImpactBase.period_units``; the middle of its
     observed periods when it has none), e.g. a 2024 baseline by quarters at $32.7442
     for Q1 and $33.2875 for Q2-Q4, the conversion factor having changed on 2024-03-09.
-    The default basket [A] is the practice's own units of 76376 and 76377
+
+    The basket of a practice is, by default, the mix of its own 3D lines that the fee
+    schedule priced (``base.baskets``, :func:`price_baskets`: its compliant lines
+    without an observed allowed amount, or all its compliant lines when each has one),
+    by code, component, setting and state, as the claims engines give it beside the
+    summary (:func:`analysis.scale.summarize_files`, the report's shared inputs). A
+    practice without such lines, or a base without baskets (a summary alone), takes
+    the rule of the summary [A]: the practice's own units of 76376 and 76377
     (``units_3d_*``; one each if the summary lacks them), each the global service,
     non-facility, in the state that prices lines without one
     (:data:`analysis.defaults.DEFAULT_STATE`, North Carolina: the summary records no
-    state, component or setting); ``basket`` states another for every practice: one
-    row per item with ``cpt_code`` and ``units`` and optionally ``component``
+    state, component or setting). An item the fee schedule cannot price is left out
+    of the practice baskets. ``basket`` states others: one row per item with
+    ``cpt_code`` and ``units`` and optionally ``practice_id`` (one basket per
+    practice; without it, one basket for every practice), ``component``
     (``"global"``, ``"26"``, ``"TC"``), ``setting`` (``"non_facility"``,
     ``"facility"``) and ``state`` (``"US"`` for national amounts), e.g. the lines the
-    fee schedule priced (:func:`price_basket`). Each practice's index depends on its own
-    data only, so practices run apart add up to the whole. Every 3D price - observed
-    allowed amounts and fee-schedule prices alike - moves with the index [A]:
-    commercial rates are modelled as multiples of Medicare's.
+    fee schedule priced (:func:`price_basket`). The whole baseline's index
+    (``years``) is that of the practices' baskets added up. Each practice's index
+    depends on its own data only, so practices run apart add up to the whole. Every
+    3D price - observed allowed amounts and fee-schedule prices alike - moves with the
+    index [A]: commercial rates are modelled as multiples of Medicare's.
 
     Parameters
     ----------
@@ -379,15 +486,15 @@ def horizon_prices(
                              aggfunc="sum", fill_value=0.0)
          .reindex(index=ids, columns=base_dates, fill_value=0.0).to_numpy(dtype=float))
 
-    items, per, whole, basket_words = _basket_items(base, basket)
     dates = pd.DatetimeIndex([*base_dates, *mids]).unique()
-    lines = pd.concat([items.assign(service_date=d) for d in dates], ignore_index=True)
-    priced = price(lines, *schedule, qualifying_apm=qualifying_apm)
+    items, per, whole, basket_words = _basket_items(
+        base, basket, dates=dates, schedule=schedule, qualifying_apm=qualifying_apm)
+    priced = _unit_prices(items, dates, schedule, qualifying_apm)
     if priced["medicare_usd"].isna().any():
         i = int(np.argmax(priced["medicare_usd"].isna().to_numpy()))
         raise InputError(f"a basket item has no fee-schedule price ({priced['note'].iloc[i]})",
                          row=i % len(items) + 1, column="cpt_code",
-                         value=lines["cpt_code"].iloc[i])
+                         value=items["cpt_code"].iloc[i % len(items)])
     k = len(items)
     unit = priced["medicare_usd"].to_numpy(dtype=float).reshape(len(dates), k).T
     at = {d: j for j, d in enumerate(dates)}
@@ -477,6 +584,41 @@ def price_basket(lines_3d: pd.DataFrame) -> pd.DataFrame:
     keys = ["cpt_code", "component", "setting", "state"]
     return (lines.groupby(keys, sort=True, observed=True)["units"].sum().reset_index()
             .astype({"units": float}))
+
+
+def price_baskets(lines_3d: pd.DataFrame) -> pd.DataFrame:
+    """Each practice's price basket of linked 3D lines: :func:`price_basket`'s rule per
+    practice.
+
+    The practice's compliant lines without an observed ``allowed_usd`` (those the fee
+    schedule prices) of :attr:`analysis.encounters.Linked.lines_3d`, or all its
+    compliant lines when each has an observed amount, their units summed by code,
+    component, setting and state: the default ``base.baskets`` of
+    :func:`horizon_prices`. A practice without a compliant 3D line has no row. The
+    claims engines give the same table in SQL
+    (:func:`analysis.sql_link.price_baskets`).
+
+    Returns
+    -------
+    DataFrame
+        :data:`analysis.revenue_base.BASKET_COLUMNS`, sorted by practice and item.
+
+    Examples
+    --------
+    >>> lines = pd.DataFrame({
+    ...     "practice_id": ["A", "A", "B"], "cpt_code": ["76376", "76377", "76376"],
+    ...     "component": ["26", "global", "global"], "state": "NC",
+    ...     "setting": ["facility", "non_facility", "non_facility"], "units": 1,
+    ...     "allowed_usd": [float("nan"), 80.0, 30.0], "is_noncompliant": False})
+    >>> price_baskets(lines)[["practice_id", "cpt_code", "component", "units"]].values.tolist()
+    [['A', '76376', '26', 1.0], ['B', '76376', 'global', 1.0]]
+    """
+    lines = lines_3d.loc[~lines_3d["is_noncompliant"].astype(bool)]
+    unpriced = lines["allowed_usd"].isna()
+    some = unpriced.groupby(lines["practice_id"], sort=False, observed=True).transform("any")
+    lines = lines.loc[unpriced | ~some.astype(bool)]
+    return baskets_frame(lines.groupby(["practice_id", *_KEYS], sort=True, observed=True)[
+        "units"].sum().reset_index())
 
 
 def price_table(

@@ -30,7 +30,8 @@ from analysis.impact import (
 )
 from analysis.policy import full_bundling, lcd_cap, status_quo
 from analysis.pricing import BUNDLED_GPCI_FILES, fee_schedule, load_gpci
-from analysis.revenue_engine import horizon_prices, price_basket
+from analysis.revenue_base import attach_baskets, attached_baskets
+from analysis.revenue_engine import horizon_prices, price_basket, price_baskets
 from analysis.summary import summarize, summarize_linked
 
 # ------------------------------------------------------------------ fixtures
@@ -849,6 +850,115 @@ def test_year_two_is_priced_at_the_2026_schedule():
     # Prices for other years are refused, not misapplied.
     with pytest.raises(InputError, match="other years"):
         impact(base, full_bundling(), prices=prices)
+
+
+def _own_lines() -> pd.DataFrame:
+    """2024-05-15 (2024Q2) claims without allowed amounts: A two CTs, each with
+    76376-26 in a hospital (POS 22: facility); B one CT with 76377 global in an office
+    (POS 11: non-facility); C one CT with 76376-26, facility."""
+    def encounter(practice, patient, ct, code, **extra):
+        return [{"practice_id": practice, "patient_id": patient, "claim_id": patient,
+                 "line_number": k + 1, "service_date": "2024-05-15", "cpt_code": c,
+                 **extra} for k, c in enumerate((ct, code))]
+    office = {"modifiers": pd.NA, "place_of_service": "11"}
+    return make_lines([*encounter("A", "A1", "74177", "76376"),
+                       *encounter("A", "A2", "74177", "76376"),
+                       *encounter("B", "B1", "71250", "76377", **office),
+                       *encounter("C", "C1", "74177", "76376")])
+
+
+def test_each_practice_is_priced_by_the_mix_of_its_own_lines():
+    # A's lines are all 76376-26 facility, B's all 76377 global non-facility; C is left
+    # out of the baskets and keeps the summary's rule (its 76376 as the global service).
+    # Amounts: RVU-GPCI units with NC's GPCIs (work 1.000, PE 0.926, MP 0.665) x CF, to
+    # the cent; 2024Q2 (middle 2024-05-16) $33.2875, 2025 $32.3465, 2026 $33.4009:
+    #   76376-26 facility, 2025 and 2026 RVUs 0.20 / 0.07 / 0.01 -> 0.2 + 0.06482 +
+    #     0.00665 = 0.27147: 2024Q2 9.04, 2025 8.78, 2026 9.07
+    #   76377 global non-facility, 2025 RVUs 0.79 / 1.53 / 0.06 -> 0.79 + 1.41678 +
+    #     0.0399 = 2.24668: 2024Q2 74.79, 2025 72.67; 2026 RVUs 0.77 / 1.52 / 0.07 ->
+    #     0.77 + 1.40752 + 0.04655 = 2.22407: 74.29
+    #   76376 global non-facility, 2025 RVUs 0.20 / 0.55 / 0.02 -> 0.7226: 2024Q2
+    #     24.05, 2025 23.37; 2026 RVUs 0.20 / 0.54 / 0.02 -> 0.71334: 23.83
+    # Each index is the mix's amount in the year over its 2024Q2 amount (the units
+    # cancel): A 8.78 / 9.04 and 9.07 / 9.04; B 72.67 / 74.79 and 74.29 / 74.79; C
+    # 23.37 / 24.05 and 23.83 / 24.05.
+    linked = link(_own_lines())
+    baskets = price_baskets(linked.lines_3d)
+    assert baskets.to_dict("list") == {
+        "practice_id": ["A", "B", "C"], "cpt_code": ["76376", "76377", "76376"],
+        "component": ["26", "global", "26"],
+        "setting": ["facility", "non_facility", "facility"], "state": ["NC", "NC", "NC"],
+        "units": [2.0, 1.0, 1.0]}
+    summary = summarize_linked(linked, period="quarter")
+    base = impact_base(summary, baskets=baskets.loc[baskets["practice_id"] != "C"])
+    prices = horizon_prices(base, horizon=2, start_date=dt.date(2025, 1, 1))
+    index = prices.practices.set_index(["practice_id", "year"])["price_index"]
+    assert index.to_dict() == pytest.approx({
+        ("A", 1): 8.78 / 9.04, ("A", 2): 9.07 / 9.04,        # 0.971239, 1.003319
+        ("B", 1): 72.67 / 74.79, ("B", 2): 74.29 / 74.79,    # 0.971654, 0.993315
+        ("C", 1): 23.37 / 24.05, ("C", 2): 23.83 / 24.05})   # 0.971726, 0.990852
+    # The whole baseline adds up a year of each practice's basket (one quarter, x4):
+    # 8 x 76376-26, 4 x 76377 and 4 x 76376 global. 2024Q2 8 x 9.04 + 4 x 74.79 +
+    # 4 x 24.05 = 467.68; 2025 8 x 8.78 + 4 x 72.67 + 4 x 23.37 = 454.40; 2026
+    # 8 x 9.07 + 4 x 74.29 + 4 x 23.83 = 465.04.
+    years = prices.years.set_index("year")
+    assert years["basket_usd"].tolist() == pytest.approx([454.40, 465.04])
+    assert years["price_index"].tolist() == pytest.approx([454.40 / 467.68, 465.04 / 467.68])
+    assert prices.basket == (
+        "the mix of each practice's own 3D lines priced by the fee schedule (its compliant "
+        "lines without an observed allowed amount; all its compliant lines when each has "
+        "one), by code, component, setting and state (all practices: 76376 26 facility NC "
+        "50%, 76377 global non_facility NC 25%, 76376 global non_facility NC 25%); 1 "
+        "practice without such lines: its units of 76376 and 76377, global service, "
+        "non-facility, priced in NC")
+    # The summary carries the baskets to every entry point (the report's inputs attach
+    # them): BCBSNC pays 1.8 x Medicare, so year 2's revenue is 1.8 x 4 x the 2026 amount
+    # of each practice's lines: A 1.8 x 4 x 2 x 9.07 = 130.608, B 1.8 x 4 x 74.29 =
+    # 534.888; C (every practice now has its basket) 1.8 x 4 x 9.07 = 65.304.
+    carried = attach_baskets(summary, baskets)
+    assert attached_baskets(carried).equals(baskets) and not summary.attrs
+    res = impact(carried, full_bundling(), assumptions=ImpactAssumptions(horizon_years=2))
+    year2 = res.practices.query("year == 2").set_index("practice_id")["revenue_without_usd"]
+    assert year2.to_dict() == pytest.approx({"A": 130.608, "B": 534.888, "C": 65.304})
+    assert res.prices.basket.endswith(
+        "(all practices: 76376 26 facility NC 75%, 76377 global non_facility NC 25%)")
+    # A practice's index is its own: a summary of A alone (filtered, still carrying the
+    # baskets) gives A the same index; a summary alone keeps the global-service rule.
+    alone = impact_base(carried.loc[carried["practice_id"] == "A"])
+    assert alone.baskets["practice_id"].tolist() == ["A"]
+    alone_index = horizon_prices(alone, horizon=2, start_date=dt.date(2025, 1, 1)).practices
+    assert alone_index["price_index"].tolist() == pytest.approx([8.78 / 9.04, 9.07 / 9.04])
+    plain = horizon_prices(impact_base(summary), horizon=2, start_date=dt.date(2025, 1, 1))
+    assert plain.practices["price_index"].iloc[1] == pytest.approx(23.83 / 24.05)
+    # Concatenated pieces of the carrying summary keep the baskets (text compares).
+    joined = pd.concat([carried.iloc[:1], carried.iloc[1:]])
+    assert attached_baskets(joined).equals(baskets)
+
+
+def test_practice_baskets_are_checked_and_unpriced_items_left_out():
+    summary = summarize_linked(link(_own_lines()), period="quarter")
+    base = impact_base(summary)
+    start = dt.date(2025, 1, 1)
+    # Practice baskets through impact_base need their practice_id.
+    with pytest.raises(InputError, match="practice_id"):
+        impact_base(summary, baskets=pd.DataFrame({"cpt_code": ["76376"], "units": [1.0]}))
+    with pytest.raises(InputError, match="units"):
+        horizon_prices(base, horizon=1, start_date=start, basket=pd.DataFrame(
+            {"practice_id": ["A"], "cpt_code": ["76376"], "units": [-1.0]}))
+    # An item without a fee-schedule price (a code the fee schedule does not list)
+    # moves nothing: A keeps its priced item, B falls back to the summary's rule.
+    given = pd.DataFrame({"practice_id": ["A", "A", "B"],
+                          "cpt_code": ["76376", "99999", "99999"], "component": "26",
+                          "setting": "facility", "state": "NC", "units": 1.0})
+    prices = horizon_prices(base, horizon=2, start_date=start, basket=given)
+    index = prices.practices.set_index(["practice_id", "year"])["price_index"]
+    assert index[("A", 2)] == pytest.approx(9.07 / 9.04)
+    assert index[("B", 2)] == pytest.approx(74.29 / 74.79)  # its 76377, global service
+    assert prices.basket.startswith("each practice's own basket given")
+    assert prices.basket.endswith("left out, without a fee-schedule price: 99999 26 facility NC")
+    # No practice in the baskets: the summary's rule, said as before.
+    none = horizon_prices(base, horizon=1, start_date=start, basket=given.iloc[:0])
+    assert none.basket.startswith("each practice's own units of 76376 and 76377")
 
 
 def test_a_users_2026_gpci_file_prices_year_two(tmp_path):
