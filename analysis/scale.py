@@ -126,6 +126,8 @@ from analysis.defaults import MAX_LINE_USD
 from analysis.encounters import LinkSettings, link
 from analysis.errors import InputError
 from analysis.paths import SAMPLE_CLAIMS
+from analysis.revenue_base import baskets_frame
+from analysis.revenue_engine import price_baskets
 from analysis.summary import (
     PERIODS,
     add_summaries,
@@ -341,11 +343,18 @@ class ScaleResult:
     report : ScaleReport
     summaries : dict
         ``{period: summary}`` for every period asked for (the lines are linked once).
+    baskets : DataFrame
+        Each practice's price basket (:func:`analysis.revenue_engine.price_baskets`:
+        its fee-schedule-priced 3D units by code, component, setting and state;
+        :data:`analysis.revenue_base.BASKET_COLUMNS`), for
+        :func:`analysis.impact.impact_base`'s ``baskets``. The same table from every
+        engine; no patient or claim identifier.
     """
 
     summary: pd.DataFrame
     report: ScaleReport
     summaries: dict[str, pd.DataFrame] = field(default_factory=dict)
+    baskets: pd.DataFrame = field(default_factory=baskets_frame)
 
     def _repr_html_(self) -> str:
         return self.report._repr_html_() + self.summary.head(20).to_html(index=False)
@@ -554,7 +563,8 @@ def _summarize_unit(where: _Where, *, conflicting_keys: pd.DataFrame | None,
     for each of ``periods``."""
     table = _read_batches(where)
     if table is None:
-        return dict(summaries=None, accepted=0, missing=dict.fromkeys(AMOUNT_COLUMNS, 0),
+        return dict(summaries=None, baskets=None, accepted=0,
+                    missing=dict.fromkeys(AMOUNT_COLUMNS, 0),
                     accepted_cents=dict.fromkeys(AMOUNT_COLUMNS, 0), dup={}, dup_cents={})
     h = table.column("_h").to_numpy()
     lines = arrow_to_lines(table.select(list(CANONICAL_COLUMNS)))
@@ -572,10 +582,11 @@ def _summarize_unit(where: _Where, *, conflicting_keys: pd.DataFrame | None,
     linked = link(accepted, **link_options)
     del accepted
     result = {p: summarize_linked(linked, period=p) for p in periods}
+    baskets = price_baskets(linked.lines_3d)
     del linked
     pa.default_memory_pool().release_unused()  # give the unit's memory back
-    return dict(summaries=result, accepted=acc_rows, accepted_cents=acc_cents,
-                missing=missing, dup=dup, dup_cents=dict(cents))
+    return dict(summaries=result, baskets=baskets, accepted=acc_rows,
+                accepted_cents=acc_cents, missing=missing, dup=dup, dup_cents=dict(cents))
 
 
 def _pack(sizes: np.ndarray, n_units: int) -> list[list[int]]:
@@ -815,8 +826,8 @@ def summarize_files(
     Returns
     -------
     ScaleResult
-        ``summary`` (as :func:`analysis.summary.summarize`) and ``report``
-        (:class:`ScaleReport`).
+        ``summary`` (as :func:`analysis.summary.summarize`), ``report``
+        (:class:`ScaleReport`) and each practice's price ``baskets``.
 
     Raises
     ------
@@ -857,13 +868,15 @@ def summarize_files(
         rep = loaded.report
         linked = link(loaded.lines, **link_options)
         summaries = {p: summarize_linked(linked, period=p) for p in periods}
+        baskets = price_baskets(linked.lines_3d)
         return ScaleResult(summaries[periods[0]], ScaleReport(
             engine=engine, rows_read=rep.rows_read, rows_accepted=rep.rows_accepted,
             rows_quarantined=rep.rows_quarantined, rows_filtered_out=0,
             blank_rows=rep.blank_rows, quarantined_by_reason=dict(rep.quarantined_by_reason),
             amounts=dict(rep.amounts), n_pieces=len(rep.files), n_buckets=1,
             largest_bucket_rows=rep.rows_accepted, seconds=time.perf_counter() - start,
-            settings=settings.to_dict(), study_window=rep.study_window), summaries)
+            settings=settings.to_dict(), study_window=rep.study_window), summaries,
+            baskets)
 
     # link options are validated (and the relevant codes fixed) before any reading
     LinkSettings(**{k: v for k, v in link_options.items() if k not in ("rvu", "gpci")})
@@ -983,6 +996,9 @@ def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, k
         done = runner.map(task, unit_where, done=progress.summarized)
     summaries = {p: add_summaries([d["summaries"][p] for d in done
                                    if d["summaries"] is not None]) for p in periods}
+    # each unit holds whole practices: its baskets are theirs alone
+    baskets = baskets_frame(pd.concat([baskets_frame(), *(d["baskets"] for d in done
+                                                          if d["baskets"] is not None)]))
 
     quarantined, q_cents = _quarantine_totals(
         parts, [(d["dup"], d["dup_cents"]) for d in done])
@@ -1008,7 +1024,8 @@ def _two_passes(runner, pieces, workdir: str, n_shards: int, n_key_parts: int, k
         n_shards=n_shards,
         study_window=None if checks.study_window is None else str(checks.study_window))
     progress.finish(rows_accepted=report.rows_accepted, seconds=report.seconds)
-    return ScaleResult(summary=summaries[periods[0]], report=report, summaries=summaries)
+    return ScaleResult(summary=summaries[periods[0]], report=report, summaries=summaries,
+                       baskets=baskets)
 
 
 def _sql_pass(runner, pieces, workdir: str, keep, settings: StreamSettings, start: float,
@@ -1034,6 +1051,7 @@ def _sql_pass(runner, pieces, workdir: str, keep, settings: StreamSettings, star
         missing={r: dict.fromkeys(AMOUNT_COLUMNS, 0)
                  for r in ("conflicting_duplicate", "duplicate_line")})
     summaries = {p: empty_summary() for p in periods}
+    baskets = baskets_frame()
     if files:
         temp = Path(workdir) / "duckdb"
         con = sql_link.connect(memory_limit=settings.memory_limit, threads=settings.threads,
@@ -1054,6 +1072,7 @@ def _sql_pass(runner, pieces, workdir: str, keep, settings: StreamSettings, star
             finest = "quarter" if "quarter" in periods else periods[0]
             fine = sql_link.summary_from_linked(con, finest)
             summaries = {p: coarsen(fine, period=p) for p in periods}
+            baskets = sql_link.price_baskets(con)
         finally:
             con.close()
     progress.summarized({"summaries": summaries, "dup": dup.rows})
@@ -1084,7 +1103,8 @@ def _sql_pass(runner, pieces, workdir: str, keep, settings: StreamSettings, star
         seconds=time.perf_counter() - start, settings=settings.to_dict(), n_shards=0,
         study_window=None if checks.study_window is None else str(checks.study_window))
     progress.finish(rows_accepted=report.rows_accepted, seconds=report.seconds)
-    return ScaleResult(summary=summaries[periods[0]], report=report, summaries=summaries)
+    return ScaleResult(summary=summaries[periods[0]], report=report, summaries=summaries,
+                       baskets=baskets)
 
 
 def summary_for_cli(paths, *, engine: str = "stream", scheduler: Any = None,

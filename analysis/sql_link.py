@@ -12,7 +12,9 @@ this module then does the rest in DuckDB, out of core within a memory limit
    group-by, the modal payer, the ASOF link within the window, the two compliance
    rules, oncology and indication marks, Medicare prices joined from distinct keys;
 3. :func:`summary_from_linked` -- :func:`analysis.summary.summarize_linked`, dollars
-   summed as whole cents, for each calendar period from one link.
+   summed as whole cents, for each calendar period from one link;
+4. :func:`price_baskets` -- :func:`analysis.revenue_engine.price_baskets`: each
+   practice's fee-schedule-priced 3D units by code, component, setting and state.
 
 Code roles, diagnosis sets, components, settings and prices are decided in Python, once
 per *distinct* value (the same functions the in-memory path uses), and joined in as
@@ -38,6 +40,7 @@ from analysis.pricing import (
     price,
     setting_from_pos,
 )
+from analysis.revenue_base import baskets_frame
 from analysis.summary import (
     ENCOUNTER_COUNT_COLUMNS,
     KEY_COLUMNS,
@@ -617,3 +620,31 @@ def summary_from_linked(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFra
     if enc.empty and lines.empty:
         return empty_summary()
     return finish_summary(enc.merge(lines, on=list(KEY_COLUMNS), how="outer"))
+
+
+def price_baskets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Each practice's price basket of the ``_l3`` table or view in ``con``
+    (:func:`build_linked`, :func:`register_linked`).
+
+    :func:`analysis.revenue_engine.price_baskets`'s rule: the practice's compliant 3D
+    lines without an observed ``allowed_usd``, or all its compliant lines when each has
+    one, their units summed by code, component, setting and state.
+
+    Returns
+    -------
+    DataFrame
+        :data:`analysis.revenue_base.BASKET_COLUMNS`, sorted by practice and item.
+    """
+    frame = con.execute("""
+        WITH c AS (
+            SELECT practice_id, cpt_code, component, setting, state, units,
+                   allowed_usd IS NULL AS unpriced
+            FROM _l3 WHERE NOT is_noncompliant),
+        p AS (SELECT practice_id, bool_or(unpriced) AS some_unpriced
+              FROM c GROUP BY practice_id)
+        SELECT c.practice_id, c.cpt_code, c.component, c.setting, c.state,
+               CAST(sum(c.units) AS DOUBLE) AS units
+        FROM c JOIN p ON c.practice_id = p.practice_id
+        WHERE c.unpriced OR NOT p.some_unpriced
+        GROUP BY ALL""").df()
+    return baskets_frame(frame)

@@ -28,7 +28,9 @@ from analysis.claims.pieces import keep_mask, lines_to_arrow
 from analysis.claims.rules import AMOUNT_COLUMNS
 from analysis.cli import main
 from analysis.codes import normalize_cpt
+from analysis.encounters import link
 from analysis.errors import InputError
+from analysis.revenue_engine import price_baskets
 from analysis.scale import (
     StreamSettings,
     _bucket_of,
@@ -88,6 +90,65 @@ def files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def memory(files):
     return summarize(claims.load_claims(files).lines)
+
+
+@pytest.fixture(scope="module")
+def memory_baskets(files):
+    return price_baskets(link(claims.load_claims(files).lines).lines_3d)
+
+
+# Practices whose price baskets follow each branch of the rule (price_baskets): Q1 has
+# a 3D line with an observed amount and one without (only the unpriced one counts); Q2,
+# in South Carolina, has every amount observed (all its compliant lines count, not the
+# 76376 beside a CTA, which is non-compliant); Q3 has no state (North Carolina's).
+BASKET_LINES = pd.DataFrame([
+    dict(claim_id=c, line_number=n, practice_id=pr, patient_id=pa, service_date=d,
+         cpt_code=code, modifiers=mod, units=u, place_of_service=pos, payer="BCBSNC",
+         diagnosis_codes="R10.9", allowed_usd=usd, state=st)
+    for c, n, pr, pa, d, code, mod, u, pos, usd, st in [
+        ("G1", 1, "Q1", "M1", "2024-02-01", "74177", "26", 1, "22", 100.0, "NC"),
+        ("G1", 2, "Q1", "M1", "2024-02-01", "76376", "26", 1, "22", 30.0, "NC"),
+        ("G2", 1, "Q1", "M2", "2024-02-02", "71250", None, 1, "11", 70.0, "NC"),
+        ("G2", 2, "Q1", "M2", "2024-02-02", "76377", None, 1, "11", None, "NC"),
+        ("G3", 1, "Q2", "M3", "2024-05-01", "74177", "26", 1, "22", 90.0, "SC"),
+        ("G3", 2, "Q2", "M3", "2024-05-01", "76376", "26", 1, "22", 25.0, "SC"),
+        ("G4", 1, "Q2", "M4", "2024-05-02", "71275", "26", 1, "22", 120.0, "SC"),
+        ("G4", 2, "Q2", "M4", "2024-05-02", "76376", "26", 1, "22", 20.0, "SC"),
+        ("G5", 1, "Q3", "M5", "2024-08-01", "70450", None, 1, None, None, None),
+        ("G5", 2, "Q3", "M5", "2024-08-01", "76376", None, 2, None, None, None),
+    ]])
+BASKETS_BY_HAND = {
+    "practice_id": ["Q1", "Q2", "Q3"], "cpt_code": ["76377", "76376", "76376"],
+    "component": ["global", "26", "global"],
+    "setting": ["non_facility", "facility", "non_facility"], "state": ["NC", "SC", "NC"],
+    "units": [1.0, 1.0, 2.0]}
+
+
+@pytest.fixture(scope="module")
+def basket_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("baskets")
+    a, b = d / "a.parquet", d / "b.csv"
+    pq.write_table(pa.Table.from_pandas(BASKET_LINES.iloc[:5], preserve_index=False), a)
+    BASKET_LINES.iloc[5:].to_csv(b, index=False)
+    return [str(a), str(b)]
+
+
+def test_every_engine_gives_each_practices_price_basket(files, memory_baskets,
+                                                         basket_files):
+    # The hand-made files: P1's two compliant 3D lines have amounts (76376 B1 and
+    # 76377 A2, global, non-facility, NC: no modifier, place of service or state); P3's
+    # 76376 has none; P2 has no 3D line and no basket.
+    assert memory_baskets.to_dict("list") == {
+        "practice_id": ["P1", "P1", "P3"], "cpt_code": ["76376", "76377", "76376"],
+        "component": ["global"] * 3, "setting": ["non_facility"] * 3, "state": ["NC"] * 3,
+        "units": [1.0, 1.0, 1.0]}
+    for kw in (dict(), dict(n_buckets=8, batch_rows=2, rows_per_piece=2)):
+        for engine in ("memory", "stream"):
+            got = summarize_files(files, engine=engine, **kw).baskets
+            pd.testing.assert_frame_equal(got, memory_baskets, check_exact=True)
+    for engine in ("memory", "stream"):
+        got = summarize_files(basket_files, engine=engine).baskets
+        assert got.to_dict("list") == BASKETS_BY_HAND, engine
 
 
 def test_relevant_codes_cover_link_roles():
@@ -252,31 +313,42 @@ def split_synthetic(tmp_path_factory):
 
 
 def test_stream_in_two_processes_equals_memory(split_synthetic):
-    mem = summarize_files(split_synthetic, engine="memory").summary
+    mem = summarize_files(split_synthetic, engine="memory")
     # pieces of 5,000 rows are checked in two worker processes; DuckDB then resolves
     # duplicates, links and summarizes what they spilled, in this process
     got = summarize_files(split_synthetic, engine="stream", workers=2, rows_per_piece=5000)
     assert got.report.settings["workers"] == 2 and got.report.n_pieces >= 6
-    pd.testing.assert_frame_equal(got.summary, mem, check_exact=True)
+    pd.testing.assert_frame_equal(got.summary, mem.summary, check_exact=True)
+    # the synthetic practices bill -26 in hospitals and global in offices
+    assert set(mem.baskets["component"]) == {"26", "global"}
+    pd.testing.assert_frame_equal(got.baskets, mem.baskets, check_exact=True)
 
 
-def test_dask_equals_memory_and_stream(cluster, files, memory, split_synthetic):
+def test_dask_equals_memory_and_stream(cluster, files, memory, memory_baskets,
+                                      basket_files, split_synthetic):
     dask_small = summarize_files(files, engine="dask", scheduler=cluster.scheduler_address,
                                  n_buckets=8, batch_rows=2, rows_per_piece=2)
     pd.testing.assert_frame_equal(dask_small.summary, memory, check_exact=True)
     assert dask_small.report.quarantined_by_reason["conflicting_duplicate"] == 4
+    # each unit's baskets, concatenated: the practices' own (units hold whole practices)
+    pd.testing.assert_frame_equal(dask_small.baskets, memory_baskets, check_exact=True)
+    by_hand = summarize_files(basket_files, engine="dask", n_buckets=3,
+                              scheduler=cluster.scheduler_address).baskets
+    assert by_hand.to_dict("list") == BASKETS_BY_HAND
 
-    mem = summarize_files(split_synthetic, engine="memory").summary
+    mem = summarize_files(split_synthetic, engine="memory")
     stream = summarize_files(split_synthetic, engine="stream", n_buckets=4,
                              rows_per_piece=5000)
     on_dask = summarize_files(split_synthetic, engine="dask",
                               scheduler=cluster.scheduler_address, n_buckets=4,
                               rows_per_piece=5000)
     assert on_dask.report.n_pieces >= 6 and on_dask.report.n_buckets == 4
-    assert practice_totals(mem)["n_separate_date_3d_lines"].sum() > 0
-    pd.testing.assert_frame_equal(stream.summary, mem, check_exact=True)
-    pd.testing.assert_frame_equal(on_dask.summary, mem, check_exact=True)
+    assert practice_totals(mem.summary)["n_separate_date_3d_lines"].sum() > 0
+    pd.testing.assert_frame_equal(stream.summary, mem.summary, check_exact=True)
+    pd.testing.assert_frame_equal(on_dask.summary, mem.summary, check_exact=True)
     assert on_dask.report.rows_accepted == stream.report.rows_accepted
+    pd.testing.assert_frame_equal(stream.baskets, mem.baskets, check_exact=True)
+    pd.testing.assert_frame_equal(on_dask.baskets, mem.baskets, check_exact=True)
 
 
 # ------------------------------------------------- typed fast path (Parquet)
