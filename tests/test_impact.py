@@ -397,6 +397,16 @@ def hand_lines() -> pd.DataFrame:
 #   Q1 3 x 23.66 + 73.57 = 144.55; Q2 3 x 24.05 + 74.79 = 146.94;
 #   baseline (2 x 144.55 + 2 x 146.94) / 4 = 145.745; 2025 3 x 23.37 + 72.67 = 142.78.
 HAND_LINES_2025 = 142.78 / 145.745  # 0.979656
+# rad3d impact prices P1 by its own lines instead (the engine's baskets): its compliant
+# 3D lines, all with observed amounts, are 2 x 76376-26 (X, V) and 1 x 76377-26 (Y),
+# facility (POS 22), NC; Z is non-compliant. RVU-GPCI units with NC's GPCIs (work
+# 1.000, PE 0.926, MP 0.665) and the 2025 RVUs: 76376-26 0.20 + 0.07 x 0.926 + 0.01 x
+# 0.665 = 0.27147; 76377-26 0.79 + 0.29 x 0.926 + 0.04 x 0.665 = 1.08514.
+#   Q1 x 32.7442: 8.89 and 35.53 -> 2 x 8.89 + 35.53 = 53.31
+#   Q2 x 33.2875: 9.04 and 36.12 -> 2 x 9.04 + 36.12 = 54.20
+#   baseline, 2 3D units in Q1 and 2 in Q2: (2 x 53.31 + 2 x 54.20) / 4 = 53.755
+#   2025 x 32.3465: 8.78 and 35.10 -> 2 x 8.78 + 35.10 = 52.66
+HAND_LINES_OWN_2025 = 52.66 / 53.755  # 0.979630
 
 
 def test_end_to_end_from_claim_lines():
@@ -684,11 +694,17 @@ def test_cli_writes_the_outputs(tmp_path):
     assert code == 0
     practices = pd.read_csv(out / "impact_practices.csv")
     y1 = practices[practices["year"] == 1].set_index("policy")
-    # The hand-worked losses of test_end_to_end_from_claim_lines.
-    assert y1.loc["full_bundling", "loss_usd"] == pytest.approx(260.0 * HAND_LINES_2025)
-    assert y1.loc["lcd_cap", "loss_usd"] == pytest.approx(80.0 * HAND_LINES_2025)
-    assert y1.loc["medical_necessity", "loss_usd"] == pytest.approx(200.0 * HAND_LINES_2025)
+    # The hand-worked losses of test_end_to_end_from_claim_lines, priced by P1's own
+    # lines (HAND_LINES_OWN_2025).
+    assert y1.loc["full_bundling", "loss_usd"] == pytest.approx(260.0 * HAND_LINES_OWN_2025)
+    assert y1.loc["lcd_cap", "loss_usd"] == pytest.approx(80.0 * HAND_LINES_OWN_2025)
+    assert y1.loc["medical_necessity", "loss_usd"] == pytest.approx(
+        200.0 * HAND_LINES_OWN_2025)
     summary = json.loads((out / "impact_summary.json").read_text())
+    assert summary["fee_schedules"]["basket"].startswith(
+        "the mix of each practice's own 3D lines priced by the fee schedule")
+    assert "76376 26 facility NC 67%, 76377 26 facility NC 33%" in (
+        summary["fee_schedules"]["basket"])
     years = summary["fee_schedules"]["years"]
     assert [y["fee_year"] for y in years] == [2025, 2026]
     assert years[1]["fee_schedule"].startswith(
@@ -716,10 +732,10 @@ def test_cli_stream_engine_gives_the_same_tables(tmp_path):
     out = tmp_path / "stream"
     assert main(["impact", str(claims), "--draws", "0", "--out", str(out)]) == 0
     # The hand-worked full-bundling loss of test_end_to_end_from_claim_lines, from the
-    # default (streamed, DuckDB-linked) engine.
+    # default (streamed, DuckDB-linked) engine, priced by P1's own lines.
     practices = pd.read_csv(tmp_path / "stream" / "impact_practices.csv")
     y1 = practices[practices["year"].eq(1)].set_index("policy")
-    assert y1.loc["full_bundling", "loss_usd"] == pytest.approx(260.0 * HAND_LINES_2025)
+    assert y1.loc["full_bundling", "loss_usd"] == pytest.approx(260.0 * HAND_LINES_OWN_2025)
     # The baseline's prices on request: year 1 is the baseline itself.
     out = tmp_path / "baseline"
     assert main(["impact", str(claims), "--draws", "0", "--prices", "baseline", "--out",

@@ -46,8 +46,10 @@ def add(subparsers) -> None:
             "Each year is priced at its own Medicare fee schedule (2025: 2025 RVU file and "
             "conversion factor; 2026: 2026 RVU file and factor with the 2025 GPCIs, the "
             "latest shipped; later years: 2026's moved by the fee update), as a price "
-            "index on the schedule that priced the baseline; --prices baseline keeps the "
-            "baseline's prices moved by the fee update from year 2. The output states "
+            "index of each practice's own fee-schedule-priced 3D lines (by code, "
+            "component, setting and state) on the schedule that priced the baseline; "
+            "--prices baseline keeps the baseline's prices moved by the fee update from "
+            "year 2. The output states "
             "which schedule priced each year. Lines without an observed allowed amount are "
             "priced at the Medicare fee schedule times a payer multiplier. Non-compliant 3D lines "
             "are never revenue. One-way sensitivity (tornado) and a probabilistic "
@@ -157,7 +159,9 @@ def run(args: argparse.Namespace) -> int:
     paths = list(args.claims) or [str(SAMPLE_CLAIMS)]
     read = scale.summary_for_cli(paths, period="quarter", **engine_settings(args))
     rep, summ = read.report, read.summary
-    base = impact.impact_base(summ, baseline_days=assumptions.baseline_days)
+    # each practice's prices move with the mix of its own fee-schedule-priced lines
+    base = impact.impact_base(summ, baseline_days=assumptions.baseline_days,
+                              baskets=read.baskets)
     prices = None if schedule is None else revenue_engine.horizon_prices(
         base, horizon=assumptions.horizon_years, start_date=assumptions.start_date,
         prices=assumptions.prices, schedule=schedule)
