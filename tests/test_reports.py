@@ -529,24 +529,40 @@ def test_reports_module_still_offers_every_name_from_its_new_home():
 
 def test_shared_inputs_are_streamed_summaries_with_identifiers_on_disk(tmp_path):
     """The prepared folder of the real preparation (the bundled sample, streamed) holds
-    the two summaries, equal to the in-memory link of the loaded lines, no patient key
-    in any table a notebook reads, and the identifiers for the privacy gate."""
+    the two summaries and the practices' price baskets, equal to the in-memory link of
+    the loaded lines, no patient key in any table a notebook reads, and the identifiers
+    for the privacy gate."""
     from analysis.claims import load_claims
     from analysis.encounters import link
+    from analysis.impact import impact_base
     from analysis.paths import SAMPLE_CLAIMS
+    from analysis.revenue_base import attached_baskets
+    from analysis.revenue_engine import price_baskets
     from analysis.run.inputs import prepare_inputs
     from analysis.summary import summarize_linked
 
     inputs = prepare_inputs(None, cache_dir=tmp_path)
     assert sorted(p.name for p in inputs.folder.glob("*.parquet")) == [
-        "identifiers.parquet", "summary_quarter.parquet", "summary_year.parquet"]
+        "baskets.parquet", "identifiers.parquet", "summary_quarter.parquet",
+        "summary_year.parquet"]
     loaded = load_claims(SAMPLE_CLAIMS)
     linked = link(loaded.lines)
     for period in ("year", "quarter"):
         pd.testing.assert_frame_equal(inputs.summary(period),
                                       summarize_linked(linked, period=period))
+    # The practices' price baskets round-trip through baskets.parquet, and the
+    # summaries a notebook gets carry them to the impact model.
+    baskets = price_baskets(linked.lines_3d)
+    pd.testing.assert_frame_equal(inputs.baskets, baskets)
+    pd.testing.assert_frame_equal(attached_baskets(inputs.summary("quarter")), baskets)
+    assert impact_base(inputs.summary("quarter")).baskets["practice_id"].nunique() == 40
+    pd.testing.assert_frame_equal(prepare_inputs(None, cache_dir=tmp_path).baskets, baskets)
     for name, frame in inputs.tables().items():
         assert not {"patient_id", "claim_id"} & set(frame.columns), name
+    # Inputs prepared without baskets (an older folder) price by the summary alone.
+    (inputs.folder / "baskets.parquet").unlink()
+    older = report.SharedInputs.read(inputs.folder)
+    assert older.baskets is None and attached_baskets(older.summary("quarter")) is None
     assert inputs.info["rows"]["encounters"] == int(
         summarize_linked(linked)["n_encounters"].sum())
     assert inputs.info["claims_report"]["rows_accepted"] == loaded.report.rows_accepted

@@ -15,9 +15,19 @@ keys, only::
                            link window, cache key, row counts, the reader's report)
     summary_year.parquet   the practice summary per year
     summary_quarter.parquet                    ... per quarter
+    baskets.parquet        each practice's price basket: its fee-schedule-priced 3D
+                           units by code, component, setting and state
+                           (:func:`analysis.revenue_engine.price_baskets`), which
+                           moves its prices from one horizon year to the next; an
+                           input of the model, never shown on a page
     identifiers.parquet    the patient and claim identifiers of the input, for the
                            privacy gate of the run (:meth:`SharedInputs.identifiers_among`);
                            never read by a notebook
+
+The summaries a notebook gets (:meth:`SharedInputs.summary`) carry the baskets
+(:func:`analysis.revenue_base.attach_baskets`), so that the impact model given them
+(``impact.impact(quarterly, ...)``, the uncertainty analyses) prices each practice by
+its own lines without a notebook naming them.
 
 The folder lives outside any report folder.
 """
@@ -42,9 +52,11 @@ from analysis.defaults import LINK_WINDOW_DAYS
 from analysis.errors import InputError
 from analysis.paths import SAMPLE_CLAIMS
 from analysis.report.formatting import utc_timestamp
+from analysis.revenue_base import attach_baskets
 from analysis.scale import Progress, summarize_files
 
 __all__ = [
+    "BASKETS",
     "INFO_FILE",
     "TABLES",
     "SharedInputs",
@@ -58,6 +70,8 @@ __all__ = [
 INFO_FILE = "inputs.json"
 TABLES = ("summary_year", "summary_quarter")
 """The tables a notebook reads."""
+BASKETS = "baskets"
+"""The practices' price baskets (carried by the summaries, :meth:`SharedInputs.summary`)."""
 IDENTIFIERS_FILE = "identifiers.parquet"
 """The input's patient and claim identifiers (for the run's privacy gate only)."""
 
@@ -98,7 +112,7 @@ def compute_inputs(paths: Sequence[Path], link_window_days: int, *,
     result = summarize_files([str(p) for p in paths], period=("year", "quarter"),
                              link_window_days=link_window_days, progress=progress)
     frames = {f"summary_{p}": frame for p, frame in result.summaries.items()}
-    return {"frames": frames, "report": result.report.to_dict()}
+    return {"frames": {**frames, BASKETS: result.baskets}, "report": result.report.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -160,11 +174,23 @@ class SharedInputs:
         return str(self.info["key"])
 
     def summary(self, period: str = "year") -> pd.DataFrame:
-        """The additive practice summary (``analysis.summary``) per year or quarter."""
+        """The additive practice summary (``analysis.summary``) per year or quarter,
+        carrying the practices' price baskets (:attr:`baskets`) for the impact model
+        (:func:`analysis.revenue_base.attach_baskets`)."""
         if period not in ("year", "quarter"):
             raise InputError("period must be 'year' or 'quarter'", column="period",
                              value=period)
-        return self._table(f"summary_{period}")
+        return attach_baskets(self._table(f"summary_{period}"), self.baskets)
+
+    @property
+    def baskets(self) -> pd.DataFrame | None:
+        """Each practice's price basket (``baskets.parquet``;
+        :attr:`analysis.scale.ScaleResult.baskets`), or None for inputs prepared
+        without one (the impact model then prices by the summary's units)."""
+        if BASKETS in self._frames or (
+                self.folder is not None and (self.folder / f"{BASKETS}.parquet").is_file()):
+            return self._table(BASKETS)
+        return None
 
     @property
     def practices(self) -> list[str]:

@@ -58,7 +58,9 @@ def prepare_inputs(
 ) -> SharedInputs:
     """Read, validate, link and summarize the claims once (streamed); cache as Parquet.
 
-    The cache folder also receives the input's patient and claim identifiers
+    The cache folder holds the summaries per year and quarter and the practices' price
+    baskets (``baskets.parquet``, an input of the impact model, never published), and
+    also receives the input's patient and claim identifiers
     (:func:`analysis.claims.identifiers.write_identifiers`) for the run's privacy gate.
 
     Parameters
