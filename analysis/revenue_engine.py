@@ -166,7 +166,6 @@ def _middle(start: pd.Timestamp, end: pd.Timestamp) -> pd.Timestamp:
 _BASKET_DEFAULTS = {"component": "global", "setting": "non_facility", "state": DEFAULT_STATE}
 _CODES = ("76376", "76377")
 _KEYS = BASKET_COLUMNS[1:-1]  # cpt_code, component, setting, state
-_ITEMS_NAMED = 6  # basket items named in words; the rest are summed
 
 
 @dataclass(frozen=True)
@@ -302,17 +301,12 @@ def _practice_baskets(base: ImpactBase, basket: pd.DataFrame, *, own: bool,
             per[np.ix_(empty, d_cols)] = 1.0  # no 3D units: one each, as by default
         else:
             whole = per.sum(axis=0)
-        share = whole / whole.sum()
-        order = np.argsort(-share, kind="stable")
-        mix = [f"{_item_words(items.iloc[j])} {share[j]:.0%}" for j in order[:_ITEMS_NAMED]]
-        if len(order) > _ITEMS_NAMED:
-            mix.append(f"{len(order) - _ITEMS_NAMED} other items "
-                       f"{share[order[_ITEMS_NAMED:]].sum():.0%}")
+        # No shares of the pooled mix are stated: an item that one practice alone
+        # bills would show that practice's mix beside the published totals.
         said = (("the mix of each practice's own 3D lines priced by the fee schedule (its "
                  "compliant lines without an observed allowed amount; all its compliant "
                  "lines when each has one)" if own else "each practice's own basket given")
-                + ", by code, component, setting and state (all practices: "
-                + ", ".join(mix) + ")")
+                + ", by code, component, setting and state")
         n_default = int(fallback.sum())
         if n_default:
             said += (f"; {n_default} practice{'' if n_default == 1 else 's'} without "

@@ -703,8 +703,7 @@ def test_cli_writes_the_outputs(tmp_path):
     summary = json.loads((out / "impact_summary.json").read_text())
     assert summary["fee_schedules"]["basket"].startswith(
         "the mix of each practice's own 3D lines priced by the fee schedule")
-    assert "76376 26 facility NC 67%, 76377 26 facility NC 33%" in (
-        summary["fee_schedules"]["basket"])
+    assert "%" not in summary["fee_schedules"]["basket"]  # no pooled shares stated
     years = summary["fee_schedules"]["years"]
     assert [y["fee_year"] for y in years] == [2025, 2026]
     assert years[1]["fee_schedule"].startswith(
@@ -923,8 +922,7 @@ def test_each_practice_is_priced_by_the_mix_of_its_own_lines():
     assert prices.basket == (
         "the mix of each practice's own 3D lines priced by the fee schedule (its compliant "
         "lines without an observed allowed amount; all its compliant lines when each has "
-        "one), by code, component, setting and state (all practices: 76376 26 facility NC "
-        "50%, 76377 global non_facility NC 25%, 76376 global non_facility NC 25%); 1 "
+        "one), by code, component, setting and state; 1 "
         "practice without such lines: its units of 76376 and 76377, global service, "
         "non-facility, priced in NC")
     # The summary carries the baskets to every entry point (the report's inputs attach
@@ -936,8 +934,8 @@ def test_each_practice_is_priced_by_the_mix_of_its_own_lines():
     res = impact(carried, full_bundling(), assumptions=ImpactAssumptions(horizon_years=2))
     year2 = res.practices.query("year == 2").set_index("practice_id")["revenue_without_usd"]
     assert year2.to_dict() == pytest.approx({"A": 130.608, "B": 534.888, "C": 65.304})
-    assert res.prices.basket.endswith(
-        "(all practices: 76376 26 facility NC 75%, 76377 global non_facility NC 25%)")
+    # no pooled shares: an item one practice alone bills would show its mix
+    assert res.prices.basket.endswith("by code, component, setting and state")
     # A practice's index is its own: a summary of A alone (filtered, still carrying the
     # baskets) gives A the same index; a summary alone keeps the global-service rule.
     alone = impact_base(carried.loc[carried["practice_id"] == "A"])
