@@ -131,6 +131,10 @@ def cost_row(result, sim, *, policy: str, converged: bool | None = None) -> Answ
     the horizon loss and what that interval covers."""
     row = result.summary.set_index("policy").loc[policy]
     h = result.assumptions.horizon_years
+    if not row["revenue_without_horizon_usd"] > 0:
+        return AnswerRow("cost", "What it costs", (
+            f"No practice has 3D rendering revenue in the claims, so {policy_label(policy)} "
+            "costs the practices nothing ($0) and there is no interval to give."))
     lower, upper = sim.interval()
     discount = "" if result.assumptions.discount_rate == 0 else " before discounting"
     text = (f"{policy_label(policy)} costs the practices {_usd(row['loss_year1_usd'])} of "
@@ -211,7 +215,10 @@ def losers_row(result, *, policy: str, hidden: Iterable[str] = (), n: int = 3) -
                                                   strict=True)
              if pid not in hidden and v > 0][:n]
     text = (f"{int(row['n_practices_losing'])} of {int(row['n_practices'])} practices lose "
-            f"3D revenue; the most affected loses {row['max_practice_loss_share']:.0%} of it.")
+            "3D revenue")
+    worst = row["max_practice_loss_share"]
+    text += (f"; the most affected loses {worst:.0%} of it." if np.isfinite(worst) and worst > 0
+             else ".")
     if named:
         text += f" Largest losses over {_span(h)}: " + "; ".join(named) + "."
     return AnswerRow("losers", "Who loses most", text)
@@ -294,7 +301,9 @@ def scorecard_answer(card, screen, *, policy: str, horizon_years: int,
         where = (f"Practice {card.practice_id} bills 3D on {pos.loc[0, 'practice']} of its "
                  + ("non-oncology CT/MR encounters" if s.oncology_exemption_applied
                     else f"CT/MR {s.basis}")
-                 + f" ({s.ci_level:.0%} interval {row['ci_low']:.1%} to {row['ci_high']:.1%}), "
+                 + (f" ({s.ci_level:.0%} interval {row['ci_low']:.1%} to {row['ci_high']:.1%})"
+                    if np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"]) else "")
+                 + ", "
                  f"against a peer median of {pos.loc[0, 'peer_median']} and the "
                  f"{s.threshold:.0%} benchmark of the retired LCD.")
         tier = card.status
