@@ -208,7 +208,7 @@ def test_report_without_any_3d_line_runs_the_brief_and_the_impact(tmp_path):
     _, pages = _report(tmp_path, NO_3D, practices="none",
                        notebooks=["policy_brief", "lcd_screen", "revenue_impact"])
     brief = pages["base/policy_brief/policy_brief.html"]
-    assert "no practice has 3D rendering revenue in the claims" in brief
+    assert "No practice has 3D rendering revenue in the claims" in brief
     assert "Overdispersion not estimable: no practice screened has any 3D rendering" in brief
     lcd_page = pages["base/lcd_screen/lcd_screen.html"]
-    assert "Overdispersion phi not estimable" in lcd_page
+    assert "Overdispersion φ not estimable" in lcd_page
