@@ -522,6 +522,12 @@ def _policy_name(name: str) -> str:
     return POLICY_NAMES.get(str(name), str(name))
 
 
+def _lower_first(text: str) -> str:
+    """``text`` to follow a colon: its first letter lower-cased unless it begins an
+    acronym (``LCD-style cap`` stays)."""
+    return text if text[:2].isupper() else text[:1].lower() + text[1:]
+
+
 def _years(n: int) -> str:
     return f"{n} year" if n == 1 else f"{n} years"
 
@@ -652,7 +658,7 @@ def tornado_plot(tornado, *, top: int = 10) -> Figure:
     ax.grid(True, axis="x")
     style_axes(ax, xlabel=f"{_METRIC_LABELS.get(metric, metric)} over the horizon (USD)",
                ylabel="",
-               title=f"{_policy_name(policy)}: {lead.lower()[:1] + lead[1:]} moves the loss most"
+               title=f"{_policy_name(policy)}: {_lower_first(lead)} moves the loss most"
                if policy else f"{lead} moves the loss most",
                subtitle=f"One-way sensitivity around the base case {_usd(base)}")
     legend_below(fig, ax)
