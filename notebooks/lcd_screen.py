@@ -135,9 +135,10 @@ rpt.table("disagreements", result.disagreements, caption="Practices whose flags 
 # ## Trends
 
 # %%
-rpt.note(f"Quarterly rates of the {len(shown_trends)} flagged practices shown (most "
-         f"significant first; {result.n_flagged} are flagged). Every practice and quarter "
-         "is in tables/trend.csv." if shown_trends else
+rpt.note(("Quarterly rates of the flagged practices, most significant first"
+          + ("" if len(shown_trends) == result.n_flagged else
+             f" ({len(shown_trends)} of the {result.n_flagged} shown)")
+          + ". Every practice and quarter is in tables/trend.csv.") if shown_trends else
          "No flagged practice to show; every practice and quarter is in tables/trend.csv.")
 rpt.table("trend", result.trend, caption="Rate per flagged practice and quarter",
           where={"practice_id": shown_trends},

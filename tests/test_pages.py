@@ -179,7 +179,7 @@ def test_suppressed_practice_scorecard_withholds_its_rate_in_the_answer(pages):
 def test_policy_brief_pdf_fits_six_pages_with_its_text(pages, tmp_path):
     if pdf_step.find_browser() is None:
         pytest.skip("no Chromium installed (apt-get install chromium): no PDF is printed")
-    if not (shutil.which("pdftoppm") and shutil.which("pdftotext")):
+    if not all(shutil.which(tool) for tool in ("pdftoppm", "pdftotext", "pdfinfo")):
         pytest.skip("poppler-utils not installed (apt-get install poppler-utils)")
     out = pages["out"]
     brief = out / "policy_brief.pdf"
@@ -197,3 +197,13 @@ def test_policy_brief_pdf_fits_six_pages_with_its_text(pages, tmp_path):
     assert f"Page 1 of {len(pngs)}" in first
     assert "Scenario: Base case" in text.split("\f")[-2]  # the running footer, last page
     assert "Glossary" in text and "CHEERS 2022" in text
+    # the same page printed on A4 fits too
+    a4 = tmp_path / "a4.pdf"
+    pdf_step.print_pdf(out / "base/policy_brief/policy_brief.html", a4,
+                       browser=pdf_step.find_browser(), paper="A4")
+    info = subprocess.run(["pdfinfo", str(a4)], capture_output=True, text=True,
+                          check=True).stdout
+    assert "595.28 x 841.89" in info  # A4, in points
+    pages = int(next(line.split()[-1] for line in info.splitlines()
+                     if line.startswith("Pages:")))
+    assert 1 <= pages <= MAX_BRIEF_PAGES

@@ -183,7 +183,10 @@ def tornado_row(tornado: pd.DataFrame, *, horizon_years: int) -> AnswerRow:
                          "No single assumption moves the loss within its range.")
     top = tornado.iloc[0]
     name = str(top["parameter"])
-    text = (f"{parameter_label(name)}: the {horizon_years}-year loss is "
+    # the tornado's own label: a name such as "threshold" means the cap here
+    label = top["label"] if isinstance(top.get("label"), str) and top["label"] \
+        else parameter_label(name)
+    text = (f"{label}: the {horizon_years}-year loss is "
             f"{_usd(top['outcome_low'])} at {param_text(name, top['low'])} and "
             f"{_usd(top['outcome_high'])} at {param_text(name, top['high'])} (base case "
             f"{param_text(name, top['base'])}, {_usd(top['outcome_base'])}). It is the top "
