@@ -518,7 +518,8 @@ class ImpactResult:
             lines.append(
                 f"{pol.name}: practices lose ${row.loss_year1_usd:,.0f} of 3D revenue in year 1 "
                 f"({share} of their 3D revenue) and ${row.loss_horizon_usd:,.0f} over {h} "
-                f"year(s) ({disc}); {row.n_practices_losing} of {row.n_practices} practices "
+                f"year{'' if h == 1 else 's'} ({disc}); {row.n_practices_losing} of "
+                f"{row.n_practices} practices "
                 f"lose revenue, the most affected {worst} of its 3D revenue."
             )
         return "\n".join(lines)

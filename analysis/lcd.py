@@ -326,7 +326,7 @@ class ScreenResult:
         unscreened = int((~t["screened"]).sum())
         if unscreened:
             out.append(
-                f"{unscreened} of {len(t)} practice(s) not screened: no "
+                f"{unscreened} of {len(t)} practices not screened: no "
                 + _denominator_words(self.settings)
                 + " in the claims (only oncology encounters, or 3D lines without a "
                 "CT/MR study); their rate is not estimable."
@@ -398,7 +398,7 @@ class ScreenResult:
         if od.rejects(s.alpha):
             text = (f"{k['beyond_variation']} of {n} practices screened bill {what} beyond "
                     "the usual variation between practices (above the 99.8 % funnel limit "
-                    f"widened for overdispersion, phi = {od.phi:.1f}); "
+                    f"widened for overdispersion, φ = {od.phi:.1f}); "
                     f"{k['beyond_chance']} of {n} beyond chance alone ({test})")
         else:
             why = ("vary no more than chance would make them" if od.estimable

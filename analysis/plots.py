@@ -30,6 +30,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from analysis.errors import InputError
+from analysis.policy import POLICY_NAMES
 from analysis.rate_stats import funnel_limits
 
 if TYPE_CHECKING:
@@ -217,7 +218,12 @@ def _volume_label(result: ScreenResult) -> tuple[str, str]:
 
 
 def _finding(result: ScreenResult) -> str:
-    s = result.settings
+    """The title: the flagged tier first, as the screen's headline states it."""
+    s, k = result.settings, result.tiers
+    if result.overdispersion.rejects(s.alpha):
+        return (f"{result.n_flagged} of {result.n_screened} practices bill 3D above the "
+                f"{s.threshold:.0%} benchmark beyond the usual variation between practices; "
+                f"{k['beyond_chance']} beyond chance alone")
     return (
         f"{result.n_flagged} of {result.n_screened} practices bill 3D above the "
         f"{s.threshold:.0%} benchmark beyond chance"
@@ -402,7 +408,8 @@ def funnel_plot(
         subtitle=(
             "Funnel plot: one-sided exact binomial test, Benjamini–Hochberg; "
             "benchmark from Novitas LCD L35408 (retired 2023-09-28)"
-            + (f"; {n_hidden} practice(s) with small counts not shown" if n_hidden else "")
+            + (f"; {n_hidden} {'practice' if n_hidden == 1 else 'practices'} with small "
+               "counts not shown" if n_hidden else "")
             + unscreened
             + ("" if result.overdispersion.estimable else
                "; overdispersion not estimable, exact limits only")
@@ -559,6 +566,21 @@ def _usd(value: float, _pos: object = None) -> str:
     return f"${value:,.0f}"
 
 
+def _policy_name(name: str) -> str:
+    """A policy's name in a figure: its kind's name (:data:`analysis.policy.POLICY_NAMES`)."""
+    return POLICY_NAMES.get(str(name), str(name))
+
+
+def _lower_first(text: str) -> str:
+    """``text`` to follow a colon: its first letter lower-cased unless it begins an
+    acronym (``LCD-style cap`` stays)."""
+    return text if text[:2].isupper() else text[:1].lower() + text[1:]
+
+
+def _years(n: int) -> str:
+    return f"{n} year" if n == 1 else f"{n} years"
+
+
 def _pick_policy(result, policy: str | None) -> str:
     names = [p.name for p in result.policies]
     if policy is None:
@@ -586,7 +608,7 @@ def impact_by_year(result, policy: str | None = None) -> Figure:
     ax.bar(x - 0.2, t["revenue_without_usd"], width=0.4, color=COLORS["muted"],
            label="Without the policy (status quo)")
     ax.bar(x + 0.2, t["revenue_with_usd"], width=0.4, color=COLORS["primary"],
-           label=f"With {name}")
+           label=f"With the policy: {_policy_name(name)}")
     for xi, (w, loss) in enumerate(zip(t["revenue_without_usd"], t["loss_usd"], strict=True)):
         ax.annotate(f"-{_usd(loss)}", (xi + 0.2, w - loss), xytext=(0, 3),
                     textcoords="offset points", ha="center", fontsize=8)
@@ -596,7 +618,8 @@ def impact_by_year(result, policy: str | None = None) -> Figure:
     total = t["loss_usd"].sum()
     style_axes(
         ax, xlabel="Horizon year", ylabel="3D rendering revenue, all practices (USD)",
-        title=f"{name}: practices lose {_usd(total)} of 3D revenue over {len(t)} year(s)",
+        title=(f"{_policy_name(name)}: practices lose {_usd(total)} of 3D revenue over "
+               f"{_years(len(t))}"),
         subtitle=("Year 1 = the baseline claims annualized; undiscounted; non-compliant "
                   "lines excluded from both worlds"),
     )
@@ -618,7 +641,7 @@ def loss_distribution(result, policy: str | None = None, *, year: int = 1) -> Fi
     fig, ax = new_figure(width=7.0, height=4.6)
     if p.empty:
         style_axes(ax, xlabel="Practices", ylabel="Loss, share of the practice's 3D revenue (%)",
-                   title=f"{name}: no practice has 3D revenue in the claims",
+                   title=f"{_policy_name(name)}: no practice has 3D revenue in the claims",
                    subtitle="Loss shares are not estimable without 3D revenue")
         return fig
     x = np.arange(len(p))
@@ -634,7 +657,8 @@ def loss_distribution(result, policy: str | None = None, *, year: int = 1) -> Fi
     style_axes(
         ax, xlabel=f"Practices, ranked by loss share ({len(p)} with 3D revenue)",
         ylabel="Loss, share of the practice's 3D revenue (%)",
-        title=f"{name}: {half} of {len(p)} practices lose more than half of their 3D revenue",
+        title=(f"{_policy_name(name)}: {half} of {len(p)} practices lose more than half "
+               "of their 3D revenue"),
         subtitle=f"Year {year}; share of 3D revenue from all payers",
         percent_y=True,
     )
@@ -678,11 +702,13 @@ def tornado_plot(tornado, *, top: int = 10) -> Figure:
     ax.xaxis.set_major_formatter(FuncFormatter(_usd))
     metric = tornado["metric"].iloc[0] if "metric" in tornado else "outcome"
     policy = tornado["policy"].iloc[0] if "policy" in tornado else ""
-    lead = t["parameter"].iloc[-1] if len(t) else "no parameter"
+    lead = str((t["label"] if "label" in t else t["parameter"]).iloc[-1]) if len(t) \
+        else "No parameter"
     ax.grid(True, axis="x")
     style_axes(ax, xlabel=f"{_METRIC_LABELS.get(metric, metric)} over the horizon (USD)",
                ylabel="",
-               title=f"{policy}: {lead} moves the loss most",
+               title=f"{_policy_name(policy)}: {_lower_first(lead)} moves the loss most"
+               if policy else f"{lead} moves the loss most",
                subtitle=f"One-way sensitivity around the base case {_usd(base)}")
     legend_below(fig, ax)
     return fig
@@ -704,10 +730,10 @@ def psa_histogram(psa_result, *, metric: str = "loss_usd", bins: int = 50) -> Fi
     ax.xaxis.set_major_formatter(FuncFormatter(_usd))
     style_axes(ax, xlabel=f"{_METRIC_LABELS.get(metric, metric)} over the horizon (USD)",
                ylabel="Number of draws",
-               title=(f"{psa_result.policy.name}: {psa_result.level:.0%} of draws between "
-                      f"{_usd(lo)} and {_usd(hi)}"),
-               subtitle="Probabilistic sensitivity analysis; distributions in "
-                        "impact_assumptions.csv")
+               title=(f"{_policy_name(psa_result.policy.name)}: {psa_result.level:.0%} of "
+                      f"draws between {_usd(lo)} and {_usd(hi)}"),
+               subtitle="Probabilistic sensitivity analysis; distributions fitted to the "
+                        "ranges of the assumption table")
     legend_below(fig, ax)
     return fig
 
@@ -758,12 +784,12 @@ def policy_comparison(result, psa_results=None) -> Figure:
                        zip(s["policy"], s["loss_horizon_usd"], strict=True)])
         ax.errorbar((lo + hi) / 2, y, xerr=(hi - lo) / 2, fmt="none",
                     ecolor=COLORS["reference"], capsize=4, label="PSA 95 % interval")
-    ax.set_yticks(y, list(s["policy"]))
+    ax.set_yticks(y, [textwrap.fill(_policy_name(n), 24) for n in s["policy"]])
     ax.xaxis.set_major_formatter(FuncFormatter(_usd))
     horizon = result.assumptions.horizon_years
     worst = s.loc[s["loss_horizon_usd"].idxmax(), "policy"] if len(s) else ""
-    style_axes(ax, xlabel=f"3D revenue lost by all practices over {horizon} year(s) (USD)",
-               ylabel="", title=f"{worst} costs practices the most",
+    style_axes(ax, xlabel=f"3D revenue lost by all practices over {_years(horizon)} (USD)",
+               ylabel="", title=f"{_policy_name(worst)} costs practices the most",
                subtitle="Undiscounted; each alternative applied to the same payers")
     ax.grid(True, axis="x")
     legend_below(fig, ax)

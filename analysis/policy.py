@@ -70,6 +70,7 @@ __all__ = [
     "GROUPS",
     "PER_CODE_COLUMNS",
     "POLICY_KINDS",
+    "POLICY_NAMES",
     "Policy",
     "as_date",
     "full_bundling",
@@ -85,6 +86,14 @@ __all__ = [
 #: Revenue groups of the summary: oncology, indicated non-oncology, other.
 GROUPS: tuple[str, str, str] = ("onc", "ind", "oth")
 POLICY_KINDS: tuple[str, ...] = ("status_quo", "full_bundling", "lcd_cap", "medical_necessity")
+#: The name of each kind as a committee reads it, in tables, figures and text (the
+#: label table of the reports, :mod:`analysis.report.labels`, takes it from here).
+POLICY_NAMES: dict[str, str] = {
+    "status_quo": "No change (status quo)",
+    "full_bundling": "Full bundling (BCBS NC, 2024)",
+    "lcd_cap": "Cap at the LCD benchmark",
+    "medical_necessity": "Medical necessity only",
+}
 #: The policies compared with the status quo.
 ALTERNATIVES: tuple[str, ...] = POLICY_KINDS[1:]
 #: The summary's per-code 3D dollars and units, which bundling a single code reads.

@@ -1,15 +1,5 @@
 # %% [markdown]
 # # 3D rendering against the LCD benchmark: the full screen
-#
-# **Question.** Which practices bill 3D rendering (CPT 76376/76377) on more than the
-# benchmark share of their CT and MR imaging, once chance, volume and the
-# cancer-evaluation exception are taken into account?
-#
-# **The benchmark and its status.** Novitas LCD L35408 "3D Interpretation and Reporting
-# of Imaging Studies" (effective 2015-10-01, **retired 2023-09-28**) said that Medicare
-# expected no more than 20 percent of a practice's CT and MR imaging to be submitted
-# with 3D rendering, with cancer evaluation allowed to exceed it. The LCD is retired:
-# the benchmark test below is a *benchmark drawn from a retired LCD*, not an active rule.
 
 # %% tags=["parameters"]
 scenario_name: str = "adhoc"  # scenario label (rad3d report sets it from the scenario file)
@@ -34,35 +24,70 @@ periods: list[str] = []  # periods screened, e.g. ["2024"]; empty means all
 from analysis import lcd, plots, report
 
 rpt = report.ReportWriter(output_dir, notebook="lcd_screen", scenario=scenario_name,
-                          min_cell_count=min_cell_count, internal=internal,
-                          labels=report.column_labels(basis=basis))
+                          scenario_title=scenario_title, min_cell_count=min_cell_count,
+                          internal=internal, labels=report.column_labels(basis=basis))
 inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days)
 summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
+screen_options = report.screen_options(globals())
+result = rpt.plan.screen_view(lcd.screen(summary, quarterly=quarterly, **screen_options))
+variants = report.screen_variants(summary, quarterly=quarterly, **screen_options)
+shown_trends = [p for p in report.flagged_practices(result) if not rpt.plan.hides(p)][:6]
+
+# %%
+rpt.answer(report.screen_answer(result, variants, plan=rpt.plan))
+
+# %% [markdown]
+# **Question.** Which practices bill 3D rendering (CPT 76376/76377) on more than the
+# benchmark share of their CT and MR imaging, once chance, volume and the
+# cancer-evaluation exception are taken into account?
+#
+# **The benchmark and its status.** Novitas LCD L35408 "3D Interpretation and Reporting
+# of Imaging Studies" (effective 2015-10-01, **retired 2023-09-28**) said that Medicare
+# expected no more than 20 percent of a practice's CT and MR imaging to be submitted
+# with 3D rendering, with cancer evaluation allowed to exceed it. The LCD is retired:
+# the test below is a *benchmark drawn from a retired LCD*, not an active rule. The
+# sections below give the method and the tables; the glossary at the end explains the
+# statistical terms.
+#
+# ## Key numbers
+
+# %%
+rpt.headline("n_practices_screened", result.n_screened, label="Practices screened")
+rpt.headline("n_practices_above_threshold", int(variants.loc[0, "n_practices_above_threshold"]),
+             label=f"Practices with a rate above {threshold:.0%}")
+rpt.headline("n_practices_flagged", result.n_flagged,
+             label=f"Practices flagged: {result.flag_label}")
+rpt.headline("n_practices_beyond_chance", result.tiers["beyond_chance"],
+             label=f"Practices beyond chance alone (exact test, BH q < {alpha:g})")
+rpt.headline("n_practices_flagged_without_exemption", int(variants.loc[1, "n_practices_flagged"]),
+             label="Flagged without the oncology exemption")
+rpt.headline("n_practices_flagged_services_basis", int(variants.loc[2, "n_practices_flagged"]),
+             label="Flagged on the services basis")
+rpt.headline("overdispersion_phi", result.overdispersion.phi, label="Overdispersion φ")
+rpt.show_headlines()
 
 # %% [markdown]
 # ## Scenario and data
 # The scenario's key assumptions and what it changes from the defaults; the screen's
 # settings; the claims read, validated, linked into CT/MR encounters and summarized per
-# practice once for the whole report run (`rad3d report`).
+# practice once for the whole report run.
 
 # %%
 report.show_scenario_section(rpt, globals(), inputs=inputs,
                              key=("threshold", "basis", "exempt_oncology", "alpha"))
-screen_options = report.screen_options(globals())
-settings = lcd.ScreenSettings(**screen_options)
-rpt.table("settings", report.settings_frame(settings.to_dict()), caption="Screen settings")
+rpt.table("settings", report.settings_frame(lcd.ScreenSettings(**screen_options).to_dict()),
+          caption="Screen settings")
 
 # %% [markdown]
 # ## The screen
-# One row per practice: its CT/MR encounters (`n_ct_mr`; services on the services basis,
-# as the column `unit` says), those with 3D rendering (`n_3d`), the rate with its
-# exact interval, the Benjamini–Hochberg q-value of the one-sided exact binomial test
-# against the benchmark and the flag, and the empirical-Bayes shrunken rate. p-values,
-# the probability of exceeding the benchmark, peer percentiles (among the practices
-# shown) and the excess over the benchmark are in the full table (CSV and Excel).
+# One row per practice: its CT/MR encounters (services on the services basis), those
+# with 3D rendering, the rate with its exact interval, the Benjamini–Hochberg q-value of
+# the one-sided exact binomial test against the benchmark, the flag, and the
+# empirical-Bayes shrunken rate. p-values, the probability of exceeding the benchmark,
+# peer percentiles (among the practices shown) and the excess over the benchmark are in
+# the full table (CSV and Excel).
 
 # %%
-result = rpt.plan.screen_view(lcd.screen(summary, quarterly=quarterly, **screen_options))
 rpt.note(result.headline)
 for line in result.not_estimable:
     rpt.note(line)
@@ -86,10 +111,10 @@ rpt.figure("rates", plots.rate_distribution(rpt.plan.shown_screen(result)),
 # Practices above the benchmark by their raw rate, those beyond chance (exact test with
 # false-discovery-rate control) and those flagged (beyond the usual variation between
 # practices when they vary beyond chance), with and without the oncology exemption, and
-# on the services basis (3D units per CT/MR unit, the only basis the Medicare PUF allows).
+# on the services basis (3D units per CT/MR unit, the only basis the Medicare public
+# file allows).
 
 # %%
-variants = report.screen_variants(summary, quarterly=quarterly, **screen_options)
 rpt.table("variants", variants, caption="The screen under its variants",
           columns=["variant", "n_practices_screened", "n_practices_above_threshold",
                    "n_practices_beyond_chance", "n_practices_flagged", "flagged"])
@@ -103,20 +128,22 @@ rpt.table("variants", variants, caption="The screen under its variants",
 rpt.table("agreement", result.agreement, caption="Combinations of flags among practices screened")
 rpt.table("disagreements", result.disagreements, caption="Practices whose flags disagree",
           columns=["practice_id", "rate", "q_value", "percentile", "prob_above", "flag_exact",
-                   "flag_percentile", "flag_shrinkage"])
+                   "flag_percentile", "flag_shrinkage"],
+          empty="The exact, percentile and shrinkage screens agree on every practice.")
 
 # %% [markdown]
 # ## Trends
 
 # %%
-shown_trends = report.flagged_practices(result, limit=6)
-all_shown = len(shown_trends) == result.n_flagged
-rpt.note(f"Quarterly rates of {'the' if all_shown else len(shown_trends)}"
-         f"{'' if all_shown else ' of the'} {result.n_flagged} flagged practices (most "
-         "significant first); every practice and quarter is in `tables/trend.csv`.")
-rpt.table("trend", result.trend, caption="Rate per practice and quarter", max_rows=24,
+rpt.note(("Quarterly rates of the flagged practices, most significant first"
+          + ("" if len(shown_trends) == result.n_flagged else
+             f" ({len(shown_trends)} of the {result.n_flagged} shown)")
+          + ". Every practice and quarter is in tables/trend.csv.") if shown_trends else
+         "No flagged practice to show; every practice and quarter is in tables/trend.csv.")
+rpt.table("trend", result.trend, caption="Rate per flagged practice and quarter",
+          where={"practice_id": shown_trends},
           columns=["practice_id", "period", "n_ct_mr", "n_3d", "rate", "ci_low", "ci_high",
-                   "above_exact_998"])
+                   "above_exact_998"], show=bool(shown_trends))
 for practice in shown_trends:
     rpt.trend(f"trend_{practice}", result, practice,
               caption=f"Quarterly 3D rate of practice {practice}.")
@@ -125,24 +152,11 @@ for practice in shown_trends:
 # ## Definitions
 
 # %%
-rpt.preformatted(result.lcd_status)
-rpt.preformatted(result.definitions)
+rpt.definitions(report.screen_definitions(result))
 
 # %% [markdown]
-# ## Headline numbers
+# ## Glossary
 
 # %%
-rpt.headline("n_practices_screened", result.n_screened, label="Practices screened")
-rpt.headline("n_practices_above_threshold", int(variants.loc[0, "n_practices_above_threshold"]),
-             label=f"Practices with a rate above {threshold:.0%}")
-rpt.headline("n_practices_flagged", result.n_flagged,
-             label=f"Practices flagged: {result.flag_label}")
-rpt.headline("n_practices_beyond_chance", result.tiers["beyond_chance"],
-             label="Practices beyond chance alone (exact test, BH q < alpha)")
-rpt.headline("n_practices_flagged_without_exemption", int(variants.loc[1, "n_practices_flagged"]),
-             label="Flagged without the oncology exemption")
-rpt.headline("n_practices_flagged_services_basis", int(variants.loc[2, "n_practices_flagged"]),
-             label="Flagged on the services basis")
-rpt.headline("overdispersion_phi", result.overdispersion.phi, label="Overdispersion phi")
-rpt.show_headlines()
+rpt.glossary()
 rpt.finish()

@@ -1,23 +1,5 @@
 # %% [markdown]
 # # Medicare public data: 3D rendering against CT/MR volume, provider by provider
-#
-# **Question.** Using only public CMS data, which rendering providers bill 3D rendering
-# (CPT 76376/76377) on more than the benchmark share of their CT and MR services, and
-# what does Medicare's 3D volume imply for a commercial payer's exposure to a bundling
-# policy such as BCBS NC's (2024)?
-#
-# **Data.** CMS "Medicare Physician & Other Practitioners — by Provider and Service"
-# (one row per rendering NPI × HCPCS code × place of service, ≈ 9.7 million rows a year)
-# and "— by Geography and Service" (state and national totals). Without a file path the
-# bundled *synthetic* sample in the real layout is used — its numbers describe no real
-# provider.
-#
-# **The benchmark and its status.** Novitas LCD L35408 (effective 2015-10-01,
-# **retired 2023-09-28**) expected no more than 20 % of a practice's CT and MR imaging to
-# be submitted with 3D rendering. The 20 % test here is a benchmark drawn from a retired
-# LCD, not an active coverage rule. The public file has no patients or encounters, so the
-# rate is on the **services basis**: 3D services ÷ CT/MR services, with no oncology
-# exemption possible (units carry no diagnosis).
 
 # %% tags=["parameters"]
 scenario_name: str = "adhoc"  # scenario label (rad3d report sets it from the scenario file)
@@ -56,18 +38,11 @@ import numpy as np
 from analysis import plots, puf, report
 
 rpt = report.ReportWriter(output_dir, notebook="medicare_benchmark", scenario=scenario_name,
-                          min_cell_count=min_cell_count, internal=internal,
-                          labels=report.column_labels(basis="services"))
-rpt.callout(report.puf_data_statement(puf_file or puf.sample_paths()["provider"]),
-            title="Data.")
-
-# %% [markdown]
-# ## Scenario
-# The scenario's key assumptions and what it changes from the defaults; the settings
-# built from the parameters: how much a suppressed row may hide, and the ratios that
-# scale Medicare volume to the commercial payer.
-
-# %%
+                          scenario_title=scenario_title, min_cell_count=min_cell_count,
+                          internal=internal, labels=report.column_labels(basis="services"))
+provider_file = puf_file or puf.sample_paths()["provider"]
+rpt.state_data(report.puf_data_statement(provider_file),
+               short=report.puf_data_label(provider_file))
 bounds = puf.SuppressionBounds(services_per_beneficiary=services_per_beneficiary,
                                places=bound_places)
 assumptions = puf.ExposureAssumptions(
@@ -81,20 +56,6 @@ assumptions = puf.ExposureAssumptions(
     commercial_multiplier_low=commercial_multiplier_low,
     commercial_multiplier_high=commercial_multiplier_high,
 )
-report.show_scenario_section(
-    rpt, globals(), key=("threshold", "commercial_multiplier", "commercial_to_medicare_volume",
-                         "bcbs_share_of_commercial", "states", "data_year"))
-rpt.table("settings", report.settings_frame({**bounds.to_dict(), **assumptions.to_dict(),
-                                             "threshold": threshold, "alpha": alpha}),
-          caption="Settings of this run")
-
-# %% [markdown]
-# ## Data
-# The provider file is streamed in blocks; only CT/MR and 3D rows of the states needed
-# are kept. Every row read is accounted for: kept, out of scope (another code or state),
-# or quarantined with a reason.
-
-# %%
 run = puf.medicare_benchmark(
     puf_file or None,
     states=states or None,
@@ -111,25 +72,91 @@ run = puf.medicare_benchmark(
     n_draws=n_draws,
     rng=np.random.default_rng(seed),
 )
+
+# %%
+rpt.answer(report.medicare_answer(run, assumptions, threshold=threshold, alpha=alpha))
+
+# %% [markdown]
+# **Question.** Using only public CMS data, which rendering providers bill 3D rendering
+# (CPT 76376/76377) on more than the benchmark share of their CT and MR services, and
+# what does Medicare's 3D volume imply for a commercial payer's exposure to a bundling
+# policy such as BCBS NC's (2024)?
+#
+# **Data.** CMS "Medicare Physician & Other Practitioners — by Provider and Service"
+# (one row per rendering NPI × HCPCS code × place of service, ≈ 9.7 million rows a year)
+# and "— by Geography and Service" (state and national totals). Without a file the
+# bundled *synthetic* sample in the real layout is used — its numbers describe no real
+# provider.
+#
+# **The benchmark and its status.** Novitas LCD L35408 (effective 2015-10-01,
+# **retired 2023-09-28**) expected no more than 20 % of a practice's CT and MR imaging to
+# be submitted with 3D rendering. The 20 % test here is a benchmark drawn from a retired
+# LCD, not an active coverage rule. The public file has no patients or encounters, so the
+# rate is on the **services basis**: 3D services ÷ CT/MR services, with no oncology
+# exemption possible (units carry no diagnosis). The glossary at the end explains the
+# statistical terms.
+#
+# ## Key numbers
+
+# %%
+dollars = run.exposure.table.set_index("quantity").loc["payer_3d_allowed_usd"]
+rpt.headline("n_providers_screened", int(run.screen.table["screened"].sum()),
+             label="Providers or practices screened")
+rpt.headline("n_providers_flagged", int(run.screen.table["flag"].sum()),
+             label=f"Flagged (exact test, BH q < {alpha:g}), visible rows")
+rpt.headline("n_providers_flagged_robust",
+             int((run.screen.table["flag"] & run.screen.table["robust"]).sum()),
+             label="Flags robust to the rows CMS leaves out")
+rpt.headline("payer_3d_allowed_usd", round(float(dollars["point"])), unit="usd",
+             label=f"{assumptions.payer} 3D allowed dollars a year in {exposure_state} "
+                   "(estimate)",
+             note=f"95% interval ${dollars['low']:,.0f} to ${dollars['high']:,.0f}; "
+                  "public data")
+rpt.show_headlines()
+
+# %% [markdown]
+# ## Scenario
+# The scenario's key assumptions and what it changes from the defaults; the settings
+# built from the parameters: how much a suppressed row may hide, and the ratios that
+# scale Medicare volume to the commercial payer.
+
+# %%
+report.show_scenario_section(
+    rpt, globals(), key=("threshold", "commercial_multiplier", "commercial_to_medicare_volume",
+                         "bcbs_share_of_commercial", "states", "data_year"))
+rpt.table("settings", report.settings_frame({**bounds.to_dict(), **assumptions.to_dict(),
+                                             "threshold": threshold, "alpha": alpha}),
+          caption="Settings of this run")
+
+# %% [markdown]
+# ## Data
+# The provider file is streamed in blocks; only CT/MR and 3D rows of the states needed
+# are kept. Every row read is accounted for: kept, out of scope (another code or state),
+# or quarantined with a reason.
+
+# %%
 rpt.note(f"Layout of the file: {run.read.layout}; providers "
          f"screened in: {', '.join(run.screen_states) if run.screen_states else 'all states'}.")
 rpt.table("read_reconciliation", run.read.summary, caption="Rows read and where they went",
           count_columns=[])
-rpt.table("rollup", run.rollup.summary, caption=f"Roll-up to practices ({run.rollup.rollup})",
+rpt.table("rollup", run.rollup.summary,
+          caption=f"Roll-up to practices ({report.value_label('rollup', run.rollup.rollup)})",
           count_columns=[])
 rpt.table("unmatched_npis", run.rollup.unmatched,
           caption="NPIs without a practice in the crosswalk (kept as their own practice)",
-          max_rows=20)
+          max_rows=20,
+          empty="Every rendering NPI has its practice (each NPI is its own practice when no "
+                "crosswalk is given).")
 
 # %% [markdown]
 # ## The screen, with the file's suppression made explicit
 # CMS drops every provider row from 10 or fewer beneficiaries. For each provider, every
 # 3D or CT/MR code without a visible row at a place of service where the provider has
-# rows may hide up to 10 beneficiaries × `services_per_beneficiary` services. Hidden 3D
-# services can only raise the rate (upper bound); hidden CT/MR services can only lower it
-# (lower bound). The screen (one-sided exact binomial test, Benjamini–Hochberg q-values)
-# is run at the visible counts and at both bounds; a flag is **robust** when it holds at
-# both.
+# rows may hide up to 10 beneficiaries times the assumed services per beneficiary.
+# Hidden 3D services can only raise the rate (upper bound); hidden CT/MR services can
+# only lower it (lower bound). The screen (one-sided exact binomial test,
+# Benjamini–Hochberg q-values) is run at the visible counts and at both bounds; a flag
+# is **robust** when it holds at both.
 
 # %%
 rpt.note(run.screen.headline)
@@ -159,7 +186,10 @@ rpt.table("services_per_beneficiary_3d",
           .groupby("cpt_code")["services_per_beneficiary"]
           .describe(percentiles=[0.5, 0.9, 0.99]).reset_index()
           .rename(columns={"count": "n_rows"}),
-          caption="Services per beneficiary in visible 3D rows", count_columns=[])
+          caption="Services per beneficiary in visible 3D rows", count_columns=[],
+          labels={"n_rows": "Rows", "mean": "Mean", "std": "Standard deviation",
+                  "min": "Smallest", "50%": "Median", "90%": "90th percentile",
+                  "99%": "99th percentile", "max": "Largest"})
 
 # %% [markdown]
 # ## Consistency of the two files
@@ -185,12 +215,18 @@ else:
 # by three adjustable ratios: commercial-to-Medicare 3D volume, the payer's share of
 # commercial volume, and the commercial price multiplier. Uncertainty: the ratios are
 # drawn together (lognormal ratios, beta share; ranges read as 95 % intervals) with the
-# probabilistic-sensitivity sampler of `analysis.uncertainty`.
+# sampler of the probabilistic sensitivity analysis.
 
 # %%
 rpt.note(run.exposure.label)
-rpt.table("exposure", run.exposure.table, caption="Medicare data and payer estimates "
-          "(point = central assumptions; low/high = 95 % interval)", count_columns=[])
+rpt.table("exposure", run.exposure.table.set_index("quantity").T.rename_axis("estimate")
+          .reset_index(), count_columns=[],
+          caption="Medicare data and payer estimates, a year (central assumptions, mean of the "
+                  "draws, and the ends of the 95% interval)",
+          labels={"estimate": "Estimate", "medicare_3d_services": "Medicare 3D services",
+                  "medicare_3d_allowed_usd": "Medicare 3D allowed ($)",
+                  "payer_3d_services": "Payer 3D services",
+                  "payer_3d_allowed_usd": "Payer 3D allowed ($)"})
 if run.exposure.convergence is not None:
     rpt.figure("exposure_convergence", plots.convergence_plot(run.exposure.convergence),
                caption="Running mean and 95 % interval of the payer's 3D allowed dollars")
@@ -199,24 +235,13 @@ if run.exposure.convergence is not None:
 # ## Definitions
 
 # %%
-rpt.preformatted(run.screen.observed.lcd_status)
-rpt.preformatted(run.screen.observed.definitions)
-rpt.preformatted(puf.DEFINITIONS)
+rpt.definitions(report.screen_definitions(run.screen.observed)
+                + report.puf_definitions(max_hidden_beneficiaries=bounds.max_hidden_beneficiaries,
+                                         services_per_beneficiary=services_per_beneficiary))
 
 # %% [markdown]
-# ## Headline numbers
+# ## Glossary
 
 # %%
-dollars = run.exposure.table.set_index("quantity").loc["payer_3d_allowed_usd"]
-rpt.headline("n_providers_screened", int(run.screen.table["screened"].sum()),
-             label="Providers or practices screened")
-rpt.headline("n_providers_flagged", int(run.screen.table["flag"].sum()),
-             label="Flagged (exact test, BH q < alpha), visible rows")
-rpt.headline("n_providers_flagged_robust",
-             int((run.screen.table["flag"] & run.screen.table["robust"]).sum()),
-             label="Flags robust to suppressed rows")
-rpt.headline("payer_3d_allowed_usd", round(float(dollars["point"])), unit="USD",
-             label=f"{assumptions.payer} 3D allowed dollars in {exposure_state} (estimate)",
-             note=f"95 % interval {dollars['low']:,.0f} to {dollars['high']:,.0f}; public data")
-rpt.show_headlines()
+rpt.glossary(["tiers", "bh-q", "funnel", "phi", "tau2", "shrinkage", "psa"])
 rpt.finish()

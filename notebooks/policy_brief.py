@@ -1,16 +1,5 @@
 # %% [markdown]
 # # 3D rendering (CPT 76376/76377): policy brief for the committee
-#
-# **What is decided.** Blue Cross Blue Shield of North Carolina announced in 2024 that
-# 3D rendering (CPT 76376 and 76377) is "integral to the primary service" and no longer
-# paid separately. This brief estimates what that costs radiology practices, per year
-# and in total, with its uncertainty; who loses most; how practices' 3D billing compares
-# with the 20 % benchmark of the retired Medicare LCD; and what the alternatives would
-# cost.
-#
-# **About the 20 % benchmark.** It comes from Novitas LCD L35408, effective 2015-10-01
-# and **retired 2023-09-28**. It is used here as a benchmark drawn from a retired LCD,
-# not as an active coverage rule.
 
 # %% tags=["parameters"]
 scenario_name: str = "adhoc"  # scenario label (rad3d report sets it from the scenario file)
@@ -29,11 +18,11 @@ headline_policy: str = "full_bundling"  # policy of the headline numbers: BCBS N
 policy_payers: list[str] = ["BCBSNC"]  # payers applying the policy [V for BCBS NC; A for the alternatives]
 effective_date: str = "2025-01-01"  # first day the policy is in force [A: not published]
 scope_share: float = 1.0  # share of the payer business in scope [A: product scope not published]
-cap_threshold: float = 0.20  # lcd_cap policy: paid share of non-oncology CT/MR encounters (retired LCD L35408)
+cap_threshold: float = 0.20  # cap policy: paid share of non-oncology CT/MR encounters (retired LCD L35408)
 commercial_multiplier: float = 1.8  # commercial price per Medicare PFS price [S: 1.2 to 2.5, Urban Institute, FAIR Health]
 medicaid_multiplier: float = 0.75  # Medicaid price per Medicare PFS price [A: 0.6 to 0.9]
 self_pay_multiplier: float = 1.0  # self-pay collections per Medicare PFS price [A: 0.5 to 1.8]
-payer_cost_share: float = 0.8  # payer share of the allowed amount where paid_usd is missing [A: 0.6 to 0.95]
+payer_cost_share: float = 0.8  # payer share of the allowed amount where the paid amount is missing [A: 0.6 to 0.95]
 volume_growth: float = 0.0  # annual growth of 3D and CT/MR volume after year 1 [A: -5% to +5%]
 fee_update: float = 0.0  # annual change of 3D prices after the last known fee schedule (2026), after year 1 with prices "baseline" [S: -3% to +3.3%]
 prices: str = "fee_schedule"  # horizon prices: fee_schedule (each year at its own Medicare fee schedule) or baseline (the baseline's, moved by fee_update from year 2)
@@ -57,7 +46,8 @@ import numpy as np
 from analysis import impact, lcd, plots, report, uncertainty
 
 rpt = report.ReportWriter(output_dir, notebook="policy_brief", scenario=scenario_name,
-                          min_cell_count=min_cell_count, internal=internal,
+                          scenario_title=scenario_title, min_cell_count=min_cell_count,
+                          internal=internal,
                           labels=report.column_labels(horizon_years=horizon_years,
                                                       basis=basis))
 assumptions, compared, headline = report.impact_setup(globals())
@@ -66,26 +56,55 @@ rng = np.random.default_rng(seed)
 inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days,
                             policy_payers=policy_payers)
 summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
-
-# %% [markdown]
-# ## Scenario and data
-
-# %%
-report.show_scenario_section(rpt, globals(), inputs=inputs)
-
-# %% [markdown]
-# ## Headline: the revenue impact of the policy
-
-# %%
 result = impact.impact(quarterly, compared, assumptions=assumptions)
 sim = uncertainty.psa(quarterly, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
+conv = sim.convergence()
+screen = lcd.screen(summary, quarterly=quarterly, **screen_options)
+variants = report.screen_variants(summary, quarterly=quarterly, **screen_options)
+tornado = uncertainty.one_way(quarterly, headline, assumptions=assumptions)
+
+# %%
+rpt.answer(report.brief_answer(result, sim, screen, tornado, policy=headline_policy,
+                               plan=rpt.plan, converged=conv.converged))
+
+# %% [markdown]
+# **What is decided.** Blue Cross Blue Shield of North Carolina announced in 2024 that
+# 3D rendering (CPT 76376 and 76377) is "integral to the primary service" and no longer
+# paid separately. This brief estimates what that costs radiology practices, per year
+# and in total, with its uncertainty; who loses most; how practices' 3D billing compares
+# with the 20 % benchmark of the retired Medicare LCD (Novitas L35408, effective
+# 2015-10-01, **retired 2023-09-28**: a benchmark, not an active coverage rule); and
+# what the alternatives would cost. The sections below give the numbers behind the
+# answer; the glossary at the end explains the statistical terms.
+#
+# ## Key numbers
+
+# %%
 row = report.record_loss_headlines(rpt, result, sim, policy=headline_policy,
-                                  horizon_years=horizon_years)
+                                   horizon_years=horizon_years)
 rpt.headline("loss_per_practice_year1_usd", row["loss_year1_usd"] / row["n_practices"],
              label="Average loss per practice, year 1", unit="usd")
 rpt.headline("n_practices_losing", int(row["n_practices_losing"]), label="Practices losing revenue")
-rpt.show_headlines(caption=f"Headline: {headline.description}")
-rpt.note(f"{result.headline(policy=headline_policy)} {result.base['annualization']}")
+rpt.headline("n_practices_above_threshold", int(variants.loc[0, "n_practices_above_threshold"]),
+             label=f"Practices with a rate above {threshold:.0%}")
+rpt.headline("n_practices_flagged", screen.n_flagged, label=f"Flagged: {screen.flag_label}")
+rpt.headline("n_practices_flagged_without_exemption", int(variants.loc[1, "n_practices_flagged"]),
+             label="Flagged without the oncology exemption")
+rpt.show_headlines(caption=f"Key numbers: {report.policy_label(headline_policy)}")
+
+# %% [markdown]
+# ## Scenario and data
+# The data statement is in the answer above; the claims read and linked are tabled in
+# the LCD-screen and revenue-impact reports.
+
+# %%
+report.show_scenario_section(rpt, globals())
+
+# %% [markdown]
+# ## What the policy costs, year by year
+
+# %%
+rpt.note(result.base["annualization"])
 rpt.table("totals_by_year", report.impact_years(result, policy=headline_policy),
           caption="Per year, all practices",
           columns=["year", "year_start", "revenue_without_usd", "revenue_with_usd", "loss_usd",
@@ -107,30 +126,22 @@ rpt.table("top_losers", losers.drop(columns=["renderings_unpaid"]),
                   f"{horizon_years}-year horizon (year-1 columns: the first year only)",
           columns=["practice_id", "loss_year1_usd", "loss_share_year1", "loss_horizon_usd",
                    "revenue_without_horizon_usd"])
-rpt.figure("loss_distribution", plots.loss_distribution(result, headline_policy),
-           caption="Loss per practice as a share of its 3D revenue, year 1")
 
 # %% [markdown]
-# ## The LCD picture
+# ## Who is flagged against the LCD benchmark
 # How many practices bill 3D on more than the benchmark share of their CT/MR encounters,
-# and whether that survives chance (exact test with false-discovery-rate control) and
-# the cancer-evaluation exception.
+# whether that survives chance (exact test with false-discovery-rate control) and the
+# usual variation between practices, and the cancer-evaluation exception.
 
 # %%
-screen = lcd.screen(summary, quarterly=quarterly, **screen_options)
-variants = report.screen_variants(summary, quarterly=quarterly, **screen_options)
 rpt.note(f"{int(variants.loc[0, 'n_practices_above_threshold'])} of {screen.n_screened} "
          f"practices have a raw rate above {threshold:.0%}; {screen.headline}")
 for line in screen.not_estimable:
     rpt.note(line)
 rpt.table("lcd_variants", variants, caption="Practices above the benchmark, and flagged",
-          columns=["variant", "n_practices_above_threshold", "n_practices_flagged", "flagged"])
+          columns=["variant", "n_practices_above_threshold", "n_practices_beyond_chance",
+                   "n_practices_flagged", "flagged"])
 rpt.funnel("funnel", screen, caption="Funnel plot against the benchmark.")
-rpt.headline("n_practices_above_threshold", int(variants.loc[0, "n_practices_above_threshold"]),
-             label=f"Practices with a rate above {threshold:.0%}")
-rpt.headline("n_practices_flagged", screen.n_flagged, label="Flagged beyond chance")
-rpt.headline("n_practices_flagged_without_exemption", int(variants.loc[1, "n_practices_flagged"]),
-             label="Flagged without the oncology exemption")
 
 # %% [markdown]
 # ## The alternatives compared
@@ -144,10 +155,13 @@ rpt.figure("policies", plots.policy_comparison(result, [sim]),
 
 # %% [markdown]
 # ## Uncertainty
-# The PSA interval above; the parameters that move the result most (one-way):
+# The PSA interval of the answer, and the assumptions that move the loss most, each
+# alone between its low and high value (one-way sensitivity):
 
 # %%
-tornado = uncertainty.one_way(quarterly, headline, assumptions=assumptions)
+if not conv.converged:
+    rpt.note(f"The PSA interval has not settled at {sim.n_draws:,} draws ({conv!r}); its "
+             "ends are approximate.")
 rpt.table("tornado", tornado.head(6), caption="Largest one-way swings of the horizon loss",
           columns=["label", "low", "high", "outcome_low", "outcome_high", "swing"])
 rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
@@ -158,7 +172,7 @@ rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
 # assumption exposed as a parameter (change it in a scenario file).
 
 # %%
-assumption_table = result.assumption_table()
+assumption_table = report.assumption_view(result)
 rpt.table("assumptions", assumption_table, caption="Assumptions and sources",
           columns=["label", "value", "low", "high", "source"])
 
@@ -166,9 +180,9 @@ rpt.table("assumptions", assumption_table, caption="Assumptions and sources",
 # ## Limitations
 
 # %%
-ranges = assumption_table.set_index("parameter")
+ranges = result.assumption_table().set_index("parameter")
 rpt.note(
-    f"- **Data.** {report.data_statement(inputs, min_cell_count=min_cell_count)}\n"
+    "- **Data.** See the answer at the top.\n"
     f"- **Policy facts not published.** BCBS NC's effective date and product scope were "
     f"not found; both are parameters (here {effective_date} and "
     f"{scope_share:.0%} of its business).\n"
@@ -181,8 +195,8 @@ rpt.note(
     f"{stop_share:.0%} of them), or shift coding; only the former is modelled.\n"
     "- **The LCD benchmark is retired** and was a Medicare rule for one contractor; it is "
     "a reference point for commercial claims, not a standard they were bound by.\n"
-    "- **Services basis.** The Medicare PUF counts services, not encounters, and cannot "
-    "apply the cancer exception; its screen is an approximation.\n"
+    "- **Services basis.** The Medicare public file counts services, not encounters, and "
+    "cannot apply the cancer exception; its screen is an approximation.\n"
     f"- **Privacy.** Counts of 1 to {min_cell_count - 1}, and table cells and figure "
     "points that would reveal them, are suppressed."
 )
@@ -197,4 +211,10 @@ rpt.table("cheers_2022", report.cheers_appendix(result, screen=screen, psa=sim,
                                                 n_practices=len(inputs.practices),
                                                 periods=sorted(summary["period"].unique())),
           caption="CHEERS 2022 items and where they are addressed")
+
+# %% [markdown]
+# ## Glossary
+
+# %%
+rpt.glossary()
 rpt.finish()

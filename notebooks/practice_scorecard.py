@@ -1,13 +1,5 @@
 # %% [markdown]
 # # Practice scorecard: 3D rendering (CPT 76376/76377)
-#
-# In the spirit of CMS comparative billing reports: one practice's 3D rendering rate
-# against the benchmark and its peers, its trend, the screens that flag it, compliance
-# findings on its 3D lines, and the dollars at stake under each payment policy. Peers
-# are shown without their identities.
-#
-# The 20 % benchmark is drawn from Novitas LCD L35408, **retired** on 2023-09-28
-# (effective 2015-10-01): a reference point, not an active rule.
 
 # %% tags=["parameters"]
 practice_id: str = ""  # the practice (billing group) of this scorecard; rad3d report sets it
@@ -27,11 +19,11 @@ headline_policy: str = "full_bundling"  # policy of the headline numbers: BCBS N
 policy_payers: list[str] = ["BCBSNC"]  # payers applying the policy [V for BCBS NC; A for the alternatives]
 effective_date: str = "2025-01-01"  # first day the policy is in force [A: not published]
 scope_share: float = 1.0  # share of the payer business in scope [A: product scope not published]
-cap_threshold: float = 0.20  # lcd_cap policy: paid share of non-oncology CT/MR encounters (retired LCD L35408)
+cap_threshold: float = 0.20  # cap policy: paid share of non-oncology CT/MR encounters (retired LCD L35408)
 commercial_multiplier: float = 1.8  # commercial price per Medicare PFS price [S: 1.2 to 2.5, Urban Institute, FAIR Health]
 medicaid_multiplier: float = 0.75  # Medicaid price per Medicare PFS price [A: 0.6 to 0.9]
 self_pay_multiplier: float = 1.0  # self-pay collections per Medicare PFS price [A: 0.5 to 1.8]
-payer_cost_share: float = 0.8  # payer share of the allowed amount where paid_usd is missing [A: 0.6 to 0.95]
+payer_cost_share: float = 0.8  # payer share of the allowed amount where the paid amount is missing [A: 0.6 to 0.95]
 volume_growth: float = 0.0  # annual growth of 3D and CT/MR volume after year 1 [A: -5% to +5%]
 fee_update: float = 0.0  # annual change of 3D prices after the last known fee schedule (2026), after year 1 with prices "baseline" [S: -3% to +3.3%]
 prices: str = "fee_schedule"  # horizon prices: fee_schedule (each year at its own Medicare fee schedule) or baseline (the baseline's, moved by fee_update from year 2)
@@ -53,8 +45,8 @@ periods: list[str] = []  # periods screened, e.g. ["2024"]; empty means all
 from analysis import impact, lcd, report
 
 rpt = report.ReportWriter(output_dir, notebook="practice_scorecard", scenario=scenario_name,
-                          practice_id=practice_id, min_cell_count=min_cell_count,
-                          internal=internal,
+                          scenario_title=scenario_title, practice_id=practice_id,
+                          min_cell_count=min_cell_count, internal=internal,
                           labels=report.column_labels(horizon_years=horizon_years,
                                                       basis=basis))
 assumptions, compared, headline = report.impact_setup(globals())
@@ -62,6 +54,38 @@ screen_options = report.screen_options(globals())
 inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days,
                             policy_payers=policy_payers)
 summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
+screen = lcd.screen(summary, quarterly=quarterly, **screen_options)
+result = impact.impact(quarterly, compared, assumptions=assumptions)
+card = report.scorecard(summary, practice_id, screen=screen, impact=result, plan=rpt.plan)
+dollars_withheld = min_cell_count > 1 and (
+    rpt.plan.hides(practice_id) or practice_id in rpt.plan.hidden_dollars)
+
+# %%
+rpt.answer(report.scorecard_answer(card, screen, policy=headline_policy,
+                                   horizon_years=horizon_years,
+                                   dollars_withheld=dollars_withheld))
+
+# %% [markdown]
+# In the spirit of CMS comparative billing reports: one practice's 3D rendering rate
+# against the benchmark and its peers, its trend, the screens that flag it, compliance
+# findings on its 3D lines, and the dollars at stake under each payment policy. Peers
+# are shown without their identities. The 20 % benchmark is drawn from Novitas LCD
+# L35408, **retired** on 2023-09-28 (effective 2015-10-01): a reference point, not an
+# active rule. The glossary at the end explains the statistical terms.
+#
+# ## Key numbers
+
+# %%
+rpt.headline("rate", float(card.screen_row.loc[0, "rate"]), label="3D rate", unit="share",
+             suppressed=card.suppressed)
+rpt.headline("flagged", bool(card.flags.loc[0, "flagged"]), label=f"Flagged: {screen.flag_label}")
+rpt.headline("percentile", float(card.screen_row.loc[0, "percentile"]),
+             label="Peer percentile", unit="share", suppressed=card.suppressed)
+rpt.headline("loss_horizon_usd", report.policy_value(card.dollars, headline_policy,
+                                                     "loss_horizon_usd"),
+             label=f"Loss over the {horizon_years}-year horizon: "
+                   f"{report.policy_label(headline.name)}", unit="usd")
+rpt.show_headlines()
 
 # %% [markdown]
 # ## Scenario
@@ -73,9 +97,6 @@ report.show_scenario_section(rpt, globals())
 # ## Where the practice stands
 
 # %%
-screen = lcd.screen(summary, quarterly=quarterly, **screen_options)
-result = impact.impact(quarterly, compared, assumptions=assumptions)
-card = report.scorecard(summary, practice_id, screen=screen, impact=result, plan=rpt.plan)
 rpt.note(f"{card.headline} Among all practices: {screen.headline}")
 rpt.table("position", card.position_display,
           caption="The practice against its peers and the benchmark")
@@ -113,16 +134,8 @@ rpt.table("dollars", card.dollars.rename(columns={"loss_share": "loss_horizon_sh
                    "loss_horizon_share"])
 
 # %% [markdown]
-# ## Headline numbers
+# ## Glossary
 
 # %%
-rpt.headline("rate", float(card.screen_row.loc[0, "rate"]), label="3D rate", unit="share",
-             suppressed=card.suppressed)
-rpt.headline("flagged", bool(card.flags.loc[0, "flagged"]), label=f"Flagged: {screen.flag_label}")
-rpt.headline("percentile", float(card.screen_row.loc[0, "percentile"]),
-             label="Peer percentile", unit="share", suppressed=card.suppressed)
-rpt.headline("loss_horizon_usd", report.policy_value(card.dollars, headline_policy,
-                                                     "loss_horizon_usd"),
-             label=f"Loss over {horizon_years} year(s): {headline.name}", unit="usd")
-rpt.show_headlines()
+rpt.glossary(["tiers", "bh-q", "funnel", "phi", "tau2", "shrinkage"])
 rpt.finish()

@@ -1,14 +1,5 @@
 # %% [markdown]
 # # Revenue impact of not paying 3D rendering separately: budget-impact analysis
-#
-# **Question.** What does a commercial payer's policy of no longer paying 3D rendering
-# (CPT 76376/76377) separately — "integral to the primary service", as BCBS NC announced
-# in 2024 — cost each radiology practice and all of them together, per year, under
-# which assumptions and with what uncertainty? What would the alternatives cost?
-#
-# The model is a budget-impact calculator in the ISPOR style (Sullivan et al., 2014): a
-# world without the policy (status quo) and a world with it, per practice and in total,
-# per year over the horizon, undiscounted.
 
 # %% tags=["parameters"]
 scenario_name: str = "adhoc"  # scenario label (rad3d report sets it from the scenario file)
@@ -27,11 +18,11 @@ headline_policy: str = "full_bundling"  # policy of the headline numbers: BCBS N
 policy_payers: list[str] = ["BCBSNC"]  # payers applying the policy [V for BCBS NC; A for the alternatives]
 effective_date: str = "2025-01-01"  # first day the policy is in force [A: not published]
 scope_share: float = 1.0  # share of the payer business in scope [A: product scope not published]
-cap_threshold: float = 0.20  # lcd_cap policy: paid share of non-oncology CT/MR encounters (retired LCD L35408)
+cap_threshold: float = 0.20  # cap policy: paid share of non-oncology CT/MR encounters (retired LCD L35408)
 commercial_multiplier: float = 1.8  # commercial price per Medicare PFS price [S: 1.2 to 2.5, Urban Institute, FAIR Health]
 medicaid_multiplier: float = 0.75  # Medicaid price per Medicare PFS price [A: 0.6 to 0.9]
 self_pay_multiplier: float = 1.0  # self-pay collections per Medicare PFS price [A: 0.5 to 1.8]
-payer_cost_share: float = 0.8  # payer share of the allowed amount where paid_usd is missing [A: 0.6 to 0.95]
+payer_cost_share: float = 0.8  # payer share of the allowed amount where the paid amount is missing [A: 0.6 to 0.95]
 volume_growth: float = 0.0  # annual growth of 3D and CT/MR volume after year 1 [A: -5% to +5%]
 fee_update: float = 0.0  # annual change of 3D prices after the last known fee schedule (2026), after year 1 with prices "baseline" [S: -3% to +3.3%]
 prices: str = "fee_schedule"  # horizon prices: fee_schedule (each year at its own Medicare fee schedule) or baseline (the baseline's, moved by fee_update from year 2)
@@ -55,7 +46,8 @@ import numpy as np
 from analysis import impact, plots, report, uncertainty
 
 rpt = report.ReportWriter(output_dir, notebook="revenue_impact", scenario=scenario_name,
-                          min_cell_count=min_cell_count, internal=internal,
+                          scenario_title=scenario_title, min_cell_count=min_cell_count,
+                          internal=internal,
                           labels=report.column_labels(horizon_years=horizon_years,
                                                       basis=basis))
 assumptions, compared, headline = report.impact_setup(globals())
@@ -64,6 +56,36 @@ rng = np.random.default_rng(seed)
 inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days,
                             policy_payers=policy_payers)
 summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
+result = impact.impact(quarterly, compared, assumptions=assumptions)
+sim = uncertainty.psa(quarterly, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
+conv = sim.convergence()
+tornado = uncertainty.one_way(quarterly, headline, assumptions=assumptions)
+scenarios = uncertainty.run_scenarios(quarterly, compared, assumptions=assumptions)
+
+# %%
+rpt.answer(report.impact_answer(result, sim, tornado, policy=headline_policy, plan=rpt.plan,
+                                converged=conv.converged))
+
+# %% [markdown]
+# **Question.** What does a commercial payer's policy of no longer paying 3D rendering
+# (CPT 76376/76377) separately — "integral to the primary service", as BCBS NC announced
+# in 2024 — cost each radiology practice and all of them together, per year, under
+# which assumptions and with what uncertainty? What would the alternatives cost?
+#
+# The model is a budget-impact calculator in the ISPOR style (Sullivan et al., 2014): a
+# world without the policy (status quo) and a world with it, per practice and in total,
+# per year over the horizon, undiscounted. The sections below give the tables behind the
+# answer; the glossary at the end explains the statistical terms.
+#
+# ## Key numbers
+
+# %%
+row = report.record_loss_headlines(rpt, result, sim, policy=headline_policy,
+                                   horizon_years=horizon_years)
+rpt.headline("n_practices_losing", int(row["n_practices_losing"]), label="Practices losing revenue")
+rpt.headline("psa_converged", bool(conv.converged),
+             label=f"PSA interval settled within {sim.n_draws:,} draws")
+rpt.show_headlines(caption=f"Key numbers: {report.policy_label(headline_policy)}")
 
 # %% [markdown]
 # ## Scenario and data
@@ -77,8 +99,6 @@ report.show_scenario_section(rpt, globals(), inputs=inputs)
 # the patients' savings (cost sharing no longer charged), and how many practices lose.
 
 # %%
-result = impact.impact(quarterly, compared, assumptions=assumptions)
-rpt.note(result.headline().replace("\n", "  \n"))
 rpt.note(result.base["annualization"])
 rpt.table("policies", result.summary, caption="Headline numbers per policy",
           columns=["policy", "loss_year1_usd", "loss_share_year1", "loss_horizon_usd",
@@ -119,7 +139,7 @@ practices = report.top_losers(result, headline_policy, n=10_000).rename(columns=
     "loss_usd": "loss_horizon_usd", "revenue_without_usd": "revenue_without_horizon_usd",
     "loss_share": "loss_horizon_share", "net_margin_loss_usd": "net_margin_loss_horizon_usd"})
 rpt.table("practices", practices.drop(columns=["renderings_unpaid"]),
-          caption=f"Loss per practice: {headline.name}", max_rows=15,
+          caption=f"Loss per practice: {report.policy_label(headline.name)}", max_rows=15,
           columns=["practice_id", "loss_year1_usd", "loss_share_year1", "loss_horizon_usd",
                    "loss_horizon_share", "annualization_factor"])
 rpt.figure("loss_distribution", plots.loss_distribution(result, headline_policy),
@@ -130,7 +150,8 @@ rpt.figure("loss_distribution", plots.loss_distribution(result, headline_policy)
 
 # %%
 rpt.table("payers", report.impact_payers(result),
-          caption=f"Per year and payer: {headline.name}", where={"policy": headline.name},
+          caption=f"Per year and payer: {report.policy_label(headline.name)}",
+          where={"policy": headline.name},
           columns=["year", "payer", "revenue_without_usd", "loss_usd", "loss_share",
                    "payer_savings_usd"])
 
@@ -139,13 +160,10 @@ rpt.table("payers", report.impact_payers(result),
 # Plausible alternatives to the assumptions of this run, each applied to every policy.
 
 # %%
-scenarios = uncertainty.run_scenarios(quarterly, compared, assumptions=assumptions)
-rpt.note("Scenarios: " + "; ".join(
-    f"**{n}** — {d}" for n, d in scenarios.summary[["scenario", "description"]]
-    .drop_duplicates().itertuples(index=False)) + ".")
-rpt.table("scenarios", scenarios.summary, caption=f"Named scenarios: {headline.name}",
-          where={"policy": headline.name},
-          columns=["scenario", "loss_year1_usd", "loss_horizon_usd", "loss_share_year1",
+rpt.table("scenarios", scenarios.summary,
+          caption=f"Named scenarios: {report.policy_label(headline.name)}",
+          where={"policy": headline.name}, labels={"description": "Scenario"},
+          columns=["description", "loss_year1_usd", "loss_horizon_usd", "loss_share_year1",
                    "n_practices_losing"])
 
 # %% [markdown]
@@ -153,7 +171,6 @@ rpt.table("scenarios", scenarios.summary, caption=f"Named scenarios: {headline.n
 # Each parameter alone at its low and high value, horizon loss under the headline policy.
 
 # %%
-tornado = uncertainty.one_way(quarterly, headline, assumptions=assumptions)
 rpt.table("tornado", tornado, caption="One-way sensitivity of the horizon loss",
           columns=["label", "base", "low", "high", "outcome_low", "outcome_high", "swing"])
 rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
@@ -165,18 +182,24 @@ rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
 # interval against the number of draws show whether the draws suffice.
 
 # %%
-sim = uncertainty.psa(quarterly, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
-conv = sim.convergence()
-rpt.table("psa", sim.summary, caption=f"PSA of {headline.name}: horizon totals "
-          f"({sim.n_draws:,} draws)",
+if not conv.converged:
+    rpt.note(f"The interval has not settled at {sim.n_draws:,} draws: the running interval "
+             f"still moves by more than {conv.tolerance:.0%}. Its ends, quoted in the "
+             "answer, are approximate; more draws (the n_draws parameter) would settle them.")
+rpt.table("psa", sim.summary, caption=f"PSA of {report.policy_label(headline.name)}: totals "
+          f"over the {horizon_years}-year horizon ({sim.n_draws:,} draws)",
           columns=["metric", "deterministic", "mean", "median", "lower", "upper", "mcse"])
-rpt.table("psa_convergence", conv.table, caption=repr(conv), max_rows=12)
+rpt.table("psa_convergence", conv.table, max_rows=12,
+          caption=("Running mean and interval of the horizon loss by number of draws; "
+                   + (f"stable from {conv.n_stable:,} draws" if conv.n_stable
+                      else "not yet stable")))
 rpt.table("psa_practices", sim.practice_summary, caption="PSA per practice, horizon loss",
           max_rows=15, columns=["practice_id", "deterministic", "mean", "lower", "upper",
                                 "loss_share"])
 rpt.figure("psa_histogram", plots.psa_histogram(sim), caption="Distribution of the horizon loss")
 convergence_figure = plots.convergence_plot(conv)
-convergence_figure.axes[0].set_ylabel(f"Loss over {horizon_years} year(s), running mean (USD)")
+convergence_figure.axes[0].set_ylabel(
+    f"Loss over the {horizon_years}-year horizon, running mean (USD)")
 rpt.figure("psa_convergence", convergence_figure,
            caption="Convergence of the PSA: running mean and 95% interval of the horizon loss")
 rpt.figure("policies", plots.policy_comparison(result, [sim]),
@@ -188,7 +211,7 @@ rpt.figure("policies", plots.policy_comparison(result, [sim]),
 # primary source, [S] several secondary sources agree, [A] an assumption.
 
 # %%
-rpt.table("assumptions", result.assumption_table(), caption="Assumptions and sources",
+rpt.table("assumptions", report.assumption_view(result), caption="Assumptions and sources",
           columns=["label", "value", "low", "high", "distribution", "source"])
 
 # %% [markdown]
@@ -205,12 +228,8 @@ rpt.table("psa_distributions", sim.distributions, count_columns=[],
                    "base_is"])
 
 # %% [markdown]
-# ## Headline numbers
+# ## Glossary
 
 # %%
-row = report.record_loss_headlines(rpt, result, sim, policy=headline_policy,
-                                  horizon_years=horizon_years)
-rpt.headline("n_practices_losing", int(row["n_practices_losing"]), label="Practices losing revenue")
-rpt.headline("psa_converged", bool(conv.converged), label="PSA converged")
-rpt.show_headlines()
+rpt.glossary()
 rpt.finish()

@@ -111,7 +111,7 @@ def test_orphan_only_and_all_oncology_practices_get_a_scorecard_with_their_dolla
         "probability above the benchmark or shrinkage flag is reported."]),
     # only oncology encounters: every practice exempt, none screened
     (_practice("K1", 40, 12, dx="C34.1") + _practice("K2", 40, 4, dx="C50.9"), [
-        "2 of 2 practice(s) not screened: no non-oncology CT/MR encounter in the claims "
+        "2 of 2 practices not screened: no non-oncology CT/MR encounter in the claims "
         "(only oncology encounters, or 3D lines without a CT/MR study); their rate is not "
         "estimable.",
         "Overdispersion not estimable: fewer than 2 practices screened (0); only the exact "
@@ -207,7 +207,7 @@ def test_report_on_degenerate_practices_runs_every_notebook(tmp_path):
     assert "It is not screened against the" in orph and "no CT/MR encounter" in orph
     screen_page = pages["base/lcd_screen/lcd_screen.html"]
     assert "Shrinkage not estimable: fewer than 3 practices screened (2)" in screen_page
-    assert "2 of 4 practice(s) not screened" in screen_page
+    assert "2 of 4 practices not screened" in screen_page
     assert "4 practices with 4 quarters (x1)" in pages["base/revenue_impact/revenue_impact.html"]
 
 
@@ -217,7 +217,7 @@ def test_report_without_any_3d_line_runs_the_brief_and_the_impact(tmp_path):
     _, pages = _report(tmp_path, NO_3D, practices="none",
                        notebooks=["policy_brief", "lcd_screen", "revenue_impact"])
     brief = pages["base/policy_brief/policy_brief.html"]
-    assert "no practice has 3D rendering revenue in the claims" in brief
+    assert "No practice has 3D rendering revenue in the claims" in brief
     assert "Overdispersion not estimable: no practice screened has any 3D rendering" in brief
     lcd_page = pages["base/lcd_screen/lcd_screen.html"]
-    assert "Overdispersion phi not estimable" in lcd_page
+    assert "Overdispersion φ not estimable" in lcd_page

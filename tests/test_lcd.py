@@ -395,7 +395,7 @@ def test_practices_not_screened_are_said():
     # D has only oncology encounters (SMALL above): reported, not screened.
     small_text = lcd.screen(SMALL).not_estimable
     assert small_text == [
-        "1 of 4 practice(s) not screened: no non-oncology CT/MR encounter in the claims "
+        "1 of 4 practices not screened: no non-oncology CT/MR encounter in the claims "
         "(only oncology encounters, or 3D lines without a CT/MR study); their rate is not "
         "estimable."]
 

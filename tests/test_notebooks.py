@@ -425,11 +425,11 @@ def test_every_report_states_its_data_and_scenario(run):
             continue
         soup = BeautifulSoup(page.read_text(), "html.parser")
         text = soup.get_text(" ")
-        callout = soup.find(class_="rad3d-callout")
-        assert callout is not None, page
+        data = soup.select_one("#answer .rad3d-answer-data")
+        assert data is not None, page
         # small synthetic claims written by the test: not the bundled sample, so named
-        assert "claims.parquet" in callout.get_text() and "SYNTHETIC" not in callout.get_text()
-        # the data statement comes before the first section
+        assert "claims.parquet" in data.get_text() and "SYNTHETIC" not in data.get_text()
+        # the data statement, in the answer, comes before the first section
         assert text.index("claims.parquet") < text.index("Scenario")
         assert f"Scenario: {scenario.title}" in text and scenario.description[:40] in text
         for key in ("Commercial price", "Horizon (years)", "Policy effective date",

@@ -235,7 +235,7 @@ def test_funnel_plot_hides_practices(result):
     assert sorted(c.get_offsets().shape[0] for c in ax.collections) == [1, 8]
     assert _labels(ax) == ["H1"]
     assert ax.get_title(loc="left").startswith("2 of 11 practices")
-    assert any("2 practice(s) with small counts not shown" in t for t in _all_text(fig))
+    assert any("2 practices with small counts not shown" in t for t in _all_text(fig))
 
 
 # ------------------------------------------------------------------- in a notebook

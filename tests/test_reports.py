@@ -240,7 +240,7 @@ def test_batch_continues_past_a_failed_practice_and_resumes(tiny, capsys):
                       card_c: "ok"}
     assert manifest["failures"] == [card_b]
     index = (out / "index.html").read_text()
-    assert "1 run(s) failed" in index and "failed on purpose" in index
+    assert "1 run failed" in index and "failed on purpose" in index
     # the failed notebook is kept, with its error, for reading
     assert (out / card_b / "practice_scorecard.html").is_file()
     # outputs of the good runs
@@ -258,6 +258,9 @@ def test_batch_continues_past_a_failed_practice_and_resumes(tiny, capsys):
     assert by["base/summary_page"] == "reused"
     assert by[card_b] == "failed"
     assert not result.ok and result.published
+    # the index says what was carried over in words, not as a status
+    index = (out / "index.html").read_text()
+    assert ">reused<" not in index and "carried over unchanged" in index
     # nothing half-built is left beside the report
     leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(".latest")]
     assert leftovers == []
@@ -302,7 +305,7 @@ def test_data_statement_says_synthetic_for_the_sample_by_content(tmp_path):
     info = {"claims": [{"path": str(copy), "sha256": sha256_file(copy)}],
             "claims_report": {"rows_read": 100, "rows_accepted": 100, "rows_quarantined": 0}}
     text = report.data_statement(info)
-    assert "SYNTHETIC" in text and "analysis.synth" in text and "North Carolina" in text
+    assert "SYNTHETIC" in text and "claims generator" in text and "North Carolina" in text
     assert synth.SAMPLE_SCALE == 1 / 40 and "1/40" in text
     assert "not an estimate of North Carolina's actual exposure" in text
     assert str(tmp_path) not in text
@@ -329,7 +332,7 @@ def test_scenario_overview_shows_key_assumptions_and_changes(tiny):
     # key rows first (threshold changed, seed not), then the other change; runner-set
     # parameters (output_dir) and undeclared names (other) are left out
     assert t["setting"].tolist() == ["LCD benchmark (share of CT/MR encounters with 3D)",
-                                     "Random seed", "fail practice"]
+                                     "Random seed", "Fail practice"]
     assert t["this_scenario"].tolist() == ["25%", "7", "B"]
     assert t["default"].tolist() == ["20%", "7", ""]
     assert t["changed"].tolist() == [True, False, True] and o.n_changed == 2
@@ -459,7 +462,9 @@ def test_export_html_has_print_css_and_no_code():
                                  "display_name": "Python 3"}
     html = export.export_html(nb, title="t")
     assert "@media print" in html and "overflow:visible!important" in html
-    assert "page-break-before:always" in html and "max-width:100%!important" in html
+    assert "max-width:100%!important" in html and "counter(pages)" in html
+    # no section is forced onto a new page of its own
+    assert "page-break-before:always" not in html and "break-before:page" not in html
     assert "x = 1" not in html
 
 

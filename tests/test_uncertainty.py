@@ -513,10 +513,12 @@ def test_impact_figures_state_their_findings():
         "compare": plots.policy_comparison(res, runs),
     }
     titles = {k: f.axes[0].get_title(loc="left") for k, f in figs.items()}
-    assert titles["by_year"].startswith("full_bundling: practices lose $8k")
+    assert titles["by_year"].startswith("Full bundling (BCBS NC, 2024): practices lose $8k")
     # A loses 780 / 1620 = 48 %, B 800 / 1300 = 62 % of their 3D revenue.
     assert "1 of 2 practices lose more than half" in titles["loss"]
-    assert titles["tornado"].startswith("lcd_cap: threshold moves")
-    assert titles["compare"] == "full_bundling costs practices the most"
+    # policies and parameters by name, never by code
+    assert titles["tornado"].startswith("Cap at the LCD benchmark: LCD-style cap")
+    assert "moves the loss most" in titles["tornado"]
+    assert titles["compare"] == "Full bundling (BCBS NC, 2024) costs practices the most"
     with pytest.raises(InputError, match="policy"):
         plots.impact_by_year(res, "no_such_policy")

@@ -90,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         return stop.code
     n = len(result.records)
     reused = sum(r["status"] == "reused" for r in result.records)
+    for warning in result.warnings:
+        print(f"rad3d report: warning: {warning}", file=sys.stderr)
     if not result.published:
         print(f"rad3d report: NOT PUBLISHED: {len(result.privacy_hits)} patient or claim "
               "identifier(s) found in the output:", file=sys.stderr)

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from analysis.report.formatting import plural
+from analysis.report.labels import payer_label, policy_label
+
 __all__ = ["cheers_appendix"]
 
 
@@ -61,8 +64,8 @@ def cheers_appendix(impact, *, screen=None, psa=None, n_practices: int | None = 
     2022;25(1):3-9.
     """
     a = impact.assumptions
-    pols = ", ".join(p.name for p in impact.policies)
-    payers = ", ".join(sorted({x for p in impact.policies for x in p.payers})) or "-"
+    pols = ", ".join(policy_label(p.name) for p in impact.policies if p.kind != "status_quo")
+    payers = ", ".join(sorted({payer_label(x) for p in impact.policies for x in p.payers})) or "-"
     base = impact.base
     baseline = ", ".join(periods) or "-".join(map(str, base.get("periods", [])[:1]))
     text = {
@@ -74,7 +77,7 @@ def cheers_appendix(impact, *, screen=None, psa=None, n_practices: int | None = 
         "comparators": f"Status quo (separate payment) versus: {pols}.",
         "perspective": "Practice revenue (primary); payer and patient perspectives "
                        "reported beside it.",
-        "horizon": f"{a.horizon_years} year(s) from {a.start_date.isoformat()}, per year "
+        "horizon": f"{plural(a.horizon_years, 'year')} from {a.start_date.isoformat()}, per year "
                    "(ISPOR budget-impact convention).",
         "discount": f"Undiscounted totals; present value at {a.discount_rate:.1%} shown "
                     "separately." if a.discount_rate else
@@ -95,7 +98,7 @@ def cheers_appendix(impact, *, screen=None, psa=None, n_practices: int | None = 
                        "sensitivity analysis with a convergence check"
                        + (f" ({psa.n_draws:,} draws)." if psa is not None else "."),
         "parameters": "Every parameter with base, low, high, distribution and source "
-                      "(data/reference/impact_assumptions.csv); each PSA distribution "
+                      "(the reference file impact_assumptions.csv); each PSA distribution "
                       "fitted so that its 2.5 % and 97.5 % quantiles are low and high, "
                       "with the fit error (revenue-impact analysis, 'Assumptions and "
                       "sources').",

@@ -1,8 +1,11 @@
 """How values are written in a report: shown tables, headline numbers, timestamps.
 
 A shown table formats each value by its column name (``*_usd`` as dollars; rates and
-shares as percentages; p- and q-values to two significant digits), so a notebook
-never formats numbers itself and every report writes them alike.
+shares as percentages; p- and q-values to two significant digits) and writes coded
+values in words (:func:`analysis.report.labels.value_label`), so a notebook never
+formats numbers itself and every report writes them alike. Text that names files
+(:func:`text_html`) shows them as code, and counts agree with their nouns
+(:func:`plural`), never "practice(s)".
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.privacy import MARKER
-from analysis.report.labels import header
+from analysis.report.labels import header, value_label
 
-__all__ = ["format_headline", "format_value", "table_html", "utc_timestamp"]
+__all__ = ["format_headline", "format_value", "plural", "table_html", "text_html",
+           "utc_timestamp"]
 
 _SHARE_TOKENS = ("rate", "share", "prob", "ci_", "limit", "pct", "percentile", "funnel_hi",
                  "rel_change")
@@ -32,8 +37,7 @@ def format_value(column: str, value: Any) -> str:
     ('$1,234', '20.0%', '0.0004')
     """
     if isinstance(value, str):
-        # a line may break after "_" (policy names such as full_bundling), not inside
-        return html.escape(value).replace("_", "_<wbr>")
+        return text_html(str(value_label(column, value)))
     if value is None or (isinstance(value, float) and not math.isfinite(value)) or (
         value is pd.NA
     ):
@@ -60,12 +64,13 @@ def format_value(column: str, value: Any) -> str:
 
 
 def table_html(table: pd.DataFrame, *, caption: str = "", footnote: str = "",
-               labels: Mapping[str, str] | None = None) -> str:
+               labels: Mapping[str, str] | None = None, note_html: str = "") -> str:
     """A display-formatted HTML table (rates as %, dollars with $, suppressed as *).
 
     Values are formatted by their column name (``*_usd`` as dollars, rates and
-    shares as percentages); ``labels`` maps column names to the headers shown
-    (default: the names as they are).
+    shares as percentages) and coded values written in words; ``labels`` maps column
+    names to the headers shown (default: the names as they are). ``footnote`` is
+    text, ``note_html`` markup added to it (a link).
     """
     head = "".join(
         f'<th data-column="{html.escape(str(c))}">'
@@ -80,11 +85,42 @@ def table_html(table: pd.DataFrame, *, caption: str = "", footnote: str = "",
         )
         body.append(f"<tr>{cells}</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    foot = f'<p class="rad3d-note"><small>{html.escape(footnote)}</small></p>' if footnote else ""
+    note = " ".join(x for x in (text_html(footnote), note_html) if x)
+    foot = f'<p class="rad3d-note"><small>{note}</small></p>' if note else ""
     return (
         f'<table class="rad3d-table">{cap}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>{foot}"
     )
+
+
+_FILE = re.compile(
+    r"(?<![\w/])(?:[\w.-]+/)*[\w.-]+\.(?:csv|xlsx|json|parquet|png|html|ipynb|yaml|yml|pdf"
+    r"|gz|txt)\b")
+
+
+def text_html(text: str) -> str:
+    """Plain text as HTML, with file names and paths (``tables/trend.csv``) as code:
+    they are names to type or open, not words.
+
+    >>> text_html("See tables/top_losers.csv & more.")
+    'See <code>tables/top_losers.csv</code> &amp; more.'
+    """
+    out, last = [], 0
+    for m in _FILE.finditer(text):
+        out.append(html.escape(text[last:m.start()]))
+        out.append(f"<code>{html.escape(m.group(0))}</code>")
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``n`` with its noun in the right number.
+
+    >>> plural(1, "year"), plural(3, "year"), plural(2, "practice"), plural(0, "quarter")
+    ('1 year', '3 years', '2 practices', '0 quarters')
+    """
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
 
 
 def format_headline(value: Any, unit: str) -> str:
@@ -104,7 +140,7 @@ def format_headline(value: Any, unit: str) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return "not estimable"
     if isinstance(value, float | int):
-        if unit == "usd":
+        if unit.lower() == "usd":
             return f"${value:,.0f}"
         if unit in ("share", "rate", "%"):
             return f"{100 * value:.1f}%"

@@ -9,9 +9,38 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.errors import InputError
+from analysis.report.labels import parameter_label
+from analysis.report.scenario_section import param_text
 
-__all__ = ["impact_payers", "impact_prices", "impact_years", "policy_row", "policy_value",
-           "top_losers"]
+__all__ = ["assumption_view", "impact_payers", "impact_prices", "impact_years", "policy_row",
+           "policy_value", "top_losers"]
+
+
+def assumption_view(result) -> pd.DataFrame:
+    """The assumption table of an :class:`analysis.impact.ImpactResult` as a committee
+    reads it: every row named (the reference file's label, else the label table's),
+    values and ranges in words and units (shares as percentages, payers by name; a
+    setting without a range is "not varied")."""
+    t = result.assumption_table()
+
+    def value(name: str, text: str) -> str:
+        try:
+            number = float(text)
+        except ValueError:
+            return param_text(name, text)
+        return param_text(name, int(number) if name == "horizon_years" else number)
+
+    labels = [lab if isinstance(lab, str) and lab else parameter_label(name)
+              for name, lab in zip(t["parameter"], t["label"], strict=True)]
+    def bound(name: str, number: float) -> str:
+        return param_text(name, float(number)) if pd.notna(number) else "not varied"
+
+    return t.assign(
+        label=labels,
+        value=[value(n, v) for n, v in zip(t["parameter"], t["value"], strict=True)],
+        low=[bound(n, v) for n, v in zip(t["parameter"], t["low"], strict=True)],
+        high=[bound(n, v) for n, v in zip(t["parameter"], t["high"], strict=True)],
+    )
 
 
 def impact_years(result, *, policy: str | None = None) -> pd.DataFrame:

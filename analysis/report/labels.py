@@ -1,15 +1,34 @@
-"""The human names of columns and parameters in shown tables.
+"""The words a committee reads instead of identifiers: one label table.
 
-Shown tables and the Excel workbooks carry these headers, with units in brackets; the
-saved CSV keep the column names (the workbooks' Definitions sheet pairs the two), so that
-a reader of the data and a reader of the page each get what they need.
+Columns get headers with their unit (:data:`COLUMN_LABELS`, :func:`column_labels`),
+policy kinds and payers their names (:data:`POLICY_LABELS`, :data:`PAYER_LABELS`),
+parameters and settings their names (:data:`PARAMETER_LABELS`), and the coded values
+of a few columns their words (:data:`VALUE_LABELS`, :func:`value_label`). Pages,
+figures, the Excel workbooks and the command line take them from here; the saved CSV
+keep the column names and codes (the workbooks' Definitions sheet pairs the two), so
+that a reader of the data and a reader of the page each get what they need.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-__all__ = ["COLUMN_LABELS", "PARAMETER_LABELS", "column_labels", "header"]
+from analysis.policy import POLICY_NAMES
+
+__all__ = [
+    "COLUMN_LABELS",
+    "NOTEBOOK_LABELS",
+    "PARAMETER_LABELS",
+    "PAYER_LABELS",
+    "POLICY_LABELS",
+    "VALUE_LABELS",
+    "column_labels",
+    "header",
+    "parameter_label",
+    "payer_label",
+    "policy_label",
+    "value_label",
+]
 
 #: Column headers of shown tables and workbooks (units in brackets); the CSV keep the names.
 COLUMN_LABELS = {
@@ -36,7 +55,8 @@ COLUMN_LABELS = {
     "periods_observed": "Periods with claim lines", "annualization_factor": "Annualized (x)",
     "variant": "Screen variant", "n_practices_screened": "Practices screened",
     "n_practices_above_threshold": "Above benchmark (raw rate)",
-    "n_practices_flagged": "Flagged beyond chance", "flagged": "Flagged",
+    "n_practices_flagged": "Flagged (leading tier)", "flagged": "Flagged",
+    "n_practices_beyond_chance": "Beyond chance (exact test, BH)",
     "label": "Parameter", "value": "Value", "low": "Low", "high": "High",
     "outcome_low": "Result at low ($)", "outcome_high": "Result at high ($)",
     "swing": "Swing ($)", "distribution": "Distribution", "unit": "Unit",
@@ -90,7 +110,6 @@ COLUMN_LABELS = {
     "n_encounters": "CT/MR encounters, all", "n_encounters_3d": "CT/MR encounters with 3D, all",
     "n_onc_encounters": "Oncology CT/MR encounters",
     "n_onc_encounters_3d": "Oncology CT/MR encounters with 3D",
-    "n_practices_beyond_chance": "Beyond chance",
     "n_providers_geography": "Providers, geography file",
     "n_rendering_npis_provider": "Rendering NPIs, provider file", "n_rows": "Rows",
     "name": "Name", "noncompliant_allowed_year1_usd": "Non-compliant allowed, year 1 ($)",
@@ -126,6 +145,29 @@ PARAMETER_LABELS = {
     "horizon_years": "Horizon (years)",
     "effective_date": "Policy effective date",
     "start_date": "First day of horizon year 1",
+    "medicare_multiplier": "Medicare price ÷ Medicare fee schedule price",
+    "annualization_factor": "Year 1 scaled from the baseline claims (x)",
+    "fee_schedule_baseline": "Fee schedule of the baseline claims (price index)",
+    "ci_level": "Interval level",
+    "percentile_flag": "Peer percentile that flags",
+    "shrinkage": "Shrinkage prior fitted by",
+    "min_volume": "Fewest CT/MR encounters judged",
+    "funnel_method": "Scale of the overdispersion",
+    "oncology_exemption_applied": "Oncology exemption applied",
+    "payers": "Payers screened",
+    "payer": "Payer",
+    "max_hidden_beneficiaries": "Most beneficiaries in a hidden row",
+    "places": "Places of service where hidden rows are counted",
+    "commercial_to_medicare_volume_low": "Commercial ÷ Medicare FFS 3D services, low",
+    "commercial_to_medicare_volume_high": "Commercial ÷ Medicare FFS 3D services, high",
+    "bcbs_share_of_commercial_low": "BCBS NC share of commercial 3D services, low",
+    "bcbs_share_of_commercial_high": "BCBS NC share of commercial 3D services, high",
+    "commercial_multiplier_low": "Commercial price ÷ Medicare fee schedule price, low",
+    "commercial_multiplier_high": "Commercial price ÷ Medicare fee schedule price, high",
+    "crosswalk_file": "NPI-to-practice crosswalk file",
+    "rollup": "Providers rolled up to",
+    "exposure_state": "State of the payer exposure estimate",
+    "bound_places": "Places of service where hidden rows are counted",
     "scope_share": "Share of the payer's business in scope",
     "threshold": "LCD benchmark (share of CT/MR encounters with 3D)",
     "cap_threshold": "LCD-style cap (paid share of non-oncology encounters)",
@@ -156,6 +198,120 @@ PARAMETER_LABELS = {
     "puf_file": "CMS provider file",
     "geography_file": "CMS geography file",
 }
+
+
+#: Names of the policy kinds in tables, figures and text (defined beside the kinds,
+#: :data:`analysis.policy.POLICY_NAMES`, where the figures take them too).
+POLICY_LABELS = POLICY_NAMES
+
+#: Names of the payer labels of the claims.
+PAYER_LABELS = {
+    "BCBSNC": "BCBS NC", "MEDICARE": "Medicare", "MEDICAID": "Medicaid",
+    "OTHER_COMMERCIAL": "Other commercial", "SELF_PAY": "Self-pay",
+}
+
+#: Names of the report pages (one per notebook).
+NOTEBOOK_LABELS = {
+    "policy_brief": "Policy brief", "lcd_screen": "LCD-benchmark screen",
+    "revenue_impact": "Revenue impact", "practice_scorecard": "Practice scorecard",
+    "medicare_benchmark": "Medicare public data",
+}
+
+#: Words for the coded values of a column (or a setting) where a page shows them.
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "policy": POLICY_LABELS,
+    "headline_policy": POLICY_LABELS,
+    "policies": POLICY_LABELS,
+    "payer": PAYER_LABELS,
+    "policy_payers": PAYER_LABELS,
+    "metric": {
+        "loss_usd": "Loss to practices", "net_margin_loss_usd": "Net margin loss to practices",
+        "payer_savings_usd": "Payer savings", "patient_savings_usd": "Patient savings",
+        "revenue_without_usd": "3D revenue without the policy",
+    },
+    "distribution": {
+        "lognormal": "lognormal", "gamma": "gamma", "beta": "beta", "normal": "normal",
+        "censored_normal": "normal, censored at 0", "pert": "PERT", "uniform": "uniform",
+        "fixed": "fixed (not drawn)",
+    },
+    "quantity": {
+        "medicare_3d_services": "Medicare 3D services",
+        "medicare_3d_allowed_usd": "Medicare 3D allowed dollars",
+        "payer_3d_services": "Payer 3D services (estimate)",
+        "payer_3d_allowed_usd": "Payer 3D allowed dollars (estimate)",
+    },
+    "estimate": {
+        "point": "Central assumptions", "mean": "Mean of the draws",
+        "low": "Low end (2.5% quantile)", "high": "High end (97.5% quantile)",
+    },
+    "item": {
+        "rows_read": "Rows read", "rows_kept": "Rows kept (3D and CT/MR codes, states screened)",
+        "rows_out_of_scope_code": "Rows with other codes",
+        "rows_out_of_scope_geography": "Rows of other states",
+        "rows_quarantined": "Rows quarantined", "rows_malformed": "Rows malformed",
+        "rows_invalid_value": "Rows with an invalid value", "services_kept": "Services kept",
+        "allowed_kept_usd": "Allowed dollars kept ($)", "rows_in": "Rows rolled up",
+        "rows_dropped": "Rows dropped", "npis_unmatched": "NPIs not in the crosswalk",
+        "practices": "Practices",
+    },
+    "basis": {"encounters": "encounters", "services": "services"},
+    "unit": {"encounters": "encounters", "services": "services"},
+    "ci": {"clopper-pearson": "Clopper–Pearson (exact)", "wilson": "Wilson score"},
+    "shrinkage": {"mle": "maximum likelihood", "moments": "method of moments"},
+    "funnel_method": {"rate": "rate scale", "arcsine": "arcsine scale (FunnelPlotR)"},
+    "places": {"observed": "where the provider has rows", "all": "every place of service"},
+    "bound_places": {"observed": "where the provider has rows", "all": "every place of service"},
+    "rollup": {"npi": "each rendering NPI", "organization": "organizations"},
+}
+
+
+def policy_label(kind: str) -> str:
+    """The name of a policy kind (or a policy's name) as a committee reads it.
+
+    >>> policy_label("full_bundling"), policy_label("my policy")
+    ('Full bundling (BCBS NC, 2024)', 'my policy')
+    """
+    return POLICY_LABELS.get(str(kind), str(kind))
+
+
+def payer_label(payer: str) -> str:
+    """The name of a payer label of the claims.
+
+    >>> payer_label("SELF_PAY")
+    'Self-pay'
+    """
+    return PAYER_LABELS.get(str(payer), str(payer))
+
+
+def parameter_label(name: str) -> str:
+    """The name of a parameter or setting: its label, else the name made readable
+    (``fee_schedule_year_2`` reads "Fee schedule of horizon year 2 (price index)").
+
+    >>> parameter_label("horizon_years"), parameter_label("fee_schedule_year_2")
+    ('Horizon (years)', 'Fee schedule of horizon year 2 (price index)')
+    """
+    if name in PARAMETER_LABELS:
+        return PARAMETER_LABELS[name]
+    if name.startswith("fee_schedule_year_"):
+        return f"Fee schedule of horizon year {name.rsplit('_', 1)[1]} (price index)"
+    return header(name, {})
+
+
+def value_label(column: str, value: object) -> object:
+    """A coded value in words (:data:`VALUE_LABELS` of its column); a list of codes is
+    joined; anything else is returned as it is.
+
+    >>> value_label("policy", "lcd_cap"), value_label("policies", ["status_quo", "lcd_cap"])
+    ('Cap at the LCD benchmark', 'No change (status quo), Cap at the LCD benchmark')
+    """
+    words = VALUE_LABELS.get(str(column))
+    if words is None:
+        return value
+    if isinstance(value, str):
+        return words.get(value, value)
+    if isinstance(value, Sequence):
+        return ", ".join(str(words.get(str(v), v)) for v in value)
+    return value
 
 
 def column_labels(*, horizon_years: int | None = None, basis: str = "encounters"

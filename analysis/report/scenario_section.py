@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.report.formatting import table_html
-from analysis.report.labels import PARAMETER_LABELS
+from analysis.report.labels import VALUE_LABELS, parameter_label, value_label
 from analysis.report.parameters import RESERVED, NotebookParameter
 
-__all__ = ["KEY_ASSUMPTIONS", "ScenarioOverview", "scenario_overview", "settings_frame"]
+__all__ = ["KEY_ASSUMPTIONS", "ScenarioOverview", "param_text", "scenario_overview",
+           "settings_frame"]
 
 #: Parameters shown in every scenario table, whether or not the scenario changes them.
 KEY_ASSUMPTIONS = ("headline_policy", "commercial_multiplier", "horizon_years",
@@ -28,18 +30,35 @@ KEY_ASSUMPTIONS = ("headline_policy", "commercial_multiplier", "horizon_years",
 _NOT_SCENARIO = frozenset(RESERVED) | {"scenario_title", "scenario_description"}
 
 
-def _param_text(name: str, value: Any) -> str:
-    if isinstance(value, bool):
+def param_text(name: str, value: Any) -> str:
+    """A parameter's value as a committee reads it: shares as percentages, coded
+    values in words (:func:`analysis.report.labels.value_label`), lists joined.
+
+    >>> param_text("scope_share", 0.7), param_text("headline_policy", "lcd_cap")
+    ('70%', 'Cap at the LCD benchmark')
+    """
+    if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     if name == "claims":
         files = value if isinstance(value, list | tuple) else [value]
         return ", ".join(Path(str(v)).name for v in files) or "bundled synthetic sample"
+    if name in VALUE_LABELS and isinstance(value, str | list | tuple):
+        return str(value_label(name, list(value) if not isinstance(value, str) else value)
+                   ) or "all"
     if isinstance(value, list | tuple):
         return ", ".join(map(str, value)) or "all"
+    if value is None:
+        return "all"
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float) and name.endswith(("_share", "_rate", "threshold",
-                                                     "growth", "update", "alpha")):
+                                                     "growth", "update", "alpha", "_level",
+                                                     "percentile_flag", "_low", "_high")) \
+            and not name.startswith(("commercial_multiplier", "commercial_to_medicare")):
         return f"{value:.0%}" if abs(100 * value - round(100 * value)) < 1e-9 \
             else f"{value:.1%}"
+    if isinstance(value, float | int) and name.endswith("_usd"):
+        return f"${value:,.2f}".replace(".00", "")
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, int):
@@ -116,9 +135,9 @@ def scenario_overview(
     for n in shown:
         p = defaults[n]
         rows.append({
-            "setting": PARAMETER_LABELS.get(n, n.replace("_", " ")),
-            "this_scenario": _param_text(n, values[n]),
-            "default": _param_text(n, p.default),
+            "setting": parameter_label(n),
+            "this_scenario": param_text(n, values[n]),
+            "default": param_text(n, p.default),
             "changed": values[n] != p.default,
             "note": p.help,
         })
@@ -129,9 +148,8 @@ def scenario_overview(
 
 
 def settings_frame(settings: Mapping[str, Any]) -> pd.DataFrame:
-    """A settings mapping (``to_dict()`` of a settings object) as a two-column table."""
+    """A settings mapping (``to_dict()`` of a settings object) as a two-column table,
+    each setting by its name and its value in words (:func:`param_text`)."""
     return pd.DataFrame(
-        [{"setting": k, "value": ", ".join(map(str, v)) if isinstance(v, list | tuple)
-          else "all" if v is None else ("yes" if v else "no") if isinstance(v, bool)
-          else str(v)} for k, v in settings.items()]
-    )
+        [{"setting": parameter_label(k), "value": param_text(k, v)}
+         for k, v in settings.items()], columns=["setting", "value"])

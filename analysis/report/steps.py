@@ -18,11 +18,12 @@ import pandas as pd
 from analysis.disclosure import disclosure_plan
 from analysis.impact import ImpactAssumptions
 from analysis.policy import Policy
+from analysis.report.formatting import plural
 from analysis.report.impact_tables import policy_row
 from analysis.report.inputs import SharedInputs, load_inputs
 from analysis.report.parameters import notebook_defaults
 from analysis.report.policies import pick_policy, scenario_policies
-from analysis.report.provenance import data_statement, inputs_overview
+from analysis.report.provenance import data_label, data_statement, inputs_overview
 from analysis.report.scenario_section import KEY_ASSUMPTIONS, scenario_overview
 from analysis.report.writer import ReportWriter
 
@@ -45,13 +46,15 @@ ASSUMPTION_PARAMETERS = (
 
 def open_inputs(rpt: ReportWriter, inputs_dir: str, *, claims: Sequence[str],
                 link_window_days: int, policy_payers: Sequence[str] = ()) -> SharedInputs:
-    """The shared inputs (:func:`load_inputs`), with the data statement shown above all,
-    and the report's disclosure plan decided from them and given to ``rpt``
+    """The shared inputs (:func:`load_inputs`), with their data statement given to
+    ``rpt`` (shown in the page's answer and the footer of its printed pages), and the
+    report's disclosure plan decided from them and given to ``rpt``
     (:func:`analysis.disclosure.disclosure_plan`; ``policy_payers``: the payers whose
-    losses the page shows per practice), its rule stated under the data statement."""
+    losses the page shows per practice), its rule stated with the scenario
+    (:func:`show_scenario_section`)."""
     inputs = load_inputs(inputs_dir, claims=claims, link_window_days=link_window_days)
-    rpt.callout(data_statement(inputs, min_cell_count=rpt.privacy.min_cell_count),
-                title="Data.")
+    rpt.state_data(data_statement(inputs, min_cell_count=rpt.privacy.min_cell_count),
+                   short=data_label(inputs))
     rpt.disclose(disclosure_plan(inputs.summary("year"), inputs.summary("quarter"),
                                  settings=rpt.privacy, payers=policy_payers))
     return inputs
@@ -60,12 +63,13 @@ def open_inputs(rpt: ReportWriter, inputs_dir: str, *, claims: Sequence[str],
 def show_scenario_section(rpt: ReportWriter, values: Mapping[str, Any], *,
                           inputs: SharedInputs | None = None,
                           key: Sequence[str] = KEY_ASSUMPTIONS) -> None:
-    """Show the scenario of this run against the notebook's defaults, then (given the
-    ``inputs``) the table of the claims read and linked."""
+    """Show the scenario of this run against the notebook's defaults, the privacy rule
+    of the page, then (given the ``inputs``) the table of the claims read and linked."""
     rpt.show_scenario(scenario_overview(
         values, defaults=notebook_defaults(rpt.notebook),
         title=values.get("scenario_title", ""),
         description=values.get("scenario_description", ""), key=key))
+    rpt.show_privacy()
     if inputs is not None:
         rpt.table("claims_load", inputs_overview(inputs, getattr(rpt, "plan", None)),
                   caption="Claims read and linked", of_practice=False)
@@ -115,9 +119,12 @@ def record_loss_headlines(rpt: ReportWriter, result, sim, *, policy: str,
     lower, upper = sim.interval()
     rpt.headline("loss_year1_usd", row["loss_year1_usd"], label="Loss in year 1", unit="usd")
     rpt.headline("loss_horizon_usd", row["loss_horizon_usd"],
-                 label=f"Loss over {horizon_years} year(s)", unit="usd")
-    rpt.headline("loss_horizon_lower_usd", lower, label="PSA 95% interval, lower", unit="usd")
-    rpt.headline("loss_horizon_upper_usd", upper, label="PSA 95% interval, upper", unit="usd")
+                 label=f"Loss over {plural(horizon_years, 'year')}", unit="usd")
+    span = plural(horizon_years, "year")
+    rpt.headline("loss_horizon_lower_usd", lower, unit="usd",
+                 label=f"Loss over {span}: PSA 95% interval, lower end")
+    rpt.headline("loss_horizon_upper_usd", upper, unit="usd",
+                 label=f"Loss over {span}: PSA 95% interval, upper end")
     rpt.headline("loss_share_year1", row["loss_share_year1"],
                  label="Share of 3D revenue lost, year 1", unit="share")
     return row

@@ -1,15 +1,18 @@
-"""What a notebook shows and saves: suppressed tables, figures, headline numbers.
+"""What a notebook shows and saves: the answer, suppressed tables, figures, headlines.
 
+A page opens with its answer (:meth:`ReportWriter.answer`: a few short rows and the data
+statement, above the fold) and ends with a glossary (:meth:`ReportWriter.glossary`).
 Every table a notebook shows goes through :class:`ReportWriter`, which withholds what the
 report's disclosure plan decided over all its views (:meth:`ReportWriter.disclose`,
 :mod:`analysis.disclosure`) and suppresses any other small count of the table
 (:func:`analysis.privacy.suppress_counts`), shows it compact with human headers and
 units, and saves it whole as CSV and in the notebook's Excel workbook. Figures are saved
 as PNG (funnel and trend figures without the points the tables withhold), and headline
-numbers go to ``results.json`` and the index page. :meth:`ReportWriter.finish` writes the
-notebook's Excel workbook (:mod:`analysis.report.excel`): a cover with the title, scenario,
-data statement and privacy rule the page showed, a formatted sheet per table with its
-suppressed cells left empty, and the definitions the page showed.
+numbers and the answer go to ``results.json`` and the index page.
+:meth:`ReportWriter.finish` writes the notebook's Excel workbook
+(:mod:`analysis.report.excel`): a cover with the title, scenario, data statement and
+privacy rule the page showed, a formatted sheet per table with its suppressed cells left
+empty, and the definitions the page showed.
 """
 
 from __future__ import annotations
@@ -38,16 +41,37 @@ from analysis.privacy import (
     suppress_counts,
     suppress_value,
 )
+from analysis.report.answer import Answer, AnswerRow
 from analysis.report.excel import Cover, write_workbook
 from analysis.report.figure_privacy import hidden_practices, shareable_trend, without_periods
-from analysis.report.formatting import format_headline, table_html, utc_timestamp
-from analysis.report.labels import COLUMN_LABELS, header
+from analysis.report.formatting import (
+    format_headline,
+    plural,
+    table_html,
+    text_html,
+    utc_timestamp,
+)
+from analysis.report.glossary import glossary_html
+from analysis.report.labels import COLUMN_LABELS, header, value_label
 from analysis.report.scenario_section import ScenarioOverview
 
 __all__ = ["SAFE_NAME", "ReportWriter"]
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 """Names that become file or folder names (tables, figures, scenarios)."""
+
+PRIVACY_ID = "privacy"
+"""The id of the privacy rule on a page (the notes under tables link to it)."""
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal (the running footer of a printed page).
+
+    >>> _css_string('A "b" <c>')
+    '"A \\\\"b\\\\" \\\\3C c>"'
+    """
+    text = " ".join(str(text).split())
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3C ") + '"'
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -64,6 +88,8 @@ class ReportWriter:
         The run folder of this notebook (set by ``rad3d report``); empty: show only.
     notebook, scenario, practice_id : str
         Recorded in ``results.json``.
+    scenario_title : str
+        The scenario's title, in the running footer of the printed page.
     min_cell_count : int
         Counts from 1 to ``min_cell_count - 1`` are suppressed in shown tables.
     internal : bool
@@ -95,12 +121,17 @@ class ReportWriter:
         parameters: Mapping[str, Any] | None = None,
         labels: Mapping[str, str] | None = None,
         title: str = "",
+        scenario_title: str = "",
     ) -> None:
         self.output_dir = Path(output_dir) if output_dir else None
         self.labels = dict(COLUMN_LABELS if labels is None else labels)
         self.privacy = PrivacySettings(min_cell_count=min_cell_count, internal=internal)
         self.notebook = notebook
         self.scenario = scenario
+        self.scenario_title = scenario_title or scenario
+        self.data_text = ""
+        self.data_short = ""
+        self.answered: list[dict[str, str]] = []
         self.practice_id = practice_id
         self.parameters = dict(parameters or {})
         self.headlines: dict[str, dict[str, Any]] = {}
@@ -137,10 +168,50 @@ class ReportWriter:
     def disclose(self, plan: DisclosurePlan) -> None:
         """Apply ``plan`` -- the cells the report withholds, decided over all its views
         (:func:`analysis.disclosure.disclosure_plan`) -- to every table, figure and
-        headline from here on, and state its rule once, here on the page."""
+        headline from here on; :meth:`show_privacy` states its rule on the page."""
         self.plan = plan
-        if self.privacy.min_cell_count > 1:
-            self.callout(plan.rule, title="Privacy.")
+
+    def show_privacy(self) -> None:
+        """State the privacy rule once on the page (the notes under tables link here)."""
+        if self.privacy.min_cell_count <= 1:
+            return
+        rule = self.plan.rule if self.plan is not None else (
+            f"Counts from 1 to {self.privacy.min_cell_count - 1}, and cells that would "
+            "reveal one, are not shown (CMS cell-size suppression policy); a suppressed "
+            f"cell reads {MARKER}.")
+        self.callout(rule, title="Privacy.", id=PRIVACY_ID)
+
+    def state_data(self, text: str, *, short: str = "") -> None:
+        """Record the data statement of the page (:func:`analysis.report.data_statement`):
+        :meth:`answer` shows it as its last row, and ``short`` (a few words) runs in the
+        footer of every printed page beside the scenario."""
+        self.data_text = text
+        self.data_short = short or text
+
+    def answer(self, answer: Answer) -> None:
+        """Show the page's answer box (:mod:`analysis.report.answer`) with the data
+        statement as its last row, set the running footer of the printed page, and
+        record the answer for ``results.json`` and the index page."""
+        if self.data_text:
+            answer = answer.with_row(AnswerRow("data", "Data", self.data_text))
+        self.answered = answer.to_dict()
+        footer = " · ".join(x for x in (self.data_short, f"Scenario: {self.scenario_title}"
+                                        if self.scenario_title else "") if x)
+        style = (f"<style>@media print{{@page{{@bottom-left{{content:{_css_string(footer)}}}}}}}"
+                 "</style>" if footer else "")
+        self._display_html(style + answer.html())
+
+    def definitions(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Show definitions, each a term and its meaning in words
+        (:mod:`analysis.report.definitions`), as a definition list."""
+        items = "".join(f"<p><b>{html.escape(term)}.</b> {text_html(text)}</p>"
+                        for term, text in pairs)
+        self._display_html(f'<div class="rad3d-definitions">{items}</div>')
+
+    def glossary(self, terms: Iterable[str] | None = None) -> None:
+        """Show the glossary (:mod:`analysis.report.glossary`; every term, or those
+        keyed in ``terms``); the exported page links each term's first use to it."""
+        self._display_html(glossary_html(terms))
 
     def _withheld(self, table: pd.DataFrame, of_practice: bool) -> pd.DataFrame | None:
         """The cells of ``table`` the plan withholds (rows of a practice: its
@@ -165,6 +236,8 @@ class ReportWriter:
         columns: Sequence[str] | None = None,
         where: Mapping[str, Any] | None = None,
         of_practice: bool = True,
+        labels: Mapping[str, str] | None = None,
+        empty: str = "",
     ) -> None:
         """Suppress small counts, show the table, save it as CSV (and in the workbook).
 
@@ -176,8 +249,12 @@ class ReportWriter:
         for the other options (suppression is decided on the whole table).
         ``max_rows`` limits the rows shown and ``columns`` the columns shown, with
         human headers (:attr:`labels`), so that a printed page holds the table;
-        ``where`` (``{column: value}``) shows only the rows with those values. The
+        ``where`` (``{column: value}``, or ``{column: [values]}``) shows only the rows
+        with those values. The
         saved CSV and Excel sheet are complete, and the note under the table says so.
+        ``labels`` overrides headers for this table only (a column whose unit differs
+        here); a table with no row to show is replaced by ``empty`` (a sentence; by
+        default, that there is none).
         """
         _check_name("table", name)
         check_no_identifier_columns(table, name=name)
@@ -197,25 +274,37 @@ class ReportWriter:
             write_csv(self.output_dir / "tables" / f"{name}.csv", result.table)
         if show:
             self._show_table(name, result, caption=caption, max_rows=max_rows,
-                             columns=columns, where=where)
+                             columns=columns, where=where,
+                             labels={**self.labels, **(labels or {})}, empty=empty)
 
     def _show_table(self, name: str, result: Suppressed, *, caption: str,
                     max_rows: int | None, columns: Sequence[str] | None,
-                    where: Mapping[str, Any] | None) -> None:
+                    where: Mapping[str, Any] | None, labels: Mapping[str, str],
+                    empty: str) -> None:
         """Show the part of a suppressed table asked for, saying what is left out."""
         full = result.table
         shown = full
         for column, value in (where or {}).items():
-            shown = shown.loc[shown[column] == value]
+            if isinstance(value, list | tuple | set | frozenset):
+                shown = shown.loc[shown[column].isin(list(value))]
+            else:
+                shown = shown.loc[shown[column] == value]
         if where:
-            shown_where = ", ".join(f"{header(str(k), self.labels).lower()} = {v}"
-                                    for k, v in where.items())
+            shown_where = ", ".join(
+                f"{header(str(k), labels).lower()} = "
+                + (" or ".join(str(value_label(k, x)) for x in v)
+                   if isinstance(v, list | tuple | set | frozenset) else str(value_label(k, v)))
+                for k, v in where.items())
         shown = shown if max_rows is None else shown.head(max_rows)
         if columns is not None:
             missing = [c for c in columns if c not in shown.columns]
             if missing:
                 raise ValueError(f"table {name!r}: no column(s) {missing}")
             shown = shown[list(columns)]
+        if shown.empty:
+            text = empty or (f"{caption}: none." if caption else "Nothing to show.")
+            self._display_html(f'<p class="rad3d-empty">{text_html(text)}</p>')
+            return
         parts = []
         if where:
             parts.append(f"Rows with {shown_where}: {len(shown)} of {len(full)} rows shown.")
@@ -226,27 +315,31 @@ class ReportWriter:
         if parts:
             book = f"tables/{self._workbook_name}"
             parts.append(f"The full table is in tables/{name}.csv and in the Excel "
-                         f"workbook {book} (sheet {name[:31]}).")
+                         f"workbook {book}, on a sheet of the same name.")
         footnote = result.footnote
+        link = ""
         if footnote and self.plan is not None:
-            footnote = f"{MARKER} suppressed (privacy rule at the top of the page)."
+            footnote = ""
+            link = (f'{MARKER} suppressed (the <a href="#{PRIVACY_ID}">privacy rule</a> is '
+                    "stated with the scenario and data).")
         note = " ".join([*parts, footnote]).strip()
         self._display_html(table_html(shown, caption=caption, footnote=note,
-                                      labels=self.labels))
+                                      labels=labels, note_html=link))
 
     @property
     def _workbook_name(self) -> str:
         return f"{self.notebook or 'tables'}.xlsx"
 
-    def callout(self, text: str, *, title: str = "") -> None:
-        """Show a boxed statement (e.g. :func:`data_statement`) that no reader misses;
-        the workbook's cover repeats it."""
+    def callout(self, text: str, *, title: str = "", id: str = "") -> None:
+        """Show a boxed statement (e.g. the privacy rule) that no reader misses; the
+        workbook's cover repeats it."""
         self._callouts.append((title, text))
         head = f"<b>{html.escape(title)}</b> " if title else ""
+        ident = f' id="{html.escape(id)}"' if id else ""
         self._display_html(
-            '<div class="rad3d-callout" style="border:2px solid #E69F00;'
+            f'<div class="rad3d-callout"{ident} style="border:2px solid #E69F00;'
             'background:#FFF6E0;padding:8px 12px;margin:6px 0;font-size:1.05em">'
-            f"{head}{html.escape(text)}</div>")
+            f"{head}{text_html(text)}</div>")
 
     def show_scenario(self, overview: ScenarioOverview) -> None:
         """Show the scenario (name, description, key assumptions, what it changes)
@@ -281,9 +374,9 @@ class ReportWriter:
         fig = plots.funnel_plot(screen, highlight=highlight, label_flagged=label_flagged,
                                 hide=hidden)
         if hidden:
-            caption = (f"{caption} {len(hidden)} practice(s) with a count from 1 to "
+            caption = (f"{caption} {plural(len(hidden), 'practice')} with a count from 1 to "
                        f"{self.privacy.min_cell_count - 1} (or the cell that would reveal "
-                       "one) are not plotted.").strip()
+                       f"one) {'is' if len(hidden) == 1 else 'are'} not plotted.").strip()
         if highlight is not None and str(highlight) in set(hidden):
             caption += " This practice is among them: its own point is not shown."
         self.figure(name, fig, caption=caption)
@@ -364,8 +457,11 @@ class ReportWriter:
              "note": h["note"]}
             for h in self.headlines.values()
         ]
-        self._display_html(table_html(pd.DataFrame(rows, columns=["measure", "value", "note"]),
-                                      caption=caption))
+        frame = pd.DataFrame(rows, columns=["measure", "value", "note"])
+        if not frame["note"].astype(bool).any():
+            frame = frame.drop(columns=["note"])
+        self._display_html(table_html(frame, caption=caption, labels={
+            "measure": "Measure", "value": "Value", "note": "Note"}))
 
     def finish(self) -> None:
         """Write ``results.json`` and the Excel workbook of all tables."""
@@ -374,6 +470,7 @@ class ReportWriter:
             "scenario": self.scenario,
             "practice_id": self.practice_id or None,
             "headline": self.headlines,
+            "answer": self.answered,
             "tables": sorted(self.tables),
             "figures": self.figures,
             "privacy": {**(self.plan.to_dict() if self.plan else self.privacy.to_dict()),

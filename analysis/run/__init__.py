@@ -5,7 +5,9 @@ A **scenario** is a YAML file of notebook parameters (``notebooks/params/*.yaml`
 scenario, and the practice scorecard once per practice, and writes a folder a committee
 can open::
 
-    <out>/index.html                 links to everything, with the run's key numbers
+    <out>/index.html                 links to everything, with each scenario's answer
+    <out>/policy_brief.pdf           the first scenario's brief, printed (and each
+                                     scenario's beside its brief's page)
     <out>/manifest.json              parameters, SHA-256 of every input, versions, git, times
     <out>/results.json               headline numbers of every notebook run
     <out>/<scenario>/<notebook>/     <notebook>.html (code-free, self-contained),
@@ -33,7 +35,9 @@ How a run goes, and the file that does each step:
    shown); the batch goes on, lists the failures and reports failure. ``resume=True``
    reuses notebooks that already succeeded with the same resume key (SHA-256 of the
    notebook, its parameters, the input hashes and the package source: ``provenance``).
-4. ``export`` — each executed notebook to self-contained HTML without code.
+4. ``export``, ``pdf`` — each executed notebook to self-contained HTML without code,
+   with print rules; each scenario's policy brief printed to PDF by headless Chromium
+   (skipped, with one warning, where no browser is installed).
 5. ``identifiers`` — **privacy gate.** Every file of the finished folder is scanned for
    every patient and claim identifier of the input; a folder with any hit is not
    published.

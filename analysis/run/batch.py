@@ -37,6 +37,7 @@ from analysis.run.jobs import find_notebooks, plan_jobs
 from analysis.run.lock import report_lock
 from analysis.run.manifest import collect_results, run_manifest
 from analysis.run.names import inside
+from analysis.run.pdf import write_briefs
 from analysis.run.publish import path_replacements, publish, scrub_paths
 from analysis.run.scenarios import Scenario, load_scenario
 from analysis.run.validation import validate_parameters
@@ -65,6 +66,8 @@ class BatchResult:
     privacy_hits : DataFrame
         Identifier hits of the privacy scan (then nothing was published).
     published : bool
+    warnings : tuple of str
+        What the run could not do but did not fail for (no browser for the PDF).
     """
 
     out: Path
@@ -73,6 +76,7 @@ class BatchResult:
     privacy_hits: pd.DataFrame
     published: bool
     seconds: float
+    warnings: tuple[str, ...] = ()
 
     @property
     def failures(self) -> list[dict[str, Any]]:
@@ -257,10 +261,16 @@ def run_report(
             )
             write_json(stage / "manifest.json", manifest)
             write_json(stage / "results.json", collect_results(stage, records))
-            write_text(stage / "index.html", index_html(stage, loaded, records, manifest))
-            scrub_paths(stage, path_replacements(
+            replacements = path_replacements(
                 stage=stage, out=out, cache_dir=cache_dir.resolve(), prepared=prepared.values(),
-                scenarios=loaded, notebooks=nb_paths.values()))
+                scenarios=loaded, notebooks=nb_paths.values())
+            scrub_paths(stage, replacements)
+            # printed from the pages as published (local paths already replaced)
+            pdfs = write_briefs(stage, records, loaded)
+            write_text(stage / "index.html",
+                       index_html(stage, loaded, records, manifest, pdfs=pdfs.written))
+            scrub_paths(stage, replacements)
+            warnings = (pdfs.warning,) if pdfs.warning else ()
             for path in stage.rglob("*"):  # a symbolic link out of the folder, too
                 inside(stage, path)
             hits = scan_for_identifiers(stage, lambda tokens: set().union(
@@ -268,11 +278,11 @@ def run_report(
             if len(hits):
                 shutil.rmtree(stage, ignore_errors=True)
                 return BatchResult(out, out / "index.html", records, hits, False,
-                                   time.time() - t0)
+                                   time.time() - t0, warnings)
             publish(stage, out)
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
         return BatchResult(out, out / "index.html", records, pd.DataFrame(columns=["file",
-                           "identifier"]), True, time.time() - t0)
+                           "identifier"]), True, time.time() - t0, warnings)
 
