@@ -47,3 +47,29 @@ def test_a_warm_kernel_is_reused_with_an_empty_namespace_and_the_job_folder(tmp_
     assert (one["cwd"], two["cwd"]) == (str(a), str(b))  # each in its own folder
     assert two["left"] is False and two["figures"] == 0  # nothing left from the first
     assert "km" not in execute._warm
+
+
+def test_the_claims_engine_runs_inside_a_notebook_kernel():
+    # A notebook opened by hand reads the claims itself: DuckDB, inside a kernel, must
+    # be able to switch its progress bar off (it needs ipywidgets for that).
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=KERNEL_NAME)
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        out: list[dict] = []
+        reply = kc.execute_interactive(
+            "from analysis.scale import summarize_files\n"
+            "from analysis.paths import SAMPLE_CLAIMS\n"
+            "print(summarize_files(SAMPLE_CLAIMS).report.rows_accepted)",
+            timeout=300, output_hook=out.append)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    errors = [m["content"] for m in out if m["msg_type"] == "error"]
+    assert reply["content"]["status"] == "ok", errors
+    text = "".join(m["content"]["text"] for m in out if m["msg_type"] == "stream")
+    assert text.strip() == "119286"
