@@ -259,6 +259,8 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "ci": {"clopper-pearson": "Clopper–Pearson (exact)", "wilson": "Wilson score"},
     "shrinkage": {"mle": "maximum likelihood", "moments": "method of moments"},
     "funnel_method": {"rate": "rate scale", "arcsine": "arcsine scale (FunnelPlotR)"},
+    "prices": {"fee_schedule": "each year at its own Medicare fee schedule",
+               "baseline": "the baseline's prices, moved by the fee update"},
     "places": {"observed": "where the provider has rows", "all": "every place of service"},
     "bound_places": {"observed": "where the provider has rows", "all": "every place of service"},
     "rollup": {"npi": "each rendering NPI", "organization": "organizations"},
