@@ -111,7 +111,14 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "summarize_linked",
         "summarize_partitions",
     ),
-    "synth": ("SAMPLE_CLAIMS", "Synthetic", "damage", "generate", "write_synthetic"),
+    "synth": (
+        "SAMPLE_CLAIMS",
+        "Synthetic",
+        "damage",
+        "generate",
+        "generate_years",
+        "write_synthetic",
+    ),
     "uncertainty": ("one_way", "psa", "run_scenarios"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -20,9 +20,11 @@ __all__ = [
     "PUF_SAMPLE_DIR",
     "REFERENCE_DIR",
     "SAMPLE_CLAIMS",
+    "SAMPLE_CLAIMS_2023_2025",
     "SAMPLE_DAMAGED",
     "SAMPLE_DIR",
     "SAMPLE_PRACTICES",
+    "SAMPLE_PRACTICES_2023_2025",
     "reference_file",
 ]
 
@@ -42,6 +44,11 @@ SAMPLE_PRACTICES = SAMPLE_DIR / "practices_2024.csv"
 """The sample's practice table with the true 3D rates (``rad3d synth --truth``)."""
 SAMPLE_DAMAGED = SAMPLE_DIR / "claims_2024_damaged.csv.gz"
 """The sample with billing-system damage applied (``rad3d synth --damage``)."""
+SAMPLE_CLAIMS_2023_2025 = SAMPLE_DIR / "claims_2023_2025.parquet"
+"""Three years of synthetic claims in which practices stop a known share of their BCBS NC
+3D renderings from 2025 (``rad3d synth --years 2023-2025 --policy-response 0.25``)."""
+SAMPLE_PRACTICES_2023_2025 = SAMPLE_DIR / "practices_2023_2025.csv"
+"""Its practice table with each practice's true response (``stop_share``)."""
 PUF_SAMPLE_DIR = SAMPLE_DIR / "puf"
 """Synthetic extracts in the layouts of the CMS Medicare Physician & Other Practitioners files."""
 
