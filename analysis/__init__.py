@@ -24,6 +24,7 @@ re-exported here; every module is also importable on its own (``analysis.lcd``,
 ``policy``                payment policies (status quo, bundling, LCD cap, necessity)
 ``assumptions``           the revenue model's assumption table with ranges and sources
 ``impact``                the budget-impact model (``revenue_base``, ``revenue_engine``)
+``response``              the measured response: difference in differences, event study
 ``uncertainty``           scenarios, tornado, PSA (``distributions``, ``convergence``)
 ``privacy``               small-cell and complementary suppression of shown tables
 ``disclosure``            the cells a report withholds, decided once over all its views
@@ -95,6 +96,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "privacy": ("suppress_counts",),
     "run.identifiers": ("scan_for_identifiers",),
+    "response": ("ResponseResult", "ResponseSettings", "estimate_response"),
     "puf": (
         "estimate_exposure",
         "medicare_benchmark",
