@@ -77,6 +77,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "lcd": ("LCD_STATUS", "ScreenResult", "ScreenSettings", "screen"),
     "plots": (
         "convergence_plot",
+        "event_study_plot",
         "funnel_plot",
         "impact_by_year",
         "loss_distribution",
@@ -95,8 +96,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "status_quo",
     ),
     "privacy": ("suppress_counts",),
-    "run.identifiers": ("scan_for_identifiers",),
     "response": ("ResponseResult", "ResponseSettings", "estimate_response"),
+    "run.identifiers": ("scan_for_identifiers",),
     "puf": (
         "estimate_exposure",
         "medicare_benchmark",

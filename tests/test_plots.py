@@ -230,3 +230,54 @@ def test_funnel_plot_hides_practices(result):
     assert _labels(ax) == ["H1"]
     assert ax.get_title(loc="left").startswith("2 of 11 practices")
     assert any("2 practice(s) with small counts not shown" in t for t in _all_text(fig))
+
+
+# ------------------------------------------------------------- measured response
+
+
+def _response_cells(stop: float) -> pd.DataFrame:
+    """Twelve practices over 2024-2025 with Poisson noise; BCBSNC cut by ``stop`` in 2025."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(12):
+        for t, q in enumerate(f"{y}Q{k}" for y in (2024, 2025) for k in (1, 2, 3, 4)):
+            for payer in ("BCBSNC", "OTHER_COMMERCIAL", "MEDICARE"):
+                n = 300 + 50 * i
+                cut = 1 - stop if payer == "BCBSNC" and t >= 4 else 1.0
+                x = rng.poisson(n * (0.04 + 0.02 * (i % 4)) * (1 + 0.03 * t) * cut)
+                rows.append({"practice_id": f"P{i:02d}", "period": q, "payer": payer,
+                             "n_nononc_encounters": n, "n_nononc_encounters_3d": x})
+    return pd.DataFrame(rows)
+
+
+def test_event_study_plot():
+    from analysis.response import estimate_response
+
+    result = estimate_response(_response_cells(0.4))
+    fig = plots.event_study_plot(result)
+    assert isinstance(fig, Figure) and plt.get_fignums() == []
+    ax = fig.axes[0]
+    head = result.headline_row
+    assert ax.get_title(loc="left").startswith(
+        f"Practices stopped {head['stop_share']:.0%} of BCBS NC 3D renderings (95% interval")
+    assert [t.get_text() for t in ax.get_xticklabels()][:2] == ["2024Q1", "2024Q2"]
+    assert "(%)" in ax.get_ylabel().replace("\n", " ")
+    # One series of points per control payer, the difference in differences across the
+    # post quarters at minus the stop share.
+    assert len(ax.containers) == 2
+    (did,) = [c for c in ax.collections if c.get_label().startswith("All quarters after")]
+    assert np.allclose(did.get_segments()[0][:, 1], -head["stop_share"])
+    subtitle = " ".join(t.get_text() for t in ax.texts)
+    assert "pre-trend test against other commercial insurers: p =" in subtitle
+    assert len(_render(fig)) > 10_000
+    linear = plots.event_study_plot(estimate_response(_response_cells(0.4), model="linear"))
+    assert "percentage points" in linear.axes[0].get_ylabel().replace("\n", " ")
+
+
+def test_event_study_plot_of_a_withheld_estimate_says_so():
+    from analysis.response import estimate_response
+
+    cells = _response_cells(0.0)
+    ax = plots.event_study_plot(estimate_response(cells[cells["payer"].eq("BCBSNC")])).axes[0]
+    assert ax.get_title(loc="left") == "No response can be measured"
+    assert "No control payer" in " ".join(t.get_text() for t in ax.texts)
