@@ -27,6 +27,8 @@ from analysis.schema import CANONICAL_COLUMNS, STRING_COLUMNS
 from analysis.synth.model import PAYERS, SAMPLE_SCALE, SynthSettings, codebook
 from analysis.synth.practices import draw_practices, with_volume
 from analysis.synth.years import (
+    FIRST_YEAR,
+    LAST_YEAR,
     MonthStop,
     PolicyResponse,
     SpanSettings,
@@ -599,7 +601,8 @@ class Synthetic:
         (``n_response_encounters``: the policy payer's encounters on or after the
         effective date; ``n_response_encounters_3d_would``: of them, with a rendering
         before the response; ``n_response_encounters_3d_stopped``; the same for
-        non-oncology encounters; ``n_response_3d_lines_stopped``) and shares
+        non-oncology encounters; ``n_response_3d_lines_stopped``, of which
+        ``n_response_orphan_3d_lines_stopped`` orphan lines) and shares
         (``realized_stop_share``, ``realized_stop_share_nononc``).
     year, scale : int, float
         Service year (the first of a multi-year run) and volume factor (1 = full-size
@@ -644,9 +647,10 @@ def check_args(n_practices: int, year: int, scale: float) -> None:
     """Refuse a number of practices, service year or scale the generator cannot use."""
     if not isinstance(n_practices, (int, np.integer)) or n_practices < 1:
         raise InputError("must be a positive integer", column="n_practices", value=n_practices)
-    if not 2022 <= year <= 2026:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
         raise InputError(
-            "the fee schedule covers service years 2022-2026", column="year", value=year
+            f"the fee schedule covers service years {FIRST_YEAR}-{LAST_YEAR}", column="year",
+            value=year,
         )
     if not (np.isfinite(scale) and scale > 0):
         raise InputError("must be a positive number", column="scale", value=scale)
