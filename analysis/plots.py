@@ -507,8 +507,8 @@ def event_study_plot(result: ResponseResult) -> Figure:
     Each control's event-study effects with their intervals (the reference quarter,
     the last before the effective date, is 0 by definition), the post period shaded,
     and the headline difference in differences drawn across the post quarters with its
-    interval. The title states the measured stop share, the subtitle the pre-trend
-    tests.
+    interval. The title states the measured stop share (or that its interval covers 0),
+    the subtitle the pre-trend tests.
 
     Parameters
     ----------
@@ -565,12 +565,16 @@ def event_study_plot(result: ResponseResult) -> Figure:
     ax.set_xlim(-0.5, end)
     if ratio:
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    interval = (f"{s.ci_level:.0%} interval {head['stop_share_ci_low']:.0%} to "
+                f"{head['stop_share_ci_high']:.0%}")
     if head["status"] == "withheld":
         title = f"No response can be measured against {names[head['control']]}"
+    elif head["stop_share_ci_low"] <= 0 <= head["stop_share_ci_high"]:
+        title = (f"No measurable change in {result.policy_label} 3D renderings (stop share "
+                 f"{head['stop_share']:.0%}, {interval})")
     else:
         title = (f"Practices stopped {head['stop_share']:.0%} of {result.policy_label} 3D "
-                 f"renderings ({s.ci_level:.0%} interval {head['stop_share_ci_low']:.0%} to "
-                 f"{head['stop_share_ci_high']:.0%})")
+                 f"renderings ({interval})")
     tests = "; ".join(
         f"pre-trend test against {names[r.control]}: p = {r.pretrend_p_value:.2f}"
         for r in result.estimates.itertuples() if np.isfinite(r.pretrend_p_value))

@@ -272,6 +272,10 @@ def test_event_study_plot():
     assert len(_render(fig)) > 10_000
     linear = plots.event_study_plot(estimate_response(_response_cells(0.4), model="linear"))
     assert "percentage points" in linear.axes[0].get_ylabel().replace("\n", " ")
+    none = estimate_response(_response_cells(0.0))
+    assert none.stop_share_ci[0] <= 0 <= none.stop_share_ci[1]
+    assert plots.event_study_plot(none).axes[0].get_title(loc="left").startswith(
+        "No measurable change in BCBS NC 3D renderings (stop share")
 
 
 def test_event_study_plot_of_a_withheld_estimate_says_so():
