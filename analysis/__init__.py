@@ -24,6 +24,7 @@ re-exported here; every module is also importable on its own (``analysis.lcd``,
 ``policy``                payment policies (status quo, bundling, LCD cap, necessity)
 ``assumptions``           the revenue model's assumption table with ranges and sources
 ``impact``                the budget-impact model (``revenue_base``, ``revenue_engine``)
+``response``              the measured response: difference in differences, event study
 ``uncertainty``           scenarios, tornado, PSA (``distributions``, ``convergence``)
 ``privacy``               small-cell and complementary suppression of shown tables
 ``disclosure``            the cells a report withholds, decided once over all its views
@@ -77,6 +78,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "lcd": ("LCD_STATUS", "ScreenResult", "ScreenSettings", "screen"),
     "plots": (
         "convergence_plot",
+        "event_study_plot",
         "funnel_plot",
         "impact_by_year",
         "loss_distribution",
@@ -95,6 +97,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "status_quo",
     ),
     "privacy": ("suppress_counts",),
+    "response": ("ResponseResult", "ResponseSettings", "estimate_response"),
     "run.identifiers": ("scan_for_identifiers",),
     "puf": (
         "estimate_exposure",
@@ -112,7 +115,14 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "summarize_linked",
         "summarize_partitions",
     ),
-    "synth": ("SAMPLE_CLAIMS", "Synthetic", "damage", "generate", "write_synthetic"),
+    "synth": (
+        "SAMPLE_CLAIMS",
+        "Synthetic",
+        "damage",
+        "generate",
+        "generate_years",
+        "write_synthetic",
+    ),
     "uncertainty": ("one_way", "psa", "run_scenarios"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -20,9 +20,11 @@ __all__ = [
     "PUF_SAMPLE_DIR",
     "REFERENCE_DIR",
     "SAMPLE_CLAIMS",
+    "SAMPLE_CLAIMS_2023_2025",
     "SAMPLE_DAMAGED",
     "SAMPLE_DIR",
     "SAMPLE_PRACTICES",
+    "SAMPLE_PRACTICES_2023_2025",
     "reference_file",
     "sample_claims",
     "sample_practices",
@@ -44,6 +46,11 @@ SAMPLE_PRACTICES = SAMPLE_DIR / "practices_2024.csv"
 """The sample's practice table with the true 3D rates (``rad3d synth --truth``)."""
 SAMPLE_DAMAGED = SAMPLE_DIR / "claims_2024_damaged.csv.gz"
 """The sample with billing-system damage applied (``rad3d synth --damage``)."""
+SAMPLE_CLAIMS_2023_2025 = SAMPLE_DIR / "claims_2023_2025.parquet"
+"""Three years of synthetic claims in which practices stop a known share of their BCBS NC
+3D renderings from 2025 (``rad3d synth --years 2023-2025 --policy-response 0.25``)."""
+SAMPLE_PRACTICES_2023_2025 = SAMPLE_DIR / "practices_2023_2025.csv"
+"""Its practice table with each practice's true response (``stop_share``)."""
 PUF_SAMPLE_DIR = SAMPLE_DIR / "puf"
 """Synthetic extracts in the layouts of the CMS Medicare Physician & Other Practitioners files."""
 
@@ -69,19 +76,30 @@ def _bundled(path: Path, what: str) -> Path:
     return path
 
 
-def sample_claims() -> Path:
-    """The bundled synthetic claims (:data:`SAMPLE_CLAIMS`), an absolute path, so that
+def sample_claims(years: str = "2024") -> Path:
+    """The bundled synthetic claims, an absolute path, so that
     ``rad3d.load_claims(rad3d.sample_claims())`` works from any working directory.
+
+    ``years="2024"``: one year, 40 practices (:data:`SAMPLE_CLAIMS`); ``"2023-2025"``:
+    three years in which practices stop a known share of their BCBS NC 3D renderings
+    from 2025 (:data:`SAMPLE_CLAIMS_2023_2025`).
 
     Raises
     ------
     InputError
-        The file is not there (rad3d installed without its source tree).
+        Another ``years``; the file is not there (rad3d installed without its source
+        tree).
 
-    >>> sample_claims().name
-    'claims_2024.parquet'
+    >>> sample_claims().name, sample_claims("2023-2025").name
+    ('claims_2024.parquet', 'claims_2023_2025.parquet')
     """
-    return _bundled(SAMPLE_CLAIMS, "synthetic claims sample")
+    files = {"2024": SAMPLE_CLAIMS, "2023-2025": SAMPLE_CLAIMS_2023_2025}
+    if years not in files:
+        from analysis.errors import InputError  # as in _bundled
+
+        raise InputError(f"the bundled samples are of {' and '.join(files)}",
+                         column="years", value=years)
+    return _bundled(files[years], "synthetic claims sample")
 
 
 def sample_practices() -> Path:

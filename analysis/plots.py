@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from analysis.lcd import ScreenResult
+    from analysis.response import ResponseResult
 
 __all__ = [
     "COLORS",
@@ -46,6 +47,7 @@ __all__ = [
     "PALETTE",
     "NotebookFigure",
     "convergence_plot",
+    "event_study_plot",
     "figure_html",
     "funnel_plot",
     "impact_by_year",
@@ -549,6 +551,93 @@ def trend_plot(result: ScreenResult, practice_id: str) -> Figure:
         percent_y=True,
     )
     legend_below(fig, ax)
+    return fig
+
+
+# ------------------------------------------------------------- measured response
+
+
+def event_study_plot(result: ResponseResult) -> Figure:
+    """The policy payer's 3D rate quarter by quarter against each control payer.
+
+    Each control's event-study effects with their intervals (the reference quarter,
+    the last before the effective date, is 0 by definition), the post period shaded,
+    and the headline difference in differences drawn across the post quarters with its
+    interval. The title states the measured stop share (or that its interval covers 0),
+    the subtitle the pre-trend tests.
+
+    Parameters
+    ----------
+    result : analysis.response.ResponseResult
+        From :func:`analysis.response.estimate_response`.
+    """
+    s, ev, head = result.settings, result.event_study, result.headline_row
+    names = dict(zip(result.estimates["control"], result.estimates["control_label"],
+                     strict=True))  # fmt: skip
+    ratio = s.model == "ratio"
+    scale = 1.0 if ratio else 100.0  # the linear model's rates in percentage points
+    ylabel = (f"{result.policy_label} 3D rate vs the last quarter before, beyond the "
+              f"control's change ({'%' if ratio else 'percentage points'})")  # fmt: skip
+    fig, ax = new_figure(width=8.0, height=5.4)
+    if ev.empty:
+        style_axes(ax, xlabel="Calendar quarter", ylabel=ylabel,
+                   title="No response can be measured",
+                   subtitle=" ".join(result.warnings))  # fmt: skip
+        return fig
+    quarters = sorted(ev["period"].unique())
+    pos = {q: i for i, q in enumerate(quarters)}
+    end = len(quarters) - 0.5
+    post = [pos[q] for q in ev.loc[ev["post"], "period"]]
+    if post:
+        start = min(post) - 0.5
+        ax.axvspan(start, end, color="#EEEEEE", zorder=0,
+                   label=f"From the effective date, {s.effective_date.day} "
+                         f"{s.effective_date:%B %Y}")
+        ax.axvline(start, color=COLORS["reference"], lw=1.0, ls="--")
+        if head["status"] != "withheld":
+            # The difference in differences on the event study's scale.
+            mid, lo, hi = ((-head["stop_share"], -head["stop_share_ci_high"],
+                            -head["stop_share_ci_low"]) if ratio else
+                           (head["rate_change"], head["rate_change_ci_low"],
+                            head["rate_change_ci_high"]))  # fmt: skip
+            ax.fill_between([start, end], lo * scale, hi * scale, color=PALETTE[0],
+                            alpha=0.15, lw=0)
+            ax.hlines(mid * scale, start, end, color=PALETTE[0], lw=1.8,
+                      label=f"All quarters after, against {names[head['control']]} "
+                            f"({s.ci_level:.0%} interval shaded)")  # fmt: skip
+    ax.axhline(0, color=COLORS["reference"], lw=0.8)
+    controls = list(dict.fromkeys(ev["control"]))
+    for k, control in enumerate(controls):
+        e = ev.loc[ev["control"].eq(control)]
+        x = np.array([pos[q] for q in e["period"]]) + 0.18 * (k - (len(controls) - 1) / 2)
+        y = e["estimate"].to_numpy(float) * scale
+        err = np.vstack([y - e["ci_low"].to_numpy(float) * scale,
+                         e["ci_high"].to_numpy(float) * scale - y])  # fmt: skip
+        ax.errorbar(x, y, yerr=err, fmt="osD^"[k % 4], color=PALETTE[k], ecolor=PALETTE[k],
+                    ms=5, capsize=2.5, lw=1.0, zorder=3,
+                    label=f"Each quarter, against {names[control]} "
+                          f"({s.ci_level:.0%} interval)")  # fmt: skip
+    ax.set_xticks(range(len(quarters)), quarters, rotation=45, ha="right")
+    ax.set_xlim(-0.5, end)
+    if ratio:
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    interval = (f"{s.ci_level:.0%} interval {head['stop_share_ci_low']:.0%} to "
+                f"{head['stop_share_ci_high']:.0%}")
+    if head["status"] == "withheld":
+        title = f"No response can be measured against {names[head['control']]}"
+    elif head["stop_share_ci_low"] <= 0 <= head["stop_share_ci_high"]:
+        title = (f"No measurable change in {result.policy_label} 3D renderings (stop share "
+                 f"{head['stop_share']:.0%}, {interval})")
+    else:
+        title = (f"Practices stopped {head['stop_share']:.0%} of {result.policy_label} 3D "
+                 f"renderings ({interval})")
+    tests = "; ".join(
+        f"pre-trend test against {names[r.control]}: p = {r.pretrend_p_value:.2f}"
+        for r in result.estimates.itertuples() if np.isfinite(r.pretrend_p_value))
+    style_axes(ax, xlabel="Calendar quarter", ylabel=textwrap.fill(ylabel, 48), title=title,
+               subtitle=(f"Event study of {s.basis}; practice and quarter fixed effects, "
+                         "intervals clustered by practice" + (f"; {tests}" if tests else "")))
+    legend_below(fig, ax, ncol=1)
     return fig
 
 

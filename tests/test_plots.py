@@ -260,7 +260,9 @@ def test_png_bytes_writes_dollar_signs_as_text_and_the_same_bytes_twice():
 def test_results_show_their_figure_with_the_finding_as_alternative_text(result):
     img = plots.figure_html(plots.funnel_plot(result))
     assert img.startswith('<img src="data:image/png;base64,')
-    assert 'alt="2 of 11 practices bill 3D above the 20% benchmark beyond chance"' in img
+    # the fixture's flag is the beyond-chance tier, so both tiers count 2
+    assert ('alt="2 of 11 practices bill 3D above the 20% benchmark beyond the usual '
+            'variation between practices; 2 beyond chance alone"') in img
     html = result._repr_html_()
     assert html.count("<img") == 1 and 'alt="2 of 11 practices bill 3D' in html
 
@@ -295,3 +297,59 @@ def test_readme_notebook_example_shows_figures_in_a_fresh_kernel(tmp_path):
     assert len(figure) == 1 and "image/png" in figure[0]
     assert "<img" in outputs["result"][0]["text/html"]
     assert "<img" in outputs["impact"][0]["text/html"]
+
+
+
+# ------------------------------------------------------------- measured response
+
+
+def _response_cells(stop: float) -> pd.DataFrame:
+    """Twelve practices over 2024-2025 with Poisson noise; BCBSNC cut by ``stop`` in 2025."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(12):
+        for t, q in enumerate(f"{y}Q{k}" for y in (2024, 2025) for k in (1, 2, 3, 4)):
+            for payer in ("BCBSNC", "OTHER_COMMERCIAL", "MEDICARE"):
+                n = 300 + 50 * i
+                cut = 1 - stop if payer == "BCBSNC" and t >= 4 else 1.0
+                x = rng.poisson(n * (0.04 + 0.02 * (i % 4)) * (1 + 0.03 * t) * cut)
+                rows.append({"practice_id": f"P{i:02d}", "period": q, "payer": payer,
+                             "n_nononc_encounters": n, "n_nononc_encounters_3d": x})
+    return pd.DataFrame(rows)
+
+
+def test_event_study_plot():
+    from analysis.response import estimate_response
+
+    result = estimate_response(_response_cells(0.4))
+    fig = plots.event_study_plot(result)
+    assert isinstance(fig, Figure) and plt.get_fignums() == []
+    ax = fig.axes[0]
+    head = result.headline_row
+    assert ax.get_title(loc="left").startswith(
+        f"Practices stopped {head['stop_share']:.0%} of BCBS NC 3D renderings (95% interval")
+    assert [t.get_text() for t in ax.get_xticklabels()][:2] == ["2024Q1", "2024Q2"]
+    assert "(%)" in ax.get_ylabel().replace("\n", " ")
+    # One series of points per control payer, the difference in differences across the
+    # post quarters at minus the stop share.
+    assert len(ax.containers) == 2
+    (did,) = [c for c in ax.collections if c.get_label().startswith("All quarters after")]
+    assert np.allclose(did.get_segments()[0][:, 1], -head["stop_share"])
+    subtitle = " ".join(t.get_text() for t in ax.texts)
+    assert "pre-trend test against other commercial insurers: p =" in subtitle
+    assert len(_render(fig)) > 10_000
+    linear = plots.event_study_plot(estimate_response(_response_cells(0.4), model="linear"))
+    assert "percentage points" in linear.axes[0].get_ylabel().replace("\n", " ")
+    none = estimate_response(_response_cells(0.0))
+    assert none.stop_share_ci[0] <= 0 <= none.stop_share_ci[1]
+    assert plots.event_study_plot(none).axes[0].get_title(loc="left").startswith(
+        "No measurable change in BCBS NC 3D renderings (stop share")
+
+
+def test_event_study_plot_of_a_withheld_estimate_says_so():
+    from analysis.response import estimate_response
+
+    cells = _response_cells(0.0)
+    ax = plots.event_study_plot(estimate_response(cells[cells["payer"].eq("BCBSNC")])).axes[0]
+    assert ax.get_title(loc="left") == "No response can be measured"
+    assert "No control payer" in " ".join(t.get_text() for t in ax.texts)

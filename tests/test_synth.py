@@ -433,3 +433,176 @@ def test_sample_paths_point_into_data_sample():
     assert synth.SAMPLE_CLAIMS.name == "claims_2024.parquet"
     assert synth.SAMPLE_CLAIMS.parent.parts[-2:] == ("data", "sample")
     assert math.isclose(synth.SAMPLE_SCALE, 1 / 40)
+
+
+# ------------------------------------------------------------ several years
+
+
+@pytest.fixture(scope="module")
+def span_pair() -> tuple[synth.Synthetic, synth.Synthetic]:
+    """The same seed over 2024-2025 with and without a response (8 practices, 1/100)."""
+    args = {"years": (2024, 2025), "scale": 0.01}
+    with_response = synth.generate_years(8, rng=np.random.default_rng(31), **args,
+                                         response=synth.PolicyResponse(0.6))  # fmt: skip
+    return with_response, synth.generate_years(8, rng=np.random.default_rng(31), **args)
+
+
+def test_a_response_removes_only_the_policy_payers_renderings_after_the_date(span_pair):
+    cut, full = span_pair
+    key = ["claim_id", "line_number"]
+    assert not cut.lines.duplicated(key).any()
+    merged = full.lines.merge(cut.lines, on=key, how="left", suffixes=("", "_cut"),
+                              indicator=True)  # fmt: skip
+    gone = merged.loc[merged["_merge"].eq("left_only")]
+    kept = merged.loc[merged["_merge"].eq("both")]
+    assert len(gone) > 20 and len(kept) == len(cut.lines)  # nothing added
+    assert codes.is_3d(gone["cpt_code"]).all() and gone["payer"].eq("BCBSNC").all()
+    assert (gone["service_date"] >= "2025-01-01").all()
+    for column in ("patient_id", "service_date", "cpt_code", "payer", "allowed_usd"):
+        a, b = kept[column], kept[f"{column}_cut"]
+        assert ((a == b) | (a.isna() & b.isna())).all(), column  # the rest is untouched
+    truth = cut.practices
+    assert int(truth["n_response_3d_lines_stopped"].sum()) == len(gone)
+    assert truth["stop_share"].between(0, 1).all() and full.practices["stop_share"].eq(0).all()
+    realized = truth["n_response_encounters_3d_stopped"] / truth["n_response_encounters_3d_would"]
+    np.testing.assert_allclose(truth["realized_stop_share"], realized)
+
+
+def test_span_truth_counts_match_the_linking_of_the_lines(span_pair):
+    from analysis import encounters
+
+    for syn in span_pair:
+        linked = encounters.link(syn.lines)
+        enc, l3 = linked.encounters, linked.lines_3d
+        got = pd.DataFrame({
+            "n_encounters": enc.groupby("practice_id").size(),
+            "n_encounters_3d": enc.groupby("practice_id")["has_3d"].sum(),
+            "n_3d_lines": l3.groupby("practice_id").size(),
+            "n_orphan_3d_lines": l3.groupby("practice_id")["is_orphan"].sum(),
+            "n_lines": syn.lines.groupby("practice_id").size(),
+        }).fillna(0).astype(int)  # fmt: skip
+        want = syn.practices.set_index("practice_id")[got.columns]
+        pd.testing.assert_frame_equal(got.sort_index(), want.sort_index(), check_names=False,
+                                      check_index_type=False)  # fmt: skip
+
+
+def test_span_follows_seasonality_entry_and_exit():
+    syn = synth.generate_years(20, years=(2023, 2025), rng=np.random.default_rng(2),
+                               scale=0.01)  # fmt: skip
+    lines, p = syn.lines, syn.practices
+    assert lines["service_date"].dt.year.unique().tolist() == [2023, 2024, 2025]
+    assert syn.years == (2023, 2025) and syn.year == 2023
+    # One practice enters and one leaves (5 % of 20 each): no lines outside their months.
+    assert (p["active_from"] > "2023-01-01").sum() == 1
+    assert (p["active_to"] < "2025-12-31").sum() == 1
+    span = lines.groupby("practice_id")["service_date"].agg(["min", "max"])
+    span = span.join(p.set_index("practice_id")[["active_from", "active_to"]])
+    assert (span["min"] >= pd.to_datetime(span["active_from"])).all()
+    assert (span["max"] <= pd.to_datetime(span["active_to"])).all()
+    # Seasonality 0.95 in the first quarter, 1.05 in the fourth: among the practices
+    # billing all along, the fourth quarter's CT/MR studies exceed the first's every year
+    # by about 1.05 / 0.95 = 1.105, times 92 / 90 days, times 9 months' growth at ~3 %
+    # a year (1.02): about 1.15.
+    whole = p.loc[p["active_from"].eq("2023-01-01") & p["active_to"].eq("2025-12-31"),
+                  "practice_id"]  # fmt: skip
+    studies = lines.loc[codes.is_ct_mr(lines["cpt_code"]) & lines["practice_id"].isin(whole)]
+    q = studies.groupby(studies["service_date"].dt.to_period("Q")).size()
+    for year in (2023, 2024, 2025):
+        assert 1.08 < q[f"{year}Q4"] / q[f"{year}Q1"] < 1.25
+    # Claim identifiers stay unique across years (the month counts over the span).
+    assert not lines.duplicated(["claim_id", "line_number"]).any()
+    assert lines.groupby("patient_id")["service_date"].agg(lambda d: d.dt.year.nunique()).eq(
+        1).all()  # fmt: skip
+
+
+def test_practices_stop_shares_have_the_stated_mean():
+    from analysis.synth.years import draw_span
+
+    practices = pd.DataFrame({"practice_id": np.arange(20_000)})
+    low, high = (draw_span(practices, years=(2023, 2025), rng=np.random.default_rng(4),
+                           span=synth.SpanSettings(), response=synth.PolicyResponse(share))
+                 for share in (0.25, 0.4))  # fmt: skip
+    assert abs(low["stop_share"].mean() - 0.25) < 0.003
+    assert (low["stop_share"] <= high["stop_share"]).all()  # same draws, a larger share
+    # Beta(0.25 x 20, 0.75 x 20): scipy.stats.beta.ppf([0.1, 0.9], 5, 15) = 0.134, 0.378.
+    np.testing.assert_allclose(low["stop_share"].quantile([0.1, 0.9]), [0.134, 0.378],
+                               atol=0.006)  # fmt: skip
+    assert set(draw_span(practices.head(5), years=(2023, 2025), rng=np.random.default_rng(4),
+                         span=synth.SpanSettings(), response=synth.PolicyResponse(1.0))
+               ["stop_share"]) == {1.0}  # fmt: skip
+
+
+def test_span_lines_stream_as_they_are_generated(tmp_path):
+    args = {"years": (2024, 2025), "scale": 0.005, "response": synth.PolicyResponse(0.5)}
+    mem = synth.generate_years(3, rng=np.random.default_rng(3), **args)
+    out = synth.write_synthetic(tmp_path / "s.parquet", 3, rng=np.random.default_rng(3),
+                                batch_lines=300, truth=tmp_path / "t.csv", **args)  # fmt: skip
+    assert pq.read_table(tmp_path / "s.parquet").equals(synth.to_arrow(mem.lines))
+    pd.testing.assert_frame_equal(out.practices, mem.practices)
+    assert "stop_share" in pd.read_csv(tmp_path / "t.csv").columns
+
+
+def test_bad_span_arguments_raise_input_error():
+    rng = np.random.default_rng(1)
+    with pytest.raises(InputError, match="2022-2026"):
+        synth.generate_years(2, years=(2019, 2021), rng=rng)
+    with pytest.raises(InputError, match="first before last"):
+        synth.generate_years(2, years=(2025, 2023), rng=rng)
+    with pytest.raises(InputError, match="effective_date"):
+        synth.generate_years(2, years=(2023, 2024), rng=rng,
+                             response=synth.PolicyResponse(0.2, effective_date="2025-01-01"))
+    with pytest.raises(InputError, match="policy_response"):
+        synth.PolicyResponse(1.5)
+    with pytest.raises(InputError, match="policy_payer"):
+        synth.PolicyResponse(0.2, payer="AETNA")
+    with pytest.raises(InputError, match="seasonality"):
+        synth.SpanSettings(seasonality=(1.0, 1.0, 1.0, 1.2))
+    with pytest.raises(InputError, match="multi-year"):
+        synth.write_synthetic("x.parquet", 2, rng=rng, response=synth.PolicyResponse(0.2))
+
+
+def test_bundled_three_year_sample_is_what_the_documented_command_produces():
+    # data/sample/README.md: rad3d synth --practices 40 --years 2023-2025 --seed 2024
+    #   --volume-scale 0.0125 --policy-response 0.25 ...
+    syn = synth.generate_years(40, years=(2023, 2025), rng=np.random.default_rng(2024),
+                               scale=0.0125, response=synth.PolicyResponse(0.25))  # fmt: skip
+    assert pq.read_table(synth.SAMPLE_CLAIMS_2023_2025).equals(synth.to_arrow(syn.lines))
+    truth = pd.read_csv(synth.SAMPLE_PRACTICES_2023_2025)
+    assert truth["practice_id"].tolist() == syn.practices["practice_id"].tolist()
+    np.testing.assert_allclose(truth["stop_share"], syn.practices["stop_share"], rtol=1e-5)
+    assert truth["n_response_encounters_3d_stopped"].sum() == 480
+    assert len(syn.lines) == 167_879
+    # The same seed draws the same practices as the 2024 sample.
+    same = pd.read_csv(synth.SAMPLE_PRACTICES)
+    assert truth["fte_radiologists"].tolist() == same["fte_radiologists"].tolist()
+    assert synth.SAMPLE_CLAIMS_2023_2025.stat().st_size < 3e6
+
+
+def test_cli_synth_years_with_a_response(tmp_path, capsys):
+    args = ["synth", "--practices", "3", "--years", "2024-2025", "--seed", "7",
+            "--volume-scale", "0.005", "--policy-response", "0.3"]  # fmt: skip
+    for name in ("a", "b"):
+        assert main(args + ["--out", str(tmp_path / f"{name}.parquet"),
+                            "--truth", str(tmp_path / f"{name}.csv")]) == 0  # fmt: skip
+    for suffix in (".parquet", ".csv"):
+        assert (tmp_path / f"a{suffix}").read_bytes() == (tmp_path / f"b{suffix}").read_bytes()
+    out = capsys.readouterr().out
+    assert "years 2024-2025" in out and "policy response: BCBSNC from 2025-01-01" in out
+    mem = synth.generate_years(3, years=(2024, 2025), rng=np.random.default_rng(7),
+                               scale=0.005, response=synth.PolicyResponse(0.3))  # fmt: skip
+    assert pq.read_table(tmp_path / "a.parquet").equals(synth.to_arrow(mem.lines))
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--policy-response", "0.3"], "--policy-response needs --years"),
+    (["--years", "2024-2025", "--effective-date", "2025-04-01"],
+     "--effective-date needs --policy-response"),
+    (["--years", "2024-2025", "--policy-response", "2"], "share in [0, 1]"),
+    (["--years", "2024-2025", "--policy-response", "0.2", "--effective-date", "2027-01-01"],
+     "effective_date"),
+])  # fmt: skip
+def test_cli_synth_response_errors_are_one_line(tmp_path, capsys, args, said):
+    code = main(["synth", *args, "--out", str(tmp_path / "x.parquet")])
+    err = capsys.readouterr().err
+    assert code == 2 and said in err and err.count("\n") == 1
+    assert not (tmp_path / "x.parquet").exists()

@@ -96,7 +96,10 @@ Files
 -----
 - ``model.py``: :class:`SynthSettings`, the payers, study templates and code tables.
 - ``practices.py``: drawing the practices and their volumes; :func:`scale_for_lines`.
-- ``claims.py``: the lines, month by month, priced: :func:`generate`, :class:`Synthetic`.
+- ``claims.py``: the lines, month by month, priced: :func:`generate`, :class:`Synthetic`;
+  several years with :func:`generate_years`.
+- ``years.py``: a multi-year span: seasonality, growth, entry and exit, and a known
+  policy response (:class:`SpanSettings`, :class:`PolicyResponse`).
 - ``damage.py``: :func:`damage`, billing-export damage at exactly known rates.
 - ``write.py``: Parquet and CSV files: :func:`write_synthetic`, :func:`read_lines` ...
 - ``puf.py``: synthetic CMS Medicare provider and geography files
@@ -114,9 +117,16 @@ Urban Institute / FAIR Health (2019-20): commercial prices for radiology about
 from __future__ import annotations
 
 from analysis.npi import check_digit as npi_check_digit
-from analysis.paths import SAMPLE_CLAIMS, SAMPLE_DAMAGED, SAMPLE_DIR, SAMPLE_PRACTICES
+from analysis.paths import (
+    SAMPLE_CLAIMS,
+    SAMPLE_CLAIMS_2023_2025,
+    SAMPLE_DAMAGED,
+    SAMPLE_DIR,
+    SAMPLE_PRACTICES,
+    SAMPLE_PRACTICES_2023_2025,
+)
 from analysis.schema import CANONICAL_COLUMNS as CLAIM_COLUMNS
-from analysis.synth.claims import Synthetic, generate
+from analysis.synth.claims import Synthetic, generate, generate_years
 from analysis.synth.damage import QUARANTINE_REASONS, REPAIR_KINDS, Damage, DamageRates, damage
 from analysis.synth.model import PAYERS, SAMPLE_SCALE, SynthSettings
 from analysis.synth.practices import scale_for_lines
@@ -128,6 +138,7 @@ from analysis.synth.write import (
     write_synthetic,
     write_truth,
 )
+from analysis.synth.years import PolicyResponse, SpanSettings
 
 __all__ = [
     "CLAIM_COLUMNS",
@@ -135,16 +146,21 @@ __all__ = [
     "QUARANTINE_REASONS",
     "REPAIR_KINDS",
     "SAMPLE_CLAIMS",
+    "SAMPLE_CLAIMS_2023_2025",
     "SAMPLE_DAMAGED",
     "SAMPLE_DIR",
     "SAMPLE_PRACTICES",
+    "SAMPLE_PRACTICES_2023_2025",
     "SAMPLE_SCALE",
     "Damage",
     "DamageRates",
+    "PolicyResponse",
+    "SpanSettings",
     "SynthSettings",
     "Synthetic",
     "damage",
     "generate",
+    "generate_years",
     "npi_check_digit",
     "read_lines",
     "scale_for_lines",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
 import numpy as np
@@ -26,8 +26,26 @@ from analysis.npi import with_check_digit
 from analysis.schema import CANONICAL_COLUMNS, STRING_COLUMNS
 from analysis.synth.model import PAYERS, SAMPLE_SCALE, SynthSettings, codebook
 from analysis.synth.practices import draw_practices, with_volume
+from analysis.synth.years import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MonthStop,
+    PolicyResponse,
+    SpanSettings,
+    check_years,
+    draw_span,
+    span_months,
+)
 
-__all__ = ["Synthetic", "check_args", "generate", "generate_batches"]
+__all__ = [
+    "Synthetic",
+    "check_args",
+    "check_span_args",
+    "generate",
+    "generate_batches",
+    "generate_years",
+    "generate_years_batches",
+]
 
 _FACILITY_POS = (("22", 0.45), ("23", 0.25), ("21", 0.20), ("19", 0.10))
 
@@ -116,6 +134,83 @@ def _practice_chunks(
         yield chunk
 
 
+def _practice_span_chunks(
+    row: Mapping,
+    *,
+    years: tuple[int, int],
+    rng: np.random.Generator,
+    settings: SynthSettings,
+    span: SpanSettings,
+    response: PolicyResponse | None,
+) -> Iterator[_Chunk]:
+    """The lines of one practice over a span of years, month by month.
+
+    As :func:`_practice_chunks`, with each month's volume moved by the practice's
+    growth and the quarter's seasonality, its 3D propensities by the common trend, a
+    pool of patients per year, and the policy response (:mod:`analysis.synth.years`).
+    Months outside the practice's active months have no lines. A chunk's ``month`` is
+    its 1-based month of the span and its days count from January 1 of the first year.
+    """
+    book = codebook()
+    first_year = years[0]
+    mix = np.array([row[f"share_{p.lower()}"] for p in PAYERS])
+    expected = float(row["expected_encounters"])
+    growth = 1.0 + float(row["growth_per_year"])
+    pools = [
+        rng.choice(len(PAYERS), p=mix / mix.sum(), size=max(1, math.ceil(
+            expected * growth ** (k + 0.5) / settings.visits_per_patient)))
+        for k in range(years[1] - first_year + 1)
+    ]
+    base_w = rng.dirichlet(book.base_weight * 200 + 1e-3)
+    w3 = book.weight_3d * rng.uniform(0.5, 1.5, len(book.weight_3d))
+    w3 = w3 / w3.sum()
+    npis = with_check_digit(np.asarray(row["npi_stems"]))
+    facility_pos = np.array([int(p) for p, _ in _FACILITY_POS])
+    facility_p = np.array([w for _, w in _FACILITY_POS])
+    months = span_months(years)
+    month_rngs, stop_rngs = rng.spawn(len(months)), rng.spawn(len(months))
+    if response is not None:
+        stop_payer = PAYERS.index(response.payer)
+        stop_day = (response.effective_date - date(first_year, 1, 1)).days
+    # Patients are numbered across the span: each year's pool, then its orphans.
+    pool_start = n_orphans = 0
+    for k, ((year, month, offset), month_rng, stop_rng) in enumerate(
+        zip(months, month_rngs, stop_rngs, strict=True)
+    ):
+        pool = pools[year - first_year]
+        if month == 1 and k:
+            pool_start += len(pools[year - first_year - 1]) + n_orphans
+            n_orphans = 0
+        if not row["first_month"] <= k <= row["last_month"]:
+            continue
+        days, day_w = _month_days(year, month)
+        trend = (1.0 + span.trend_3d) ** (k / 12)
+        chunk = _month_chunk(
+            {**row, "p_3d_onc": min(row["p_3d_onc"] * trend, 0.95),
+             "p_3d_nononc": min(row["p_3d_nononc"] * trend, 0.95)},
+            rng=month_rng,
+            month=k + 1,
+            days=days + offset,
+            day_p=day_w / day_w.sum(),
+            n_expected=expected * growth ** (k / 12) * span.seasonality[(month - 1) // 3]
+            * day_w.sum() / _year_weight(year),
+            patient_payer=pool,
+            base_w=base_w,
+            w3=w3,
+            npis=npis,
+            facility_pos=facility_pos,
+            facility_p=facility_p,
+            first_orphan=len(pool) + n_orphans,
+            p_orphan=settings.p_orphan,
+            stop=None if response is None else MonthStop(
+                share=float(row["stop_share"]), payer=stop_payer, first_day=stop_day,
+                rng=stop_rng),
+        )  # fmt: skip
+        n_orphans += chunk.counts["n_orphan_3d_lines"] + chunk.counts.get(
+            "n_response_orphan_3d_lines_stopped", 0)
+        yield replace(chunk, patient=chunk.patient + pool_start)
+
+
 def _month_chunk(
     row: Mapping,
     *,
@@ -132,8 +227,15 @@ def _month_chunk(
     facility_p: np.ndarray,
     first_orphan: int,
     p_orphan: float,
+    stop: MonthStop | None = None,
 ) -> _Chunk:
-    """One practice-month: its encounters, studies, 3D lines and orphans, drawn from ``rng``."""
+    """One practice-month: its encounters, studies, 3D lines and orphans, drawn from ``rng``.
+
+    With a ``stop`` (a policy response, :mod:`analysis.synth.years`) the month is drawn
+    exactly as without it, then the 3D lines of the renderings stopped are removed:
+    the stopped encounters keep their studies and diagnoses, and ``counts`` count the
+    lines that remain, plus the response's own counts.
+    """
     book = codebook()
     n_pool = len(patient_payer)
     # Encounters: unique (patient, day), ordered by day then patient.
@@ -244,28 +346,50 @@ def _month_chunk(
     share_u = rng.random(n + n_orphan)
     share_u = np.concatenate([share_u[line_enc], share_u[n:]])
 
+    # A policy response: renderings (dated by the 3D line) stopped, from draws of its own.
+    stopped, o_stopped = np.zeros(n, dtype=bool), np.zeros(n_orphan, dtype=bool)
+    if stop is not None:
+        at_risk = (patient_payer[enc_patient] == stop.payer) & (enc_day + lag >= stop.first_day)
+        stopped = has3d & at_risk & (stop.rng.random(n) < stop.share)
+        o_stopped = ((o_payer == stop.payer) & (o_day >= stop.first_day)
+                     & (stop.rng.random(n_orphan) < stop.share))  # fmt: skip
+    kept = ~stopped
+    kept_3d = has3d & kept
+    n_kept_orphan = n_orphan - int(o_stopped.sum())
+    n_kept_main = n_main - int((stopped * n3d).sum())
     counts = {
         "n_encounters": n,
-        "n_encounters_3d": int(has3d.sum()),
+        "n_encounters_3d": int(kept_3d.sum()),
         "n_onc_encounters": int(onc.sum()),
-        "n_onc_encounters_3d": int((onc & has3d).sum()),
+        "n_onc_encounters_3d": int((onc & kept_3d).sum()),
         "n_nononc_indicated_encounters": int(indicated.sum()),
-        "n_lines": n_lines,
+        "n_lines": n_kept_main + n_kept_orphan,
         "n_ct_mr_lines": int(n_studies.sum()),
-        "n_angiography_encounters_3d": int(nc_angio.sum()),
-        "n_3d_lines": int(n3d.sum()) + n_orphan,
-        "units_3d_76376": int((has3d & (code_a == book.code_76376)).sum())
-        + int(n_orphan - o_77.sum()),
-        "units_3d_76377": int((has3d & (code_a == book.code_76377)).sum())
-        + int(nc_both.sum())
-        + int(o_77.sum()),
+        "n_angiography_encounters_3d": int((nc_angio & kept).sum()),
+        "n_3d_lines": int((n3d * kept).sum()) + n_kept_orphan,
+        "units_3d_76376": int((kept_3d & (code_a == book.code_76376)).sum())
+        + int((~o_stopped & ~o_77).sum()),
+        "units_3d_76377": int((kept_3d & (code_a == book.code_76377)).sum())
+        + int((nc_both & kept).sum())
+        + int((~o_stopped & o_77).sum()),
         # Of a 76376 + 76377 pair only the 76376 line is non-compliant (the claim is
         # corrected by dropping the lesser service; see analysis.encounters).
-        "n_noncompliant_3d_lines": int(nc_angio.sum() + nc_both.sum()),
-        "n_separate_date_3d_lines": int(later.sum()),
-        "n_orphan_3d_lines": n_orphan,
+        "n_noncompliant_3d_lines": int(((nc_angio | nc_both) & kept).sum()),
+        "n_separate_date_3d_lines": int((later & kept).sum()),
+        "n_orphan_3d_lines": n_kept_orphan,
     }
-    return _Chunk(
+    if stop is not None:
+        would = has3d & at_risk
+        counts |= {
+            "n_response_encounters": int(at_risk.sum()),
+            "n_response_encounters_3d_would": int(would.sum()),
+            "n_response_encounters_3d_stopped": int(stopped.sum()),
+            "n_response_nononc_encounters_3d_would": int((would & ~onc).sum()),
+            "n_response_nononc_encounters_3d_stopped": int((stopped & ~onc).sum()),
+            "n_response_3d_lines_stopped": int((stopped * n3d).sum() + o_stopped.sum()),
+            "n_response_orphan_3d_lines_stopped": int(o_stopped.sum()),
+        }
+    chunk = _Chunk(
         practice=int(row["practice_number"]),
         month=month,
         claim_seq=np.concatenate([claim_seq, n + len(later_enc) + np.arange(n_orphan)]),
@@ -283,6 +407,20 @@ def _month_chunk(
         patient_share=share_u,
         counts=counts,
     )
+    if stop is None:
+        return chunk
+    # Drop the 3D lines of stopped renderings: same-day ones sit after their encounter's
+    # studies, later-date ones on claims of their own, orphans last.
+    is_3d = np.concatenate([~is_study, np.ones(len(later_enc), dtype=bool)])
+    keep = np.concatenate([~(is_3d & stopped[line_enc]), ~o_stopped])
+    return _take(chunk, keep)
+
+
+def _take(chunk: _Chunk, keep: np.ndarray) -> _Chunk:
+    """``chunk`` with only the lines where ``keep`` is true."""
+    arrays = {f.name: getattr(chunk, f.name)[keep] for f in fields(chunk)
+              if isinstance(getattr(chunk, f.name), np.ndarray)}  # fmt: skip
+    return replace(chunk, **arrays)
 
 
 # ------------------------------------------------------------------ frames
@@ -411,6 +549,24 @@ def _truth(practices: pd.DataFrame, chunks_counts: Sequence[tuple[int, dict]]) -
     ).drop(columns=["practice_number", "npi_stems"])
 
 
+def _span_truth(practices: pd.DataFrame, chunks_counts: Sequence[tuple[int, dict]]) -> pd.DataFrame:
+    """:func:`_truth` of a multi-year run, with the response realized where there is one.
+
+    ``realized_stop_share`` is the share of the policy payer's renderings on or after
+    the effective date that were stopped; ``realized_stop_share_nononc`` the same among
+    non-oncology encounters (the basis ``analysis.response`` measures).
+    """
+    out = _truth(practices, chunks_counts).drop(columns=["first_month", "last_month"])
+    if "n_response_encounters_3d_would" not in out.columns:
+        return out
+    would, would_nononc = (out[f"n_response{b}_encounters_3d_would"] for b in ("", "_nononc"))
+    return out.assign(
+        realized_stop_share=out["n_response_encounters_3d_stopped"] / would.where(would > 0),
+        realized_stop_share_nononc=out["n_response_nononc_encounters_3d_stopped"]
+        / would_nononc.where(would_nononc > 0),
+    )
+
+
 _SUMMARY_COLUMNS = [
     "practice_id", "practice_type", "profile", "fte_radiologists", "n_encounters",
     "n_encounters_3d", "rate_3d", "true_rate_3d", "rate_3d_nononc", "p_3d_nononc",
@@ -439,9 +595,25 @@ class Synthetic:
         ``n_onc_encounters``, ``n_3d_lines``, ``n_noncompliant_3d_lines``,
         ``n_separate_date_3d_lines``, ``n_orphan_3d_lines``, ...) with the rates
         ``rate_3d`` and ``rate_3d_nononc`` (encounter basis).
+        A multi-year run adds each practice's ``growth_per_year``, ``active_from``
+        and ``active_to`` (first and last day of the months it bills), ``stop_share``
+        (its true response, 0 without one) and, with a response, its realized counts
+        (``n_response_encounters``: the policy payer's encounters on or after the
+        effective date; ``n_response_encounters_3d_would``: of them, with a rendering
+        before the response; ``n_response_encounters_3d_stopped``; the same for
+        non-oncology encounters; ``n_response_3d_lines_stopped``, of which
+        ``n_response_orphan_3d_lines_stopped`` orphan lines) and shares
+        (``realized_stop_share``, ``realized_stop_share_nononc``).
     year, scale : int, float
-        Service year and volume factor (1 = full-size practices).
+        Service year (the first of a multi-year run) and volume factor (1 = full-size
+        practices).
     settings : SynthSettings
+    years : (int, int) or None
+        First and last service year of a multi-year run (:func:`generate_years`).
+    span : SpanSettings or None
+        Its seasonality, growth, trend, entry and exit.
+    response : PolicyResponse or None
+        Its policy response.
     """
 
     lines: pd.DataFrame
@@ -449,6 +621,9 @@ class Synthetic:
     year: int
     scale: float
     settings: SynthSettings
+    years: tuple[int, int] | None = None
+    span: SpanSettings | None = None
+    response: PolicyResponse | None = None
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -456,8 +631,13 @@ class Synthetic:
         return self.practices[_SUMMARY_COLUMNS]
 
     def _repr_html_(self) -> str:
+        when = self.year if self.years is None else f"{self.years[0]}-{self.years[1]}"
+        if self.response is not None:
+            r = self.response
+            when += (f", {r.payer} renderings cut by {r.share:.0%} on average from "
+                     f"{r.effective_date:%Y-%m-%d}")
         head = (
-            f"<p>Synthetic NC claims, {self.year}: {len(self.practices)} practices, "
+            f"<p>Synthetic NC claims, {when}: {len(self.practices)} practices, "
             f"{int(self.practices['n_lines'].sum()):,} lines, scale {self.scale:.4g}</p>"
         )
         return head + self.summary.to_html(index=False, float_format=lambda x: f"{x:.3f}")
@@ -467,9 +647,10 @@ def check_args(n_practices: int, year: int, scale: float) -> None:
     """Refuse a number of practices, service year or scale the generator cannot use."""
     if not isinstance(n_practices, (int, np.integer)) or n_practices < 1:
         raise InputError("must be a positive integer", column="n_practices", value=n_practices)
-    if not 2022 <= year <= 2026:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
         raise InputError(
-            "the fee schedule covers service years 2022-2026", column="year", value=year
+            f"the fee schedule covers service years {FIRST_YEAR}-{LAST_YEAR}", column="year",
+            value=year,
         )
     if not (np.isfinite(scale) and scale > 0):
         raise InputError("must be a positive number", column="scale", value=scale)
@@ -541,10 +722,30 @@ def generate_batches(
         With empty ``lines`` and the full ``practices`` table.
     """
     practices, settings = _draw(n_practices, year=year, rng=rng, scale=scale, settings=settings)
+    chunks = _iter_chunks(practices, year=year, rng=rng, settings=settings)
+    counts = _write_batches(chunks, practices, year=year, settings=settings,
+                            batch_lines=batch_lines, write=write)  # fmt: skip
+    return Synthetic(lines=_EMPTY, practices=_truth(practices, counts), year=year, scale=scale,
+                     settings=settings)  # fmt: skip
+
+
+_EMPTY = pd.DataFrame({c: pd.Series(dtype=object) for c in CANONICAL_COLUMNS})
+
+
+def _write_batches(
+    chunks: Iterator[_Chunk],
+    practices: pd.DataFrame,
+    *,
+    year: int,
+    settings: SynthSettings,
+    batch_lines: int,
+    write: Callable[[pd.DataFrame], object],
+) -> list[tuple[int, dict]]:
+    """Price ``chunks`` and pass them to ``write`` in batches; the chunks' counts."""
     counts: list[tuple[int, dict]] = []
     pending: list[_Chunk] = []
     n_pending = n_written = 0
-    for chunk in _iter_chunks(practices, year=year, rng=rng, settings=settings):
+    for chunk in chunks:
         counts.append((chunk.practice, chunk.counts))
         pending.append(chunk)
         n_pending += len(chunk.cpt)
@@ -555,9 +756,104 @@ def generate_batches(
             pending, n_pending = [], 0
     if pending or n_written == 0:
         write(_frame(pending, practices, year=year, settings=settings))
-    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in CANONICAL_COLUMNS})
-    return Synthetic(lines=empty, practices=_truth(practices, counts), year=year, scale=scale,
-                     settings=settings)  # fmt: skip
+    return counts
+
+
+def generate_years(
+    n_practices: int = 40,
+    *,
+    years: tuple[int, int] = (2023, 2025),
+    rng: np.random.Generator,
+    scale: float = SAMPLE_SCALE,
+    settings: SynthSettings | None = None,
+    span: SpanSettings | None = None,
+    response: PolicyResponse | None = None,
+) -> Synthetic:
+    """Generate several years of synthetic claims, optionally with a policy response.
+
+    The practices are drawn as in :func:`generate` (the same seed gives the same
+    practices); over the span their volumes follow the quarters' seasonality and each
+    practice's growth, 3D propensities a common trend, and a few practices enter or
+    exit (:mod:`analysis.synth.years`).
+
+    Parameters
+    ----------
+    n_practices, rng, scale, settings
+        As in :func:`generate`.
+    years : (int, int)
+        First and last service year, within the fee schedules' 2022-2026.
+    span : SpanSettings, optional
+        Seasonality, growth, 3D trend, entry and exit.
+    response : PolicyResponse, optional
+        From its effective date, each practice stops its ``stop_share`` (mean
+        ``response.share``) of the renderings it would have billed to
+        ``response.payer``; the practices table records both the drawn and the realized
+        response. The same seed without a response gives the same lines but the stopped
+        3D lines.
+
+    Returns
+    -------
+    Synthetic
+        ``lines`` dated over the span (claim identifiers number the span's months) and
+        ``practices`` with the span's columns (see :class:`Synthetic`).
+
+    Examples
+    --------
+    >>> syn = generate_years(2, years=(2024, 2025), rng=np.random.default_rng(1), scale=0.005)
+    >>> sorted(syn.lines["service_date"].dt.year.unique().tolist())
+    [2024, 2025]
+    """
+    practices, settings, span = _draw_span(n_practices, years=years, rng=rng, scale=scale,
+                                           settings=settings, span=span, response=response)
+    chunks = list(_iter_span_chunks(practices, years=years, rng=rng, settings=settings,
+                                    span=span, response=response))  # fmt: skip
+    return Synthetic(
+        lines=_frame(chunks, practices, year=years[0], settings=settings),
+        practices=_span_truth(practices, [(c.practice, c.counts) for c in chunks]),
+        year=years[0], scale=scale, settings=settings, years=tuple(years), span=span,
+        response=response)  # fmt: skip
+
+
+def generate_years_batches(
+    n_practices: int = 40,
+    *,
+    years: tuple[int, int] = (2023, 2025),
+    rng: np.random.Generator,
+    scale: float = SAMPLE_SCALE,
+    settings: SynthSettings | None = None,
+    span: SpanSettings | None = None,
+    response: PolicyResponse | None = None,
+    batch_lines: int = 250_000,
+    write: Callable[[pd.DataFrame], object],
+) -> Synthetic:
+    """The lines of :func:`generate_years`, handed to ``write`` in batches
+    (as :func:`generate_batches`); returns empty ``lines`` and the full ``practices``."""
+    practices, settings, span = _draw_span(n_practices, years=years, rng=rng, scale=scale,
+                                           settings=settings, span=span, response=response)
+    chunks = _iter_span_chunks(practices, years=years, rng=rng, settings=settings, span=span,
+                               response=response)  # fmt: skip
+    counts = _write_batches(chunks, practices, year=years[0], settings=settings,
+                            batch_lines=batch_lines, write=write)  # fmt: skip
+    return Synthetic(lines=_EMPTY, practices=_span_truth(practices, counts), year=years[0],
+                     scale=scale, settings=settings, years=tuple(years), span=span,
+                     response=response)  # fmt: skip
+
+
+def _iter_span_chunks(
+    practices: pd.DataFrame,
+    *,
+    years: tuple[int, int],
+    rng: np.random.Generator,
+    settings: SynthSettings,
+    span: SpanSettings,
+    response: PolicyResponse | None,
+) -> Iterator[_Chunk]:
+    """Every practice-month of a span, practice by practice, each on its own generator."""
+    for (_, row), practice_rng in zip(
+        practices.iterrows(), rng.spawn(len(practices)), strict=True
+    ):
+        yield from _practice_span_chunks(row, years=years, rng=practice_rng, settings=settings,
+                                         span=span, response=response)  # fmt: skip
 
 
 def _draw(
@@ -572,3 +868,37 @@ def _draw(
     check_args(n_practices, year, scale)
     settings = settings or SynthSettings()
     return with_volume(draw_practices(n_practices, rng, settings), scale), settings
+
+
+def check_span_args(
+    n_practices: int, years: tuple[int, int], scale: float, response: PolicyResponse | None
+) -> tuple[int, int]:
+    """Refuse a span, or a response dated outside it; the checked ``(first, last)``."""
+    years = check_years(years)
+    check_args(n_practices, years[0], scale)
+    if response is not None and not (
+        date(years[0], 1, 1) < response.effective_date <= date(years[1], 12, 31)
+    ):
+        raise InputError(
+            f"must fall after the first day of the span {years[0]}-{years[1]} and within it, "
+            "so that there are claims before and after it",
+            column="effective_date", value=response.effective_date.isoformat())
+    return years
+
+
+def _draw_span(
+    n_practices: int,
+    *,
+    years: tuple[int, int],
+    rng: np.random.Generator,
+    scale: float,
+    settings: SynthSettings | None,
+    span: SpanSettings | None,
+    response: PolicyResponse | None,
+) -> tuple[pd.DataFrame, SynthSettings, SpanSettings]:
+    """Check a multi-year run's arguments; draw its practices, then their course."""
+    years = check_span_args(n_practices, years, scale, response)
+    settings, span = settings or SynthSettings(), span or SpanSettings()
+    practices = with_volume(draw_practices(n_practices, rng, settings), scale)
+    return (draw_span(practices, years=years, rng=rng, span=span, response=response),
+            settings, span)  # fmt: skip

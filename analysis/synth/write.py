@@ -22,9 +22,16 @@ import pyarrow.parquet as pq
 from analysis._io import write_atomic, write_bytes
 from analysis.errors import InputError
 from analysis.schema import CANONICAL_ARROW_SCHEMA, CANONICAL_COLUMNS, STRING_COLUMNS
-from analysis.synth.claims import Synthetic, check_args, generate_batches
+from analysis.synth.claims import (
+    Synthetic,
+    check_args,
+    check_span_args,
+    generate_batches,
+    generate_years_batches,
+)
 from analysis.synth.damage import Damage
 from analysis.synth.model import SAMPLE_SCALE, SynthSettings
+from analysis.synth.years import PolicyResponse, SpanSettings
 
 __all__ = [
     "PARQUET_SCHEMA",
@@ -158,13 +165,17 @@ def write_synthetic(
     format: str | None = None,
     truth: str | PathLike[str] | None = None,
     batch_lines: int = 250_000,
+    years: tuple[int, int] | None = None,
+    span: SpanSettings | None = None,
+    response: PolicyResponse | None = None,
 ) -> Synthetic:
     """Stream synthetic claims to a Parquet or CSV file in bounded memory.
 
     The lines are exactly those of :func:`analysis.synth.generate` with the same
-    arguments and seed; they are produced practice-month by practice-month and
-    written in batches of about ``batch_lines`` lines (one Parquet row group each), so
-    memory stays bounded however large ``scale`` is.
+    arguments and seed (of :func:`analysis.synth.generate_years` when ``years`` is
+    given); they are produced practice-month by practice-month and written in batches
+    of about ``batch_lines`` lines (one Parquet row group each), so memory stays
+    bounded however large ``scale`` is.
 
     Parameters
     ----------
@@ -179,6 +190,10 @@ def write_synthetic(
         Where to write the practices' true parameters and realized counts (CSV).
     batch_lines : int
         Lines per written batch.
+    years : (int, int), optional
+        First and last service year of a multi-year run (``year`` is then ignored).
+    span, response
+        As in :func:`analysis.synth.generate_years` (multi-year runs only).
 
     Returns
     -------
@@ -186,7 +201,13 @@ def write_synthetic(
         With empty ``lines`` and the full ``practices`` table.
     """
     # The arguments are checked before the output paths, and both before any draw.
-    check_args(n_practices, year, scale)
+    if years is None:
+        if span is not None or response is not None:
+            raise InputError("a span's settings and a policy response need a multi-year "
+                             "run (years=(first, last))", column="years")  # fmt: skip
+        check_args(n_practices, year, scale)
+    else:
+        years = check_span_args(n_practices, years, scale, response)
     if batch_lines < 1:
         raise InputError("must be >= 1", column="batch_lines", value=batch_lines)
     path = Path(path)
@@ -194,9 +215,14 @@ def write_synthetic(
     for out in (path, truth):
         if out is not None:
             _check_out(Path(out))
-    result = _stream_to(path, fmt, lambda write: generate_batches(
-        n_practices, year=year, rng=rng, scale=scale, settings=settings,
-        batch_lines=batch_lines, write=write))
+    if years is None:
+        result = _stream_to(path, fmt, lambda write: generate_batches(
+            n_practices, year=year, rng=rng, scale=scale, settings=settings,
+            batch_lines=batch_lines, write=write))
+    else:
+        result = _stream_to(path, fmt, lambda write: generate_years_batches(
+            n_practices, years=years, rng=rng, scale=scale, settings=settings, span=span,
+            response=response, batch_lines=batch_lines, write=write))
     if truth is not None:
         write_truth(result.practices, truth)
     return result
