@@ -104,6 +104,7 @@ from analysis.assumptions import (
 )
 from analysis.errors import InputError
 from analysis.policy import (
+    POLICY_NAMES,
     Policy,
     as_date,
     full_bundling,
@@ -503,12 +504,13 @@ class ImpactResult:
             else f"{self.assumptions.discount_rate:.1%} discount rate shown separately"
         )
         for pol, row in zip(self.policies, self.summary.itertuples(index=False), strict=True):
+            name = POLICY_NAMES.get(pol.name, pol.name)  # a named policy keeps its name
             if pol.kind == "status_quo":
-                lines.append(f"{pol.name}: no change (reference world).")
+                lines.append(f"{name}: the reference world, nothing changes.")
                 continue
             if not row.revenue_without_horizon_usd > 0:
                 lines.append(
-                    f"{pol.name}: no practice has 3D rendering revenue in the claims, so "
+                    f"{name}: no practice has 3D rendering revenue in the claims, so "
                     "there is nothing to lose ($0); the loss share is not estimable."
                 )
                 continue
@@ -516,7 +518,7 @@ class ImpactResult:
             share = f"{row.loss_share_year1:.1%}"
             worst = f"{row.max_practice_loss_share:.0%}"
             lines.append(
-                f"{pol.name}: practices lose ${row.loss_year1_usd:,.0f} of 3D revenue in year 1 "
+                f"{name}: practices lose ${row.loss_year1_usd:,.0f} of 3D revenue in year 1 "
                 f"({share} of their 3D revenue) and ${row.loss_horizon_usd:,.0f} over {h} "
                 f"year{'' if h == 1 else 's'} ({disc}); {row.n_practices_losing} of "
                 f"{row.n_practices} practices "

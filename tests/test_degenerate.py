@@ -148,7 +148,8 @@ def test_rad3d_impact_without_any_3d_line_says_so_in_standard_json(tmp_path, cap
                      "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "full_bundling: no practice has 3D rendering revenue in the claims" in out
+    assert ("Full bundling (BCBS NC, 2024): no practice has 3D rendering revenue in the "
+            "claims") in out
     assert "2 practices with 4 quarters (x1)" in out
     summary = _strict((tmp_path / "out/impact_summary.json").read_text())
     det = summary["policies"]["full_bundling"]["deterministic"]

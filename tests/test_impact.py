@@ -448,7 +448,7 @@ def test_result_renders_and_serializes():
     ]
     text = res.headline()
     # 1380 x A1 + 1300 x B1 = 1357.76 + 1263.17 = 2620.93
-    assert "full_bundling: practices lose $2,621" in text
+    assert "Full bundling (BCBS NC, 2024): practices lose $2,621" in text
     assert res.headline(policy="full_bundling") == text.splitlines()[1]
     with pytest.raises(InputError, match="not among the policies"):
         res.headline(policy="nope")
@@ -536,8 +536,8 @@ def test_no_3d_revenue_says_there_is_nothing_to_lose():
     empty = hand_summary().assign(**{c: 0.0 for c in REQUIRED_COLUMNS[4:]})
     res = impact(empty, default_policies())
     assert res.headline(policy="full_bundling") == (
-        "full_bundling: no practice has 3D rendering revenue in the claims, so there is "
-        "nothing to lose ($0); the loss share is not estimable.")
+        "Full bundling (BCBS NC, 2024): no practice has 3D rendering revenue in the claims, "
+        "so there is nothing to lose ($0); the loss share is not estimable.")
     row = {r["policy"]: r for r in res.to_dict()["summary"]}["full_bundling"]
     assert row["loss_year1_usd"] == 0 and row["loss_share_year1"] is None
     json.dumps(res.to_dict(), allow_nan=False)

@@ -127,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
                 for r in shown.itertuples()))
     n_unscreened = int((~result.table["screened"]).sum())
     if n_unscreened:
-        print(f"Not screened (n_ct_mr = 0): {n_unscreened} practice(s).")
+        print(f"Not screened (no CT/MR encounters on the basis): {n_unscreened} "
+              f"practice{'' if n_unscreened == 1 else 's'}.")
     print(f"LCD status: {result.lcd_status}")
     print("Definitions:")
     for line in result.definitions.splitlines():
