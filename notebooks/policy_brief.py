@@ -172,16 +172,12 @@ rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
 # assumption exposed as a parameter (change it in a scenario file).
 
 # %%
-# The assumptions the tornado and the PSA vary, each source cut to its first 160
-# characters; the settings are in the scenario table at the top, the fee schedule of
-# each year with the per-year table, and every row and source in full on the
-# revenue-impact page. This keeps the brief to six printed pages.
-assumption_table = report.assumption_view(result).loc[
-    lambda t: t["low"].ne("not varied")].assign(
-    source=lambda t: t["source"].map(lambda x: x if len(x) <= 160
-                                     else x[:160].rsplit(" ", 1)[0] + " …"))
-rpt.table("assumptions", assumption_table, caption="Assumptions varied and their sources "
-          "(settings: the scenario table; every row in full: the revenue-impact page)",
+# The assumptions the tornado and the PSA vary, sources cut short (the settings are in
+# the scenario table at the top, every row and source on the revenue-impact page): this
+# keeps the brief to six printed pages.
+rpt.table("assumptions", report.varied_assumptions(result),
+          caption="Assumptions and sources: those the tornado and the PSA vary (settings: "
+          "the scenario table; every row in full: the revenue-impact page)",
           columns=["label", "value", "low", "high", "source"])
 
 # %% [markdown]

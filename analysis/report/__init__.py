@@ -51,6 +51,7 @@ from analysis.report.impact_tables import (
     policy_row,
     policy_value,
     top_losers,
+    varied_assumptions,
 )
 from analysis.report.inputs import SharedInputs, load_inputs
 from analysis.report.labels import (
@@ -149,4 +150,5 @@ __all__ = [
     "table_html",
     "top_losers",
     "value_label",
+    "varied_assumptions",
 ]

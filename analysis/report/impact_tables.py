@@ -13,7 +13,21 @@ from analysis.report.labels import parameter_label
 from analysis.report.scenario_section import param_text
 
 __all__ = ["assumption_view", "impact_payers", "impact_prices", "impact_years", "policy_row",
-           "policy_value", "top_losers"]
+           "policy_value", "top_losers", "varied_assumptions"]
+
+
+def varied_assumptions(result, *, source_chars: int = 160) -> pd.DataFrame:
+    """The rows of :func:`assumption_view` that the tornado and the PSA vary (a low and
+    a high end), each source cut to about ``source_chars`` characters at a word: the
+    brief's short table (settings are in its scenario table, every row and source in
+    full on the revenue-impact page)."""
+    def cut(text: str) -> str:
+        return text if len(text) <= source_chars else (
+            text[:source_chars].rsplit(" ", 1)[0] + " …")
+
+    view = assumption_view(result)
+    varied = view.loc[view["low"].ne("not varied")]
+    return varied.assign(source=varied["source"].map(cut))
 
 
 def assumption_view(result) -> pd.DataFrame:
