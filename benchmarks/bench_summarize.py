@@ -344,7 +344,7 @@ def main() -> None:
             peak += (f" (client {r['peak_mb']:,}; workers "
                      + ", ".join(f"{w:,}" for w in r["worker_peak_mb"]) + ")")
         extra = ""
-        if "n_buckets" in r and e != "memory":
+        if "n_buckets" in r and e != "memory" and r.get("n_shards"):  # the dask engine
             extra = (f"; {r['n_shards']} shards in {r['n_buckets']} units, largest "
                      f"{r['largest_bucket']:,} lines (the largest practice)")
         ratio = f"{r['seconds'] / duck:.2f}" if duck else "-"
