@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         source_changed = _source_hash() != source_before
         manifest = json.loads((out / "manifest.json").read_text())
         resumed = _run([*common, "--resume"])
+        # read now: the rounds below run into the same folder and rewrite its manifest
+        again = json.loads((out / "manifest.json").read_text())["jobs"]
         # round robin: the batch as shipped (warm kernels), with a fresh kernel per
         # notebook, and the naive papermill loop, each from a warm input cache
         rounds: dict[str, list[float]] = {"warm": [], "fresh": [], "naive": []}
@@ -133,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
             n_naive, seconds = _naive(out.parent / ".rad3d-cache")
             rounds["naive"].append(seconds)
         load_end = os.getloadavg()[0]
-        again = json.loads((out / "manifest.json").read_text())["jobs"]
         n_reused = sum(j["status"] == "reused" for j in again)
         jobs = manifest["jobs"]
         per_notebook: dict[str, list[float]] = {}
