@@ -312,6 +312,19 @@ def split_synthetic(tmp_path_factory):
     return paths
 
 
+def test_the_default_checks_a_many_piece_input_in_one_process_per_core(split_synthetic,
+                                                                      monkeypatch):
+    # the machine's cores, at most one per piece and at most four; one piece: no pool
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    many = summarize_files(split_synthetic, engine="stream", rows_per_piece=5000)
+    assert many.report.n_pieces >= 6 and many.report.settings["workers"] == 2
+    one = summarize_files(split_synthetic[0], engine="stream")
+    assert one.report.n_pieces == 1 and one.report.settings["workers"] == 1
+    pd.testing.assert_frame_equal(
+        many.summary, summarize_files(split_synthetic, engine="stream", workers=1,
+                                      rows_per_piece=5000).summary, check_exact=True)
+
+
 def test_stream_in_two_processes_equals_memory(split_synthetic):
     mem = summarize_files(split_synthetic, engine="memory")
     # pieces of 5,000 rows are checked in two worker processes; DuckDB then resolves

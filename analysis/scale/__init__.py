@@ -19,8 +19,8 @@ engines give the same numbers:
     above it); the finest period is summarized once and coarser ones added up from it
     (:func:`analysis.summary.coarsen`). Peak memory is one batch (and a flush of at
     most 500,000 lines) while checking, and DuckDB's limit while linking -- not the
-    file, and not the largest practice. ``workers=2`` checks the pieces in two
-    processes; DuckDB uses ``threads``.
+    file, and not the largest practice. The pieces are checked in one process per core
+    (at most one per piece, at most four; ``workers``); DuckDB uses ``threads``.
 ``"dask"``
     Beyond one machine: one check task per piece, each spilling its lines by a hash of
     ``practice_id`` to shards (Arrow IPC) of about a quarter of ``bucket_rows`` lines;
@@ -89,6 +89,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -115,7 +116,7 @@ from analysis.revenue_engine import price_baskets
 from analysis.scale.progress import Progress, estimate_rows
 from analysis.scale.results import ScaleReport, ScaleResult
 from analysis.scale.runners import DaskRunner, Processes, Serial
-from analysis.scale.settings import ENGINES, StreamSettings, relevant_codes
+from analysis.scale.settings import ENGINES, StreamSettings, auto_workers, relevant_codes
 from analysis.scale.shards import shard_passes
 from analysis.scale.stream import sql_pass
 from analysis.summary import (
@@ -143,7 +144,7 @@ def summarize_files(
     engine: str = "stream",
     period: str | Sequence[str] = "year",
     scheduler: Any = None,
-    workers: int = 1,
+    workers: int | None = None,
     batch_rows: int = 200_000,
     rows_per_piece: int = 1_000_000,
     bucket_rows: int = 500_000,
@@ -174,7 +175,10 @@ def summarize_files(
     scheduler : str or distributed.Client, optional
         Dask only: scheduler address of an existing cluster (``tcp://host:8786``) or a
         client. Default: start a ``LocalCluster`` of worker processes for this call.
-    workers, batch_rows, rows_per_piece, bucket_rows, n_buckets, pushdown, memory_limit, threads
+    workers : int, optional
+        ``stream`` only: check processes; default one per core, at most one per piece
+        and at most four (:func:`~analysis.scale.settings.auto_workers`).
+    batch_rows, rows_per_piece, bucket_rows, n_buckets, pushdown, memory_limit, threads
         See :class:`StreamSettings`.
     spill_dir : path, optional
         Where the temporary spill files go (a fresh subfolder, removed afterwards);
@@ -211,7 +215,8 @@ def summarize_files(
     ...                  )  # doctest: +SKIP
     True
     """
-    settings = StreamSettings(engine=engine, workers=workers, batch_rows=batch_rows,
+    settings = StreamSettings(engine=engine, workers=1 if workers is None else workers,
+                              batch_rows=batch_rows,
                               rows_per_piece=rows_per_piece, bucket_rows=bucket_rows,
                               n_buckets=n_buckets, pushdown=bool(pushdown),
                               memory_limit=memory_limit, threads=threads)
@@ -252,6 +257,9 @@ def summarize_files(
                           ct_mr_exclude=link_options.get("ct_mr_exclude", ())
                           ) if pushdown else None
     pieces = plan_pieces(paths, rows_per_piece=rows_per_piece)
+    if workers is None and engine == "stream":
+        settings = dataclasses.replace(settings, workers=auto_workers(len(pieces)))
+    workers = settings.workers
     if engine == "dask":
         runner = DaskRunner(scheduler)
     elif workers > 1 and len(pieces) > 1:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,9 +45,10 @@ class StreamSettings:
     engine : {"memory", "stream", "dask"}
     workers : int, default 1
         ``stream`` only: worker processes for the row checks (1 = in this process);
-        each holds one batch. DuckDB then links in this process. Workers are started
-        with ``spawn``: call from a script's ``if __name__ == "__main__":`` block
-        (notebooks and the CLI are fine).
+        each holds one batch. DuckDB then links in this process.
+        :func:`summarize_files` chooses it when not given (:func:`auto_workers`).
+        Workers are started with ``spawn``: call from a script's
+        ``if __name__ == "__main__":`` block (notebooks and the CLI are fine).
     batch_rows : int, default 200_000
         Rows per batch read (Parquet); CSV is parsed in 16 MB blocks.
     rows_per_piece : int, default 1_000_000
@@ -106,3 +108,19 @@ class StreamSettings:
                     rows_per_piece=self.rows_per_piece, bucket_rows=self.bucket_rows,
                     n_buckets=self.n_buckets, pushdown=self.pushdown,
                     memory_limit=self.memory_limit, threads=self.threads)
+
+
+MAX_AUTO_WORKERS = 4
+"""At most this many check processes are chosen by themselves: each holds a batch and
+a Python process (some 150-250 MB), so memory stays bounded on a machine of many cores."""
+
+
+def auto_workers(n_pieces: int, cores: int | None = None) -> int:
+    """Check processes when none are asked for: one per core, at most one per piece
+    and at most :data:`MAX_AUTO_WORKERS` (a single piece is checked in this process).
+
+    >>> auto_workers(1, cores=8), auto_workers(3, cores=2), auto_workers(20, cores=64)
+    (1, 2, 4)
+    """
+    cores = os.cpu_count() or 1 if cores is None else cores
+    return max(1, min(cores, n_pieces, MAX_AUTO_WORKERS))
