@@ -75,7 +75,7 @@ from analysis.errors import InputError
 from analysis.impact import ImpactAssumptions, ImpactResult, impact
 from analysis.plots import COLORS
 from analysis.policy import ALTERNATIVES, Policy, get_policy
-from analysis.privacy import PrivacySettings, suppress_counts
+from analysis.privacy import MARKER, PrivacySettings, suppress_counts
 from analysis.report.formatting import table_html
 from analysis.report.impact_tables import impact_years, policy_row, top_losers
 from analysis.report.labels import (
@@ -233,7 +233,9 @@ class WhatIfResult:
         Totals per year (:func:`analysis.report.impact_years`), small counts suppressed.
     losers : DataFrame
         Every practice, largest horizon loss first (:func:`analysis.report.top_losers`),
-        its cells suppressed as a report page suppresses them (``"*"``).
+        its cells suppressed as a report page suppresses them (``"*"``); the practices
+        whose dollars are suppressed come last, by identifier (their rank would bound
+        their loss).
     tornado : DataFrame
         :func:`analysis.uncertainty.one_way` of the horizon loss.
     stop_share : float
@@ -305,7 +307,8 @@ class WhatIfResult:
                 "loss_horizon_share"]
         shown = self.losers[cols].head(self.top)
         note = (f"The {len(shown)} practices that lose most over the horizon, of "
-                f"{len(self.losers)}. * suppressed: {self.privacy_rule}")
+                f"{len(self.losers)}; practices whose dollars are suppressed are listed "
+                f"last, by identifier. * suppressed: {self.privacy_rule}")
         return table_html(shown, caption="Practices that lose most", footnote=note,
                           labels=column_labels(horizon_years=self.settings.horizon_years))
 
@@ -518,6 +521,11 @@ class WhatIf:
             columns=["renderings_unpaid"])
         losers = suppress_counts(losers, settings=self.privacy,
                                  preset=plan.mask(losers)).table
+        # A suppressed practice is listed after the others, by identifier: its rank among
+        # shown losses would bound its own, and the controls would move that bound.
+        hidden = losers["loss_horizon_usd"].eq(MARKER)
+        losers = pd.concat([losers.loc[~hidden],
+                            losers.loc[hidden].sort_values("practice_id")], ignore_index=True)
         years = suppress_counts(impact_years(result, policy=policy.name),
                                 settings=self.privacy).table
         return WhatIfResult(settings=settings, impact=result, years=years, losers=losers,

@@ -127,6 +127,9 @@ def test_practice_dollars_are_suppressed_as_in_the_report(app, quarterly):
     shown = losers.loc[~losers.index.isin(starred), "loss_horizon_usd"].astype(float)
     assert (shown.diff().dropna() <= 0).all()  # largest loss first
     assert len(losers) == len(plan.practices)
+    # the suppressed come last, by identifier: their rank says nothing of their loss
+    assert list(losers.index[len(shown):]) == sorted(starred)
+    assert starred, "the fixture should have a practice whose dollars are suppressed"
 
 
 def test_invalid_settings_raise_input_error():
@@ -173,6 +176,21 @@ def test_exported_scenario_loads_and_gives_the_same_headline(app, quarterly, tmp
     assert row["loss_year1_usd"] == pytest.approx(result.loss_year1_usd, rel=1e-9)
     assert row["loss_horizon_usd"] == pytest.approx(result.loss_horizon_usd, rel=1e-9)
     assert expected.headline(policy=setup.headline.name) == result.headline
+
+
+@pytest.mark.slow
+def test_the_notebook_runs(claims_file, tmp_path):
+    import nbformat
+    import papermill
+
+    out = tmp_path / "what_if.ipynb"
+    papermill.execute_notebook(str(NOTEBOOK_DIR / "what_if.ipynb"), str(out),
+                               parameters={"claims": [str(claims_file)],
+                                           "scenario_dir": str(tmp_path)},
+                               kernel_name="python3", progress_bar=False)
+    last = nbformat.read(out, as_version=4).cells[-1]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+               for o in last.outputs)
 
 
 @pytest.mark.slow
