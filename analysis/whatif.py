@@ -84,6 +84,7 @@ from analysis.report.labels import (
     payer_label,
     policy_label,
 )
+from analysis.report.scenario_section import param_text
 from analysis.response import ResponseResult, estimate_response
 from analysis.revenue_base import ImpactBase, as_base
 from analysis.revenue_engine import HorizonPrices, price_table
@@ -111,6 +112,15 @@ SLIDERS: Mapping[str, tuple[float, float, float, str]] = {
     "cap_threshold": (0.05, 0.50, 0.01, ".0%"),
 }
 
+#: The look of the tables on the page (the reports' stylesheet is not there).
+_STYLE = (
+    "<style>.rad3d-whatif-pane table.rad3d-table{border-collapse:collapse;font-size:0.9em;"
+    "line-height:1.35;margin:0.6em 0}.rad3d-whatif-pane .rad3d-table td,"
+    ".rad3d-whatif-pane .rad3d-table th{padding:2px 8px;text-align:right;"
+    "vertical-align:top}.rad3d-whatif-pane .rad3d-table thead th{border-bottom:1px solid "
+    "#999}.rad3d-whatif-pane .rad3d-table caption{font-weight:600;text-align:left;"
+    "padding:0.3em 0}.rad3d-whatif-pane p{line-height:1.4}</style>")
+
 #: Scenario-file parameter of each setting (the report notebooks' names).
 _SCENARIO_NAMES = {"policy": "headline_policy", "payers": "policy_payers"}
 
@@ -118,6 +128,14 @@ _SCENARIO_NAMES = {"policy": "headline_policy", "payers": "policy_payers"}
 #: as given (written to an exported scenario so that it reproduces the run).
 _KEPT_ASSUMPTIONS = ("medicaid_multiplier", "self_pay_multiplier", "payer_cost_share",
                      "discount_rate", "start_date", "prices")
+
+
+def _years(n: int) -> str:
+    return f"{n} year{'s' if n != 1 else ''}"
+
+
+def _pane(markup: str) -> str:
+    return f'<div class="rad3d-whatif-pane">{markup}</div>'
 
 
 @functools.cache
@@ -273,8 +291,7 @@ class WhatIfResult:
 
     def headline_html(self) -> str:
         """The key numbers and the headline sentence."""
-        row, h = self.row, self.settings.horizon_years
-        span = f"{h} year{'s' if h != 1 else ''}"
+        row, span = self.row, _years(self.settings.horizon_years)
         share = row["loss_share_year1"]
         items = [
             ("loss_year1_usd", "Loss to practices in year 1", f"${row['loss_year1_usd']:,.0f}"),
@@ -338,7 +355,7 @@ class WhatIfResult:
                     f'background:{colour}"></div>')
             rows.append(
                 f'<tr><td style="text-align:left">{html.escape(str(r.label))} '
-                f"({r.low:g} to {r.high:g})</td>"
+                f"({param_text(r.parameter, r.low)} to {param_text(r.parameter, r.high)})</td>"
                 f"<td>${r.outcome_low:,.0f}</td><td>${r.outcome_high:,.0f}</td>"
                 f'<td style="width:40%"><div style="position:relative;height:1.2em">'
                 f'{"".join(bars)}<div style="position:absolute;top:0;bottom:0;'
@@ -346,7 +363,7 @@ class WhatIfResult:
                 "</div></td></tr>")
         return (
             '<table class="rad3d-table rad3d-whatif-tornado"><caption>One-way sensitivity '
-            f"of the loss over {self.settings.horizon_years} year(s) around ${base:,.0f}: "
+            f"of the loss over {_years(self.settings.horizon_years)} around ${base:,.0f}: "
             "each parameter alone at its low and high value</caption><thead><tr>"
             "<th>Parameter (range)</th><th>Loss at low ($)</th><th>Loss at high ($)</th>"
             f'<th><span style="color:{COLORS["secondary"]}">&#9632;</span> low '
@@ -354,8 +371,9 @@ class WhatIfResult:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
     def _repr_html_(self) -> str:
-        return ("<div class='rad3d-whatif'>" + self.headline_html() + self.years_html()
-                + self.losers_html() + self.tornado_html() + "</div>")
+        return ("<div class='rad3d-whatif'>" + _STYLE + _pane(
+            self.headline_html() + self.years_html() + self.losers_html()
+            + self.tornado_html()) + "</div>")
 
 
 class WhatIf:
@@ -636,8 +654,8 @@ class WhatIf:
 
     def _build(self) -> widgets.Widget:
         s = self._settings
-        style = {"description_width": "26em"}
-        wide = widgets.Layout(width="44em")
+        style = {"description_width": "33em"}
+        wide = widgets.Layout(width="60em")
         c = self._controls
         c["policy"] = widgets.Dropdown(
             options=[(policy_label(k), k) for k in ALTERNATIVES], value=s.policy,
@@ -734,10 +752,10 @@ class WhatIf:
 
     def _show(self) -> None:
         r = self._result
-        self._panes["headline"].value = r.headline_html()
-        self._panes["years"].value = r.years_html()
-        self._panes["losers"].value = r.losers_html()
-        self._panes["tornado"].value = r.tornado_html()
+        self._panes["headline"].value = _pane(_STYLE + r.headline_html())
+        self._panes["years"].value = _pane(r.years_html())
+        self._panes["losers"].value = _pane(r.losers_html())
+        self._panes["tornado"].value = _pane(r.tornado_html())
         self._panes["status"].value = (
             f'<p style="color:#777;font-size:0.85em">Recomputed from the practice summary '
             f"in {r.seconds * 1000:.0f} ms.</p>")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import numpy as np
 import pandas as pd
@@ -130,6 +131,32 @@ def test_practice_dollars_are_suppressed_as_in_the_report(app, quarterly):
     # the suppressed come last, by identifier: their rank says nothing of their loss
     assert list(losers.index[len(shown):]) == sorted(starred)
     assert starred, "the fixture should have a practice whose dollars are suppressed"
+
+
+def test_the_export_button_saves_a_scenario_and_offers_it(quarterly, tmp_path):
+    app = WhatIf(quarterly, measure_response=False, export_dir=tmp_path)
+    app.widget  # noqa: B018
+    app._name.value = "board ask/1"
+    app._export_clicked(None)
+    path = tmp_path / "boardask1.yaml"
+    assert load_scenario(path).name == "boardask1"
+    assert 'download="boardask1.yaml"' in app._export_out.value
+
+
+def test_rad3d_whatif_says_what_is_wrong_before_serving(tmp_path, capsys):
+    from analysis.cli import main
+
+    assert main(["whatif", "--claims", str(tmp_path / "none.parquet")]) == 2
+    assert "claims file not found" in capsys.readouterr().err
+    assert main(["whatif", "--port", "70000"]) == 2
+    assert "65535" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["whatif", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rad3d whatif: error:") and "--port" in err
 
 
 def test_invalid_settings_raise_input_error():
