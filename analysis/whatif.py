@@ -602,8 +602,9 @@ class WhatIf:
         if self.privacy.min_cell_count != MIN_CELL_COUNT or self.privacy.internal:
             params["min_cell_count"] = self.privacy.min_cell_count
             params["internal"] = self.privacy.internal
-        stop = ("measured from the claims: " + self.measured_text()
-                if s.stop_share == MEASURED else "assumed")
+        measured = self.measured_text().rstrip(".")
+        stop = (measured[:1].lower() + measured[1:] if s.stop_share == MEASURED
+                else "assumed")
         return {
             "name": name,
             "title": title or f"What-if: {policy_label(s.policy)}",
