@@ -69,7 +69,7 @@ import yaml
 
 from analysis._io import write_atomic
 from analysis.assumptions import assumption_table, default_setting, default_value
-from analysis.defaults import LCD_BENCHMARK, MIN_CELL_COUNT, POLICY_PAYERS
+from analysis.defaults import LCD_BENCHMARK, LINK_WINDOW_DAYS, MIN_CELL_COUNT, POLICY_PAYERS
 from analysis.disclosure import DisclosurePlan, disclosure_plan
 from analysis.errors import InputError
 from analysis.impact import ImpactAssumptions, ImpactResult, impact
@@ -396,6 +396,9 @@ class WhatIf:
         The claims files the summary was built from, written into exported scenarios
         (so that ``rad3d report --params`` reads the same claims); empty: the report's
         default, the bundled sample.
+    link_window_days : int
+        The link window the summary was built with (written into exported scenarios
+        when it is not the default).
     min_cell_count, internal
         The disclosure rule (:class:`analysis.privacy.PrivacySettings`), as in the
         report notebooks.
@@ -416,6 +419,7 @@ class WhatIf:
         assumptions: ImpactAssumptions | None = None,
         effective_date: dt.date | str | None = None,
         claims: Sequence[str] = (),
+        link_window_days: int = LINK_WINDOW_DAYS,
         min_cell_count: int = MIN_CELL_COUNT,
         internal: bool = False,
         top: int = 10,
@@ -428,6 +432,7 @@ class WhatIf:
         self.effective_date = (get_policy("full_bundling").effective_date
                                if effective_date is None else effective_date)
         self.claims = [str(c) for c in claims]
+        self.link_window_days = int(link_window_days)
         self.privacy = PrivacySettings(min_cell_count=min_cell_count, internal=internal)
         self.top = int(top)
         self.export_dir = Path(export_dir) if export_dir else None
@@ -599,6 +604,8 @@ class WhatIf:
                 _round(value) if isinstance(value, float) else value)
         if self.claims:
             params["claims"] = list(self.claims)
+        if self.link_window_days != LINK_WINDOW_DAYS:
+            params["link_window_days"] = self.link_window_days
         if self.privacy.min_cell_count != MIN_CELL_COUNT or self.privacy.internal:
             params["min_cell_count"] = self.privacy.min_cell_count
             params["internal"] = self.privacy.internal

@@ -27,7 +27,8 @@ from analysis import paths, report, whatif
 
 files = claims or [str(paths.SAMPLE_CLAIMS)]
 inputs = report.load_inputs("", claims=files, link_window_days=link_window_days)
-app = whatif.WhatIf(inputs.summary("quarter"), claims=claims, min_cell_count=min_cell_count,
+app = whatif.WhatIf(inputs.summary("quarter"), claims=claims,
+                    link_window_days=link_window_days, min_cell_count=min_cell_count,
                     internal=internal, export_dir=scenario_dir or None)
 
 # %%
