@@ -121,9 +121,6 @@ _STYLE = (
     "#999}.rad3d-whatif-pane .rad3d-table caption{font-weight:600;text-align:left;"
     "padding:0.3em 0}.rad3d-whatif-pane p{line-height:1.4}</style>")
 
-#: Scenario-file parameter of each setting (the report notebooks' names).
-_SCENARIO_NAMES = {"policy": "headline_policy", "payers": "policy_payers"}
-
 #: Report-notebook parameters that are :class:`ImpactAssumptions` fields the what-if keeps
 #: as given (written to an exported scenario so that it reproduces the run).
 _KEPT_ASSUMPTIONS = ("medicaid_multiplier", "self_pay_multiplier", "payer_cost_share",
