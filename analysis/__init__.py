@@ -30,6 +30,7 @@ re-exported here; every module is also importable on its own (``analysis.lcd``,
 ``disclosure``            the cells a report withholds, decided once over all its views
 ``plots``                 matplotlib figures (returned, never shown or saved)
 ``report``                what a report notebook imports: inputs, writer, narrative
+``whatif``                the live what-if: the revenue model on controls (ipywidgets)
 ``run``                   ``rad3d report``: jobs, HTML export, identifier scan, manifest
 ``reports``               the former name of ``report`` and ``run`` (kept for one release)
 ``cli``                   the ``rad3d`` command, one module per subcommand
@@ -124,6 +125,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "write_synthetic",
     ),
     "uncertainty": ("one_way", "psa", "run_scenarios"),
+    "whatif": ("WhatIf", "WhatIfSettings"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

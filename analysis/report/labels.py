@@ -200,6 +200,7 @@ PARAMETER_LABELS = {
     "services_per_beneficiary": "Services per beneficiary in a hidden row",
     "puf_file": "CMS provider file",
     "geography_file": "CMS geography file",
+    "scenario_dir": "Folder of saved scenario files",
 }
 
 
@@ -217,7 +218,7 @@ PAYER_LABELS = {
 NOTEBOOK_LABELS = {
     "policy_brief": "Policy brief", "lcd_screen": "LCD-benchmark screen",
     "revenue_impact": "Revenue impact", "practice_scorecard": "Practice scorecard",
-    "medicare_benchmark": "Medicare public data",
+    "medicare_benchmark": "Medicare public data", "what_if": "What-if",
 }
 
 #: Words for the coded values of a column (or a setting) where a page shows them.
