@@ -97,6 +97,9 @@ class MeasuredStopShare:
         ``"estimated"`` or ``"estimated with warnings"``.
     warnings : tuple of str
         The estimate's warnings and what the bounds did, in words.
+    other_controls : tuple of (control, status, estimate, low, high)
+        The estimates against the other control payers, as estimated (NaN where
+        withheld), stated beside the headline; the model uses the headline only.
     """
 
     estimate: float
@@ -118,6 +121,7 @@ class MeasuredStopShare:
     model: str
     status: str
     warnings: tuple[str, ...] = ()
+    other_controls: tuple[tuple[str, str, float, float, float], ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.low <= self.estimate <= self.high <= 1:
@@ -127,6 +131,9 @@ class MeasuredStopShare:
         set_ = object.__setattr__
         for name in ("controls", "pre_quarters", "post_quarters", "warnings"):
             set_(self, name, tuple(getattr(self, name)))
+        set_(self, "other_controls", tuple(
+            (str(c), str(st), *(float("nan") if v is None else float(v) for v in vals))
+            for c, st, *vals in self.other_controls))
         if isinstance(self.effective_date, str):
             set_(self, "effective_date", dt.date.fromisoformat(self.effective_date))
 
@@ -164,6 +171,14 @@ class MeasuredStopShare:
             f"{_words(self.policy_payer)} patients after {self.effective_date:%Y-%m-%d}, "
             f"compared with {_words(self.control)} (quarters {self.quarters_text})."
         )
+        others = [
+            f"against {_words(c)} {est:.0%} ({low:.0%} to {high:.0%})"
+            if status != "withheld" and np.isfinite([est, low, high]).all()
+            else f"against {_words(c)} not measurable"
+            for c, status, est, low, high in self.other_controls
+        ]
+        if others:
+            text += f" As a check, {'; '.join(others)}."
         return " ".join([text, *self.warnings])
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,6 +187,9 @@ class MeasuredStopShare:
         out["effective_date"] = self.effective_date.isoformat()
         for name in ("controls", "pre_quarters", "post_quarters", "warnings"):
             out[name] = list(out[name])
+        out["other_controls"] = [
+            [c, st, *(None if not np.isfinite(v) else v for v in vals)]
+            for c, st, *vals in self.other_controls]
         out["pretrend_p_value"] = (None if not np.isfinite(self.pretrend_p_value)
                                    else self.pretrend_p_value)
         return out
@@ -247,6 +265,10 @@ def measure_stop_share(response: ResponseResult) -> MeasuredStopShare:
         pretrend_p_value=float(row["pretrend_p_value"]) if pd.notna(row["pretrend_p_value"])
         else float("nan"),
         model=s.model, status=str(row["status"]), warnings=tuple(warnings),
+        other_controls=tuple(
+            (str(r.control), str(r.status), float(r.stop_share), float(r.stop_share_ci_low),
+             float(r.stop_share_ci_high))
+            for r in response.estimates.iloc[1:].itertuples()),
     )
 
 

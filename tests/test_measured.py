@@ -38,6 +38,7 @@ from analysis.response import (
 from analysis.revenue_engine import base_case_parameters
 from analysis.run import pdf as pdf_step
 from analysis.run.batch import run_report
+from analysis.run.inputs import prepare_inputs
 from analysis.run.validation import validate_parameters
 from analysis.synth.years import PolicyResponse
 from analysis.uncertainty import one_way, psa, run_scenarios
@@ -160,6 +161,11 @@ def test_measured_from_the_summary_equals_the_response_passed(quarterly):
     assert m.pre_quarters == tuple(QUARTERS[:4]) and m.post_quarters == tuple(QUARTERS[4:])
     assert (m.policy_payer, m.control) == ("BCBSNC", "OTHER_COMMERCIAL")
     assert 0.25 < m.low < 0.5 < m.high  # the sample's true response, 0.5, is covered
+    second = resp.estimates.iloc[1]
+    assert m.other_controls[0][0] == "MEDICARE"
+    assert (f"As a check, against Medicare {second['stop_share']:.0%} "
+            f"({second['stop_share_ci_low']:.0%} to {second['stop_share_ci_high']:.0%})"
+            ) in m.sentence
     # the scenarios share the measurement but for the one that assumes no response
     scen = run_scenarios(quarterly, full_bundling(), assumptions=a, response=resp)
     net = scen.summary.set_index("scenario")["net_margin_loss_horizon_usd"]
@@ -321,22 +327,28 @@ def measured_run(tmp_path_factory):
                         notebooks=["revenue_impact", "policy_brief"], out=out, workers=2,
                         progress=False)  # fmt: skip
     assert result.ok, result.summary.to_string()
-    return out / "measured_response"
+    # the run's own inputs, from its cache: the summary its pages were computed from
+    inputs = prepare_inputs([synth.SAMPLE_CLAIMS_2023_2025], cache_dir=out.parent / ".rad3d-cache")
+    return out / "measured_response", inputs
 
 
 @pytest.mark.slow
 def test_measured_scenario_report_states_the_measurement(measured_run):
+    measured_run, inputs = measured_run
     results = json.loads((measured_run / "revenue_impact/results.json").read_text())
     head = {k: v["value"] for k, v in results["headline"].items()}
     # the bundled sample's estimate against other commercial insurers (data/sample/README.md)
     assert round(head["stop_share"], 2) == 0.32
     assert results["headline"]["stop_share"]["label"].endswith("(measured)")
-    table = pd.read_csv(measured_run / "revenue_impact/tables/assumptions.csv")
+    table = pd.read_csv(measured_run / "revenue_impact/tables/psa_distributions.csv")
     row = table.set_index("parameter").loc["stop_share"]
-    assert (round(float(row["low"]), 2), round(float(row["high"]), 2)) == (0.04, 0.52)
+    assert (round(row["low"], 2), round(row["high"], 2)) == (0.04, 0.52)
+    assert (row["distribution"], row["base_is"]) == ("log_complement", "median")
+    tornado = pd.read_csv(measured_run / "revenue_impact/tables/tornado.csv")
+    row = tornado.set_index("parameter").loc["stop_share"]
+    assert (round(row["low"], 2), round(row["high"], 2)) == (0.04, 0.52)
     # net margin loss = the model with the estimate set by hand
-    quarterly = summarize(synth.read_lines(synth.SAMPLE_CLAIMS_2023_2025), period="quarter")
-    by_hand = impact(quarterly, full_bundling(),
+    by_hand = impact(inputs.summary("quarter"), full_bundling(),
                      assumptions=ImpactAssumptions(stop_share=head["stop_share"]))
     assert head["net_margin_loss_horizon_usd"] == pytest.approx(
         by_hand.summary["net_margin_loss_horizon_usd"][0])
@@ -351,6 +363,7 @@ def test_measured_scenario_report_states_the_measurement(measured_run):
 
 @pytest.mark.slow
 def test_measured_scenario_brief_prints_to_six_pages(measured_run):
+    measured_run, _ = measured_run
     if pdf_step.find_browser() is None or not shutil.which("pdfinfo"):
         pytest.skip("no Chromium or poppler-utils: no PDF is printed or counted")
     info = subprocess.run(["pdfinfo", str(measured_run / "policy_brief/policy_brief.pdf")],

@@ -235,7 +235,8 @@ def run(args: argparse.Namespace) -> int:
                      else "no PSA")
                   + "; every assumption and its source is in the sheet assumptions."),
         data=claims_data_statement(paths, rep), suppression=UNSUPPRESSED,
-        lines=(("Findings", " ".join(result.headline().splitlines())),))
+        lines=(("Findings", " ".join(result.headline().splitlines())),
+               ("Behavioural response", result.stop_share_statement)))
     captions = {
         "summary": f"Each policy over the {horizon}-year horizon, all practices",
         "totals": "Each policy per year, all practices",
