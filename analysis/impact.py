@@ -465,7 +465,8 @@ class ImpactResult:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """Headline numbers per policy (one row each)."""
+        """Headline numbers per policy (one row each), with the stop share used and
+        whether it was ``"assumed"`` or ``"measured"`` (``stop_share_source``)."""
         t = self.totals
         p = self.practices
         first = t[t["year"] == 1].set_index("policy")
@@ -511,6 +512,8 @@ class ImpactResult:
                 "noncompliant_allowed_year1_usd": first["noncompliant_allowed_usd"]
                 .reindex(names)
                 .to_numpy(),
+                "stop_share": self.assumptions.stop_share,
+                "stop_share_source": self.stop_share_source,
             }
         )
 

@@ -250,6 +250,8 @@ def test_results_say_where_the_stop_share_came_from(quarterly):
     measured = impact(quarterly, assumptions=ImpactAssumptions(stop_share=MEASURED),
                       response=resp)  # fmt: skip
     assert measured.stop_share_source == "measured"
+    assert measured.summary[["stop_share", "stop_share_source"]].iloc[0].tolist() == [
+        pytest.approx(0.3), "measured"]
     text = measured.stop_share_statement
     assert "measured from the claims, not assumed" in text and "30%" in text
     assert "2024Q1–2024Q4 before and 2025Q1–2025Q4 after 2025-01-01" in text

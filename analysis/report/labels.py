@@ -137,7 +137,7 @@ COLUMN_LABELS = {
     "stop_share_ci_low": "Stop share, 95% low (%)",
     "stop_share_ci_high": "Stop share, 95% high (%)",
     "pretrend_p_value": "Pre-trend test (p)", "n_pre_quarters": "Quarters before",
-    "n_post_quarters": "Quarters after",
+    "n_post_quarters": "Quarters after", "stop_share_source": "Stop share",
 }
 
 #: Human labels of the notebook parameters (scenario tables).
@@ -268,6 +268,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "shrinkage": {"mle": "maximum likelihood", "moments": "method of moments"},
     "funnel_method": {"rate": "rate scale", "arcsine": "arcsine scale (FunnelPlotR)"},
     "stop_share": {"measured": "measured from the claims (difference in differences)"},
+    "stop_share_source": {"assumed": "assumed", "measured": "measured from the claims"},
     "prices": {"fee_schedule": "each year at its own Medicare fee schedule",
                "baseline": "the baseline's prices, moved by the fee update"},
     "places": {"observed": "where the provider has rows", "all": "every place of service"},
