@@ -66,7 +66,10 @@ Perspectives
 
 Every default, with its source and evidence label ([V] verbatim, [S] secondary, [A]
 assumption), is in ``data/reference/impact_assumptions.csv`` and
-``data/reference/impact_settings.csv`` (read by :mod:`analysis.assumptions`).
+``data/reference/impact_settings.csv`` (read by :mod:`analysis.assumptions`). The stop
+share may instead be measured from the claims ([M], ``stop_share="measured"``,
+:mod:`analysis.measured`): the response estimate is the base case, its interval the
+tornado's range and the PSA's fitted distribution, and every output says which it was.
 
 This module holds the model's inputs (:class:`ImpactAssumptions`), its entry point
 (:func:`impact`) and its result (:class:`ImpactResult`); the annualized revenue base
@@ -103,12 +106,7 @@ from analysis.assumptions import (
     settings_table,
 )
 from analysis.errors import InputError
-from analysis.measured import (
-    MEASURED,
-    MeasuredStopShare,
-    measure_stop_share,
-    response_for_policies,
-)
+from analysis.measured import MEASURED, MeasuredStopShare, resolve_stop_share
 from analysis.policy import (
     POLICY_NAMES,
     Policy,
@@ -899,53 +897,3 @@ def default_policies() -> tuple[Policy, ...]:
     """Status quo and the three alternatives with their default parameters."""
     return (status_quo(), full_bundling(), lcd_cap(), medical_necessity())
 
-
-def resolve_stop_share(
-    assumptions: ImpactAssumptions,
-    summary: pd.DataFrame | ImpactBase | None = None,
-    *,
-    policies: Policy | Sequence[Policy] = (),
-    response: ResponseResult | None = None,
-) -> ImpactAssumptions:
-    """The assumptions with ``stop_share="measured"`` replaced by the measurement.
-
-    Assumptions whose stop share is a number, or already measured, are returned as
-    they are. Otherwise the stop share is the headline estimate of ``response``
-    (:func:`analysis.measured.measure_stop_share`) or, without one, of the response
-    measured from ``summary`` for the policies' payer and effective date
-    (:func:`analysis.measured.response_for_policies`, where rejected pre-trends
-    withhold the estimate: a model input must not rest on a comparison whose trends
-    already differed before the date).
-
-    Parameters
-    ----------
-    assumptions : ImpactAssumptions
-    summary : DataFrame, optional
-        The quarterly practice x period x payer summary
-        (``summarize(lines, period="quarter")``) spanning the effective date; needed
-        only when the response is measured here.
-    policies : Policy or sequence of Policy
-        Their payer (one) and effective date (one) are those measured.
-    response : ResponseResult, optional
-        A response measured already (e.g. with other control payers).
-
-    Raises
-    ------
-    InputError
-        The response cannot be measured (one-year claims, no control payer, pre-trends
-        rejected ...: the message says which), the summary is not by quarter, or the
-        policies name more than one payer or date.
-
-    Examples
-    --------
-    >>> a = resolve_stop_share(ImpactAssumptions(stop_share="measured"), quarterly,
-    ...                        policies=full_bundling())      # doctest: +SKIP
-    >>> a.stop_share, a.measured_response.low, a.measured_response.high  # doctest: +SKIP
-    (0.32, 0.04, 0.52)
-    """
-    if not assumptions.stop_share_pending:
-        return assumptions
-    if response is None:
-        response = response_for_policies(summary, policies)
-    return assumptions.replace(stop_share=MEASURED,
-                               measured_response=measure_stop_share(response))

@@ -42,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,17 @@ from analysis.errors import InputError
 from analysis.policy import Policy, full_bundling
 from analysis.response import ResponseResult, estimate_response
 
-__all__ = ["MEASURED", "MeasuredStopShare", "measure_stop_share", "response_for_policies"]
+if TYPE_CHECKING:  # analysis.impact imports this module
+    from analysis.impact import ImpactAssumptions
+    from analysis.revenue_base import ImpactBase
+
+__all__ = [
+    "MEASURED",
+    "MeasuredStopShare",
+    "measure_stop_share",
+    "resolve_stop_share",
+    "response_for_policies",
+]
 
 #: The value of ``stop_share`` that asks for the measured response.
 MEASURED = "measured"
@@ -305,3 +315,54 @@ def response_for_policies(summary: pd.DataFrame,
             column="stop_share", value=f"payers {payers}, dates {[str(d) for d in dates]}")
     return estimate_response(summary, policy_payer=payers[0], effective_date=dates[0],
                              on_pretrend="withhold")
+
+
+def resolve_stop_share(
+    assumptions: ImpactAssumptions,
+    summary: pd.DataFrame | ImpactBase | None = None,
+    *,
+    policies: Policy | Sequence[Policy] = (),
+    response: ResponseResult | None = None,
+) -> ImpactAssumptions:
+    """The assumptions with ``stop_share="measured"`` replaced by the measurement.
+
+    Assumptions whose stop share is a number, or already measured, are returned as
+    they are. Otherwise the stop share is the headline estimate of ``response``
+    (:func:`analysis.measured.measure_stop_share`) or, without one, of the response
+    measured from ``summary`` for the policies' payer and effective date
+    (:func:`analysis.measured.response_for_policies`, where rejected pre-trends
+    withhold the estimate: a model input must not rest on a comparison whose trends
+    already differed before the date).
+
+    Parameters
+    ----------
+    assumptions : ImpactAssumptions
+    summary : DataFrame, optional
+        The quarterly practice x period x payer summary
+        (``summarize(lines, period="quarter")``) spanning the effective date; needed
+        only when the response is measured here.
+    policies : Policy or sequence of Policy
+        Their payer (one) and effective date (one) are those measured.
+    response : ResponseResult, optional
+        A response measured already (e.g. with other control payers).
+
+    Raises
+    ------
+    InputError
+        The response cannot be measured (one-year claims, no control payer, pre-trends
+        rejected ...: the message says which), the summary is not by quarter, or the
+        policies name more than one payer or date.
+
+    Examples
+    --------
+    >>> a = resolve_stop_share(ImpactAssumptions(stop_share="measured"), quarterly,
+    ...                        policies=full_bundling())      # doctest: +SKIP
+    >>> a.stop_share, a.measured_response.low, a.measured_response.high  # doctest: +SKIP
+    (0.32, 0.04, 0.52)
+    """
+    if not assumptions.stop_share_pending:
+        return assumptions
+    if response is None:
+        response = response_for_policies(summary, policies)
+    return assumptions.replace(stop_share=MEASURED,
+                               measured_response=measure_stop_share(response))
