@@ -120,7 +120,8 @@ def parameter_table(
         centres the PSA on 2.0); ``low``/``high`` are widened to include the base.
         A stop share measured from the claims (``assumptions.measured_response``,
         :mod:`analysis.measured`) replaces the row's ``low``, ``high``,
-        ``distribution`` and ``source`` by its interval, fitted family and source.
+        ``distribution`` and ``source`` by its interval, fitted family and source, and
+        marks its ``label`` as measured.
     table : DataFrame, optional
         The table to start from, with the columns of
         :func:`analysis.assumptions.assumption_table` (at least ``parameter, base,
@@ -157,6 +158,8 @@ def parameter_table(
             distribution=table["distribution"].mask(row, measured.distribution),
             **({"source": table["source"].mask(row, measured.source)}
                if "source" in table else {}),
+            **({"label": table["label"].mask(row, table["label"].map(measured.label))}
+               if "label" in table else {}),
         )
     base = table["base"].astype(float).to_numpy(copy=True)
     for i, name in enumerate(table["parameter"]):

@@ -538,7 +538,7 @@ class ImpactResult:
             if rec["parameter"] == "stop_share" and self.assumptions.measured_response:
                 m = self.assumptions.measured_response
                 rec = {**rec, "low": m.low, "high": m.high, "distribution": m.distribution,
-                       "source": m.source}
+                       "source": m.source, "label": m.label(rec["label"])}
             rows.append({**rec, "value": value})
         settings = settings_table().set_index("setting")["source"]
         eff = sorted(

@@ -155,6 +155,10 @@ class MeasuredStopShare:
         return (f"{span(self.pre_quarters)} before and {span(self.post_quarters)} after "
                 f"{self.effective_date:%Y-%m-%d}")
 
+    def label(self, label: str) -> str:
+        """A parameter's label marked as measured (tornado bars, assumption tables)."""
+        return f"{label}, measured from the claims"
+
     @property
     def source(self) -> str:
         """Where the value comes from, in words (the assumption table's source)."""

@@ -100,6 +100,7 @@ def test_tornado_row_of_the_stop_share_is_the_interval(quarterly):
                     assumptions=ImpactAssumptions(stop_share=MEASURED), response=resp)
     row = table.set_index("parameter").loc["stop_share"]
     assert (row["base"], row["low"], row["high"]) == pytest.approx((0.3, low, high))
+    assert row["label"].endswith("(behavioural response), measured from the claims")
     for end, value in (("outcome_low", low), ("outcome_high", high)):
         by_hand = impact(quarterly, full_bundling(),
                          assumptions=ImpactAssumptions(stop_share=value))
