@@ -66,13 +66,6 @@ __all__ = [
 #: The value of ``stop_share`` that asks for the measured response.
 MEASURED = "measured"
 
-_PAYER_WORDS = {"BCBSNC": "BCBS NC", "OTHER_COMMERCIAL": "other commercial insurers",
-                "MEDICARE": "Medicare", "MEDICAID": "Medicaid", "SELF_PAY": "self-pay"}
-
-
-def _words(payer: str) -> str:
-    return _PAYER_WORDS.get(payer, payer)
-
 
 @dataclass(frozen=True)
 class MeasuredStopShare:
@@ -110,6 +103,9 @@ class MeasuredStopShare:
     other_controls : tuple of (control, status, estimate, low, high)
         The estimates against the other control payers, as estimated (NaN where
         withheld), stated beside the headline; the model uses the headline only.
+    payer_words : tuple of (payer, words)
+        The payers in words, as the response names them (``BCBS NC``, ``other
+        commercial insurers``).
     """
 
     estimate: float
@@ -132,6 +128,7 @@ class MeasuredStopShare:
     status: str
     warnings: tuple[str, ...] = ()
     other_controls: tuple[tuple[str, str, float, float, float], ...] = ()
+    payer_words: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.low <= self.estimate <= self.high <= 1:
@@ -141,6 +138,7 @@ class MeasuredStopShare:
         set_ = object.__setattr__
         for name in ("controls", "pre_quarters", "post_quarters", "warnings"):
             set_(self, name, tuple(getattr(self, name)))
+        set_(self, "payer_words", tuple((str(p), str(w)) for p, w in self.payer_words))
         set_(self, "other_controls", tuple(
             (str(c), str(st), *(float("nan") if v is None else float(v) for v in vals))
             for c, st, *vals in self.other_controls))
@@ -155,6 +153,9 @@ class MeasuredStopShare:
         return (f"{span(self.pre_quarters)} before and {span(self.post_quarters)} after "
                 f"{self.effective_date:%Y-%m-%d}")
 
+    def _words(self, payer: str) -> str:
+        return dict(self.payer_words).get(payer, payer)
+
     def label(self, label: str) -> str:
         """A parameter's label marked as measured (tornado bars, assumption tables)."""
         return f"{label}, measured from the claims"
@@ -163,11 +164,11 @@ class MeasuredStopShare:
     def source(self) -> str:
         """Where the value comes from, in words (the assumption table's source)."""
         others = [c for c in self.controls if c != self.control]
-        also = (f" ({', '.join(_words(c) for c in others)} also estimated as control)"
+        also = (f" ({', '.join(self._words(c) for c in others)} also estimated as control)"
                 if others else "")
         text = (
             f"[M] measured from the claims: difference in differences of the 3D rate of "
-            f"{_words(self.policy_payer)} patients against {_words(self.control)}{also}, "
+            f"{self._words(self.policy_payer)} patients against {self._words(self.control)}{also}, "
             f"quarters {self.quarters_text}, {self.n_practices} practices; "
             f"{self.level:.0%} interval {self.low_raw:.0%} to {self.high_raw:.0%}"
         )
@@ -182,13 +183,13 @@ class MeasuredStopShare:
             f"The stop share is measured from the claims, not assumed: practices stopped "
             f"an estimated {self.estimate_raw:.0%} ({self.level:.0%} interval "
             f"{self.low_raw:.0%} to {self.high_raw:.0%}) of the 3D renderings of "
-            f"{_words(self.policy_payer)} patients after {self.effective_date:%Y-%m-%d}, "
-            f"compared with {_words(self.control)} (quarters {self.quarters_text})."
+            f"{self._words(self.policy_payer)} patients after {self.effective_date:%Y-%m-%d}, "
+            f"compared with {self._words(self.control)} (quarters {self.quarters_text})."
         )
         others = [
-            f"against {_words(c)} {est:.0%} ({low:.0%} to {high:.0%})"
+            f"against {self._words(c)} {est:.0%} ({low:.0%} to {high:.0%})"
             if status != "withheld" and np.isfinite([est, low, high]).all()
-            else f"against {_words(c)} not measurable"
+            else f"against {self._words(c)} not measurable"
             for c, status, est, low, high in self.other_controls
         ]
         if others:
@@ -201,6 +202,7 @@ class MeasuredStopShare:
         out["effective_date"] = self.effective_date.isoformat()
         for name in ("controls", "pre_quarters", "post_quarters", "warnings"):
             out[name] = list(out[name])
+        out["payer_words"] = [list(pair) for pair in self.payer_words]
         out["other_controls"] = [
             [c, st, *(None if not np.isfinite(v) else v for v in vals)]
             for c, st, *vals in self.other_controls]
@@ -279,6 +281,9 @@ def measure_stop_share(response: ResponseResult) -> MeasuredStopShare:
         pretrend_p_value=float(row["pretrend_p_value"]) if pd.notna(row["pretrend_p_value"])
         else float("nan"),
         model=s.model, status=str(row["status"]), warnings=tuple(warnings),
+        payer_words=((s.policy_payer, response.policy_label),
+                     *zip(response.estimates["control"].astype(str),
+                          response.estimates["control_label"].astype(str), strict=True)),
         other_controls=tuple(
             (str(r.control), str(r.status), float(r.stop_share), float(r.stop_share_ci_low),
              float(r.stop_share_ci_high))
