@@ -25,6 +25,7 @@ re-exported here; every module is also importable on its own (``analysis.lcd``,
 ``assumptions``           the revenue model's assumption table with ranges and sources
 ``impact``                the budget-impact model (``revenue_base``, ``revenue_engine``)
 ``response``              the measured response: difference in differences, event study
+``measured``              the measured response as the model's stop share ("measured")
 ``uncertainty``           scenarios, tornado, PSA (``distributions``, ``convergence``)
 ``privacy``               small-cell and complementary suppression of shown tables
 ``disclosure``            the cells a report withholds, decided once over all its views
@@ -77,6 +78,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "impact": ("ImpactAssumptions", "ImpactResult", "impact_base"),
     "lcd": ("LCD_STATUS", "ScreenResult", "ScreenSettings", "screen"),
+    "measured": ("MeasuredStopShare", "measure_stop_share"),
     "plots": (
         "convergence_plot",
         "event_study_plot",

@@ -135,6 +135,12 @@ COLUMN_LABELS = {
     "conversion_factor": "Conversion factor ($)", "price_index": "Price index (baseline = 1)",
     "years_after_schedule": "Years of fee update", "fee_schedule": "Priced by",
     "price_factor": "Prices ÷ baseline prices",
+    # The measured response (analysis.response) as the revenue model takes it.
+    "control": "Control payer", "stop_share": "Stop share (%)",
+    "stop_share_ci_low": "Stop share, 95% low (%)",
+    "stop_share_ci_high": "Stop share, 95% high (%)",
+    "pretrend_p_value": "Pre-trend test (p)", "n_pre_quarters": "Quarters before",
+    "n_post_quarters": "Quarters after", "stop_share_source": "Stop share",
 }
 
 #: Human labels of the notebook parameters (scenario tables).
@@ -235,7 +241,9 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     },
     "distribution": {
         "lognormal": "lognormal", "gamma": "gamma", "beta": "beta", "normal": "normal",
-        "censored_normal": "normal, censored at 0", "pert": "PERT", "uniform": "uniform",
+        "censored_normal": "normal, censored at 0",
+        "log_complement": "1 − lognormal (a ratio), censored at 0", "pert": "PERT",
+        "uniform": "uniform",
         "fixed": "fixed (not drawn)",
     },
     "quantity": {
@@ -263,6 +271,8 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "ci": {"clopper-pearson": "Clopper–Pearson (exact)", "wilson": "Wilson score"},
     "shrinkage": {"mle": "maximum likelihood", "moments": "method of moments"},
     "funnel_method": {"rate": "rate scale", "arcsine": "arcsine scale (FunnelPlotR)"},
+    "stop_share": {"measured": "measured from the claims (difference in differences)"},
+    "stop_share_source": {"assumed": "assumed", "measured": "measured from the claims"},
     "prices": {"fee_schedule": "each year at its own Medicare fee schedule",
                "baseline": "the baseline's prices, moved by the fee update"},
     "places": {"observed": "where the provider has rows", "all": "every place of service"},
