@@ -73,6 +73,7 @@ from analysis.defaults import LCD_BENCHMARK, LINK_WINDOW_DAYS, MIN_CELL_COUNT, P
 from analysis.disclosure import DisclosurePlan, disclosure_plan
 from analysis.errors import InputError
 from analysis.impact import ImpactAssumptions, ImpactResult, impact
+from analysis.measured import MEASURED, MeasuredStopShare, measure_stop_share
 from analysis.plots import COLORS
 from analysis.policy import ALTERNATIVES, Policy, get_policy
 from analysis.privacy import MARKER, PrivacySettings, suppress_counts
@@ -92,8 +93,6 @@ from analysis.uncertainty import one_way
 
 __all__ = ["MEASURED", "WhatIf", "WhatIfResult", "WhatIfSettings"]
 
-#: The value of ``stop_share`` that takes the share measured from the claims.
-MEASURED = "measured"
 
 #: The settings on the controls, in the order shown.
 SETTINGS = ("policy", "payers", "scope_share", "commercial_multiplier", "horizon_years",
@@ -472,19 +471,24 @@ class WhatIf:
         return result, ""
 
     @property
-    def measured_stop_share(self) -> float | None:
-        """The measured stop share clipped to [0, 1], or None when there is none."""
+    def measurement(self) -> MeasuredStopShare | None:
+        """The measured stop share as the revenue model takes it
+        (:func:`analysis.measured.measure_stop_share`: in [0, 1]), or None."""
         if self.measured_reason or self.response is None:
             return None
-        return float(np.clip(self.response.stop_share, 0.0, 1.0))
+        return measure_stop_share(self.response)
+
+    @property
+    def measured_stop_share(self) -> float | None:
+        """The measured stop share, or None when there is none."""
+        m = self.measurement
+        return None if m is None else m.estimate
 
     @property
     def measured_interval(self) -> tuple[float, float] | None:
-        """Its interval clipped to [0, 1]."""
-        if self.measured_stop_share is None:
-            return None
-        lo, hi = self.response.stop_share_ci
-        return float(np.clip(lo, 0.0, 1.0)), float(np.clip(hi, 0.0, 1.0))
+        """Its interval."""
+        m = self.measurement
+        return None if m is None else (m.low, m.high)
 
     def measured_text(self) -> str:
         """What the measured option uses, or why it is not available, in words."""
