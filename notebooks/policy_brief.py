@@ -187,6 +187,9 @@ rpt.table("assumptions", report.varied_assumptions(result),
 
 # %%
 ranges = result.assumption_table().set_index("parameter")
+behaviour = result.stop_share_statement
+if measured is not None and result.stop_share_source == "assumed":
+    behaviour += " " + report.measured_aside(measured, short=True)
 rpt.note(
     "- **Data.** See the answer at the top.\n"
     f"- **Policy facts not published.** BCBS NC's effective date and product scope were "
@@ -197,7 +200,7 @@ rpt.note(
     f"{ranges.loc['commercial_multiplier', 'low']:g}–"
     f"{ranges.loc['commercial_multiplier', 'high']:g}) that rests on market-wide studies, "
     f"not on BCBS NC contracts.\n"
-    f"- **Behaviour.** {result.stop_share_statement} Practices may also shift coding, "
+    f"- **Behaviour.** {behaviour} Practices may also shift coding, "
     "which is not modelled.\n"
     "- **The LCD benchmark is retired** and was a Medicare rule for one contractor; it is "
     "a reference point for commercial claims, not a standard they were bound by.\n"

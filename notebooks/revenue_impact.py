@@ -179,10 +179,13 @@ rpt.table("scenarios", scenarios.summary,
 # where the claims span the effective date, measured: a difference in differences of
 # the policy payer's 3D rate against control payers, quarter by quarter, whose estimate
 # is the base case, whose 95 % interval gives the tornado's low and high, and to which
-# the PSA's distribution is fitted.
+# the PSA's distribution is fitted. Where the share is assumed and the claims allow it,
+# the measurement is shown beside it.
 
 # %%
 rpt.note(result.stop_share_statement)
+if measured is not None and result.stop_share_source == "assumed":
+    rpt.note(report.measured_aside(measured))
 if measured is not None:
     rpt.table("measured_response", measured.summary, count_columns=[], of_practice=False,
               caption="Measured response: stop share against each control payer",

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from analysis.disclosure import disclosure_plan
+from analysis.errors import InputError
 from analysis.impact import ImpactAssumptions, resolve_stop_share
 from analysis.measured import response_for_policies
 from analysis.policy import Policy
@@ -37,6 +38,7 @@ __all__ = [
     "StopShareSetup",
     "screen_options",
     "show_scenario_section",
+    "measured_aside",
     "stop_share_setup",
 ]
 
@@ -107,7 +109,9 @@ def impact_setup(values: Mapping[str, Any]) -> ImpactSetup:
 
 class StopShareSetup(NamedTuple):
     """The model's assumptions with the stop share measured where the scenario asks,
-    and the measured response (None when the stop share is assumed)."""
+    and the response measured from the claims: the model's input with ``stop_share:
+    measured``; beside an assumed stop share, shown for comparison where the claims
+    span the effective date (None where they do not)."""
 
     assumptions: ImpactAssumptions
     response: ResponseResult | None
@@ -119,7 +123,8 @@ def stop_share_setup(assumptions: ImpactAssumptions, quarterly: pd.DataFrame,
     summary (:func:`analysis.measured.response_for_policies`) and take its estimate
     and interval into the assumptions (:func:`analysis.impact.resolve_stop_share`),
     so that the result, the tornado, the PSA and the scenarios share one measurement;
-    otherwise the assumptions as they are.
+    otherwise the assumptions as they are, with the response measured for comparison
+    where the claims allow (no estimate at all: None).
 
     Raises
     ------
@@ -127,10 +132,29 @@ def stop_share_setup(assumptions: ImpactAssumptions, quarterly: pd.DataFrame,
         The response cannot be measured from these claims (the message says why).
     """
     if not assumptions.stop_share_pending:
+        try:  # shown beside the assumption; the model keeps the assumed value
+            shown = response_for_policies(quarterly, policies)
+        except InputError:  # not a quarterly summary, or several payers or dates
+            shown = None
+        if shown is not None and not shown.estimates["status"].eq("withheld").all():
+            return StopShareSetup(assumptions, shown)
         return StopShareSetup(assumptions, None)
     response = response_for_policies(quarterly, policies)
     return StopShareSetup(resolve_stop_share(assumptions, policies=policies, response=response),
                           response)
+
+
+def measured_aside(response: ResponseResult, *, short: bool = False) -> str:
+    """What the claims measure, said beside an assumed stop share: the response's
+    headline (or, ``short``, its stop share and interval alone) and that the
+    measured-response scenario uses it."""
+    lo, hi = response.stop_share_ci
+    if short:
+        return (f"The claims measure {response.stop_share:.0%} (95% interval {lo:.0%} to "
+                f"{hi:.0%}); the measured-response scenario uses that.")
+    return (f"For comparison, measured from these claims: {response.headline} This run "
+            f"keeps the assumed share; the measured-response scenario takes the estimate "
+            f"and its interval into the model.")
 
 
 def screen_options(values: Mapping[str, Any]) -> dict[str, Any]:
