@@ -25,6 +25,8 @@ re-exported here; every module is also importable on its own (``analysis.lcd``,
 ``assumptions``           the revenue model's assumption table with ranges and sources
 ``impact``                the budget-impact model (``revenue_base``, ``revenue_engine``)
 ``response``              the measured response: difference in differences, event study
+``trends``                PEPPER-style quarterly trends of rate, volume and flag status
+``baseline``              the claims year 1 of the impact model rests on
 ``uncertainty``           scenarios, tornado, PSA (``distributions``, ``convergence``)
 ``privacy``               small-cell and complementary suppression of shown tables
 ``disclosure``            the cells a report withholds, decided once over all its views
@@ -60,6 +62,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "modality",
         "normalize_cpt",
     ),
+    "baseline": ("Baseline", "baseline_year"),
     "encounters": ("Linked", "LinkSettings", "link"),
     "errors": ("InputError",),
     "paths": ("sample_claims", "sample_practices"),
@@ -84,6 +87,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "loss_distribution",
         "policy_comparison",
         "psa_histogram",
+        "quarterly_trend_plot",
         "rate_distribution",
         "tornado_plot",
         "trend_plot",
@@ -99,6 +103,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "privacy": ("suppress_counts",),
     "response": ("ResponseResult", "ResponseSettings", "estimate_response"),
     "run.identifiers": ("scan_for_identifiers",),
+    "trends": ("TrendResult", "quarterly_trends"),
     "puf": (
         "estimate_exposure",
         "medicare_benchmark",

@@ -23,7 +23,11 @@ The rule (:attr:`DisclosurePlan.rule`, stated once on every report page):
 3. **Periods.** A quarter of a shown practice is suppressed in the per-quarter views
    when one of its counts is from 1 to ``min_cell_count - 1``, with the smallest further
    quarter of the practice (or the practice itself) by the same rule, since its
-   quarters add up to its published total.
+   quarters add up to its published total; and, since the statewide trend
+   (:mod:`analysis.trends`) publishes each quarter's total over all practices, the
+   quarters suppressed in one calendar quarter must by rule 2 number none or at least
+   two and hold none or at least ``min_cell_count`` of each count, else the smallest
+   further practice's quarter is suppressed too.
 4. **Dollars.** Dollars of a suppressed practice are suppressed (they are counts times
    a published price), and so are the dollars of a practice whose 3D lines with the
    policy payers (what its loss is made of) number 1 to ``min_cell_count - 1``, with
@@ -163,7 +167,8 @@ class DisclosurePlan:
             "scorecard of this report, with its rates and dollars (dollars are counts "
             "times a published price); so is the smallest further practice needed so that "
             "no published total, less the practices shown, leaves one suppressed practice "
-            f"or fewer than {k} of a count. Quarters and dollars follow the same rule. "
+            f"or fewer than {k} of a count. Quarters (against the practice's total and the "
+            "statewide total of the quarter) and dollars follow the same rule. "
             "Peer medians and percentiles are computed over the practices shown. "
             f"In this report: {len(self.hidden)} of {len(self.practices)} practices "
             "suppressed."
@@ -301,6 +306,13 @@ def disclosure_plan(
                 values[("q", row.practice_id, row.period, m)] = float(getattr(row, m))
         groups += [(("p", p, m), [("q", p, t, m) for t in by_practice_period.get(p, [])])
                    for p in practices for m in measures]
+        # the statewide trend publishes each quarter's total over all practices
+        by_period: dict[str, list[str]] = {}
+        for p, periods in by_practice_period.items():
+            for t in periods:
+                by_period.setdefault(t, []).append(p)
+        groups += [(None, [("q", p, t, m) for p in sorted(who)])
+                   for t, who in sorted(by_period.items()) for m in measures]
 
     lines = summary
     if payers:

@@ -317,6 +317,8 @@ def scorecard_answer(card, screen, *, policy: str, horizon_years: int,
     if dollars_withheld:
         money = ("Its dollars are withheld in this report: its 3D lines with the policy's "
                  "payers are too few to show.")
+    elif getattr(card, "not_in_model", ""):
+        money = f"Not in the revenue model: {card.not_in_model}."
     else:
         d = card.dollars.set_index("policy")
         head = d.loc[policy]

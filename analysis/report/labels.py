@@ -132,6 +132,15 @@ COLUMN_LABELS = {
     "conversion_factor": "Conversion factor ($)", "price_index": "Price index (baseline = 1)",
     "years_after_schedule": "Years of fee update", "fee_schedule": "Priced by",
     "price_factor": "Prices ÷ baseline prices",
+    # the quarterly trends (analysis.trends)
+    "quarter_start": "Quarter starts", "after_effective_date": "From the policy date",
+    "judged": "Judged", "change": "Change of flag status",
+    "first_status": "Status in the first quarter judged",
+    "last_status": "Status in the last quarter judged", "flagged_quarters": "Quarters flagged",
+    "periods_flagged": "Quarters flagged (number)", "periods_judged": "Quarters judged",
+    "first_period": "First quarter with claims", "last_period": "Last quarter with claims",
+    "n_practices_above_benchmark": "Above benchmark (practices)",
+    "n_practices_too_few": "Too few to judge (practices)",
 }
 
 #: Human labels of the notebook parameters (scenario tables).
