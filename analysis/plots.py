@@ -614,7 +614,10 @@ def quarterly_trend_plot(result: TrendResult, practice_id: str | None = None) ->
                           rows["ci_high"].to_numpy(float) - rate])
         ax.errorbar(pos, rate, yerr=yerr, fmt="none", ecolor=COLORS["primary"], capsize=3,
                     lw=1.0, zorder=3)
-        ax.plot(pos, rate, color=COLORS["primary"], lw=1.0, zorder=3)
+        # the line joins neighbouring quarters only: a quarter not shown is a gap
+        line = np.full(len(periods), np.nan)
+        line[pos.astype(int)] = rate
+        ax.plot(np.arange(len(periods)), line, color=COLORS["primary"], lw=1.0, zorder=3)
     if practice_id is None:
         ax.plot(pos, rate, "o", color=COLORS["primary"], mec=COLORS["reference"], zorder=4,
                 label=f"Rate of all practices with {s.ci_level:.0%} interval")

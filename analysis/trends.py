@@ -159,9 +159,12 @@ class TrendResult:
         first, last = sw.iloc[0], sw.iloc[-1]
         kinds = self.changes["change"].value_counts()
         changed = ", ".join(f"{n} {kind}" for kind, n in kinds.items()) or "none"
-        return (f"Statewide, {first['rate']:.1%} of the CT/MR imaging had 3D rendering in "
-                f"{first['period']} and {last['rate']:.1%} in {last['period']} "
-                f"({self.span}); practices flagged per quarter: "
+        s = self.settings
+        what = ("non-oncology CT/MR encounters" if s.oncology_exemption_applied
+                else "CT/MR encounters" if s.basis == "encounters" else "CT/MR services")
+        return (f"Over {self.span}: statewide, {first['rate']:.1%} of the {what} had 3D "
+                f"rendering in {first['period']} and {last['rate']:.1%} in "
+                f"{last['period']}; practices flagged per quarter: "
                 f"{int(sw['n_practices_flagged'].min())} to "
                 f"{int(sw['n_practices_flagged'].max())}; practices whose flag status "
                 f"changed: {len(self.changes)} ({changed}).")

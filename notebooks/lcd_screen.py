@@ -146,8 +146,8 @@ rpt.table("disagreements", result.disagreements, caption="Practices whose flags 
 # %%
 rpt.note(trend.headline)
 rpt.trends("statewide_trend", trend,
-           caption=f"3D rate of all practices per quarter ({trend.span}), the benchmark "
-                   "and the policy date; bars: CT/MR imaging of the quarter.")
+           caption=f"3D rate of all practices per quarter over {trend.span}, the "
+                   "benchmark and the policy date; bars: CT/MR imaging of the quarter.")
 rpt.table("statewide_trend", trend.statewide, of_practice=False,
           caption="All practices, per quarter: imaging, 3D rate and practices in each tier",
           columns=["period", "n_ct_mr", "n_3d", "rate", "ci_low", "ci_high",

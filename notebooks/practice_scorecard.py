@@ -116,8 +116,8 @@ rpt.table("flags", card.flags, caption="Screens that flag the practice")
 
 # %%
 rpt.trends("trend", trend, practice_id,
-           caption=f"Quarterly 3D rate of the practice ({trend.span}) with its interval "
-                   "and status; bars: its CT/MR imaging.")
+           caption=f"Quarterly 3D rate of the practice over {trend.span} with its "
+                   "interval and status; bars: its CT/MR imaging.")
 rpt.table("trend", trend.practice(practice_id), caption="The practice per quarter",
           columns=["period", "n_ct_mr", "n_3d", "rate", "ci_low", "ci_high", "status"],
           empty=f"The practice has no claims in {trend.span}.")

@@ -139,6 +139,7 @@ def test_the_result_renders_itself(small):
     assert "Practices whose flag status changed" in text and "<img" in text
     assert small.to_dict()["n_practices_changed"] == 3
     assert "practices whose flag status changed: 3" in small.headline
+    assert small.headline.startswith("Over 2024Q1 to 2024Q3 (3 quarters): statewide, 12.3%")
 
 
 @pytest.fixture(scope="module")
