@@ -533,14 +533,15 @@ def test_reports_module_still_offers_every_name_from_its_new_home():
 
 
 def test_shared_inputs_are_streamed_summaries_with_identifiers_on_disk(tmp_path):
-    """The prepared folder of the real preparation (the bundled sample, streamed) holds
+    """The prepared folder of the real preparation (the report's default, the bundled
+    three-year sample, streamed) holds
     the two summaries and the practices' price baskets, equal to the in-memory link of
     the loaded lines, no patient key in any table a notebook reads, and the identifiers
     for the privacy gate."""
     from analysis.claims import load_claims
     from analysis.encounters import link
     from analysis.impact import impact_base
-    from analysis.paths import SAMPLE_CLAIMS
+    from analysis.paths import REPORT_CLAIMS
     from analysis.revenue_base import attached_baskets
     from analysis.revenue_engine import price_baskets
     from analysis.run.inputs import prepare_inputs
@@ -550,7 +551,7 @@ def test_shared_inputs_are_streamed_summaries_with_identifiers_on_disk(tmp_path)
     assert sorted(p.name for p in inputs.folder.glob("*.parquet")) == [
         "baskets.parquet", "identifiers.parquet", "summary_quarter.parquet",
         "summary_year.parquet"]
-    loaded = load_claims(SAMPLE_CLAIMS)
+    loaded = load_claims(REPORT_CLAIMS)
     linked = link(loaded.lines)
     for period in ("year", "quarter"):
         pd.testing.assert_frame_equal(inputs.summary(period),

@@ -224,9 +224,10 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
             hidden_practices(screen, settings=privacy))
     not_in_model = ""
     if p.empty:
-        periods = impact.base.get("periods") or ["?"]
-        not_in_model = ("it has no claims in the periods the revenue model prices "
-                        f"({periods[0]} to {periods[-1]}), so no dollars are modelled for it")
+        periods = (getattr(impact, "base", None) or {}).get("periods") or []
+        span = f" ({periods[0]} to {periods[-1]})" if periods else ""
+        not_in_model = (f"it has no claims in the periods the revenue model prices{span}, "
+                        "so no dollars are modelled for it")
     return Scorecard(pid, position, row[screen_cols].reset_index(drop=True), flags,
                      compliance, dollars, suppressed, not_screened,
                      _annualization_text(impact, pid), str(rec["status"]), not_in_model)
