@@ -9,6 +9,7 @@ atomic publication, privacy gate) independently of the domain modules.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import nbformat
@@ -322,6 +323,16 @@ def test_data_statement_says_synthetic_for_the_sample_by_content(tmp_path):
     assert "quarantined 0 " in report.data_statement(info)
 
 
+def test_the_three_year_sample_is_synthetic_at_its_own_scale():
+    # data/sample/README.md: rad3d synth ... --volume-scale 0.0125 (1/80)
+    f = paths.REPORT_CLAIMS
+    assert f == paths.SAMPLE_CLAIMS_2023_2025 and synth.SAMPLE_SCALE_2023_2025 == 0.0125
+    info = {"claims": [{"path": str(f), "sha256": sha256_file(f)}]}
+    text = report.data_statement(info)
+    assert text.startswith("SYNTHETIC DATA") and "1/80" in text and "1/40" not in text
+    assert report.data_label(info).startswith("SYNTHETIC DATA")
+
+
 def test_scenario_overview_shows_key_assumptions_and_changes(tiny):
     defaults = report.notebook_parameters(tiny["nbdir"] / "summary_page.ipynb")
     values = {"scenario_name": "high", "threshold": 0.25, "seed": 7, "leak": False,
@@ -453,6 +464,51 @@ def test_trend_figure_does_not_plot_suppressed_quarters(tmp_path, monkeypatch):
     assert captured[0] == ["2024Q1", "2024Q4"]
     assert captured[1] == ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
     assert (tmp_path / "figures" / "trend_S.png").stat().st_size > 0
+
+
+def test_quarterly_trends_show_only_what_the_plan_shows(tmp_path, monkeypatch):
+    from analysis.disclosure import disclosure_plan
+    from analysis.trends import quarterly_trends
+
+    _shown(monkeypatch)
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
+    rows = []
+    # S: 2024Q2 has 9 encounters (small), hidden with S's smallest other quarter, 2024Q3
+    # (S's total is published); the statewide 2024Q2 and 2024Q3 are published too, so
+    # T's (smaller than U's) go with them, and by T's total no further quarter of T.
+    for q, ns, nt, nu in (("2024Q1", 200, 300, 400), ("2024Q2", 9, 310, 410),
+                          ("2024Q3", 180, 320, 420), ("2024Q4", 220, 330, 430)):
+        for pid, n in (("S", ns), ("T", nt), ("U", nu)):
+            x = round(0.3 * n)
+            rows.append({"practice_id": pid, "period": q, "payer": "BCBSNC",
+                         "n_encounters": n, "n_encounters_3d": x, "n_onc_encounters": 0,
+                         "n_onc_encounters_3d": 0, "n_nononc_encounters": n,
+                         "n_nononc_encounters_3d": x})
+    quarters = pd.DataFrame(rows)
+    trend = quarterly_trends(quarters)
+    plan = disclosure_plan(quarters.assign(period="2024"), quarters)
+    assert plan.periods_of("S") == ["2024Q2", "2024Q3"]
+    assert plan.periods_of("T") == ["2024Q2", "2024Q3"] and plan.periods_of("U") == []
+    plotted = {}
+    original = plots.quarterly_trend_plot
+    monkeypatch.setattr(plots, "quarterly_trend_plot", lambda r, p=None: plotted.update(
+        {p: sorted(r.practice(p)["period"])}) or original(r, p))
+    w = report.ReportWriter(tmp_path, notebook="practice_scorecard", practice_id="S")
+    w.disclose(plan)
+    w.trends("trend_S", trend, "S")
+    w.trends("trend_U", trend, "U")
+    assert plotted == {"S": ["2024Q1", "2024Q4"], "U": [
+        "2024Q1", "2024Q2", "2024Q3", "2024Q4"]}
+    w.table("trend", trend.practice("S"), columns=["period", "n_ct_mr", "n_3d", "rate"])
+    shown = pd.read_csv(tmp_path / "tables" / "trend.csv", dtype=str).set_index("period")
+    assert (shown.loc[["2024Q2", "2024Q3"], ["n_ct_mr", "n_3d", "rate"]] == MARKER).all().all()
+    assert shown.loc["2024Q1", "n_ct_mr"] == "200"
+    # a hidden practice: no figure, a sentence
+    hidden = report.ReportWriter(tmp_path / "h", notebook="practice_scorecard",
+                                 practice_id="S")
+    hidden.disclose(dataclasses.replace(plan, hidden=frozenset({"S"})))
+    hidden.trends("trend_S", trend, "S")
+    assert not (tmp_path / "h" / "figures" / "trend_S.png").exists()
 
 
 def test_export_html_has_print_css_and_no_code():
