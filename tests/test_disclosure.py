@@ -112,6 +112,18 @@ def test_dollars_of_a_practice_with_few_policy_payer_lines_are_hidden():
     assert disclosure_plan(s).hidden_dollars == set()  # no losses shown: no rule 4
 
 
+def test_dollars_follow_the_policy_payer_lines_of_each_year():
+    # C has 33 BCBSNC 3D lines over two years, 3 of them in 2024: a model that prices
+    # 2024 alone (analysis.baseline) shows 3 lines' price, so C's dollars are hidden,
+    # with A (20 in 2024, the smallest other) as its complement for that year.
+    s = pd.concat([_summary({"A": (100, 25), "B": (100, 30), "C": (100, 30)}, period="2023"),
+                   _summary({"A": (100, 20), "B": (100, 25), "C": (100, 3)}, period="2024")])
+    plan = disclosure_plan(s, payers=["BCBSNC"])
+    assert plan.hidden == set() and plan.hidden_dollars == {"A", "C"}
+    one_year = disclosure_plan(s.loc[s["period"] == "2023"], payers=["BCBSNC"])
+    assert one_year.hidden_dollars == set()
+
+
 def test_nothing_is_hidden_with_threshold_one_and_dollar_columns_by_name():
     internal = PrivacySettings(min_cell_count=1, internal=True)
     assert disclosure_plan(_summary(), settings=internal).hidden == set()
