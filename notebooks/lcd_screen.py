@@ -37,7 +37,7 @@ shown_trends = [p for p in report.flagged_practices(result) if not rpt.plan.hide
 changed = trend.changes.loc[~trend.changes["practice_id"].map(rpt.plan.hides)]
 
 # %%
-rpt.answer(report.screen_answer(result, variants, plan=rpt.plan))
+rpt.answer(report.screen_answer(result, variants, plan=rpt.plan, trend=trend))
 
 # %% [markdown]
 # **Question.** Which practices bill 3D rendering (CPT 76376/76377) on more than the

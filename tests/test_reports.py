@@ -511,6 +511,26 @@ def test_quarterly_trends_show_only_what_the_plan_shows(tmp_path, monkeypatch):
     assert not (tmp_path / "h" / "figures" / "trend_S.png").exists()
 
 
+def test_the_lcd_answer_says_what_the_quarters_show():
+    from analysis.report.answer import trend_row
+    from analysis.trends import quarterly_trends
+
+    rows = []
+    # UP at 10 % then 40 % (newly flagged), twelve practices at 10 % throughout
+    for i, q in enumerate(("2024Q1", "2024Q2")):
+        for pid in ["UP", *(f"F{j:02d}" for j in range(12))]:
+            x = 80 if pid == "UP" and i == 1 else 20
+            rows.append({"practice_id": pid, "period": q, "payer": "BCBSNC",
+                         "n_nononc_encounters": 200, "n_nononc_encounters_3d": x})
+    trend = quarterly_trends(pd.DataFrame(rows))
+    text = trend_row(trend).text
+    # 2024Q1: 13 x 20 / 2600 = 10.0 %; 2024Q2: (12 x 20 + 80) / 2600 = 12.3 %
+    assert text.startswith("Over 2024Q1 to 2024Q2 (2 quarters), the rate of all practices "
+                           "went from 10.0% (2024Q1) to 12.3% (2024Q2); 0 to 1 practice")
+    assert "Flag status changed: UP (newly flagged: 2024Q2)." in text
+    assert "UP" not in trend_row(trend, hidden={"UP"}).text
+
+
 def test_export_html_has_print_css_and_no_code():
     nb = new_notebook(cells=[new_markdown_cell("# T\n\n## Section"),
                              new_code_cell("x = 1", outputs=[])])
