@@ -25,6 +25,7 @@ re-exported here; every module is also importable on its own (``analysis.lcd``,
 ``assumptions``           the revenue model's assumption table with ranges and sources
 ``impact``                the budget-impact model (``revenue_base``, ``revenue_engine``)
 ``response``              the measured response: difference in differences, event study
+``measured``              the measured response as the model's stop share ("measured")
 ``trends``                PEPPER-style quarterly trends of rate, volume and flag status
 ``baseline``              the claims year 1 of the impact model rests on
 ``uncertainty``           scenarios, tornado, PSA (``distributions``, ``convergence``)
@@ -32,6 +33,7 @@ re-exported here; every module is also importable on its own (``analysis.lcd``,
 ``disclosure``            the cells a report withholds, decided once over all its views
 ``plots``                 matplotlib figures (returned, never shown or saved)
 ``report``                what a report notebook imports: inputs, writer, narrative
+``whatif``                the live what-if: the revenue model on controls (ipywidgets)
 ``run``                   ``rad3d report``: jobs, HTML export, identifier scan, manifest
 ``reports``               the former name of ``report`` and ``run`` (kept for one release)
 ``cli``                   the ``rad3d`` command, one module per subcommand
@@ -79,6 +81,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "impact": ("ImpactAssumptions", "ImpactResult", "impact_base"),
     "lcd": ("LCD_STATUS", "ScreenResult", "ScreenSettings", "screen"),
+    "measured": ("MeasuredStopShare", "measure_stop_share"),
     "plots": (
         "convergence_plot",
         "event_study_plot",
@@ -129,6 +132,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "write_synthetic",
     ),
     "uncertainty": ("one_way", "psa", "run_scenarios"),
+    "whatif": ("WhatIf", "WhatIfSettings"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -9,8 +9,9 @@ secondary, [A] assumption):
     applies_to, label, source``. ``applies_to`` is ``assumptions`` (a field of
     :class:`analysis.impact.ImpactAssumptions`) or ``policy`` (a field of
     :class:`analysis.policy.Policy`). ``distribution`` is the PSA distribution
-    (``lognormal``, ``gamma``, ``beta``, ``normal``, ``censored_normal``, ``pert``,
-    ``uniform`` or ``fixed``, see :mod:`analysis.distributions`); ``low``/``high``
+    (``lognormal``, ``gamma``, ``beta``, ``normal``, ``censored_normal``,
+    ``log_complement``, ``pert``, ``uniform`` or ``fixed``, see
+    :mod:`analysis.distributions`); ``low``/``high``
     are the one-way sensitivity bounds and the 2.5 % and 97.5 % quantiles that the
     PSA distribution is fitted to.
 ``impact_settings.csv``

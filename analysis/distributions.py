@@ -24,6 +24,13 @@ the tornado's bars and the PSA's ranges describe the same uncertainty.
     is a real outcome that carries the tail's probability (a stop share of 0: the
     practices keep rendering everything), so the 2.5 % quantile is 0 exactly. Needs
     ``0 <= low < high <= 1``.
+``log_complement`` (a share implied by a ratio, such as the measured stop share)
+    ``log(1 - X)`` normal with mean ``(log(1 - low) + log(1 - high)) / 2`` and sd
+    ``(log(1 - low) - log(1 - high)) / 3.92``, draws below 0 set to 0: the stop share
+    ``1 - exp(b)`` of the response's ratio model (:mod:`analysis.response`), whose
+    coefficient ``b`` has a symmetric interval, so that its median is the estimate
+    the interval came from (:mod:`analysis.measured`). Exact; needs ``0 <= low < high
+    < 1`` (a low of 0 carries the tail's probability, as in ``censored_normal``).
 ``pert`` (a share with a most likely value)
     A beta on ``[min, max]`` with its mode at the base and the PERT weights ``a = 1 + 4
     (mode - min) / (max - min)``, ``b = 1 + 4 (max - mode) / (max - min)``; ``min``
@@ -87,6 +94,7 @@ DISTRIBUTIONS = (
     "beta",
     "normal",
     "censored_normal",
+    "log_complement",
     "pert",
     "uniform",
     "fixed",
@@ -94,7 +102,7 @@ DISTRIBUTIONS = (
 #: The quantiles that ``low`` and ``high`` of the assumption table stand for.
 QUANTILES = (0.025, 0.975)
 _Z = stats.norm.ppf(QUANTILES[1])  # 1.96: a 95 % range is 2 x 1.96 sd wide
-_SHARES = ("beta", "censored_normal", "pert")  # families on [0, 1]
+_SHARES = ("beta", "censored_normal", "log_complement", "pert")  # families on [0, 1]
 
 
 def parameter_table(
@@ -110,6 +118,10 @@ def parameter_table(
     assumptions, policy : optional
         Their values replace the reference ``base`` (so a CLI ``--multiplier 2.0``
         centres the PSA on 2.0); ``low``/``high`` are widened to include the base.
+        A stop share measured from the claims (``assumptions.measured_response``,
+        :mod:`analysis.measured`) replaces the row's ``low``, ``high``,
+        ``distribution`` and ``source`` by its interval, fitted family and source, and
+        marks its ``label`` as measured.
     table : DataFrame, optional
         The table to start from, with the columns of
         :func:`analysis.assumptions.assumption_table` (at least ``parameter, base,
@@ -137,6 +149,18 @@ def parameter_table(
         for column, (values, message) in allowed.items():
             if rec[column] not in values:
                 raise InputError(message, row=i, column=column, value=rec[column])
+    measured = None if assumptions is None else assumptions.measured_response
+    if measured is not None and "stop_share" in set(table["parameter"]):
+        row = table["parameter"].eq("stop_share")
+        table = table.assign(
+            low=table["low"].astype(float).mask(row, measured.low),
+            high=table["high"].astype(float).mask(row, measured.high),
+            distribution=table["distribution"].mask(row, measured.distribution),
+            **({"source": table["source"].mask(row, measured.source)}
+               if "source" in table else {}),
+            **({"label": table["label"].mask(row, table["label"].map(measured.label))}
+               if "label" in table else {}),
+        )
     base = table["base"].astype(float).to_numpy(copy=True)
     for i, name in enumerate(table["parameter"]):
         if assumptions is not None and name in ImpactAssumptions.parameter_names():
@@ -195,6 +219,11 @@ def fit_distribution(rec: Mapping[str, Any], *, row: int | None = None) -> dict[
         raise InputError(f"a {kind} share needs a range within [0, 1]", **where)
     if kind in ("normal", "censored_normal"):
         return {"kind": kind, "mean": (lo + hi) / 2, "sd": (hi - lo) / (2 * _Z)}
+    if kind == "log_complement":
+        if not hi < 1:
+            raise InputError("a log_complement share needs a high below 1", **where)
+        return {"kind": kind, "mu": (np.log1p(-lo) + np.log1p(-hi)) / 2,
+                "sigma": (np.log1p(-lo) - np.log1p(-hi)) / (2 * _Z)}
     if kind == "uniform":
         pad = (QUANTILES[0] / (QUANTILES[1] - QUANTILES[0])) * (hi - lo)
         return {"kind": kind, "min": lo - pad, "max": hi + pad}
@@ -312,6 +341,8 @@ def _from_normal(fit: Mapping[str, float], z: np.ndarray) -> np.ndarray:
         return np.clip(fit["mean"] + fit["sd"] * z, 0.0, 1.0)
     if kind == "lognormal":
         return np.exp(fit["mu"] + fit["sigma"] * z)
+    if kind == "log_complement":  # increasing in z, as every other family
+        return np.clip(-np.expm1(fit["mu"] - fit["sigma"] * z), 0.0, 1.0)
     u = stats.norm.cdf(z)
     if kind == "gamma":
         return stats.gamma.ppf(u, fit["shape"], scale=fit["scale"])
@@ -339,6 +370,12 @@ def _mean_and_mode(fit: Mapping[str, float]) -> tuple[float, float]:
     if kind == "lognormal":
         mu, s2 = fit["mu"], fit["sigma"] ** 2
         return float(np.exp(mu + s2 / 2)), float(np.exp(mu - s2))
+    if kind == "log_complement":
+        # Y = log(1 - X) ~ N(mu, s): E[max(0, 1 - e^Y)] = P(Y < 0) - E[e^Y; Y < 0];
+        # the density of X peaks where Y = mu - s^2.
+        mu, s = fit["mu"], fit["sigma"]
+        mean = stats.norm.cdf(-mu / s) - np.exp(mu + s**2 / 2) * stats.norm.cdf(-mu / s - s)
+        return float(mean), float(np.clip(-np.expm1(mu - s**2), 0, 1))
     if kind == "gamma":
         k, theta = fit["shape"], fit["scale"]
         return k * theta, (k - 1) * theta if k >= 1 else np.nan

@@ -66,7 +66,10 @@ Perspectives
 
 Every default, with its source and evidence label ([V] verbatim, [S] secondary, [A]
 assumption), is in ``data/reference/impact_assumptions.csv`` and
-``data/reference/impact_settings.csv`` (read by :mod:`analysis.assumptions`).
+``data/reference/impact_settings.csv`` (read by :mod:`analysis.assumptions`). The stop
+share may instead be measured from the claims ([M], ``stop_share="measured"``,
+:mod:`analysis.measured`): the response estimate is the base case, its interval the
+tornado's range and the PSA's fitted distribution, and every output says which it was.
 
 This module holds the model's inputs (:class:`ImpactAssumptions`), its entry point
 (:func:`impact`) and its result (:class:`ImpactResult`); the annualized revenue base
@@ -103,6 +106,7 @@ from analysis.assumptions import (
     settings_table,
 )
 from analysis.errors import InputError
+from analysis.measured import MEASURED, MeasuredStopShare, resolve_stop_share
 from analysis.policy import (
     POLICY_NAMES,
     Policy,
@@ -112,6 +116,7 @@ from analysis.policy import (
     medical_necessity,
     status_quo,
 )
+from analysis.response import ResponseResult
 from analysis.revenue_base import REQUIRED_COLUMNS, ImpactBase, as_base, impact_base
 from analysis.revenue_engine import (
     PAYER_CLASSES,
@@ -124,15 +129,18 @@ from analysis.revenue_engine import (
 )
 
 __all__ = [
+    "MEASURED",
     "PAYER_CLASSES",
     "REQUIRED_COLUMNS",
     "ImpactAssumptions",
     "ImpactBase",
     "ImpactResult",
+    "MeasuredStopShare",
     "assumption_table",
     "default_policies",
     "impact",
     "impact_base",
+    "resolve_stop_share",
     "settings_table",
 ]
 
@@ -164,8 +172,14 @@ class ImpactAssumptions:
     volume_growth, fee_update : float > -1
         Annual growth of volume after year 1, and of prices after the last known fee
         schedule (2026; after year 1 with ``prices="baseline"``).
-    stop_share : float in [0, 1]
-        Share of newly unpaid renderings the practice stops producing.
+    stop_share : float in [0, 1], or "measured"
+        Share of newly unpaid renderings the practice stops producing. ``"measured"``
+        asks for the share measured from the claims (:mod:`analysis.measured`): the
+        model functions (:func:`impact`, :func:`analysis.uncertainty.one_way`,
+        :func:`~analysis.uncertainty.psa`, :func:`~analysis.uncertainty.run_scenarios`)
+        measure it, or take the ``response`` they are given, through
+        :func:`resolve_stop_share`; resolved, ``stop_share`` is the estimate and
+        ``measured_response`` says where it came from.
     cost_per_rendering_usd : float >= 0
         Cost the practice avoids per rendering it stops.
     discount_rate : float >= 0
@@ -182,6 +196,11 @@ class ImpactAssumptions:
         How the horizon years are priced: each at its own Medicare fee schedule
         (default) or at the baseline's prices moved by ``fee_update`` from year 2
         (:func:`analysis.revenue_engine.horizon_prices`).
+    measured_response : MeasuredStopShare, optional
+        The measurement the stop share was taken from (its estimate, interval and
+        source); None when the stop share is assumed. Given, ``stop_share`` becomes its
+        estimate, and the tornado and the PSA take its interval instead of the
+        assumption table's range.
     """
 
     commercial_multiplier: float = _base_value("commercial_multiplier")
@@ -201,11 +220,30 @@ class ImpactAssumptions:
     baseline_days: float | None = None
     payer_classes: tuple[tuple[str, str], ...] = field(default_factory=default_payer_classes)
     prices: str = field(default_factory=lambda: default_setting("prices"))
+    measured_response: MeasuredStopShare | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        measured = self.measured_response
+        if isinstance(measured, Mapping):
+            measured = MeasuredStopShare.from_dict(measured)
+            set_(self, "measured_response", measured)
+        if measured is not None:
+            if not isinstance(measured, MeasuredStopShare):
+                raise InputError("expected a MeasuredStopShare (analysis.measured)",
+                                 column="measured_response", value=type(measured).__name__)
+            if self.stop_share != MEASURED and not (
+                    isinstance(self.stop_share, int | float)
+                    and np.isclose(self.stop_share, measured.estimate, rtol=0, atol=1e-12)):
+                raise InputError(
+                    f"the stop share is measured ({measured.estimate:.4g}); give "
+                    "stop_share 'measured' with it, or a number without measured_response",
+                    column="stop_share", value=self.stop_share)
+            set_(self, "stop_share", measured.estimate)
         for name in self.parameter_names():
             value = getattr(self, name)
+            if name == "stop_share" and value == MEASURED:
+                continue  # to be measured: resolve_stop_share
             try:
                 value = float(value)
             except (TypeError, ValueError):
@@ -225,6 +263,8 @@ class ImpactAssumptions:
             "cost_per_rendering_usd": (lambda v: v >= 0, ">= 0"),
             "discount_rate": (lambda v: v >= 0, ">= 0"),
         }
+        if self.stop_share == MEASURED:
+            del checks["stop_share"]
         for name, (ok, text) in checks.items():
             if not ok(getattr(self, name)):
                 raise InputError(f"must be {text}", column=name, value=getattr(self, name))
@@ -288,8 +328,41 @@ class ImpactAssumptions:
             [PAYER_CLASSES.index(lookup.get(p, "commercial")) for p in labels], dtype=int
         )
 
+    @property
+    def stop_share_measured(self) -> bool:
+        """Whether the stop share was measured from the claims (resolved)."""
+        return self.measured_response is not None
+
+    @property
+    def stop_share_pending(self) -> bool:
+        """Whether the stop share is ``"measured"`` but not yet measured
+        (:func:`resolve_stop_share` measures it)."""
+        return self.stop_share == MEASURED
+
+    @property
+    def stop_share_statement(self) -> str:
+        """Where the stop share comes from, in a sentence: assumed (value, range,
+        source) or measured (estimate, interval, quarters, payers)."""
+        if self.measured_response is not None:
+            return self.measured_response.sentence
+        if self.stop_share_pending:
+            return "The stop share is to be measured from the claims (not yet measured)."
+        row = assumption_table().set_index("parameter").loc["stop_share"]
+        return (f"The stop share is assumed, not measured: practices stop "
+                f"{self.stop_share:.0%} of the renderings that become unpaid (range "
+                f"{row['low']:.0%} to {row['high']:.0%}; {row['source']}).")
+
     def replace(self, **changes: Any) -> ImpactAssumptions:
-        """A validated copy with some fields changed."""
+        """A validated copy with some fields changed.
+
+        A new number for ``stop_share`` drops the measurement (the share is then
+        assumed); ``stop_share="measured"`` keeps it.
+        """
+        if ("stop_share" in changes and "measured_response" not in changes
+                and changes["stop_share"] != MEASURED):
+            changes["measured_response"] = None
+        if changes.get("stop_share") == MEASURED and self.measured_response is not None:
+            changes.setdefault("measured_response", self.measured_response)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -297,6 +370,8 @@ class ImpactAssumptions:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["start_date"] = self.start_date.isoformat()
         out["payer_classes"] = dict(self.payer_classes)
+        out["measured_response"] = (None if self.measured_response is None
+                                    else self.measured_response.to_dict())
         return out
 
     @classmethod
@@ -388,7 +463,8 @@ class ImpactResult:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """Headline numbers per policy (one row each)."""
+        """Headline numbers per policy (one row each), with the stop share used and
+        whether it was ``"assumed"`` or ``"measured"`` (``stop_share_source``)."""
         t = self.totals
         p = self.practices
         first = t[t["year"] == 1].set_index("policy")
@@ -434,6 +510,8 @@ class ImpactResult:
                 "noncompliant_allowed_year1_usd": first["noncompliant_allowed_usd"]
                 .reindex(names)
                 .to_numpy(),
+                "stop_share": self.assumptions.stop_share,
+                "stop_share_source": self.stop_share_source,
             }
         )
 
@@ -457,6 +535,10 @@ class ImpactResult:
                 )
             else:
                 value = values[rec["parameter"]]
+            if rec["parameter"] == "stop_share" and self.assumptions.measured_response:
+                m = self.assumptions.measured_response
+                rec = {**rec, "low": m.low, "high": m.high, "distribution": m.distribution,
+                       "source": m.source, "label": m.label(rec["label"])}
             rows.append({**rec, "value": value})
         settings = settings_table().set_index("setting")["source"]
         eff = sorted(
@@ -487,6 +569,17 @@ class ImpactResult:
             [out, pd.DataFrame(extra, columns=["parameter", "value", "source"])],
             ignore_index=True,
         ).assign(value=lambda d: d["value"].astype(str))
+
+    @property
+    def stop_share_source(self) -> str:
+        """``"measured"`` (from the claims) or ``"assumed"``."""
+        return "measured" if self.assumptions.stop_share_measured else "assumed"
+
+    @property
+    def stop_share_statement(self) -> str:
+        """Where the stop share comes from, in a sentence
+        (:attr:`ImpactAssumptions.stop_share_statement`)."""
+        return self.assumptions.stop_share_statement
 
     def headline(self, *, policy: str | None = None) -> str:
         """One sentence per policy (for reports and the CLI), or for ``policy`` only."""
@@ -540,6 +633,11 @@ class ImpactResult:
                         year_start=self.totals["year_start"].dt.strftime("%Y-%m-%d")
                     ).to_dict("records"),
                     "assumptions": self.assumptions.to_dict(),
+                    "stop_share_source": {
+                        "source": self.stop_share_source,
+                        "statement": self.stop_share_statement,
+                        "measured": self.assumptions.to_dict()["measured_response"],
+                    },
                     "assumption_sources": self.assumption_table().to_dict("records"),
                     "policies": [p.to_dict() for p in self.policies],
                     "baseline": self.base,
@@ -572,6 +670,7 @@ class ImpactResult:
         return (
             "<div><h4>Revenue impact of 3D rendering payment policies</h4>"
             f"<ul>{heads}</ul><p>{html.escape(self.base['annualization'])}</p>"
+            f"<p>{html.escape(self.stop_share_statement)}</p>"
             f"{self._figure_html()}<h5>Per year</h5>{per_year}"
             f"<h5>Assumptions and sources</h5>{table.to_html(index=False, na_rep='')}</div>"
         )
@@ -590,7 +689,7 @@ class ImpactResult:
     def __repr__(self) -> str:
         return (
             f"ImpactResult({len(self.policies)} policies, {self.base['n_practices']} practices)\n"
-            + self.headline()
+            + self.headline() + "\n" + self.stop_share_statement
         )
 
 
@@ -601,6 +700,7 @@ def impact(
     *,
     assumptions: ImpactAssumptions | None = None,
     prices: str | HorizonPrices | None = None,
+    response: ResponseResult | None = None,
 ) -> ImpactResult:
     """World without vs. world with each policy, per practice and year.
 
@@ -624,6 +724,10 @@ def impact(
         prices with a user's files (a 2026 GPCI table, say) or basket. The result's
         ``prices``, its practices' ``price_factor``, its assumption table and JSON say
         which schedule priced each year.
+    response : ResponseResult, optional
+        With ``assumptions.stop_share="measured"``: the measured response whose
+        headline stop share the model takes (:func:`resolve_stop_share`; measured from
+        ``summary`` when not given). Not used when the stop share is a number.
 
     Returns
     -------
@@ -649,6 +753,8 @@ def impact(
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise InputError("policy names must be unique", column="policy", value=names)
+    assumptions = resolve_stop_share(assumptions, summary, policies=policies,
+                                     response=response)
     base = as_base(summary, baseline_days=assumptions.baseline_days)
     classes = assumptions.payer_class(base.rows["payer"])
     arrays = base.arrays()
@@ -790,3 +896,4 @@ def _price_factors(prices: HorizonPrices, fee_update: float) -> pd.DataFrame:
 def default_policies() -> tuple[Policy, ...]:
     """Status quo and the three alternatives with their default parameters."""
     return (status_quo(), full_bundling(), lcd_cap(), medical_necessity())
+

@@ -26,6 +26,7 @@ __all__ = [
     "SAMPLE_DIR",
     "SAMPLE_PRACTICES",
     "SAMPLE_PRACTICES_2023_2025",
+    "WHATIF_NOTEBOOK",
     "reference_file",
     "sample_claims",
     "sample_practices",
@@ -64,6 +65,8 @@ NOTEBOOK_DIR = PROJECT_DIR / "notebooks"
 """The report notebooks (``.ipynb`` paired with jupytext ``.py`` sources)."""
 PARAMS_DIR = NOTEBOOK_DIR / "params"
 """Scenario files for ``rad3d report --params``."""
+WHATIF_NOTEBOOK = NOTEBOOK_DIR / "what_if.ipynb"
+"""The live what-if (an app, not a report: ``rad3d whatif`` serves it, reports skip it)."""
 
 
 def reference_file(name: str) -> Path:

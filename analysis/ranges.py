@@ -23,7 +23,7 @@ from os import PathLike
 
 from analysis.errors import InputError
 
-__all__ = ["RANGES", "Range", "check_range"]
+__all__ = ["RANGES", "WORDS", "Range", "check_range"]
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,12 @@ RANGES: Mapping[str, Range] = {
 }
 """Parameter name -> accepted :class:`Range` (notebook parameters and CLI options)."""
 
+WORDS: Mapping[str, tuple[str, ...]] = {
+    # the stop share measured from the claims instead of assumed (analysis.measured)
+    "stop_share": ("measured",),
+}
+"""Parameter name -> the words it accepts beside a number in its range."""
+
 
 def check_range(name: str, value: object, *, file: str | PathLike[str] | None = None,
                 column: str | None = None) -> None:
@@ -131,7 +137,9 @@ def check_range(name: str, value: object, *, file: str | PathLike[str] | None = 
     s.yaml, column 'n_draws', value '0': must be a whole number from 1 to 200,000
     """
     accepted = RANGES.get(name)
-    if accepted is None or accepted.contains(value):
+    if accepted is None or accepted.contains(value) or value in WORDS.get(name, ()):
         return
     shown = value if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
-    raise InputError(f"must be {accepted}", file=file, column=column or name, value=shown)
+    words = " or ".join(repr(w) for w in WORDS.get(name, ()))
+    raise InputError(f"must be {accepted}" + (f" or {words}" if words else ""), file=file,
+                     column=column or name, value=shown)

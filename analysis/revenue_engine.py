@@ -77,6 +77,11 @@ def base_case_parameters(
     and the policy's ``scope_share`` and ``threshold``, each an array of shape
     ``(1,)``; the uncertainty analyses replace some of them by their draws.
     """
+    if assumptions.stop_share_pending:
+        raise InputError(
+            "stop_share 'measured' is not measured yet: pass the summary or response= to "
+            "the model (analysis.impact.resolve_stop_share)", column="stop_share",
+            value=assumptions.stop_share)
     params = {n: np.array([getattr(assumptions, n)]) for n in assumptions.parameter_names()}
     params["scope_share"] = np.array([policy.scope_share])
     params["threshold"] = np.array([policy.threshold])

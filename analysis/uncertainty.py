@@ -55,8 +55,9 @@ from analysis.assumptions import assumption_table
 from analysis.convergence import Convergence, convergence
 from analysis.distributions import DISTRIBUTIONS, fit_table, parameter_table, sample_parameters
 from analysis.errors import InputError
-from analysis.impact import ImpactAssumptions, impact
+from analysis.impact import ImpactAssumptions, impact, resolve_stop_share
 from analysis.policy import GROUPS, Policy
+from analysis.response import ResponseResult
 from analysis.revenue_base import ImpactBase, as_base
 from analysis.revenue_engine import (
     HorizonPrices,
@@ -188,6 +189,7 @@ def one_way(
     table: pd.DataFrame | None = None,
     metric: str = "loss_usd",
     prices: str | HorizonPrices | None = None,
+    response: ResponseResult | None = None,
 ) -> pd.DataFrame:
     """One-way sensitivity: each parameter alone at its low and high bound.
 
@@ -208,6 +210,10 @@ def one_way(
     prices : {"fee_schedule", "baseline"} or HorizonPrices, optional
         How the horizon years are priced, as in :func:`analysis.impact.impact`
         (default ``assumptions.prices``).
+    response : ResponseResult, optional
+        With ``stop_share="measured"``, the measured response
+        (:func:`analysis.impact.resolve_stop_share`); its interval's ends are the stop
+        share's low and high.
 
     Returns
     -------
@@ -223,6 +229,7 @@ def one_way(
     assumptions = assumptions or ImpactAssumptions()
     if isinstance(prices, str):
         assumptions = assumptions.replace(prices=prices)
+    assumptions = resolve_stop_share(assumptions, summary, policies=policy, response=response)
     table = parameter_table(assumptions, policy, table=table)
     base = as_base(summary, baseline_days=assumptions.baseline_days)
     ranged = table[table["high"] > table["low"]].reset_index(drop=True)
@@ -356,6 +363,7 @@ def run_scenarios(
     scenarios: pd.DataFrame | None = None,
     assumptions: ImpactAssumptions | None = None,
     prices: HorizonPrices | None = None,
+    response: ResponseResult | None = None,
 ) -> ScenarioResult:
     """Run a table of named input sets through :func:`analysis.impact.impact`.
 
@@ -376,6 +384,10 @@ def run_scenarios(
         schedule (and keeps the base's horizon and start date); default the bundled
         files. A scenario column ``prices`` chooses ``"fee_schedule"`` or
         ``"baseline"``.
+    response : ResponseResult, optional
+        With ``stop_share="measured"`` in the base case, the measured response
+        (:func:`analysis.impact.resolve_stop_share`), measured once for every
+        scenario; a scenario that sets ``stop_share`` to a number assumes it instead.
 
     Returns
     -------
@@ -383,6 +395,8 @@ def run_scenarios(
         ``totals`` (scenario x policy x year) and ``summary`` (scenario x policy).
     """
     assumptions = assumptions or ImpactAssumptions()
+    assumptions = resolve_stop_share(assumptions, summary, policies=policies,
+                                     response=response)
     scenarios = default_scenarios() if scenarios is None else scenarios
     if "scenario" not in scenarios.columns:
         raise InputError("the scenario table needs a 'scenario' column", column="scenario")
@@ -417,7 +431,8 @@ def run_scenarios(
                 value=rec["scenario"],
             )
         table = prices if scen_assumptions.prices == "fee_schedule" else None
-        result = impact(summary, scen_policies, assumptions=scen_assumptions, prices=table)
+        result = impact(summary, scen_policies, assumptions=scen_assumptions, prices=table,
+                        response=response)
         label = {"scenario": rec["scenario"], "description": rec.get("description", "")}
         totals.append(result.totals.assign(**label))
         heads.append(result.summary.assign(**label))
@@ -613,6 +628,7 @@ def psa(
     payer_mix_concentration: float | None = None,
     level: float = 0.95,
     prices: str | HorizonPrices | None = None,
+    response: ResponseResult | None = None,
 ) -> PSAResult:
     """Probabilistic sensitivity analysis of a policy's revenue impact.
 
@@ -640,6 +656,10 @@ def psa(
     prices : {"fee_schedule", "baseline"} or HorizonPrices, optional
         How the horizon years are priced, as in :func:`analysis.impact.impact`
         (default ``assumptions.prices``); every draw uses the same prices.
+    response : ResponseResult, optional
+        With ``stop_share="measured"``, the measured response
+        (:func:`analysis.impact.resolve_stop_share`); the stop share is drawn from a
+        distribution fitted to its interval (:mod:`analysis.measured`).
 
     Returns
     -------
@@ -653,6 +673,7 @@ def psa(
     assumptions = assumptions or ImpactAssumptions()
     if isinstance(prices, str):
         assumptions = assumptions.replace(prices=prices)
+    assumptions = resolve_stop_share(assumptions, summary, policies=policy, response=response)
     table = parameter_table(assumptions, policy, table=table)
     base = as_base(summary, baseline_days=assumptions.baseline_days)
     draws = sample_parameters(table, n_draws, rng=rng, correlation=correlation)

@@ -8,7 +8,7 @@ Each engine runs in its own fresh process on the same file, in the same run:
   codes; CT/MR encounters; 3D lines linked to the latest encounter of the practice and
   patient within 7 days by an ASOF join; counts per practice) -- no validation;
 - rad3d ``dask`` on a 2-worker ``LocalCluster`` (processes, one thread each);
-- rad3d ``stream`` with ``workers=2`` (``stream-2proc``);
+- rad3d ``stream`` with its row checks in one process (``stream-1proc``, ``workers=1``);
 - ``report-inputs``: what ``rad3d report`` prepares before its notebooks run
   (:func:`analysis.run.inputs.prepare_inputs`: both summaries and the identifiers).
 
@@ -149,8 +149,8 @@ else:
                                dashboard_address=None)
         client = Client(cluster)
         kw["scheduler"] = client
-    elif engine == "stream-2proc":
-        kw["workers"] = 2
+    elif engine == "stream-1proc":
+        kw["workers"] = 1
     t = time.perf_counter()  # the Dask cluster's start is not timed
     r = summarize_files(path, engine=engine.split("-")[0], **kw)
     out["seconds"] = round(time.perf_counter() - t, 2)
@@ -245,11 +245,11 @@ def _same_summaries(paths: dict[str, Path]) -> dict[str, str]:
 
 
 NOTES = {
-    "stream": "the default: row checks in Arrow batches in one process (once per "
-              "distinct value of repeating columns, typed columns read typed), accepted "
-              "lines spilled to Parquet, then duplicates, link and summary on DuckDB "
-              "(1 GB memory limit, 2 threads)",
-    "stream-2proc": "the same with the row checks in 2 worker processes (`workers=2`)",
+    "stream": "the default: row checks in Arrow batches in one process per core (at "
+              "most one per piece, at most 4; once per distinct value of repeating "
+              "columns, typed columns read typed), accepted lines spilled to Parquet, then "
+              "duplicates, link and summary on DuckDB (1 GB memory limit, 2 threads)",
+    "stream-1proc": "the same with the row checks in this one process (`workers=1`)",
     "memory": "`summarize(load_claims(path).lines)`: every row checked as text",
     "duckdb": "equivalent SQL (filter, encounters, ASOF link, per-practice counts), 2 "
               "threads; no validation, no pricing, no payer attribution",
@@ -270,7 +270,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--engines", nargs="+",
-                        default=["stream", "memory", "duckdb", "dask", "stream-2proc"],
+                        default=["stream", "memory", "duckdb", "dask", "stream-1proc"],
                         choices=list(NOTES))
     parser.add_argument("--file", type=Path,
                         help="a claims Parquet file to use instead of the cached synthetic one")

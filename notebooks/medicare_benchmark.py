@@ -222,11 +222,7 @@ rpt.note(run.exposure.label)
 rpt.table("exposure", run.exposure.table.set_index("quantity").T.rename_axis("estimate")
           .reset_index(), count_columns=[],
           caption="Medicare data and payer estimates, a year (central assumptions, mean of the "
-                  "draws, and the ends of the 95% interval)",
-          labels={"estimate": "Estimate", "medicare_3d_services": "Medicare 3D services",
-                  "medicare_3d_allowed_usd": "Medicare 3D allowed ($)",
-                  "payer_3d_services": "Payer 3D services",
-                  "payer_3d_allowed_usd": "Payer 3D allowed ($)"})
+                  "draws, and the ends of the 95% interval)")
 if run.exposure.convergence is not None:
     rpt.figure("exposure_convergence", plots.convergence_plot(run.exposure.convergence),
                caption="Running mean and 95 % interval of the payer's 3D allowed dollars")

@@ -26,7 +26,7 @@ payer_cost_share: float = 0.8  # payer share of the allowed amount where the pai
 volume_growth: float = 0.0  # annual growth of 3D and CT/MR volume after year 1 [A: -5% to +5%]
 fee_update: float = 0.0  # annual change of 3D prices after the last known fee schedule (2026), after year 1 with prices "baseline" [S: -3% to +3.3%]
 prices: str = "fee_schedule"  # horizon prices: fee_schedule (each year at its own Medicare fee schedule) or baseline (the baseline's, moved by fee_update from year 2)
-stop_share: float = 0.25  # share of newly unpaid renderings the practice stops [A: 0 to 0.5]
+stop_share: float = 0.25  # share of newly unpaid renderings the practice stops [A: 0 to 0.5], or measured (estimated from claims spanning the effective date)
 cost_per_rendering_usd: float = 15.0  # practice cost avoided per rendering stopped, USD [A: 5 to 40]
 discount_rate: float = 0.0  # annual discount rate of the present value (budget impact: undiscounted)
 horizon_years: int = 3  # years of the budget-impact horizon, 1 to 5 (ISPOR BIA)
@@ -56,6 +56,7 @@ rng = np.random.default_rng(seed)
 inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days,
                             policy_payers=policy_payers)
 summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
+assumptions, measured = report.stop_share_setup(assumptions, quarterly, compared)
 result = impact.impact(quarterly, compared, assumptions=assumptions)
 sim = uncertainty.psa(quarterly, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
 conv = sim.convergence()
@@ -169,7 +170,8 @@ rpt.figure("tornado", plots.tornado_plot(tornado), caption="Tornado diagram")
 # %% [markdown]
 # ## Key assumptions and their sources
 # [V] verbatim from a primary source; [S] several secondary sources agree; [A] an
-# assumption exposed as a parameter (change it in a scenario file).
+# assumption exposed as a parameter (change it in a scenario file); [M] measured from
+# the claims.
 
 # %%
 # The assumptions the tornado and the PSA vary, sources cut short (the settings are in
@@ -195,8 +197,8 @@ rpt.note(
     f"{ranges.loc['commercial_multiplier', 'low']:g}–"
     f"{ranges.loc['commercial_multiplier', 'high']:g}) that rests on market-wide studies, "
     f"not on BCBS NC contracts.\n"
-    f"- **Behaviour.** Practices may stop producing some renderings once unpaid (here "
-    f"{stop_share:.0%} of them), or shift coding; only the former is modelled.\n"
+    f"- **Behaviour.** {result.stop_share_statement} Practices may also shift coding, "
+    "which is not modelled.\n"
     "- **The LCD benchmark is retired** and was a Medicare rule for one contractor; it is "
     "a reference point for commercial claims, not a standard they were bound by.\n"
     "- **Services basis.** The Medicare public file counts services, not encounters, and "

@@ -26,7 +26,7 @@ payer_cost_share: float = 0.8  # payer share of the allowed amount where the pai
 volume_growth: float = 0.0  # annual growth of 3D and CT/MR volume after year 1 [A: -5% to +5%]
 fee_update: float = 0.0  # annual change of 3D prices after the last known fee schedule (2026), after year 1 with prices "baseline" [S: -3% to +3.3%]
 prices: str = "fee_schedule"  # horizon prices: fee_schedule (each year at its own Medicare fee schedule) or baseline (the baseline's, moved by fee_update from year 2)
-stop_share: float = 0.25  # share of newly unpaid renderings the practice stops [A: 0 to 0.5]
+stop_share: float = 0.25  # share of newly unpaid renderings the practice stops [A: 0 to 0.5], or measured (estimated from claims spanning the effective date)
 cost_per_rendering_usd: float = 15.0  # practice cost avoided per rendering stopped, USD [A: 5 to 40]
 discount_rate: float = 0.0  # annual discount rate of the present value (budget impact: undiscounted)
 horizon_years: int = 3  # years of the budget-impact horizon, 1 to 5 (ISPOR BIA)
@@ -56,6 +56,7 @@ rng = np.random.default_rng(seed)
 inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days,
                             policy_payers=policy_payers)
 summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
+assumptions, measured = report.stop_share_setup(assumptions, quarterly, compared)
 result = impact.impact(quarterly, compared, assumptions=assumptions)
 sim = uncertainty.psa(quarterly, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
 conv = sim.convergence()
@@ -83,6 +84,11 @@ rpt.answer(report.impact_answer(result, sim, tornado, policy=headline_policy, pl
 row = report.record_loss_headlines(rpt, result, sim, policy=headline_policy,
                                    horizon_years=horizon_years)
 rpt.headline("n_practices_losing", int(row["n_practices_losing"]), label="Practices losing revenue")
+rpt.headline("net_margin_loss_horizon_usd", row["net_margin_loss_horizon_usd"], unit="usd",
+             label="Net margin loss over the horizon, after the cost practices avoid")
+rpt.headline("stop_share", result.assumptions.stop_share, unit="share",
+             label=f"Share of unpaid renderings stopped ({result.stop_share_source})",
+             note=result.stop_share_statement)
 rpt.headline("psa_converged", bool(conv.converged),
              label=f"PSA interval settled within {sim.n_draws:,} draws")
 rpt.show_headlines(caption=f"Key numbers: {report.policy_label(headline_policy)}")
@@ -167,6 +173,28 @@ rpt.table("scenarios", scenarios.summary,
                    "n_practices_losing"])
 
 # %% [markdown]
+# ## Behavioural response: assumed or measured
+# Practices may stop producing some of the renderings that are no longer paid (the
+# stop share); the model counts the cost they avoid. The share is either assumed or,
+# where the claims span the effective date, measured: a difference in differences of
+# the policy payer's 3D rate against control payers, quarter by quarter, whose estimate
+# is the base case, whose 95 % interval gives the tornado's low and high, and to which
+# the PSA's distribution is fitted.
+
+# %%
+rpt.note(result.stop_share_statement)
+if measured is not None:
+    rpt.table("measured_response", measured.summary, count_columns=[], of_practice=False,
+              caption="Measured response: stop share against each control payer",
+              columns=["control", "status", "stop_share", "stop_share_ci_low",
+                       "stop_share_ci_high", "pretrend_p_value", "n_practices",
+                       "n_pre_quarters", "n_post_quarters"])
+    rpt.figure("event_study", plots.event_study_plot(measured),
+               caption="Event study: the policy payer's 3D rate against the control "
+                       "payers' quarter by quarter, relative to the last quarter before "
+                       "the effective date")
+
+# %% [markdown]
 # ## One-way sensitivity (tornado)
 # Each parameter alone at its low and high value, horizon loss under the headline policy.
 
@@ -208,7 +236,8 @@ rpt.figure("policies", plots.policy_comparison(result, [sim]),
 # %% [markdown]
 # ## Assumptions and sources
 # Every input with its value, range, distribution and source; [V] verbatim from a
-# primary source, [S] several secondary sources agree, [A] an assumption.
+# primary source, [S] several secondary sources agree, [A] an assumption, [M] measured
+# from the claims.
 
 # %%
 rpt.table("assumptions", report.assumption_view(result), caption="Assumptions and sources",

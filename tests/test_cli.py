@@ -57,8 +57,8 @@ def test_every_subcommand_help(name):
 
 
 def test_every_subcommand_is_registered():
-    assert NAMES == ["fees", "validate", "synth", "lcd", "impact", "report", "puf"]
-    required = {"fees": ["--code", "76377"], "validate": [], "report": []}
+    assert NAMES == ["fees", "validate", "synth", "lcd", "impact", "report", "whatif", "puf"]
+    required = {"fees": ["--code", "76377"], "validate": [], "report": [], "whatif": []}
     for command, name in zip(SUBCOMMANDS, NAMES, strict=True):
         args = build_parser().parse_args([name, *required.get(name, ["--out", "x"])])
         assert args.command == name and args.run is command.run

@@ -18,7 +18,7 @@ from disclosure_attack import attack
 
 from analysis import cli
 from analysis.privacy import MARKER
-from analysis.report.excel import Cover, column_unit, workbook_bytes
+from analysis.report.excel import Cover, column_unit, heading_unit, workbook_bytes
 from analysis.report.writer import ReportWriter
 
 
@@ -80,6 +80,21 @@ TABLE = pd.DataFrame({
 ])
 def test_column_unit_reads_the_unit_in_the_name(name, unit):
     assert column_unit(name) == unit
+
+
+def test_a_column_named_without_its_unit_takes_the_unit_its_heading_states():
+    # a tornado's columns carry no unit in their names; the label table's headings do
+    tornado = pd.DataFrame({"label": ["Commercial multiplier"], "swing": [120345.5],
+                            "outcome_low": [99000.25], "base": [0.5], "share_of": [0.25]})
+    ws = _book(workbook_bytes({"tornado": tornado}, cover=Cover("t"), labels={
+        "label": "Parameter", "swing": "Swing ($)", "outcome_low": "Result at low ($)",
+        "base": "Base case", "share_of": "Share (count)"}))["tornado"]
+    formats = {c.value: _column(ws, c.value)[0].number_format for c in ws[1]}
+    # the name's unit wins over the heading's ("share" in share_of)
+    assert formats == {"Parameter": "General", "Swing ($)": '"$"#,##0',
+                       "Result at low ($)": '"$"#,##0', "Base case": "#,##0.00",
+                       "Share (count)": "0.0%"}
+    assert [heading_unit(h) for h in ("Mean ($)", "Rate (%)", "Draws")] == ["usd", "share", ""]
 
 
 def test_workbook_sheets_headings_formats_and_suppressed_cells():
@@ -220,3 +235,13 @@ def test_command_workbooks_are_formatted_alike(tmp_path, command, capsys):
         assert _column(totals, "Year starts")[0].number_format == "yyyy-mm-dd"
         assert isinstance(_column(totals, "Year starts")[0].value, dt.datetime)
         assert _column(totals, "Loss ($)")[0].number_format == '"$"#,##0'
+        for sheet in ("tornado", "psa"):
+            dollars = [c.value for c in book[sheet][1] if str(c.value).endswith("($)")]
+            assert dollars, sheet
+            for head in dollars:  # columns named without "_usd" ("swing", "mean") too
+                assert {c.number_format for c in _column(book[sheet], head)
+                        if c.value is not None} == {'"$"#,##0'}, (sheet, head)
+    if command[0] == "puf":
+        exposure = book["exposure"]  # one column per quantity: one unit per column
+        assert _column(exposure, "Payer 3D services")[0].number_format.startswith("#,##0")
+        assert _column(exposure, "Payer 3D allowed ($)")[0].number_format == '"$"#,##0'

@@ -33,13 +33,13 @@ from analysis.errors import InputError
 from analysis.revenue_engine import price_baskets
 from analysis.scale import (
     StreamSettings,
-    _bucket_of,
-    _pack,
     key_hash,
     relevant_codes,
     summarize_files,
     summary_for_cli,
 )
+from analysis.scale.runners import pack
+from analysis.scale.spill import bucket_of
 from analysis.summary import practice_totals, summarize
 
 COLS = ["claim_id", "line_number", "practice_id", "patient_id", "service_date", "cpt_code",
@@ -160,7 +160,7 @@ def test_relevant_codes_cover_link_roles():
 
 def test_fixture_buckets_split_the_cross_practice_key():
     # the two practices of key K1 must land in different buckets for the test to bite
-    b = _bucket_of(pd.Series(["P1", "P2"], dtype="string"), 8)
+    b = bucket_of(pd.Series(["P1", "P2"], dtype="string"), 8)
     assert b[0] != b[1]
 
 
@@ -310,6 +310,19 @@ def split_synthetic(tmp_path_factory):
                        row_group_size=3000)
         paths.append(str(p))
     return paths
+
+
+def test_the_default_checks_a_many_piece_input_in_one_process_per_core(split_synthetic,
+                                                                      monkeypatch):
+    # the machine's cores, at most one per piece and at most four; one piece: no pool
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    many = summarize_files(split_synthetic, engine="stream", rows_per_piece=5000)
+    assert many.report.n_pieces >= 6 and many.report.settings["workers"] == 2
+    one = summarize_files(split_synthetic[0], engine="stream")
+    assert one.report.n_pieces == 1 and one.report.settings["workers"] == 1
+    pd.testing.assert_frame_equal(
+        many.summary, summarize_files(split_synthetic, engine="stream", workers=1,
+                                      rows_per_piece=5000).summary, check_exact=True)
 
 
 def test_stream_in_two_processes_equals_memory(split_synthetic):
@@ -539,7 +552,7 @@ def test_key_hash_is_equal_for_equal_keys(keys):
 
 def test_pack_balances_shards_into_units():
     sizes = np.array([5, 0, 3, 3, 2, 2, 1])
-    units = _pack(sizes, 2)
+    units = pack(sizes, 2)
     # LPT: 5 -> u0; 3 -> u1; 3 -> u1 (3 < 5); 2 -> u0 (5 < 6); 2 -> u1? no: u0 = 7,
     # u1 = 6 -> u1 = 8; 1 -> u0 = 8. Empty shard 1 is left out.
     assert sorted(units) == [[0, 4, 6], [2, 3, 5]]

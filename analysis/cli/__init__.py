@@ -13,12 +13,12 @@ import argparse
 from collections.abc import Sequence
 
 from analysis import __version__
-from analysis.cli import fees, impact, lcd, puf, report, synth, validate
+from analysis.cli import fees, impact, lcd, puf, report, synth, validate, whatif
 from analysis.cli._common import run_command
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
-SUBCOMMANDS = (fees, validate, synth, lcd, impact, report, puf)
+SUBCOMMANDS = (fees, validate, synth, lcd, impact, report, whatif, puf)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -108,9 +108,10 @@ def engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="with --engine dask: scheduler of an existing cluster, e.g. "
                    "tcp://10.0.0.5:8786 (default: start a local cluster)")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
+    p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="with --engine stream: worker processes for the row checks "
-                   "(default 1; each holds one batch of lines)")
+                   "(default: one per core, at most one per 1,000,000-line piece of the "
+                   "input and at most 4; each holds one batch of lines)")
     p.add_argument("--memory-limit", default="1GB", metavar="SIZE",
                    help="with --engine stream: memory the embedded DuckDB engine may use "
                    "to link and summarize before it spills to disk (default 1GB; e.g. "

@@ -105,8 +105,11 @@ def add(subparsers) -> None:
     # benchmark: kept for one release, hidden from the help, with a warning.
     p.add_argument("--threshold", type=float, default=None, dest="old_threshold",
                    help=argparse.SUPPRESS)
-    p.add_argument("--stop-share", type=float, default=None,
-                   help="share of unpaid renderings practices stop (default 0.25 [A])")
+    p.add_argument("--stop-share", type=_stop_share, default=None, metavar="SHARE|measured",
+                   help="share of unpaid renderings practices stop (default 0.25 [A]), or "
+                   "'measured': the response measured from claims that span the effective "
+                   "date (difference in differences against other commercial insurers; "
+                   "its 95%% interval feeds the tornado and the PSA)")
     p.add_argument("--discount-rate", type=float, default=None,
                    help="for present values (default 0: undiscounted)")
     p.add_argument("--baseline-days", type=float, default=None,
@@ -159,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
     paths = list(args.claims) or [str(SAMPLE_CLAIMS)]
     read = scale.summary_for_cli(paths, period="quarter", **engine_settings(args))
     rep, summ = read.report, read.summary
+    # measured once, from the quarterly summary, for the result, tornado and PSA alike
+    assumptions = impact.resolve_stop_share(assumptions, summ, policies=policies)
     # each practice's prices move with the mix of its own fee-schedule-priced lines
     base = impact.impact_base(summ, baseline_days=assumptions.baseline_days,
                               baskets=read.baskets)
@@ -190,6 +195,8 @@ def run(args: argparse.Namespace) -> int:
                 "rng": "numpy.random.default_rng(seed), the same stream for every policy"},
         "policies": {},
         "assumptions": result.assumptions.to_dict(),
+        "stop_share_source": {"source": result.stop_share_source,
+                              "statement": result.stop_share_statement},
         "assumption_sources": result.assumption_table().to_dict("records"),
     }
     det = result.summary.set_index("policy")
@@ -228,7 +235,8 @@ def run(args: argparse.Namespace) -> int:
                      else "no PSA")
                   + "; every assumption and its source is in the sheet assumptions."),
         data=claims_data_statement(paths, rep), suppression=UNSUPPRESSED,
-        lines=(("Findings", " ".join(result.headline().splitlines())),))
+        lines=(("Findings", " ".join(result.headline().splitlines())),
+               ("Behavioural response", result.stop_share_statement)))
     captions = {
         "summary": f"Each policy over the {horizon}-year horizon, all practices",
         "totals": "Each policy per year, all practices",
@@ -240,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
         "assumptions": "Assumptions, their ranges and sources",
         "policies": "The policies compared",
     }
-    definitions = [result.base["annualization"],
+    definitions = [result.base["annualization"], result.stop_share_statement,
                    *(f"{p.name}: {p.description}" for p in result.policies)]
     writers = {
         "impact_practices.csv": csv_writer(result.practices),
@@ -272,6 +280,7 @@ def run(args: argparse.Namespace) -> int:
     if prices.basket:
         print(f"  Price index basket: {prices.basket}.")
     print(result.headline())
+    print(result.stop_share_statement)
     for r in psas:
         lo, hi = r.interval("loss_usd")
         conv = r.convergence()
@@ -282,6 +291,17 @@ def run(args: argparse.Namespace) -> int:
     print("Assumptions and sources: DIR/impact_summary.json (assumption_sources).")
     print("Wrote: " + ", ".join(map(str, written)))
     return 0
+
+
+def _stop_share(value: str) -> float | str:
+    """``--stop-share``: a number, or ``measured``."""
+    if value.strip().lower() == "measured":
+        return "measured"
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid value: {value!r} (a share such as 0.25, or 'measured')") from None
 
 
 def _policies(args: argparse.Namespace, policies_from_names) -> tuple:

@@ -110,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
         "rollup": rolled.summary,
         "unmatched_npis": rolled.unmatched,
         "quarantine": read.quarantine,
-        "exposure": exposure.table,
+        # one column per quantity, so each column holds one unit (services or dollars)
+        "exposure": exposure.table.set_index("quantity").T.rename_axis("estimate"),
     }
     writers = {"puf_screen.csv": csv_writer(result.table)}
     if consistency is not None:

@@ -82,11 +82,13 @@ from analysis.report.scorecard import Scorecard, scorecard
 from analysis.report.screen_tables import flagged_practices, screen_variants
 from analysis.report.steps import (
     ImpactSetup,
+    StopShareSetup,
     impact_setup,
     open_inputs,
     record_loss_headlines,
     screen_options,
     show_scenario_section,
+    stop_share_setup,
 )
 from analysis.report.writer import ReportWriter
 
@@ -99,6 +101,7 @@ __all__ = [
     "Answer",
     "AnswerRow",
     "ImpactSetup",
+    "StopShareSetup",
     "NotebookParameter",
     "ReportWriter",
     "ScenarioOverview",
@@ -147,6 +150,7 @@ __all__ = [
     "settings_frame",
     "shareable_trend",
     "show_scenario_section",
+    "stop_share_setup",
     "table_html",
     "top_losers",
     "value_label",

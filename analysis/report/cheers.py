@@ -89,7 +89,9 @@ def cheers_appendix(impact, *, screen=None, psa=None, n_practices: int | None = 
         "model": "Budget-impact calculator: world without vs. world with each policy, "
                  "per practice x payer from the additive claims summary.",
         "assumptions": "Assumption table with values, ranges, distributions and sources "
-                       "(section 'Assumptions and sources').",
+                       "(section 'Assumptions and sources'); the behavioural response "
+                       + ("measured from the claims (difference in differences)."
+                          if a.stop_share_measured else "assumed."),
         "heterogeneity": "Results per practice (loss and loss share), per payer; LCD screen "
                          "per practice with volume-aware statistics.",
         "distribution": "Who loses most: practices ranked by loss and share of 3D revenue; "

@@ -58,6 +58,7 @@ __all__ = [
     "UNITS",
     "Cover",
     "column_unit",
+    "heading_unit",
     "workbook_bytes",
     "write_workbook",
 ]
@@ -134,6 +135,21 @@ def column_unit(name: object) -> str:
     return ""
 
 
+_HEADING_UNITS = {"($)": "usd", "(%)": "share", "(count)": "count"}
+
+
+def heading_unit(heading: str) -> str:
+    """The unit a shown heading states in its closing bracket (the label table's
+    convention: ``($)`` dollars, ``(%)`` a share shown as a percentage, ``(count)``),
+    or ``""``.
+
+    >>> [heading_unit(h) for h in ["Swing ($)", "Rate (%)", "Excess 3D (count)", "Seed"]]
+    ['usd', 'share', 'count', '']
+    """
+    text = str(heading).rstrip()
+    return next((u for mark, u in _HEADING_UNITS.items() if text.endswith(mark)), "")
+
+
 @dataclass(frozen=True)
 class Cover:
     """What the cover sheet says.
@@ -194,12 +210,14 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def _kind(name: str, values: list[Any]) -> str:
-    """The unit of one column as written: from its name for numbers, else what its
-    values are (:data:`UNITS`)."""
+def _kind(name: str, values: list[Any], heading: str = "") -> str:
+    """The unit of one column as written: for numbers from its name, else from the unit
+    its heading states (a column named without its unit, such as a tornado's
+    ``swing``, shown as "Swing ($)"); otherwise what its values are (:data:`UNITS`)."""
     present = [v for v in values if v is not None]
+    named = column_unit(name) or heading_unit(heading)
     if not present:
-        return "text" if column_unit(name) in ("", "date") else column_unit(name)
+        return "text" if named in ("", "date") else named
     if all(isinstance(v, bool) for v in present):
         return "yes_no"
     if all(isinstance(v, dt.date) for v in present):
@@ -208,7 +226,7 @@ def _kind(name: str, values: list[Any]) -> str:
         return "date" if all(_ISO_DATE.match(v) for v in present) else "text"
     if not all(_is_number(v) for v in present):
         return "mixed"
-    unit = column_unit(name)
+    unit = named
     whole = all(float(v).is_integer() for v in present)
     if unit == "count":
         return "count" if whole else "count_fraction"
@@ -220,12 +238,13 @@ def _kind(name: str, values: list[Any]) -> str:
     return "number_small" if small else "number"
 
 
-def _values(name: str, column: pd.Series, hidden: pd.Series | None) -> tuple[list, str]:
+def _values(name: str, column: pd.Series, hidden: pd.Series | None, heading: str = ""
+            ) -> tuple[list, str]:
     """The column's cells as written (suppressed cells empty) and its unit."""
     values = [_plain(v) for v in column.tolist()]
     if hidden is not None:
         values = [None if h else v for v, h in zip(values, hidden.tolist(), strict=True)]
-    kind = _kind(name, values)
+    kind = _kind(name, values, heading)
     if kind == "date":
         values = [dt.date.fromisoformat(v) if isinstance(v, str) else v for v in values]
     elif kind in ("text", "mixed"):
@@ -303,7 +322,7 @@ def _table_sheet(ws, frame: pd.DataFrame, hidden: pd.DataFrame | None,
     described = []
     for j, (column, head) in enumerate(zip(columns, heads, strict=True), start=1):
         mask = None if hidden is None or column not in hidden else hidden[column]
-        values, kind = _values(column, frame.iloc[:, j - 1], mask)
+        values, kind = _values(column, frame.iloc[:, j - 1], mask, header(column, labels))
         number_format = UNITS[kind][0]
         cell = ws.cell(row=1, column=j, value=head)
         cell.font, cell.fill, cell.border, cell.alignment = (

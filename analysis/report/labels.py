@@ -112,6 +112,9 @@ COLUMN_LABELS = {
     "n_onc_encounters_3d": "Oncology CT/MR encounters with 3D",
     "n_providers_geography": "Providers, geography file",
     "n_rendering_npis_provider": "Rendering NPIs, provider file", "n_rows": "Rows",
+    "estimate": "Estimate", "medicare_3d_services": "Medicare 3D services",
+    "medicare_3d_allowed_usd": "Medicare 3D allowed ($)",
+    "payer_3d_services": "Payer 3D services", "payer_3d_allowed_usd": "Payer 3D allowed ($)",
     "name": "Name", "noncompliant_allowed_year1_usd": "Non-compliant allowed, year 1 ($)",
     "oncology_exempt": "Oncology exempt", "outcome_base": "Result at base ($)",
     "parameter": "Parameter (name)", "payers": "Payers", "point": "Point estimate",
@@ -132,6 +135,12 @@ COLUMN_LABELS = {
     "conversion_factor": "Conversion factor ($)", "price_index": "Price index (baseline = 1)",
     "years_after_schedule": "Years of fee update", "fee_schedule": "Priced by",
     "price_factor": "Prices ÷ baseline prices",
+    # The measured response (analysis.response) as the revenue model takes it.
+    "control": "Control payer", "stop_share": "Stop share (%)",
+    "stop_share_ci_low": "Stop share, 95% low (%)",
+    "stop_share_ci_high": "Stop share, 95% high (%)",
+    "pretrend_p_value": "Pre-trend test (p)", "n_pre_quarters": "Quarters before",
+    "n_post_quarters": "Quarters after", "stop_share_source": "Stop share",
     # the quarterly trends (analysis.trends)
     "quarter_start": "Quarter starts", "after_effective_date": "From the policy date",
     "judged": "Judged", "change": "Change of flag status",
@@ -206,6 +215,7 @@ PARAMETER_LABELS = {
     "services_per_beneficiary": "Services per beneficiary in a hidden row",
     "puf_file": "CMS provider file",
     "geography_file": "CMS geography file",
+    "scenario_dir": "Folder of saved scenario files",
 }
 
 
@@ -223,7 +233,7 @@ PAYER_LABELS = {
 NOTEBOOK_LABELS = {
     "policy_brief": "Policy brief", "lcd_screen": "LCD-benchmark screen",
     "revenue_impact": "Revenue impact", "practice_scorecard": "Practice scorecard",
-    "medicare_benchmark": "Medicare public data",
+    "medicare_benchmark": "Medicare public data", "what_if": "What-if",
 }
 
 #: Words for the coded values of a column (or a setting) where a page shows them.
@@ -240,7 +250,9 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     },
     "distribution": {
         "lognormal": "lognormal", "gamma": "gamma", "beta": "beta", "normal": "normal",
-        "censored_normal": "normal, censored at 0", "pert": "PERT", "uniform": "uniform",
+        "censored_normal": "normal, censored at 0",
+        "log_complement": "1 − lognormal (a ratio), censored at 0", "pert": "PERT",
+        "uniform": "uniform",
         "fixed": "fixed (not drawn)",
     },
     "quantity": {
@@ -268,6 +280,8 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "ci": {"clopper-pearson": "Clopper–Pearson (exact)", "wilson": "Wilson score"},
     "shrinkage": {"mle": "maximum likelihood", "moments": "method of moments"},
     "funnel_method": {"rate": "rate scale", "arcsine": "arcsine scale (FunnelPlotR)"},
+    "stop_share": {"measured": "measured from the claims (difference in differences)"},
+    "stop_share_source": {"assumed": "assumed", "measured": "measured from the claims"},
     "prices": {"fee_schedule": "each year at its own Medicare fee schedule",
                "baseline": "the baseline's prices, moved by the fee update"},
     "places": {"observed": "where the provider has rows", "all": "every place of service"},

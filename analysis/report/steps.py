@@ -16,7 +16,8 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from analysis.disclosure import disclosure_plan
-from analysis.impact import ImpactAssumptions
+from analysis.impact import ImpactAssumptions, resolve_stop_share
+from analysis.measured import response_for_policies
 from analysis.policy import Policy
 from analysis.report.formatting import plural
 from analysis.report.impact_tables import policy_row
@@ -26,14 +27,17 @@ from analysis.report.policies import pick_policy, scenario_policies
 from analysis.report.provenance import data_label, data_statement, inputs_overview
 from analysis.report.scenario_section import KEY_ASSUMPTIONS, scenario_overview
 from analysis.report.writer import ReportWriter
+from analysis.response import ResponseResult
 
 __all__ = [
     "ImpactSetup",
     "impact_setup",
     "open_inputs",
     "record_loss_headlines",
+    "StopShareSetup",
     "screen_options",
     "show_scenario_section",
+    "stop_share_setup",
 ]
 
 #: The notebook parameters that are :class:`analysis.impact.ImpactAssumptions` fields.
@@ -99,6 +103,34 @@ def impact_setup(values: Mapping[str, Any]) -> ImpactSetup:
         cap_threshold=values["cap_threshold"],
     )
     return ImpactSetup(assumptions, policies, pick_policy(policies, values["headline_policy"]))
+
+
+class StopShareSetup(NamedTuple):
+    """The model's assumptions with the stop share measured where the scenario asks,
+    and the measured response (None when the stop share is assumed)."""
+
+    assumptions: ImpactAssumptions
+    response: ResponseResult | None
+
+
+def stop_share_setup(assumptions: ImpactAssumptions, quarterly: pd.DataFrame,
+                     policies: Sequence[Policy]) -> StopShareSetup:
+    """With ``stop_share: measured``, measure the response once from the quarterly
+    summary (:func:`analysis.measured.response_for_policies`) and take its estimate
+    and interval into the assumptions (:func:`analysis.impact.resolve_stop_share`),
+    so that the result, the tornado, the PSA and the scenarios share one measurement;
+    otherwise the assumptions as they are.
+
+    Raises
+    ------
+    InputError
+        The response cannot be measured from these claims (the message says why).
+    """
+    if not assumptions.stop_share_pending:
+        return StopShareSetup(assumptions, None)
+    response = response_for_policies(quarterly, policies)
+    return StopShareSetup(resolve_stop_share(assumptions, policies=policies, response=response),
+                          response)
 
 
 def screen_options(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,13 +21,17 @@ from analysis.run import provenance
 from analysis.run.names import practice_folder
 from analysis.run.scenarios import Scenario
 
-__all__ = ["SCORECARD", "SUITE", "Job", "find_notebooks", "plan_jobs"]
+__all__ = ["APPS", "SCORECARD", "SUITE", "Job", "find_notebooks", "plan_jobs"]
 
 #: The notebooks of a report run, in the order of the index page. The practice
 #: scorecard runs once per practice; ``medicare_benchmark`` runs when present.
 SUITE = ("policy_brief", "lcd_screen", "revenue_impact", "practice_scorecard",
          "medicare_benchmark")
 SCORECARD = "practice_scorecard"
+#: Notebooks of the folder that are interactive apps, not reports: a report run never
+#: runs them nor checks scenarios against their parameters (``what_if``: the live
+#: what-if, served by ``rad3d whatif``).
+APPS = ("what_if",)
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,13 @@ class Job:
 
 def find_notebooks(notebook_dir: Path, names: Sequence[str] | None) -> dict[str, Path]:
     """The notebooks to run, by name: ``names`` (checked to exist), else every notebook
-    of the folder, those of :data:`SUITE` first."""
-    available = {p.stem: p for p in sorted(notebook_dir.glob("*.ipynb"))}
+    of the folder but the apps (:data:`APPS`), those of :data:`SUITE` first."""
+    available = {p.stem: p for p in sorted(notebook_dir.glob("*.ipynb"))
+                 if p.stem not in APPS}
+    apps = [n for n in names or () if n in APPS]
+    if apps:
+        raise InputError("is an interactive app, not a report: open it with rad3d whatif",
+                         column="notebooks", value=apps[0])
     if names:
         unknown = [n for n in names if n not in available]
         if unknown:

@@ -3,7 +3,8 @@
 Every parameter of a scenario file must be declared by at least one notebook (in its
 ``parameters`` cell: :func:`analysis.report.notebook_parameters`), have the declared
 type, lie in its range (:data:`analysis.ranges.RANGES`), and, when it names files, name
-files that exist. A problem is one
+files that exist. A numeric parameter also accepts the words listed for it in
+:data:`analysis.ranges.WORDS` (``stop_share: measured``). A problem is one
 :class:`~analysis.errors.InputError` naming the scenario file, the parameter and the
 value.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.errors import InputError
-from analysis.ranges import check_range
+from analysis.ranges import WORDS, check_range
 from analysis.report.parameters import RESERVED, NotebookParameter
 
 __all__ = ["validate_parameters"]
@@ -130,7 +131,8 @@ def validate_parameters(
                 file=source, column=name, value=value,
             )
         for nb, p in owners.items():
-            if not _matches(p.type_name, value):
+            # a word a numeric parameter accepts (stop_share: measured) fits its type
+            if not _matches(p.type_name, value) and value not in WORDS.get(name, ()):
                 raise InputError(
                     f"wrong type: {nb} declares {name}: {p.type_name} ({p.help})",
                     file=source, column=name, value=value,
