@@ -27,7 +27,7 @@ install: $(STAMP) ## Create .venv (if needed) and install rad3d with test extras
 test: $(STAMP) ## Run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-report: $(STAMP) ## Run the main job: all reports on the bundled sample -> reports/latest/
+report: $(STAMP) ## Run the main job: all reports on the bundled 2023-2025 sample -> reports/latest/
 	$(BIN)/rad3d report --out $(OUT)
 
 notebooks: $(STAMP) ## Sync each notebook with its .py twin (the newer file wins)

@@ -26,6 +26,8 @@ re-exported here; every module is also importable on its own (``analysis.lcd``,
 ``impact``                the budget-impact model (``revenue_base``, ``revenue_engine``)
 ``response``              the measured response: difference in differences, event study
 ``measured``              the measured response as the model's stop share ("measured")
+``trends``                PEPPER-style quarterly trends of rate, volume and flag status
+``baseline``              the claims year 1 of the impact model rests on
 ``uncertainty``           scenarios, tornado, PSA (``distributions``, ``convergence``)
 ``privacy``               small-cell and complementary suppression of shown tables
 ``disclosure``            the cells a report withholds, decided once over all its views
@@ -62,6 +64,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "modality",
         "normalize_cpt",
     ),
+    "baseline": ("Baseline", "baseline_year"),
     "encounters": ("Linked", "LinkSettings", "link"),
     "errors": ("InputError",),
     "paths": ("sample_claims", "sample_practices"),
@@ -87,6 +90,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "loss_distribution",
         "policy_comparison",
         "psa_histogram",
+        "quarterly_trend_plot",
         "rate_distribution",
         "tornado_plot",
         "trend_plot",
@@ -102,6 +106,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "privacy": ("suppress_counts",),
     "response": ("ResponseResult", "ResponseSettings", "estimate_response"),
     "run.identifiers": ("scan_for_identifiers",),
+    "trends": ("TrendResult", "quarterly_trends"),
     "puf": (
         "estimate_exposure",
         "medicare_benchmark",

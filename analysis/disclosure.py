@@ -23,11 +23,17 @@ The rule (:attr:`DisclosurePlan.rule`, stated once on every report page):
 3. **Periods.** A quarter of a shown practice is suppressed in the per-quarter views
    when one of its counts is from 1 to ``min_cell_count - 1``, with the smallest further
    quarter of the practice (or the practice itself) by the same rule, since its
-   quarters add up to its published total.
+   quarters add up to its published total; and, since the statewide trend
+   (:mod:`analysis.trends`) publishes each quarter's total over all practices, the
+   quarters suppressed in one calendar quarter must by rule 2 number none or at least
+   two and hold none or at least ``min_cell_count`` of each count, else the smallest
+   further practice's quarter is suppressed too.
 4. **Dollars.** Dollars of a suppressed practice are suppressed (they are counts times
    a published price), and so are the dollars of a practice whose 3D lines with the
-   policy payers (what its loss is made of) number 1 to ``min_cell_count - 1``, with
-   complements among the practices by rule 2.
+   policy payers (what its loss is made of) number 1 to ``min_cell_count - 1`` over the
+   whole period or in any one period of the summary (the revenue model may price one
+   year of several, :mod:`analysis.baseline`), with complements among the practices by
+   rule 2 for each.
 5. **Peers.** Peer medians and percentiles are computed over the shown practices only
    (:meth:`DisclosurePlan.shown_screen`).
 
@@ -121,6 +127,15 @@ def _protect(values: dict[Cell, float], groups: Iterable[tuple[Cell | None, Sequ
     return hidden, unprotected
 
 
+def _total_name(cell: Cell) -> str:
+    """The published total a group of cells adds up to, in words."""
+    if cell[0] == "p":
+        return str(cell[-1])
+    if cell[0] == "q":
+        return f"{cell[-1]} in {cell[2]} (all practices)"
+    return "policy 3D lines"
+
+
 @dataclass(frozen=True)
 class DisclosurePlan:
     """What every view of one report withholds (see :func:`disclosure_plan`).
@@ -140,8 +155,9 @@ class DisclosurePlan:
     hidden_dollars : frozenset of str
         Practices whose dollars are suppressed (rule 4; includes :attr:`hidden`).
     unprotected : tuple of str
-        Measures whose total over all practices cannot be published (too few
-        practices to protect a suppressed one); empty in any real report.
+        Measures whose total over all practices (or over all practices in one quarter)
+        cannot be published (too few practices to protect a suppressed one); empty in
+        any real report.
     """
 
     settings: PrivacySettings
@@ -301,16 +317,33 @@ def disclosure_plan(
                 values[("q", row.practice_id, row.period, m)] = float(getattr(row, m))
         groups += [(("p", p, m), [("q", p, t, m) for t in by_practice_period.get(p, [])])
                    for p in practices for m in measures]
+        # the statewide trend publishes each quarter's total over all practices
+        by_period: dict[str, list[str]] = {}
+        for p, periods in by_practice_period.items():
+            for t in periods:
+                by_period.setdefault(t, []).append(p)
+        groups += [(None, [("q", p, t, m) for p in sorted(who)])
+                   for t, who in sorted(by_period.items()) for m in measures]
 
     lines = summary
     if payers:
         lines = summary.loc[summary["payer"].astype(str).isin(list(payers))]
+    dollar_cells: dict[str, list[Cell]] = {}
     if payers and "n_3d_lines" in summary.columns:
-        policy_lines = (lines.assign(practice_id=lines["practice_id"].astype(str))
-                        .groupby("practice_id")["n_3d_lines"].sum())
-        for p in practices:
-            values[("d", p)] = float(policy_lines.get(p, 0))
-        groups.append((None, [("d", p) for p in practices]))
+        by = lines.assign(practice_id=lines["practice_id"].astype(str),
+                          period=lines["period"].astype(str))
+        # the whole period, and each period on its own: the revenue model may price any
+        # one year of the claims (analysis.baseline), so its dollars are that year's lines
+        spans = {"": by.groupby("practice_id")["n_3d_lines"].sum()}
+        periods = sorted(summary["period"].astype(str).unique())
+        if len(periods) > 1:
+            spans |= {t: by.loc[by["period"] == t].groupby("practice_id")["n_3d_lines"].sum()
+                      for t in periods}
+        for t, policy_lines in spans.items():
+            for p in practices:
+                values[("d", p, t)] = float(policy_lines.get(p, 0))
+                dollar_cells.setdefault(p, []).append(("d", p, t))
+            groups.append((None, [("d", p, t) for p in practices]))
 
     def close(cells: set[Cell]) -> set[Cell]:
         out = set(cells)
@@ -319,8 +352,9 @@ def disclosure_plan(
                 p = c[1]
                 out |= {("p", p, m) for m in measures}
                 out |= {("q", p, t, m) for t in by_practice_period.get(p, []) for m in measures}
-                if ("d", p) in values:
-                    out.add(("d", p))
+                out |= set(dollar_cells.get(p, ()))
+            elif c[0] == "d":  # a practice's dollars are hidden as a whole
+                out |= set(dollar_cells.get(c[1], ()))
             elif c[0] == "q":
                 out |= {("q", c[1], c[2], m) for m in measures}
         return out
@@ -334,7 +368,6 @@ def disclosure_plan(
         primary=frozenset(c[1] for c in primary if c[0] == "p"),
         hidden_periods=frozenset((c[1], c[2]) for c in hidden if c[0] == "q"),
         hidden_dollars=frozenset(c[1] for c in hidden if c[0] in ("p", "d")),
-        unprotected=tuple(sorted({str(g[0][-1]) if g[0][0] == "p" else "policy 3D lines"
-                                  for g in unprotected if g})),
+        unprotected=tuple(sorted({_total_name(g[0]) for g in unprotected if g})),
     )
 

@@ -19,6 +19,7 @@ __all__ = [
     "PROJECT_DIR",
     "PUF_SAMPLE_DIR",
     "REFERENCE_DIR",
+    "REPORT_CLAIMS",
     "SAMPLE_CLAIMS",
     "SAMPLE_CLAIMS_2023_2025",
     "SAMPLE_DAMAGED",
@@ -42,7 +43,8 @@ REFERENCE_DIR = DATA_DIR / "reference"
 
 SAMPLE_DIR = DATA_DIR / "sample"
 SAMPLE_CLAIMS = SAMPLE_DIR / "claims_2024.parquet"
-"""The bundled synthetic sample that every command reads when no claims file is given."""
+"""The bundled one-year synthetic sample that ``rad3d validate``, ``lcd``, ``impact`` and
+:func:`sample_claims` read when no claims file is given."""
 SAMPLE_PRACTICES = SAMPLE_DIR / "practices_2024.csv"
 """The sample's practice table with the true 3D rates (``rad3d synth --truth``)."""
 SAMPLE_DAMAGED = SAMPLE_DIR / "claims_2024_damaged.csv.gz"
@@ -52,6 +54,10 @@ SAMPLE_CLAIMS_2023_2025 = SAMPLE_DIR / "claims_2023_2025.parquet"
 3D renderings from 2025 (``rad3d synth --years 2023-2025 --policy-response 0.25``)."""
 SAMPLE_PRACTICES_2023_2025 = SAMPLE_DIR / "practices_2023_2025.csv"
 """Its practice table with each practice's true response (``stop_share``)."""
+REPORT_CLAIMS = SAMPLE_CLAIMS_2023_2025
+"""What ``rad3d report`` (and ``make report``) read when no claims file is given: the
+three-year sample, so that the 12-quarter trends and the measured response have
+quarters before and after the policy's effective date to work on."""
 PUF_SAMPLE_DIR = SAMPLE_DIR / "puf"
 """Synthetic extracts in the layouts of the CMS Medicare Physician & Other Practitioners files."""
 

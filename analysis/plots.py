@@ -25,6 +25,7 @@ import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, PercentFormatter
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
     from analysis.lcd import ScreenResult
     from analysis.response import ResponseResult
+    from analysis.trends import TrendResult
 
 __all__ = [
     "COLORS",
@@ -57,6 +59,7 @@ __all__ = [
     "png_bytes",
     "policy_comparison",
     "psa_histogram",
+    "quarterly_trend_plot",
     "rate_distribution",
     "style_axes",
     "tornado_plot",
@@ -551,6 +554,115 @@ def trend_plot(result: ScreenResult, practice_id: str) -> Figure:
         percent_y=True,
     )
     legend_below(fig, ax)
+    return fig
+
+
+# ------------------------------------------------------------ quarterly trends
+
+
+def _effective_position(periods: list[str], effective) -> float | None:
+    """Where the effective date falls on an axis of quarters at 0, 1, 2, ...: the
+    boundary before the quarter it starts (``i - 0.5``), proportionally inside it."""
+    if effective is None or not periods:
+        return None
+    quarters = [pd.Period(p, "Q") for p in periods]
+    when = pd.Timestamp(effective)
+    for i, q in enumerate(quarters):
+        if q.start_time <= when <= q.end_time:
+            share = (when - q.start_time) / (q.end_time - q.start_time)
+            return i - 0.5 + float(share)
+    return None
+
+
+def quarterly_trend_plot(result: TrendResult, practice_id: str | None = None) -> Figure:
+    """The PEPPER-style trend: the 3D rate per quarter with its interval, the benchmark
+    line and the policy's effective date, above the quarter's volume.
+
+    ``practice_id=None`` draws the statewide trend (all practices' counts added up;
+    the bars are the practices flagged per quarter); a practice's draws its own
+    quarters, flagged quarters filled, quarters too few to judge hollow and grey. A
+    quarter left out of ``result.table`` (suppressed in a shared report) is a gap.
+
+    Raises
+    ------
+    InputError
+        ``practice_id`` has no quarter in the result.
+    """
+    s = result.settings
+    periods = list(result.periods)
+    pos_of = {p: i for i, p in enumerate(periods)}
+    what = ("non-oncology CT/MR encounters" if s.oncology_exemption_applied
+            else "CT/MR encounters" if s.basis == "encounters" else "CT/MR units")
+    if practice_id is None:
+        rows = result.statewide.loc[result.statewide["n_ct_mr"] > 0]
+        flagged = rows["n_practices_flagged"].to_numpy(int)
+    else:
+        rows = result.table.loc[(result.table["practice_id"] == str(practice_id))
+                                & (result.table["n_ct_mr"] > 0)]
+        if rows.empty and not (result.table["practice_id"] == str(practice_id)).any():
+            raise InputError("practice has no quarter in the trend", column="practice_id",
+                             value=practice_id)
+        flagged = rows["flag"].to_numpy(bool)
+    fig = NotebookFigure(figsize=(7.0, 5.4), layout="constrained", dpi=110)
+    ax, vol = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.2]})
+    pos = np.array([pos_of[p] for p in rows["period"]], dtype=float)
+    rate = rows["rate"].to_numpy(float)
+    ax.axhline(s.threshold, color=COLORS["reference"], lw=1.2,
+               label=f"Benchmark {s.threshold:.0%}")
+    if len(rows):
+        yerr = np.vstack([rate - rows["ci_low"].to_numpy(float),
+                          rows["ci_high"].to_numpy(float) - rate])
+        ax.errorbar(pos, rate, yerr=yerr, fmt="none", ecolor=COLORS["primary"], capsize=3,
+                    lw=1.0, zorder=3)
+        # the line joins neighbouring quarters only: a quarter not shown is a gap
+        line = np.full(len(periods), np.nan)
+        line[pos.astype(int)] = rate
+        ax.plot(np.arange(len(periods)), line, color=COLORS["primary"], lw=1.0, zorder=3)
+    if practice_id is None:
+        ax.plot(pos, rate, "o", color=COLORS["primary"], mec=COLORS["reference"], zorder=4,
+                label=f"Rate of all practices with {s.ci_level:.0%} interval")
+    else:
+        judged = ~rows["too_few"].to_numpy(bool)
+        for mask, style, label in (
+                (flagged & judged, dict(color=COLORS["highlight"], mec=COLORS["reference"]),
+                 "Quarter flagged"),
+                (~flagged & judged, dict(color="white", mec=COLORS["primary"]),
+                 "Quarter not flagged"),
+                (~judged, dict(color="white", mec=COLORS["muted"]), "Too few to judge")):
+            if mask.any():
+                ax.plot(pos[mask], rate[mask], "o", ms=7, mew=1.3, zorder=4, label=label,
+                        **style)
+    at = _effective_position(periods, result.effective_date)
+    for axis in (ax, vol):
+        if at is not None:
+            axis.axvline(at, color=COLORS["muted"], ls="--", lw=1.2,
+                         label=f"Policy effective {result.effective_date:%Y-%m-%d}"
+                         if axis is ax else None)
+    top = np.nanmax(np.concatenate([rows["ci_high"].to_numpy(float), [s.threshold * 1.6]]))
+    ax.set_ylim(0, min(1.0, top * 1.1))
+    vol.bar(pos, rows["n_ct_mr"].to_numpy(float), color=COLORS["secondary"], width=0.6)
+    vol.set_xticks(np.arange(len(periods)), periods, rotation=45, ha="right")
+    vol.set_xlim(-0.5, len(periods) - 0.5)
+    vol.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+    who = "All practices" if practice_id is None else f"Practice {practice_id}"
+    if practice_id is None:
+        first, last = rows.iloc[0], rows.iloc[-1]
+        title = (f"{who}: {first['rate']:.1%} of {what} with 3D in {first['period']}, "
+                 f"{last['rate']:.1%} in {last['period']}")
+        subtitle = (f"Practices flagged per quarter: {flagged.min()} to {flagged.max()}; "
+                    "the interval treats encounters as independent")
+    elif rows.empty:
+        title, subtitle = f"{who}: no quarter can be shown", "Every quarter is withheld"
+    else:
+        judged_n = int((~rows["too_few"]).sum())
+        title = (f"{who}: flagged in {int(flagged.sum())} of {judged_n} "
+                 f"quarter{'s' * (judged_n != 1)} judged")
+        subtitle = ("Each quarter screened on its own claims, among the practices with "
+                    "claims in it; gaps are quarters not shown")
+    style_axes(ax, xlabel="", ylabel=f"{what[0].upper()}{what[1:]} with 3D (%)",
+               title=title, subtitle=subtitle, percent_y=True)
+    style_axes(vol, xlabel="Quarter", ylabel=f"{what.split(' ')[-1].capitalize()}")
+    legend_below(fig, ax, ncol=3)
     return fig
 
 

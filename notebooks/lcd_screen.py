@@ -19,9 +19,10 @@ exempt_oncology: bool = True  # leave out oncology encounters (the LCD cancer-ev
 alpha: float = 0.05  # false discovery rate of the Benjamini-Hochberg flags
 ci: str = "clopper-pearson"  # interval method: clopper-pearson or wilson
 periods: list[str] = []  # periods screened, e.g. ["2024"]; empty means all
+effective_date: str = "2025-01-01"  # first day the policy is in force [A: not published]
 
 # %%
-from analysis import lcd, plots, report
+from analysis import lcd, plots, report, trends
 
 rpt = report.ReportWriter(output_dir, notebook="lcd_screen", scenario=scenario_name,
                           scenario_title=scenario_title, min_cell_count=min_cell_count,
@@ -31,10 +32,12 @@ summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
 screen_options = report.screen_options(globals())
 result = rpt.plan.screen_view(lcd.screen(summary, quarterly=quarterly, **screen_options))
 variants = report.screen_variants(summary, quarterly=quarterly, **screen_options)
+trend = trends.quarterly_trends(quarterly, effective_date=effective_date, **screen_options)
 shown_trends = [p for p in report.flagged_practices(result) if not rpt.plan.hides(p)][:6]
+changed = trend.changes.loc[~trend.changes["practice_id"].map(rpt.plan.hides)]
 
 # %%
-rpt.answer(report.screen_answer(result, variants, plan=rpt.plan))
+rpt.answer(report.screen_answer(result, variants, plan=rpt.plan, trend=trend))
 
 # %% [markdown]
 # **Question.** Which practices bill 3D rendering (CPT 76376/76377) on more than the
@@ -133,20 +136,43 @@ rpt.table("disagreements", result.disagreements, caption="Practices whose flags 
 
 # %% [markdown]
 # ## Trends
+# In the manner of CMS's PEPPER reports: the last twelve quarters, each screened on its
+# own claims with the same tests and tiers as the whole period (among the practices with
+# claims in that quarter, with at least the minimum volume to be judged), against the
+# benchmark, with the payer's policy date marked. Quarterly counts are small: a quarter
+# with a count from 1 to 10, or one that would reveal such a count through a practice's
+# total or the statewide total of the quarter, is suppressed.
 
 # %%
-rpt.note(("Quarterly rates of the flagged practices, most significant first"
+rpt.note(trend.headline)
+rpt.trends("statewide_trend", trend,
+           caption=f"3D rate of all practices per quarter over {trend.span}, the "
+                   "benchmark and the policy date; bars: CT/MR imaging of the quarter.")
+rpt.table("statewide_trend", trend.statewide, of_practice=False,
+          caption="All practices, per quarter: imaging, 3D rate and practices in each tier",
+          columns=["period", "n_ct_mr", "n_3d", "rate", "ci_low", "ci_high",
+                   "n_practices_screened", "n_practices_flagged",
+                   "n_practices_beyond_chance", "n_practices_too_few"])
+rpt.table("status_changes", changed,
+          caption="Practices whose flag status changed over the quarters judged",
+          columns=["practice_id", "change", "first_status", "last_status",
+                   "flagged_quarters", "first_period", "last_period"],
+          empty=f"No practice shown changed its flag status over {trend.span}: each was "
+                "flagged in every quarter judged or in none.")
+
+# %%
+rpt.note(("Quarters of the practices flagged over the whole period, most significant first"
           + ("" if len(shown_trends) == result.n_flagged else
              f" ({len(shown_trends)} of the {result.n_flagged} shown)")
           + ". Every practice and quarter is in tables/trend.csv.") if shown_trends else
          "No flagged practice to show; every practice and quarter is in tables/trend.csv.")
-rpt.table("trend", result.trend, caption="Rate per flagged practice and quarter",
+rpt.table("trend", trend.table, caption="Rate and status per flagged practice and quarter",
           where={"practice_id": shown_trends},
           columns=["practice_id", "period", "n_ct_mr", "n_3d", "rate", "ci_low", "ci_high",
-                   "above_exact_998"], show=bool(shown_trends))
+                   "status"], show=bool(shown_trends))
 for practice in shown_trends:
-    rpt.trend(f"trend_{practice}", result, practice,
-              caption=f"Quarterly 3D rate of practice {practice}.")
+    rpt.trends(f"trend_{practice}", trend, practice,
+               caption=f"Quarterly 3D rate of practice {practice}, its status per quarter.")
 
 # %% [markdown]
 # ## Definitions

@@ -42,7 +42,7 @@ ci: str = "clopper-pearson"  # interval method: clopper-pearson or wilson
 periods: list[str] = []  # periods screened, e.g. ["2024"]; empty means all
 
 # %%
-from analysis import impact, lcd, report
+from analysis import baseline, impact, lcd, report, trends
 
 rpt = report.ReportWriter(output_dir, notebook="practice_scorecard", scenario=scenario_name,
                           scenario_title=scenario_title, practice_id=practice_id,
@@ -55,7 +55,9 @@ inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=lin
                             policy_payers=policy_payers)
 summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
 screen = lcd.screen(summary, quarterly=quarterly, **screen_options)
-result = impact.impact(quarterly, compared, assumptions=assumptions)
+trend = trends.quarterly_trends(quarterly, effective_date=effective_date, **screen_options)
+base = baseline.baseline_year(quarterly, start_date=start_date)
+result = impact.impact(base.summary, compared, assumptions=assumptions)
 card = report.scorecard(summary, practice_id, screen=screen, impact=result, plan=rpt.plan)
 dollars_withheld = min_cell_count > 1 and (
     rpt.plan.hides(practice_id) or practice_id in rpt.plan.hidden_dollars)
@@ -107,10 +109,18 @@ rpt.table("flags", card.flags, caption="Screens that flag the practice")
 
 # %% [markdown]
 # ## Trend and peers
+# The practice's last twelve quarters in the manner of CMS's PEPPER reports: each quarter
+# screened on its own claims, with the same tests and tiers, among the practices with
+# claims in it, against the benchmark, with the payer's policy date marked. A quarter
+# with a count from 1 to 10, or one that would reveal such a count, is not shown.
 
 # %%
-rpt.trend("trend", screen, practice_id,
-          caption="Quarterly 3D rate with its interval and the funnel limits.")
+rpt.trends("trend", trend, practice_id,
+           caption=f"Quarterly 3D rate of the practice over {trend.span} with its "
+                   "interval and status; bars: its CT/MR imaging.")
+rpt.table("trend", trend.practice(practice_id), caption="The practice per quarter",
+          columns=["period", "n_ct_mr", "n_3d", "rate", "ci_low", "ci_high", "status"],
+          empty=f"The practice has no claims in {trend.span}.")
 rpt.funnel("funnel", screen, highlight=practice_id, label_flagged=False,
            caption="The practice (star) among its peers (anonymous).")
 
@@ -128,10 +138,12 @@ rpt.table("compliance", card.compliance, caption="Compliance findings per period
 # Year 1 is the first horizon year; the other columns sum the whole horizon.
 
 # %%
+rpt.note(base.statement_for(practice_id))
 rpt.table("dollars", card.dollars.rename(columns={"loss_share": "loss_horizon_share"}),
           caption=f"3D revenue and loss per policy. {card.annualization}",
           columns=["policy", "loss_year1_usd", "loss_horizon_usd", "revenue_without_horizon_usd",
-                   "loss_horizon_share"])
+                   "loss_horizon_share"],
+          empty=f"No dollars at stake in the model: {card.not_in_model}.")
 
 # %% [markdown]
 # ## Glossary

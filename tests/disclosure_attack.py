@@ -10,9 +10,11 @@ under the folder -- and tries what an adversarial reader would:
    period) are hidden anywhere: dollars are counts times a published price.
 3. **Subtraction.** Linear algebra over everything published: per count column, the
    total published (a headline, the claims read) equals the sum over practices; a
-   practice's quarters add up to its total; a shown rate ties the 3D count to the
-   CT/MR count. A hidden cell is recovered when its unit vector lies in the row space
-   of those equations over the hidden cells.
+   quarter's total over all practices (a statewide trend: a table with periods and no
+   practice) equals the sum of the practices' cells of that quarter; a practice's
+   quarters add up to its total; a shown rate ties the 3D count to the CT/MR count. A
+   hidden cell is recovered when its unit vector lies in the row space of those
+   equations over the hidden cells.
 4. **Peers.** A peer median printed on a scorecard must be the median of the rates
    the screen table shows; otherwise it rests on suppressed practices.
 
@@ -170,6 +172,7 @@ def attack(folder: str | Path) -> list[Recovery]:
     dollars: dict[str, str] = {}
     rates: dict[tuple[str, str], float] = {}
     totals = _headline_totals(folder)
+    period_totals: dict[tuple[str, str], float] = {}
     found: list[Recovery] = []
     for v in views:
         col = {c: i for i, c in enumerate(v.columns)}
@@ -182,6 +185,11 @@ def attack(folder: str | Path) -> list[Recovery]:
         for r in v.rows:
             practice = (r[col["practice_id"]].lstrip("'") if "practice_id" in col
                         else v.page_practice)
+            if not practice and "period" in col:  # a statewide trend: totals per period
+                for c, i in col.items():
+                    if COUNTS.match(c) and number(r[i]) is not None:
+                        period_totals[(c, r[col["period"]])] = number(r[i])
+                continue
             if not practice:
                 continue
             if "/medicare_benchmark/" in v.where:  # public Medicare data: other cells
@@ -224,6 +232,9 @@ def attack(folder: str | Path) -> list[Recovery]:
                 kinds[("Q" in q.split("|")[0], "|" in q)].append(q)
             for periods in kinds.values():
                 equations.append([((p, c, ""), -1.0), *(((p, c, q), 1.0) for q in periods)])
+    for (c, period), _total in period_totals.items():  # practices without the quarter: 0
+        equations.append([((p, c, period), 1.0) for p in claims_practices
+                          if (p, c, period) in keys])
     for (p, period), rate in rates.items():
         equations.append([((p, "n_3d", period), 1.0), ((p, "n_ct_mr", period), -rate)])
     # unknowns: the hidden cells, and cells no view publishes (a total never shown)

@@ -80,15 +80,19 @@ def test_the_hidden_part_of_every_total_is_two_practices_and_eleven_or_more():
                                      "D": (50, 0)})).hidden == {"A", "B", "C"}
 
 
-def test_a_small_quarter_is_hidden_with_another_quarter_of_the_practice():
-    year = _summary({"A": (100, 30), "B": (100, 30)})
-    quarters = pd.concat([_summary({"A": (40, 5), "B": (50, 15)}, period="2024Q1"),
-                          _summary({"A": (60, 25), "B": (50, 15)}, period="2024Q2")])
+def test_a_small_quarter_is_hidden_with_another_quarter_of_the_practice_and_the_quarter():
+    year = _summary({"A": (100, 30), "B": (100, 30), "C": (120, 40)})
+    quarters = pd.concat([
+        _summary({"A": (40, 5), "B": (50, 15), "C": (60, 20)}, period="2024Q1"),
+        _summary({"A": (60, 25), "B": (50, 15), "C": (60, 20)}, period="2024Q2")])
     plan = disclosure_plan(year, quarters)
-    # A's Q1 has 5 with 3D: hidden, and its Q2 with it (A's total is published)
+    # A's Q1 has 5 with 3D: hidden, and its Q2 with it (A's total is published); the
+    # statewide Q1 (A + B + C) is published too, so B's Q1 (15 < C's 20) goes with it,
+    # and B's Q2 with that (B's total). Q2's hidden part: 25 + 15 with 3D.
     assert plan.hidden == set()
-    assert plan.hidden_periods == {("A", "2024Q1"), ("A", "2024Q2")}
-    assert plan.hides("A", "2024Q2") and not plan.hides("B", "2024Q1")
+    assert plan.hidden_periods == {("A", "2024Q1"), ("A", "2024Q2"), ("B", "2024Q1"),
+                                   ("B", "2024Q2")}
+    assert plan.hides("B", "2024Q1") and not plan.hides("C", "2024Q1")
 
 
 def test_dollars_of_a_practice_with_few_policy_payer_lines_are_hidden():
@@ -106,6 +110,18 @@ def test_dollars_of_a_practice_with_few_policy_payer_lines_are_hidden():
     assert m["mean"].tolist() == [True, False, True]
     assert not m["n_3d"].any()  # its counts are shown
     assert disclosure_plan(s).hidden_dollars == set()  # no losses shown: no rule 4
+
+
+def test_dollars_follow_the_policy_payer_lines_of_each_year():
+    # C has 33 BCBSNC 3D lines over two years, 3 of them in 2024: a model that prices
+    # 2024 alone (analysis.baseline) shows 3 lines' price, so C's dollars are hidden,
+    # with A (20 in 2024, the smallest other) as its complement for that year.
+    s = pd.concat([_summary({"A": (100, 25), "B": (100, 30), "C": (100, 30)}, period="2023"),
+                   _summary({"A": (100, 20), "B": (100, 25), "C": (100, 3)}, period="2024")])
+    plan = disclosure_plan(s, payers=["BCBSNC"])
+    assert plan.hidden == set() and plan.hidden_dollars == {"A", "C"}
+    one_year = disclosure_plan(s.loc[s["period"] == "2023"], payers=["BCBSNC"])
+    assert one_year.hidden_dollars == set()
 
 
 def test_nothing_is_hidden_with_threshold_one_and_dollar_columns_by_name():
@@ -259,6 +275,32 @@ def test_the_attacker_finds_nothing_when_both_stay_hidden_everywhere(tmp_path):
                   "loss_horizon_usd": [9450.0, 9450.0, MARKER, MARKER]}).to_csv(
         folder / "base/revenue_impact/tables/practices.csv", index=False)
     assert attack(folder) == []
+
+
+def _trend_folder(tmp_path: Path, b_hidden: bool) -> Path:
+    """A's first quarter is small (5 with 3D): hidden in the practices' trend with its
+    second; B's quarters shown (``b_hidden=False``) or hidden; C's shown; a statewide
+    trend publishes each quarter's total."""
+    folder = tmp_path / "out"
+    tables = folder / "base/lcd_screen/tables"
+    tables.mkdir(parents=True)
+    b = [MARKER, MARKER] if b_hidden else ["15", "15"]
+    pd.DataFrame({"practice_id": ["A", "A", "B", "B", "C", "C"],
+                  "period": ["2024Q1", "2024Q2"] * 3,
+                  "n_3d": [MARKER, MARKER, *b, "20", "20"]}).to_csv(
+        tables / "trend.csv", index=False)
+    pd.DataFrame({"practice_id": ["A", "B", "C"], "n_3d": ["30", "30", "40"]}).to_csv(
+        tables / "screen.csv", index=False)
+    pd.DataFrame({"period": ["2024Q1", "2024Q2"], "n_3d": ["40", "60"]}).to_csv(
+        tables / "statewide_trend.csv", index=False)
+    return folder
+
+
+def test_the_attacker_subtracts_shown_practices_from_a_statewide_quarter(tmp_path):
+    # 40 in Q1 statewide, less B's 15 and C's 20: A's Q1 is 5
+    found = attack(_trend_folder(tmp_path / "shown", b_hidden=False))
+    assert {(f.practice, f.period) for f in found} >= {("A", "2024Q1"), ("A", "2024Q2")}
+    assert attack(_trend_folder(tmp_path / "hidden", b_hidden=True)) == []
 
 
 # ---------------------------------------------- the real notebooks, hand-made claims

@@ -9,6 +9,7 @@ atomic publication, privacy gate) independently of the domain modules.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import nbformat
@@ -322,6 +323,16 @@ def test_data_statement_says_synthetic_for_the_sample_by_content(tmp_path):
     assert "quarantined 0 " in report.data_statement(info)
 
 
+def test_the_three_year_sample_is_synthetic_at_its_own_scale():
+    # data/sample/README.md: rad3d synth ... --volume-scale 0.0125 (1/80)
+    f = paths.REPORT_CLAIMS
+    assert f == paths.SAMPLE_CLAIMS_2023_2025 and synth.SAMPLE_SCALE_2023_2025 == 0.0125
+    info = {"claims": [{"path": str(f), "sha256": sha256_file(f)}]}
+    text = report.data_statement(info)
+    assert text.startswith("SYNTHETIC DATA") and "1/80" in text and "1/40" not in text
+    assert report.data_label(info).startswith("SYNTHETIC DATA")
+
+
 def test_scenario_overview_shows_key_assumptions_and_changes(tiny):
     defaults = report.notebook_parameters(tiny["nbdir"] / "summary_page.ipynb")
     values = {"scenario_name": "high", "threshold": 0.25, "seed": 7, "leak": False,
@@ -455,6 +466,71 @@ def test_trend_figure_does_not_plot_suppressed_quarters(tmp_path, monkeypatch):
     assert (tmp_path / "figures" / "trend_S.png").stat().st_size > 0
 
 
+def test_quarterly_trends_show_only_what_the_plan_shows(tmp_path, monkeypatch):
+    from analysis.disclosure import disclosure_plan
+    from analysis.trends import quarterly_trends
+
+    _shown(monkeypatch)
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
+    rows = []
+    # S: 2024Q2 has 9 encounters (small), hidden with S's smallest other quarter, 2024Q3
+    # (S's total is published); the statewide 2024Q2 and 2024Q3 are published too, so
+    # T's (smaller than U's) go with them, and by T's total no further quarter of T.
+    for q, ns, nt, nu in (("2024Q1", 200, 300, 400), ("2024Q2", 9, 310, 410),
+                          ("2024Q3", 180, 320, 420), ("2024Q4", 220, 330, 430)):
+        for pid, n in (("S", ns), ("T", nt), ("U", nu)):
+            x = round(0.3 * n)
+            rows.append({"practice_id": pid, "period": q, "payer": "BCBSNC",
+                         "n_encounters": n, "n_encounters_3d": x, "n_onc_encounters": 0,
+                         "n_onc_encounters_3d": 0, "n_nononc_encounters": n,
+                         "n_nononc_encounters_3d": x})
+    quarters = pd.DataFrame(rows)
+    trend = quarterly_trends(quarters)
+    plan = disclosure_plan(quarters.assign(period="2024"), quarters)
+    assert plan.periods_of("S") == ["2024Q2", "2024Q3"]
+    assert plan.periods_of("T") == ["2024Q2", "2024Q3"] and plan.periods_of("U") == []
+    plotted = {}
+    original = plots.quarterly_trend_plot
+    monkeypatch.setattr(plots, "quarterly_trend_plot", lambda r, p=None: plotted.update(
+        {p: sorted(r.practice(p)["period"])}) or original(r, p))
+    w = report.ReportWriter(tmp_path, notebook="practice_scorecard", practice_id="S")
+    w.disclose(plan)
+    w.trends("trend_S", trend, "S")
+    w.trends("trend_U", trend, "U")
+    assert plotted == {"S": ["2024Q1", "2024Q4"], "U": [
+        "2024Q1", "2024Q2", "2024Q3", "2024Q4"]}
+    w.table("trend", trend.practice("S"), columns=["period", "n_ct_mr", "n_3d", "rate"])
+    shown = pd.read_csv(tmp_path / "tables" / "trend.csv", dtype=str).set_index("period")
+    assert (shown.loc[["2024Q2", "2024Q3"], ["n_ct_mr", "n_3d", "rate"]] == MARKER).all().all()
+    assert shown.loc["2024Q1", "n_ct_mr"] == "200"
+    # a hidden practice: no figure, a sentence
+    hidden = report.ReportWriter(tmp_path / "h", notebook="practice_scorecard",
+                                 practice_id="S")
+    hidden.disclose(dataclasses.replace(plan, hidden=frozenset({"S"})))
+    hidden.trends("trend_S", trend, "S")
+    assert not (tmp_path / "h" / "figures" / "trend_S.png").exists()
+
+
+def test_the_lcd_answer_says_what_the_quarters_show():
+    from analysis.report.answer import trend_row
+    from analysis.trends import quarterly_trends
+
+    rows = []
+    # UP at 10 % then 40 % (newly flagged), twelve practices at 10 % throughout
+    for i, q in enumerate(("2024Q1", "2024Q2")):
+        for pid in ["UP", *(f"F{j:02d}" for j in range(12))]:
+            x = 80 if pid == "UP" and i == 1 else 20
+            rows.append({"practice_id": pid, "period": q, "payer": "BCBSNC",
+                         "n_nononc_encounters": 200, "n_nononc_encounters_3d": x})
+    trend = quarterly_trends(pd.DataFrame(rows))
+    text = trend_row(trend).text
+    # 2024Q1: 13 x 20 / 2600 = 10.0 %; 2024Q2: (12 x 20 + 80) / 2600 = 12.3 %
+    assert text.startswith("Over 2024Q1 to 2024Q2 (2 quarters), the rate of all practices "
+                           "went from 10.0% (2024Q1) to 12.3% (2024Q2); 0 to 1 practice")
+    assert "Flag status changed: UP (newly flagged: 2024Q2)." in text
+    assert "UP" not in trend_row(trend, hidden={"UP"}).text
+
+
 def test_export_html_has_print_css_and_no_code():
     nb = new_notebook(cells=[new_markdown_cell("# T\n\n## Section"),
                              new_code_cell("x = 1", outputs=[])])
@@ -533,14 +609,15 @@ def test_reports_module_still_offers_every_name_from_its_new_home():
 
 
 def test_shared_inputs_are_streamed_summaries_with_identifiers_on_disk(tmp_path):
-    """The prepared folder of the real preparation (the bundled sample, streamed) holds
+    """The prepared folder of the real preparation (the report's default, the bundled
+    three-year sample, streamed) holds
     the two summaries and the practices' price baskets, equal to the in-memory link of
     the loaded lines, no patient key in any table a notebook reads, and the identifiers
     for the privacy gate."""
     from analysis.claims import load_claims
     from analysis.encounters import link
     from analysis.impact import impact_base
-    from analysis.paths import SAMPLE_CLAIMS
+    from analysis.paths import REPORT_CLAIMS
     from analysis.revenue_base import attached_baskets
     from analysis.revenue_engine import price_baskets
     from analysis.run.inputs import prepare_inputs
@@ -550,7 +627,7 @@ def test_shared_inputs_are_streamed_summaries_with_identifiers_on_disk(tmp_path)
     assert sorted(p.name for p in inputs.folder.glob("*.parquet")) == [
         "baskets.parquet", "identifiers.parquet", "summary_quarter.parquet",
         "summary_year.parquet"]
-    loaded = load_claims(SAMPLE_CLAIMS)
+    loaded = load_claims(REPORT_CLAIMS)
     linked = link(loaded.lines)
     for period in ("year", "quarter"):
         pd.testing.assert_frame_equal(inputs.summary(period),

@@ -39,7 +39,8 @@ def add(subparsers) -> None:
                    help="run only these notebooks (default: all in notebooks/)")
     p.add_argument("--claims", nargs="+", metavar="FILE", default=None,
                    help="claims files for every scenario (default: the scenario's "
-                        "'claims' parameter, else the bundled synthetic sample)")
+                        "'claims' parameter, else the bundled synthetic three-year "
+                        "sample, data/sample/claims_2023_2025.parquet)")
     p.add_argument("--workers", type=int, default=2, metavar="N",
                    help="notebooks run in parallel, one process each (default: 2)")
     bounded(p, workers="workers")

@@ -249,6 +249,28 @@ def variants_row(variants: pd.DataFrame, *, hidden: Iterable[str] = ()) -> Answe
     return AnswerRow("moves", "What moves the flags", text)
 
 
+def trend_row(trend, *, hidden: Iterable[str] = ()) -> AnswerRow:
+    """The quarters (:class:`analysis.trends.TrendResult`): the statewide rate at both
+    ends, practices flagged per quarter, and the practices shown whose flag status
+    changed, by name."""
+    sw = trend.statewide.loc[trend.statewide["n_ct_mr"] > 0]
+    if sw.empty:
+        return AnswerRow("trend", "Over the quarters", f"No CT/MR imaging in {trend.span}.")
+    first, last = sw.iloc[0], sw.iloc[-1]
+    flagged = sw["n_practices_flagged"]
+    low, high = int(flagged.min()), int(flagged.max())
+    changes = trend.changes.loc[~trend.changes["practice_id"].isin(set(hidden))]
+    named = "; ".join(f"{r.practice_id} ({r.change}: {r.flagged_quarters})"
+                      for r in changes.itertuples())
+    text = (f"Over {trend.span}, the rate of all practices went from {first['rate']:.1%} "
+            f"({first['period']}) to {last['rate']:.1%} ({last['period']}); "
+            f"{low if low == high else f'{low} to {high}'} practice"
+            f"{'' if high == 1 else 's'} flagged per quarter. "
+            + (f"Flag status changed: {named}." if named else
+               "No practice shown changed its flag status."))
+    return AnswerRow("trend", "Over the quarters", text)
+
+
 # -------------------------------------------------------------------- per page
 
 
@@ -276,10 +298,14 @@ def impact_answer(result, sim, tornado: pd.DataFrame, *, policy: str, plan=None,
     ))
 
 
-def screen_answer(screen, variants: pd.DataFrame, *, plan=None) -> Answer:
-    """The LCD screen: who is flagged and how sure, and what moves the flags."""
+def screen_answer(screen, variants: pd.DataFrame, *, plan=None, trend=None) -> Answer:
+    """The LCD screen: who is flagged and how sure, and what moves the flags; with a
+    ``trend`` (:func:`analysis.trends.quarterly_trends`), what the quarters show."""
     hidden = plan.hidden if plan is not None else ()
-    return Answer((flags_row(screen, hidden=hidden), variants_row(variants, hidden=hidden)))
+    rows = (flags_row(screen, hidden=hidden), variants_row(variants, hidden=hidden))
+    if trend is not None:
+        rows += (trend_row(trend, hidden=hidden),)
+    return Answer(rows)
 
 
 def scorecard_answer(card, screen, *, policy: str, horizon_years: int,
@@ -317,6 +343,8 @@ def scorecard_answer(card, screen, *, policy: str, horizon_years: int,
     if dollars_withheld:
         money = ("Its dollars are withheld in this report: its 3D lines with the policy's "
                  "payers are too few to show.")
+    elif getattr(card, "not_in_model", ""):
+        money = f"Not in the revenue model: {card.not_in_model}."
     else:
         d = card.dollars.set_index("policy")
         head = d.loc[policy]

@@ -16,7 +16,8 @@ import pandas as pd
 
 from analysis.privacy import PrivacySettings, suppress_counts
 
-__all__ = ["hidden_periods", "hidden_practices", "shareable_trend", "without_periods"]
+__all__ = ["hidden_periods", "hidden_practices", "hidden_quarters", "shareable_trend",
+           "without_periods"]
 
 
 def _hidden_rows(table: pd.DataFrame, settings: PrivacySettings, *,
@@ -57,6 +58,16 @@ def hidden_periods(screen, practice_id: str, *, settings: PrivacySettings | None
     tr = screen.trend.loc[screen.trend["practice_id"].astype(str) == str(practice_id)]
     tr = tr.loc[tr["n_ct_mr"] > 0].reset_index(drop=True)
     return sorted(tr.loc[_hidden_rows(tr, settings), "period"].astype(str))
+
+
+def hidden_quarters(rows: pd.DataFrame, *, settings: PrivacySettings | None = None
+                    ) -> list[str]:
+    """Quarters of one practice's rows of a :class:`analysis.trends.TrendResult` a
+    shared figure must not plot (as :func:`hidden_periods`, where no disclosure plan
+    decides)."""
+    settings = settings or PrivacySettings()
+    rows = rows.loc[rows["n_ct_mr"] > 0].reset_index(drop=True)
+    return sorted(rows.loc[_hidden_rows(rows, settings), "period"].astype(str))
 
 
 def shareable_trend(screen, practice_id: str, *, settings: PrivacySettings | None = None):

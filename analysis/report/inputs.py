@@ -50,7 +50,7 @@ from analysis._io import sha256_file
 from analysis.claims.identifiers import IDENTIFIER_COLUMNS
 from analysis.defaults import LINK_WINDOW_DAYS
 from analysis.errors import InputError
-from analysis.paths import SAMPLE_CLAIMS
+from analysis.paths import REPORT_CLAIMS
 from analysis.report.formatting import utc_timestamp
 from analysis.revenue_base import attach_baskets
 from analysis.scale import Progress, summarize_files
@@ -77,7 +77,8 @@ IDENTIFIERS_FILE = "identifiers.parquet"
 
 
 def claims_paths(claims: str | Sequence[str] | None) -> list[Path]:
-    """The claims files to read (default: the bundled sample), each checked to exist.
+    """The claims files to read (default: :data:`analysis.paths.REPORT_CLAIMS`, the
+    bundled three-year sample), each checked to exist.
 
     Raises
     ------
@@ -85,7 +86,7 @@ def claims_paths(claims: str | Sequence[str] | None) -> list[Path]:
         A claims file that does not exist.
     """
     if claims is None or claims == "" or (isinstance(claims, list | tuple) and not claims):
-        paths = [SAMPLE_CLAIMS]
+        paths = [REPORT_CLAIMS]
     else:
         items = [claims] if isinstance(claims, str | os.PathLike) else list(claims)
         paths = [Path(c) for c in items]

@@ -141,6 +141,15 @@ COLUMN_LABELS = {
     "stop_share_ci_high": "Stop share, 95% high (%)",
     "pretrend_p_value": "Pre-trend test (p)", "n_pre_quarters": "Quarters before",
     "n_post_quarters": "Quarters after", "stop_share_source": "Stop share",
+    # the quarterly trends (analysis.trends)
+    "quarter_start": "Quarter starts", "after_effective_date": "From the policy date",
+    "judged": "Judged", "change": "Change of flag status",
+    "first_status": "Status in the first quarter judged",
+    "last_status": "Status in the last quarter judged", "flagged_quarters": "Quarters flagged",
+    "periods_flagged": "Quarters flagged (number)", "periods_judged": "Quarters judged",
+    "first_period": "First quarter with claims", "last_period": "Last quarter with claims",
+    "n_practices_above_benchmark": "Above benchmark (practices)",
+    "n_practices_too_few": "Too few to judge (practices)",
 }
 
 #: Human labels of the notebook parameters (scenario tables).

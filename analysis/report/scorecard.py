@@ -57,6 +57,10 @@ class Scorecard:
     status : str
         The practice's tier in the screen (``analysis.lcd``: beyond the usual
         variation, beyond chance only, too few to judge, ...).
+    not_in_model : str
+        Why the practice has no dollars (empty when it has): no claims in the periods
+        the revenue model priced (e.g. it left before, or entered after, the baseline
+        year of :func:`analysis.baseline.baseline_year`).
     """
 
     practice_id: str
@@ -69,6 +73,7 @@ class Scorecard:
     not_screened: str = ""
     annualization: str = ""
     status: str = ""
+    not_in_model: str = ""
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -217,9 +222,15 @@ def scorecard(summary: pd.DataFrame, practice_id: str, *, screen, impact,
     else:
         suppressed = privacy is not None and privacy.min_cell_count > 1 and pid in set(
             hidden_practices(screen, settings=privacy))
+    not_in_model = ""
+    if p.empty:
+        periods = (getattr(impact, "base", None) or {}).get("periods") or []
+        span = f" ({periods[0]} to {periods[-1]})" if periods else ""
+        not_in_model = (f"it has no claims in the periods the revenue model prices{span}, "
+                        "so no dollars are modelled for it")
     return Scorecard(pid, position, row[screen_cols].reset_index(drop=True), flags,
                      compliance, dollars, suppressed, not_screened,
-                     _annualization_text(impact, pid), str(rec["status"]))
+                     _annualization_text(impact, pid), str(rec["status"]), not_in_model)
 
 
 def _annualization_text(impact, pid: str) -> str:

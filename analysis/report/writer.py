@@ -17,6 +17,7 @@ empty, and the definitions the page showed.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,7 +44,12 @@ from analysis.privacy import (
 )
 from analysis.report.answer import Answer, AnswerRow
 from analysis.report.excel import Cover, write_workbook
-from analysis.report.figure_privacy import hidden_practices, shareable_trend, without_periods
+from analysis.report.figure_privacy import (
+    hidden_practices,
+    hidden_quarters,
+    shareable_trend,
+    without_periods,
+)
 from analysis.report.formatting import (
     format_headline,
     plural,
@@ -406,6 +412,45 @@ class ReportWriter:
                        f"{self.privacy.min_cell_count - 1}, or the period that would "
                        f"reveal one): {', '.join(hidden)}.").strip()
         self.figure(name, plots.trend_plot(safe, practice_id), caption=caption)
+
+    def trends(self, name: str, trend, practice_id: str | None = None, *,
+               caption: str = "") -> None:
+        """The PEPPER-style quarterly trend (:func:`analysis.plots.quarterly_trend_plot`)
+        safe to share.
+
+        ``practice_id=None``: the statewide trend, whose quarterly totals the disclosure
+        plan protects (:func:`analysis.disclosure.disclosure_plan`, rule 3). A practice:
+        its quarters without those the plan withholds (all of them for a hidden
+        practice), named in the caption; where none is left, a sentence says so.
+        """
+        if practice_id is None:
+            self.figure(name, plots.quarterly_trend_plot(trend), caption=caption)
+            return
+        rows = trend.practice(practice_id)
+        periods = sorted(rows.loc[rows["n_ct_mr"] > 0, "period"].astype(str))
+        if self.privacy.min_cell_count <= 1:
+            hidden = []
+        elif self.plan is not None:
+            hidden = periods if self.plan.hides(practice_id) else sorted(
+                set(self.plan.periods_of(practice_id)) & set(periods))
+        else:
+            hidden = hidden_quarters(rows, settings=self.privacy)
+        if not periods or len(hidden) == len(periods):
+            why = (f"each has a count from 1 to {self.privacy.min_cell_count - 1} or would "
+                   "reveal one (CMS cell-size suppression policy)") if periods else (
+                   f"it has no CT/MR imaging in {trend.span}")
+            self._display_html(
+                f"<p><i>No quarter of practice {html.escape(str(practice_id))} can be "
+                f"shown: {html.escape(why)}.</i></p>")
+            return
+        table = trend.table
+        drop = (table["practice_id"] == str(practice_id)) & table["period"].isin(hidden)
+        safe = dataclasses.replace(trend, table=table.loc[~drop])
+        if hidden:
+            caption = (f"{caption} Not plotted (a count from 1 to "
+                       f"{self.privacy.min_cell_count - 1}, or the quarter that would "
+                       f"reveal one): {', '.join(hidden)}.").strip()
+        self.figure(name, plots.quarterly_trend_plot(safe, practice_id), caption=caption)
 
     def figure(self, name: str, fig, *, caption: str = "", dpi: int = 144) -> None:
         """Save a matplotlib figure as ``figures/<name>.png``, show it, close it.

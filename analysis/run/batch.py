@@ -139,7 +139,8 @@ def run_report(
         Notebook names to run (default: every notebook in the folder).
     claims : list of paths, optional
         Claims files for every scenario (overrides the scenarios' ``claims``);
-        default the scenarios' or the bundled sample.
+        default the scenarios' or the bundled three-year sample
+        (:data:`analysis.paths.REPORT_CLAIMS`).
     out : path
         The report folder, replaced atomically. One run at a time may write it
         (:func:`~analysis.run.lock.report_lock`).

@@ -66,7 +66,8 @@ def prepare_inputs(
     Parameters
     ----------
     claims : path or list of paths, optional
-        Claims files in the canonical schema; default the bundled sample.
+        Claims files in the canonical schema; default the bundled three-year sample
+        (:data:`analysis.paths.REPORT_CLAIMS`).
     link_window_days : int
         Passed to :func:`analysis.encounters.link`.
     cache_dir : path, optional

@@ -128,7 +128,7 @@ from analysis.paths import (
 from analysis.schema import CANONICAL_COLUMNS as CLAIM_COLUMNS
 from analysis.synth.claims import Synthetic, generate, generate_years
 from analysis.synth.damage import QUARANTINE_REASONS, REPAIR_KINDS, Damage, DamageRates, damage
-from analysis.synth.model import PAYERS, SAMPLE_SCALE, SynthSettings
+from analysis.synth.model import PAYERS, SAMPLE_SCALE, SAMPLE_SCALE_2023_2025, SynthSettings
 from analysis.synth.practices import scale_for_lines
 from analysis.synth.write import (
     read_lines,
@@ -152,6 +152,7 @@ __all__ = [
     "SAMPLE_PRACTICES",
     "SAMPLE_PRACTICES_2023_2025",
     "SAMPLE_SCALE",
+    "SAMPLE_SCALE_2023_2025",
     "Damage",
     "DamageRates",
     "PolicyResponse",

@@ -24,6 +24,7 @@ __all__ = [
     "PRACTICE_TYPES",
     "PROFILES",
     "SAMPLE_SCALE",
+    "SAMPLE_SCALE_2023_2025",
     "Codebook",
     "SynthSettings",
     "codebook",
@@ -31,6 +32,9 @@ __all__ = [
 
 SAMPLE_SCALE = 1 / 40
 """Volume factor of the bundled sample: 1/40 of full-size practice volumes."""
+SAMPLE_SCALE_2023_2025 = 1 / 80
+"""Volume factor of the bundled three-year sample (``--volume-scale 0.0125``): half the
+one-year sample's, so that three years make a file of comparable size."""
 
 PAYERS: tuple[str, ...] = ("MEDICARE", "BCBSNC", "MEDICAID", "OTHER_COMMERCIAL", "SELF_PAY")
 """The payers of the synthetic claims, in the order of the settings' payer tuples."""
