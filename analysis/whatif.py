@@ -69,6 +69,7 @@ import yaml
 
 from analysis._io import write_atomic
 from analysis.assumptions import assumption_table, default_setting, default_value
+from analysis.baseline import Baseline, baseline_year
 from analysis.defaults import LCD_BENCHMARK, LINK_WINDOW_DAYS, MIN_CELL_COUNT, POLICY_PAYERS
 from analysis.disclosure import DisclosurePlan, disclosure_plan
 from analysis.errors import InputError
@@ -432,7 +433,14 @@ class WhatIf:
         self.privacy = PrivacySettings(min_cell_count=min_cell_count, internal=internal)
         self.top = int(top)
         self.export_dir = Path(export_dir) if export_dir else None
-        self.base: ImpactBase = as_base(summary, baseline_days=self.assumptions.baseline_days)
+        # Year 1 rests on the last full year of claims before the horizon, as in the
+        # reports (analysis.baseline); the response is measured on every quarter.
+        self.baseline: Baseline | None = (
+            baseline_year(summary, start_date=self.assumptions.start_date)
+            if isinstance(summary, pd.DataFrame) else None)
+        self.base: ImpactBase = as_base(
+            summary if self.baseline is None else self.baseline.summary,
+            baseline_days=self.assumptions.baseline_days)
         self.payers = tuple(sorted(self.base.rows["payer"].astype(str).unique()))
         # The prices of every horizon, once: the slow part of a model run.
         self._prices: dict[int, HorizonPrices] = {

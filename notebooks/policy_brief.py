@@ -43,7 +43,7 @@ periods: list[str] = []  # periods screened, e.g. ["2024"]; empty means all
 # %%
 import numpy as np
 
-from analysis import impact, lcd, plots, report, uncertainty
+from analysis import baseline, impact, lcd, plots, report, uncertainty
 
 rpt = report.ReportWriter(output_dir, notebook="policy_brief", scenario=scenario_name,
                           scenario_title=scenario_title, min_cell_count=min_cell_count,
@@ -57,12 +57,13 @@ inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=lin
                             policy_payers=policy_payers)
 summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
 assumptions, measured = report.stop_share_setup(assumptions, quarterly, compared)
-result = impact.impact(quarterly, compared, assumptions=assumptions)
-sim = uncertainty.psa(quarterly, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
+base = baseline.baseline_year(quarterly, start_date=start_date)  # year 1: claims before it
+result = impact.impact(base.summary, compared, assumptions=assumptions)
+sim = uncertainty.psa(base.summary, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
 conv = sim.convergence()
 screen = lcd.screen(summary, quarterly=quarterly, **screen_options)
 variants = report.screen_variants(summary, quarterly=quarterly, **screen_options)
-tornado = uncertainty.one_way(quarterly, headline, assumptions=assumptions)
+tornado = uncertainty.one_way(base.summary, headline, assumptions=assumptions)
 
 # %%
 rpt.answer(report.brief_answer(result, sim, screen, tornado, policy=headline_policy,
@@ -105,7 +106,7 @@ report.show_scenario_section(rpt, globals())
 # ## What the policy costs, year by year
 
 # %%
-rpt.note(result.base["annualization"])
+rpt.note(f"{base.statement} {result.base['annualization']}")
 rpt.table("totals_by_year", report.impact_years(result, policy=headline_policy),
           caption="Per year, all practices",
           columns=["year", "year_start", "revenue_without_usd", "revenue_with_usd", "loss_usd",

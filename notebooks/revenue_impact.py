@@ -43,7 +43,7 @@ periods: list[str] = []  # periods screened, e.g. ["2024"]; empty means all
 # %%
 import numpy as np
 
-from analysis import impact, plots, report, uncertainty
+from analysis import baseline, impact, plots, report, uncertainty
 
 rpt = report.ReportWriter(output_dir, notebook="revenue_impact", scenario=scenario_name,
                           scenario_title=scenario_title, min_cell_count=min_cell_count,
@@ -57,11 +57,12 @@ inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=lin
                             policy_payers=policy_payers)
 summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
 assumptions, measured = report.stop_share_setup(assumptions, quarterly, compared)
-result = impact.impact(quarterly, compared, assumptions=assumptions)
-sim = uncertainty.psa(quarterly, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
+base = baseline.baseline_year(quarterly, start_date=start_date)  # year 1: claims before it
+result = impact.impact(base.summary, compared, assumptions=assumptions)
+sim = uncertainty.psa(base.summary, headline, rng=rng, n_draws=n_draws, assumptions=assumptions)
 conv = sim.convergence()
-tornado = uncertainty.one_way(quarterly, headline, assumptions=assumptions)
-scenarios = uncertainty.run_scenarios(quarterly, compared, assumptions=assumptions)
+tornado = uncertainty.one_way(base.summary, headline, assumptions=assumptions)
+scenarios = uncertainty.run_scenarios(base.summary, compared, assumptions=assumptions)
 
 # %%
 rpt.answer(report.impact_answer(result, sim, tornado, policy=headline_policy, plan=rpt.plan,
@@ -105,7 +106,7 @@ report.show_scenario_section(rpt, globals(), inputs=inputs)
 # the patients' savings (cost sharing no longer charged), and how many practices lose.
 
 # %%
-rpt.note(result.base["annualization"])
+rpt.note(f"{base.statement} {result.base['annualization']}")
 rpt.table("policies", result.summary, caption="Headline numbers per policy",
           columns=["policy", "loss_year1_usd", "loss_share_year1", "loss_horizon_usd",
                    "payer_savings_horizon_usd", "patient_savings_horizon_usd",

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis import report, synth
+from analysis.baseline import baseline_year
 from analysis.disclosure import disclosure_plan
 from analysis.errors import InputError
 from analysis.impact import ImpactAssumptions, impact
@@ -258,7 +259,11 @@ def test_measured_stop_share_is_the_estimate(two_years):
     assert result.stop_share == app.measured_stop_share
     policy = full_bundling()
     assumptions = ImpactAssumptions(stop_share=app.measured_stop_share)
-    expected = impact(two_years, [policy], assumptions=assumptions)
+    # year 1 rests on the last full year before the horizon, as in the reports
+    pre = baseline_year(two_years, start_date=assumptions.start_date)
+    assert app.baseline.periods == pre.periods and all(
+        p < str(assumptions.start_date.year) for p in pre.periods)
+    expected = impact(pre.summary, [policy], assumptions=assumptions)
     pd.testing.assert_frame_equal(result.impact.totals, expected.totals)
     # the tornado varies the stop share over the measured interval
     row = result.tornado.set_index("parameter").loc["stop_share"]

@@ -132,7 +132,16 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from analysis import impact, plots, policy, pricing, revenue_engine, scale, uncertainty
+    from analysis import (
+        baseline,
+        impact,
+        plots,
+        policy,
+        pricing,
+        revenue_engine,
+        scale,
+        uncertainty,
+    )
     from analysis.report.excel import Cover
     from analysis.report.labels import column_labels
 
@@ -165,7 +174,9 @@ def run(args: argparse.Namespace) -> int:
     # measured once, from the quarterly summary, for the result, tornado and PSA alike
     assumptions = impact.resolve_stop_share(assumptions, summ, policies=policies)
     # each practice's prices move with the mix of its own fee-schedule-priced lines
-    base = impact.impact_base(summ, baseline_days=assumptions.baseline_days,
+    # year 1 rests on the last full year of claims before the horizon (the reports' rule)
+    chosen = baseline.baseline_year(summ, start_date=assumptions.start_date)
+    base = impact.impact_base(chosen.summary, baseline_days=assumptions.baseline_days,
                               baskets=read.baskets)
     prices = None if schedule is None else revenue_engine.horizon_prices(
         base, horizon=assumptions.horizon_years, start_date=assumptions.start_date,
@@ -272,6 +283,7 @@ def run(args: argparse.Namespace) -> int:
 
     print(claim_lines_text(rep, skipped=False))
     b = result.base
+    print(chosen.statement)
     print(f"Baseline {b['periods'][0]}..{b['periods'][-1]} ({b['baseline_days']:g} days), "
           f"{b['n_practices']} practices. {b['annualization']}")
     print(f"Prices: {prices.baseline}.")

@@ -35,15 +35,16 @@ def add(subparsers) -> None:
             "recomputed at once from the practice summary. 'Save as scenario file' writes "
             "the settings as a scenario for rad3d report --params. The page shows no code. "
             "The server listens on 127.0.0.1 only unless --host says otherwise; stop it "
-            "with Ctrl-C. Reads the bundled synthetic sample when no claims are given."
+            "with Ctrl-C. Reads the bundled three-year synthetic sample (the reports' "
+            "default) when no claims are given."
         ),
-        epilog=("Example: rad3d whatif --claims data/sample/claims_2023_2025.parquet "
+        epilog=("Example: rad3d whatif --claims data/sample/claims_2024.parquet "
                 "--port 8866, then open http://127.0.0.1:8866/ in a browser"),
     )
     p.set_defaults(run=run)
     p.add_argument("--claims", nargs="+", action="extend", metavar="FILE", default=[],
                    help="claims files (CSV, CSV.gz or Parquet, canonical schema); default: "
-                   "the bundled sample")
+                   "the bundled three-year sample, as rad3d report")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"port to listen on (default {DEFAULT_PORT})")
     p.add_argument("--host", default=DEFAULT_HOST,
