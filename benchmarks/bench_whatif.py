@@ -11,9 +11,9 @@ the time to open the what-if, with the machine, date and load.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_whatif.py                  # 200 updates, 2024 sample
+    .venv/bin/python benchmarks/bench_whatif.py                  # 200 updates, 3-year sample
     .venv/bin/python benchmarks/bench_whatif.py --updates 500 \
-        --claims data/sample/claims_2023_2025.parquet      # three years, measured response
+        --claims data/sample/claims_2024.parquet           # the one-year sample
 
 Run it on a quiet machine (the load average is printed so that a reader can tell); it
 writes nothing.
@@ -52,8 +52,9 @@ CHANGES = (
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--claims", nargs="+", default=[str(paths.SAMPLE_CLAIMS)],
-                        help="claims files (default: the bundled 2024 sample)")
+    parser.add_argument("--claims", nargs="+", default=[str(paths.REPORT_CLAIMS)],
+                        help="claims files (default: the bundled three-year sample, as "
+                        "rad3d whatif)")
     parser.add_argument("--updates", type=int, default=200, help="updates timed (default 200)")
     args = parser.parse_args()
 

@@ -22,6 +22,7 @@ from scipy import stats
 from test_pages import MAX_BRIEF_PAGES, findings, page_text
 
 from analysis import summarize, synth
+from analysis.baseline import baseline_year
 from analysis.distributions import fit_distribution, fit_table, parameter_table
 from analysis.errors import InputError
 from analysis.impact import ImpactAssumptions, impact, impact_base, resolve_stop_share
@@ -350,9 +351,12 @@ def test_measured_scenario_report_states_the_measurement(measured_run):
     tornado = pd.read_csv(measured_run / "revenue_impact/tables/tornado.csv")
     row = tornado.set_index("parameter").loc["stop_share"]
     assert (round(row["low"], 2), round(row["high"], 2)) == (0.04, 0.52)
-    # net margin loss = the model with the estimate set by hand
-    by_hand = impact(inputs.summary("quarter"), full_bundling(),
-                     assumptions=ImpactAssumptions(stop_share=head["stop_share"]))
+    # net margin loss = the model with the estimate set by hand, on the baseline year
+    # (2024: the last full year before the horizon) as the page prices it
+    by_hand_assumptions = ImpactAssumptions(stop_share=head["stop_share"])
+    pre = baseline_year(inputs.summary("quarter"), start_date=by_hand_assumptions.start_date)
+    assert pre.periods == ("2024Q1", "2024Q2", "2024Q3", "2024Q4")
+    by_hand = impact(pre.summary, full_bundling(), assumptions=by_hand_assumptions)
     assert head["net_margin_loss_horizon_usd"] == pytest.approx(
         by_hand.summary["net_margin_loss_horizon_usd"][0])
     assert head["loss_horizon_usd"] == pytest.approx(by_hand.summary["loss_horizon_usd"][0])
