@@ -54,10 +54,12 @@ screen_options = report.screen_options(globals())
 inputs = report.open_inputs(rpt, inputs_dir, claims=claims, link_window_days=link_window_days,
                             policy_payers=policy_payers)
 summary, quarterly = inputs.summary("year"), inputs.summary("quarter")
-screen = lcd.screen(summary, quarterly=quarterly, **screen_options)
-trend = trends.quarterly_trends(quarterly, effective_date=effective_date, **screen_options)
-base = baseline.baseline_year(quarterly, start_date=start_date)
-result = impact.impact(base.summary, compared, assumptions=assumptions)
+# the whole state's screen, trends and model: computed once per report kernel (report.once)
+screen = report.once(lcd.screen, summary, quarterly=quarterly, **screen_options)
+trend = report.once(trends.quarterly_trends, quarterly, effective_date=effective_date,
+                    **screen_options)
+base = report.once(baseline.baseline_year, quarterly, start_date=start_date)
+result = report.once(impact.impact, base.summary, compared, assumptions=assumptions)
 card = report.scorecard(summary, practice_id, screen=screen, impact=result, plan=rpt.plan)
 dollars_withheld = min_cell_count > 1 and (
     rpt.plan.hides(practice_id) or practice_id in rpt.plan.hidden_dollars)

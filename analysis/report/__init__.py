@@ -63,6 +63,7 @@ from analysis.report.labels import (
     policy_label,
     value_label,
 )
+from analysis.report.memo import once
 from analysis.report.parameters import NotebookParameter, notebook_defaults, notebook_parameters
 from analysis.report.policies import pick_policy, scenario_policies
 from analysis.report.provenance import (
@@ -130,6 +131,7 @@ __all__ = [
     "medicare_answer",
     "notebook_defaults",
     "notebook_parameters",
+    "once",
     "open_inputs",
     "parameter_label",
     "pick_policy",

@@ -23,6 +23,7 @@ from analysis.policy import Policy
 from analysis.report.formatting import plural
 from analysis.report.impact_tables import policy_row
 from analysis.report.inputs import SharedInputs, load_inputs
+from analysis.report.memo import once
 from analysis.report.parameters import notebook_defaults
 from analysis.report.policies import pick_policy, scenario_policies
 from analysis.report.provenance import data_label, data_statement, inputs_overview
@@ -61,8 +62,8 @@ def open_inputs(rpt: ReportWriter, inputs_dir: str, *, claims: Sequence[str],
     inputs = load_inputs(inputs_dir, claims=claims, link_window_days=link_window_days)
     rpt.state_data(data_statement(inputs, min_cell_count=rpt.privacy.min_cell_count),
                    short=data_label(inputs))
-    rpt.disclose(disclosure_plan(inputs.summary("year"), inputs.summary("quarter"),
-                                 settings=rpt.privacy, payers=policy_payers))
+    rpt.disclose(once(disclosure_plan, inputs.summary("year"), inputs.summary("quarter"),
+                      settings=rpt.privacy, payers=tuple(policy_payers)))
     return inputs
 
 
