@@ -87,6 +87,7 @@ from analysis.report.labels import (
     policy_label,
 )
 from analysis.report.scenario_section import param_text
+from analysis.report.steps import ASSUMPTION_PARAMETERS
 from analysis.response import ResponseResult, estimate_response
 from analysis.revenue_base import ImpactBase, as_base
 from analysis.revenue_engine import HorizonPrices, price_table
@@ -123,8 +124,7 @@ _STYLE = (
 
 #: Report-notebook parameters that are :class:`ImpactAssumptions` fields the what-if keeps
 #: as given (written to an exported scenario so that it reproduces the run).
-_KEPT_ASSUMPTIONS = ("medicaid_multiplier", "self_pay_multiplier", "payer_cost_share",
-                     "discount_rate", "start_date", "prices")
+_KEPT_ASSUMPTIONS = tuple(n for n in ASSUMPTION_PARAMETERS if n not in SETTINGS)
 
 
 def _years(n: int) -> str:
@@ -448,6 +448,11 @@ class WhatIf:
             for h in range(1, 6)}
         self._plans: dict[tuple[str, ...], DisclosurePlan] = {}
         self.response, self.measured_reason = self._measure(response, measure_response)
+        #: The measured stop share as the revenue model takes it
+        #: (:func:`analysis.measured.measure_stop_share`: in [0, 1]), or None.
+        self.measurement: MeasuredStopShare | None = (
+            None if self.measured_reason or self.response is None
+            else measure_stop_share(self.response))
         settings = settings or WhatIfSettings()
         if settings.stop_share == MEASURED and self.measured_stop_share is None:
             raise InputError(self.measured_reason, column="stop_share", value=MEASURED)
@@ -477,14 +482,6 @@ class WhatIf:
         if result.withheld or not np.isfinite(result.stop_share):
             return result, result.headline
         return result, ""
-
-    @property
-    def measurement(self) -> MeasuredStopShare | None:
-        """The measured stop share as the revenue model takes it
-        (:func:`analysis.measured.measure_stop_share`: in [0, 1]), or None."""
-        if self.measured_reason or self.response is None:
-            return None
-        return measure_stop_share(self.response)
 
     @property
     def measured_stop_share(self) -> float | None:

@@ -122,5 +122,6 @@ def auto_workers(n_pieces: int, cores: int | None = None) -> int:
     >>> auto_workers(1, cores=8), auto_workers(3, cores=2), auto_workers(20, cores=64)
     (1, 2, 4)
     """
-    cores = os.cpu_count() or 1 if cores is None else cores
+    if cores is None:
+        cores = os.cpu_count() or 1
     return max(1, min(cores, n_pieces, MAX_AUTO_WORKERS))
