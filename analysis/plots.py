@@ -24,8 +24,11 @@ import io
 import textwrap
 from typing import TYPE_CHECKING
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib import image as mpl_image
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, PercentFormatter
@@ -114,12 +117,37 @@ def png_bytes(fig: Figure, *, dpi: float | None = None) -> bytes:
     Dollar amounts in titles and legends ("between $303k and $386k") are text, not
     mathtext: a pair of "$" must not typeset what lies between them. No software tag is
     written, so the same figure gives the same bytes.
+
+    The figure is drawn once and cropped to its tight bounding box with
+    ``savefig.pad_inches`` of margin (as far as the figure reaches); only when something
+    it draws lies outside the figure (a long title) does ``savefig(bbox_inches="tight")``
+    widen it, at the cost of a second drawing.
     """
     for text in fig.findobj(Text):
         text.set_parse_math(False)
+    dpi = float(dpi or fig.dpi)
+    pad = float(mpl.rcParams["savefig.pad_inches"])
+    original, own_canvas = fig.dpi, fig.canvas
+    try:
+        fig.set_dpi(dpi)
+        canvas = FigureCanvasAgg(fig)  # draws into memory; the figure's own canvas is back after
+        canvas.draw()
+        box = fig.get_tightbbox(canvas.get_renderer())
+        width, height = fig.get_size_inches()
+        if box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height:
+            pixels = np.asarray(canvas.buffer_rgba())
+            top = round(max(height - box.y1 - pad, 0) * dpi)
+            bottom = round(min(height - box.y0 + pad, height) * dpi)
+            left, right = round(max(box.x0 - pad, 0) * dpi), round(min(box.x1 + pad, width) * dpi)
+            buf = io.BytesIO()
+            mpl_image.imsave(buf, pixels[top:bottom, left:right], format="png", dpi=dpi,
+                             metadata={"Software": None})
+            return buf.getvalue()
+    finally:
+        fig.set_canvas(own_canvas)
+        fig.set_dpi(original)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi or fig.dpi, bbox_inches="tight",
-                metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     return buf.getvalue()
 
 
@@ -659,9 +687,12 @@ def quarterly_trend_plot(result: TrendResult, practice_id: str | None = None) ->
                  f"quarter{'s' * (judged_n != 1)} judged")
         subtitle = ("Each quarter screened on its own claims, among the practices with "
                     "claims in it; gaps are quarters not shown")
-    style_axes(ax, xlabel="", ylabel=f"{what[0].upper()}{what[1:]} with 3D (%)",
+    # on two lines, so that the rate's label stays beside its own panel
+    style_axes(ax, xlabel="", ylabel=textwrap.fill(f"{what[0].upper()}{what[1:]} with 3D (%)",
+                                                   28),
                title=title, subtitle=subtitle, percent_y=True)
     style_axes(vol, xlabel="Quarter", ylabel=f"{what.split(' ')[-1].capitalize()}")
+    fig.align_ylabels([ax, vol])
     legend_below(fig, ax, ncol=3)
     return fig
 
@@ -872,6 +903,7 @@ _METRIC_LABELS = {
     "net_margin_loss_usd": "Net margin lost",
     "payer_savings_usd": "Payer savings",
     "patient_savings_usd": "Patient savings",
+    "payer_3d_allowed_usd": "Payer's 3D allowed dollars",
 }
 
 
@@ -954,7 +986,7 @@ def convergence_plot(conv) -> Figure:
     title = (f"The interval is stable from {conv.n_stable:,} draws" if conv.n_stable
              else "The interval has not yet stabilised: run more draws")
     style_axes(ax, xlabel="Number of draws",
-               ylabel=f"{_METRIC_LABELS.get(conv.metric, conv.metric or 'Total')} (USD)",
+               ylabel=f"{_METRIC_LABELS.get(conv.metric, 'Total')} (USD)",
                title=title,
                subtitle="Mean and interval of the first n draws; stable = moved by at most "
                         "the tolerance since n/2 draws")

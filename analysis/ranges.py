@@ -83,6 +83,7 @@ _ANNUAL_CHANGE = Range(-1.0, 1.0)  # -100 % to +100 % a year
 RANGES: Mapping[str, Range] = {
     # simulation and run
     "n_draws": Range(1, 200_000, integer=True),
+    "exposure_draws": Range(100, 1_000_000, integer=True),
     "seed": Range(0, 2**63 - 1, integer=True),
     "workers": Range(1, 256, integer=True),
     "min_cell_count": Range(1, 1_000, integer=True),

@@ -119,7 +119,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
@@ -485,6 +484,10 @@ def _fit(cells: pd.DataFrame, x: np.ndarray, model: str):
     ``"ratio"``: Poisson pseudo-likelihood of the 3D count with the encounters as
     exposure; ``"linear"``: least squares of the rate, weights the encounters.
     """
+    # statsmodels takes most of a second to import; every report process imports this
+    # module (through the impact model), few of them fit.
+    import statsmodels.api as sm
+
     groups = pd.factorize(cells["practice_id"])[0]
     n = cells["n"].to_numpy(float)
     # hasconst: the fixed effects hold the constant (and statsmodels need not look for it).

@@ -3,11 +3,13 @@
 Runs ``rad3d report`` as ``make report`` does (base case, every notebook, one scorecard
 per practice) into a temporary folder, from a cold shared-input cache (claims loaded,
 validated, linked and summarized inside the timing) and then again with ``--resume``
-(everything reused), and records the wall times. Beside it, in the same run and with
-``--repeat N`` rounds (medians shown): the same batch with a fresh kernel per notebook
-(``RAD3D_FRESH_KERNELS=1``, as papermill does by default), and a naive sequential loop
-of ``papermill.execute_notebook`` over the same notebooks and parameters (the same
-prepared shared inputs; one kernel per notebook, one at a time, no HTML export).
+(everything reused), and records the wall times. Then ``--repeat N`` rounds, round robin
+(medians shown): ``make report`` again from a cold input cache (the first round's is the
+run above), the same batch from a warm input cache, with ``--fresh`` the batch with a
+fresh kernel per notebook (``RAD3D_FRESH_KERNELS=1``, as papermill does by default), and
+a naive sequential loop of ``papermill.execute_notebook`` over the same notebooks and
+parameters (the same prepared shared inputs; one kernel per notebook, one at a time, no
+HTML export).
 
 Usage::
 
@@ -28,6 +30,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -110,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait", type=float, default=600,
                         help="seconds to wait for a quiet machine before starting anyway")
     parser.add_argument("--repeat", type=int, default=3,
-                        help="rounds of the warm batch, the fresh-kernel batch and the naive "
-                        "loop (round robin; medians shown)")
+                        help="rounds of the cold batch (make report), the warm batch and the "
+                        "naive loop (round robin; medians shown)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="add the batch with a fresh kernel per notebook to each round")
     args = parser.parse_args(argv)
     load_start = _wait_for_quiet(args.max_load, args.wait)
     with tempfile.TemporaryDirectory(prefix="bench_report-") as tmp:
@@ -125,13 +130,20 @@ def main(argv: list[str] | None = None) -> int:
         resumed = _run([*common, "--resume"])
         # read now: the rounds below run into the same folder and rewrite its manifest
         again = json.loads((out / "manifest.json").read_text())["jobs"]
-        # round robin: the batch as shipped (warm kernels), with a fresh kernel per
-        # notebook, and the naive papermill loop, each from a warm input cache
-        rounds: dict[str, list[float]] = {"warm": [], "fresh": [], "naive": []}
+        # round robin: make report again from a cold input cache, the batch as shipped
+        # (warm kernels) from a warm input cache, optionally with a fresh kernel per
+        # notebook, and the naive papermill loop
+        rounds: dict[str, list[float]] = {"cold": [cold], "warm": [], "fresh": [],
+                                          "naive": []}
         n_naive = 0
-        for _ in range(args.repeat):
+        for i in range(args.repeat):
+            if i:
+                cache = Path(tmp) / f"cache-{i}"
+                rounds["cold"].append(_run([*common, "--cache", str(cache)]))
+                shutil.rmtree(cache)
             rounds["warm"].append(_run(common))
-            rounds["fresh"].append(_run(common, {"RAD3D_FRESH_KERNELS": "1"}))
+            if args.fresh:
+                rounds["fresh"].append(_run(common, {"RAD3D_FRESH_KERNELS": "1"}))
             n_naive, seconds = _naive(out.parent / ".rad3d-cache")
             rounds["naive"].append(seconds)
         load_end = os.getloadavg()[0]
@@ -164,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "| run | wall time (s) |",
         "|---|---:|",
-        f"| full run, cold cache (`make report`) | {cold:.1f} |",
+        f"| full run, cold input cache (`make report`), median of {len(rounds['cold'])} "
+        f"({', '.join(f'{x:.1f}' for x in rounds['cold'])}) | "
+        f"{statistics.median(rounds['cold']):.1f} |",
         f"| `--resume` right after ({n_reused} of {len(again)} runs reused) | {resumed:.1f} |",
         "",
         f"Execution strategies, {args.repeat} round(s) each (round robin, input cache "
@@ -176,12 +190,14 @@ def main(argv: list[str] | None = None) -> int:
           f"({', '.join(f'{x:.1f}' for x in rounds[k])}) | "
           f"{statistics.median(rounds[k]) / statistics.median(rounds['naive']):.2f} |"
           for k, label, n in (
+              ("cold", "`make report`: the same from a cold input cache (claims loaded, "
+               "checked, linked and summarized inside the timing)", len(jobs)),
               ("warm", f"`rad3d report --workers {args.workers}` (one warm kernel per "
                "worker; with HTML export and the privacy gate)", len(jobs)),
               ("fresh", "the same with `RAD3D_FRESH_KERNELS=1` (a kernel per notebook)",
                len(jobs)),
               ("naive", "naive loop: `papermill.execute_notebook` per job, one at a time, "
-               "no export", n_naive))),
+               "no export", n_naive)) if rounds[k]),
         "",
         "| notebook | runs | mean time per run (s), incl. kernel start and HTML export |",
         "|---|---:|---:|",

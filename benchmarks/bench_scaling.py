@@ -8,7 +8,7 @@ memory limit while linking; not the file).
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_scaling.py [--sizes 1 10 50] [--workers 1] [--record]
+    .venv/bin/python benchmarks/bench_scaling.py [--sizes 1 10 50] [--workers auto] [--record]
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ CHILD = r"""
 import json, sys, time, resource
 from analysis.scale import summarize_files
 t = time.perf_counter()
-r = summarize_files(sys.argv[1], engine=sys.argv[2], workers=int(sys.argv[3]))
+workers = None if sys.argv[3] == "auto" else int(sys.argv[3])
+r = summarize_files(sys.argv[1], engine=sys.argv[2], workers=workers)
 print(json.dumps({"seconds": round(time.perf_counter() - t, 1),
                   "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                   "lines": r.report.rows_read, "buckets": r.report.n_buckets,
@@ -39,7 +40,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50],
                         help="millions of lines")
     parser.add_argument("--engine", default="stream")
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", default="auto",
+                        help="check processes: a number, or auto (the default engine's own "
+                        "choice: one per core, at most one per piece, at most 4)")
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     m = machine()
@@ -47,7 +50,7 @@ def main() -> None:
     for size in args.sizes:
         path = synthetic_parquet(size * 1_000_000)
         load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-        r = run_child(CHILD, str(path), args.engine, str(args.workers)) | {"load": load}
+        r = run_child(CHILD, str(path), args.engine, args.workers) | {"load": load}
         print(size, json.dumps(r), file=sys.stderr, flush=True)
         rows.append((size, r))
     lines = [
@@ -59,6 +62,9 @@ def main() -> None:
         "process and its workers, sampled every 0.1 s. Synthetic files of full-size "
         "practices (more lines = more practices). DuckDB's memory limit: the default "
         "(1 GB).",
+        "- Run: `.venv/bin/python benchmarks/bench_scaling.py --sizes "
+        f"{' '.join(map(str, args.sizes))} --workers {args.workers} --engine {args.engine}`; "
+        "the command `rad3d lcd FILE` runs the same summary.",
         "",
         "| lines | wall time (s) | s per M lines | x s per M lines at the smallest size "
         "| peak memory (MB) | load at start |",

@@ -257,6 +257,37 @@ def test_png_bytes_writes_dollar_signs_as_text_and_the_same_bytes_twice():
     assert ax.title.get_parse_math() is False
 
 
+def _pixels(data: bytes) -> np.ndarray:
+    return matplotlib.image.imread(io.BytesIO(data), format="png")
+
+
+def test_png_bytes_draws_once_and_crops_as_savefig_tight_does():
+    # Reference: matplotlib's own savefig(bbox_inches="tight"). With the content at
+    # least the 0.1-inch pad from every edge, the crop of the single drawing must have
+    # the same size and the same pixels, but for anti-aliasing: "tight" draws again at
+    # the box's fractional offset, a crop shifts by whole pixels.
+    fig, ax = plots.new_figure(width=5, height=4)
+    fig.get_layout_engine().set(w_pad=0.3, h_pad=0.3)
+    ax.plot([0, 1, 2], [3, 1, 2], label="a line")
+    plots.style_axes(ax, xlabel="x (count)", ylabel="y (count)", title="A finding",
+                     subtitle="a method")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=144, bbox_inches="tight", metadata={"Software": None})
+    mine, theirs = _pixels(plots.png_bytes(fig, dpi=144)), _pixels(buf.getvalue())
+    assert mine.shape == theirs.shape
+    assert np.abs(mine - theirs).mean() < 0.01  # 0.0037 when written
+    assert (mine != theirs).any(axis=2).mean() < 0.1  # 5 % of the pixels, on edges
+    assert fig.dpi == 110  # the figure's own dpi is back
+
+
+def test_png_bytes_widens_a_figure_whose_title_overflows_it():
+    fig, ax = plots.new_figure(width=3, height=2)
+    ax.set_title("A title much too long for a figure three inches wide, overflowing it",
+                 loc="left")
+    png = _pixels(plots.png_bytes(fig, dpi=100))
+    assert png.shape[1] > 3 * 100  # widened to the title, as savefig's "tight" does
+
+
 def test_results_show_their_figure_with_the_finding_as_alternative_text(result):
     img = plots.figure_html(plots.funnel_plot(result))
     assert img.startswith('<img src="data:image/png;base64,')

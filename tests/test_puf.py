@@ -552,7 +552,7 @@ def test_medicare_benchmark_notebook_runs_and_records_its_numbers(tmp_path):
     papermill.execute_notebook(
         str(NOTEBOOK_DIR / "medicare_benchmark.ipynb"),
         str(tmp_path / "executed.ipynb"),
-        parameters={"output_dir": str(out), "n_draws": 500, "states": [],
+        parameters={"output_dir": str(out), "exposure_draws": 500, "states": [],
                     "jurisdictions": ["JH", "JL"]},
         progress_bar=False,
     )
@@ -581,7 +581,7 @@ def test_medicare_benchmark_consistency_gaps_of_one_to_ten_are_suppressed(tmp_pa
     out = tmp_path / "run"
     papermill.execute_notebook(
         str(NOTEBOOK_DIR / "medicare_benchmark.ipynb"), str(tmp_path / "executed.ipynb"),
-        parameters={"output_dir": str(out), "n_draws": 200}, progress_bar=False)
+        parameters={"output_dir": str(out), "exposure_draws": 200}, progress_bar=False)
     shown = pd.read_csv(out / "tables" / "consistency.csv", dtype={"cpt_code": str})
     shown = shown.set_index("cpt_code").astype(str)
     gap = pd.to_numeric(shown["gap_services"], errors="coerce")
@@ -590,3 +590,24 @@ def test_medicare_benchmark_consistency_gaps_of_one_to_ten_are_suppressed(tmp_pa
     hidden = shown["gap_services"] == "*"
     pair = shown.loc[hidden, ["services_provider", "services_geography"]] == "*"
     assert pair.any(axis=1).all()  # the row's totals do not give the gap back
+
+
+def test_medicare_page_default_draws_settle_the_interval_and_the_answer_says_when_not():
+    # The page's default (100,000 draws, its seed): the stopping rule of
+    # analysis.convergence finds the interval stable. With 500 draws it does not, and
+    # the answer box says so beside the interval it quotes.
+    from analysis.report.answer import medicare_answer
+    from analysis.report.parameters import notebook_parameters
+
+    defaults = notebook_parameters(NOTEBOOK_DIR / "medicare_benchmark.ipynb",
+                                   check_papermill=False)
+    n, seed = defaults["exposure_draws"].default, defaults["seed"].default
+    settled = puf.medicare_benchmark(states=["NC"], n_draws=n, rng=np.random.default_rng(seed))
+    assert n == 100_000 and settled.exposure.convergence.n_stable is not None
+    short = puf.medicare_benchmark(states=["NC"], n_draws=500, rng=np.random.default_rng(seed))
+    assert short.exposure.convergence.n_stable is None
+    texts = [" ".join(r.text for r in medicare_answer(
+        run, run.exposure.assumptions, threshold=0.2, alpha=0.05).rows)
+        for run in (settled, short)]
+    assert "more draws would settle" not in texts[0]
+    assert "still move by more than 1% of the estimate at 500 draws" in texts[1]

@@ -118,6 +118,35 @@ def test_parameter_papermill_cannot_read_is_an_error(tmp_path):
         report.notebook_parameters(tmp_path / "bad.ipynb")
 
 
+def test_parameters_read_without_papermill_equal_papermills_reading():
+    # The kernel-side reading (ast alone, no papermill import) against papermill's own
+    # inspection, on every notebook of the repository.
+    for path in sorted(paths.NOTEBOOK_DIR.glob("*.ipynb")):
+        assert (report.notebook_parameters(path, check_papermill=False)
+                == report.notebook_parameters(path)), path.name
+
+
+def test_parameter_papermill_reads_differently_is_an_error(tmp_path):
+    # papermill's pattern takes only the last line of a continued assignment's help,
+    # and a type comment as the type: Python and papermill disagree, so it is an error.
+    nb = new_notebook(cells=[new_code_cell("a = 1  # type: float",
+                                           metadata={"tags": ["parameters"]})])
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python"}
+    nbformat.write(nb, tmp_path / "typed.ipynb")
+    assert report.notebook_parameters(tmp_path / "typed.ipynb", check_papermill=False)[
+        "a"].help == "type: float"
+    with pytest.raises(InputError, match="papermill reads this parameter differently"):
+        report.notebook_parameters(tmp_path / "typed.ipynb")
+    nb.cells[0].source = "a: int = len('x')  # not a literal"
+    nbformat.write(nb, tmp_path / "call.ipynb")
+    with pytest.raises(InputError, match="must be a literal"):
+        report.notebook_parameters(tmp_path / "call.ipynb", check_papermill=False)
+    nb.cells[0].source = "a: int = (1"
+    nbformat.write(nb, tmp_path / "broken.ipynb")
+    with pytest.raises(InputError, match="not valid Python"):
+        report.notebook_parameters(tmp_path / "broken.ipynb", check_papermill=False)
+
+
 @pytest.mark.parametrize(
     ("type_name", "value", "ok"),
     [

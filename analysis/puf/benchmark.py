@@ -98,7 +98,7 @@ def medicare_benchmark(
     bounds: SuppressionBounds | None = None,
     exposure_state: str = "NC",
     assumptions: ExposureAssumptions | None = None,
-    n_draws: int = 10_000,
+    n_draws: int = 100_000,
     rng: np.random.Generator,
     batch_rows: int = 200_000,
 ) -> PufBenchmark:

@@ -226,7 +226,7 @@ def estimate_exposure(
     state: str = "NC",
     period: str | int = "",
     assumptions: ExposureAssumptions | None = None,
-    n_draws: int = 10_000,
+    n_draws: int = 100_000,
     rng: np.random.Generator,
     ci_level: float = 0.95,
 ) -> ExposureEstimate:

@@ -393,6 +393,11 @@ def medicare_answer(run, assumptions, *, threshold: float, alpha: float) -> Answ
             f"interval {_usd(e['low'])} to {_usd(e['high'])} for this annual estimate, from "
             "the three ratios drawn together): what bundling would stop paying. An "
             "estimate from public data, not the payer's claims.")
+    conv = run.exposure.convergence
+    if conv is not None and not conv.n_stable:
+        cost += (f" The interval's ends still move by more than {conv.tolerance:.0%} of the "
+                 f"estimate at {len(run.exposure.draws):,} draws: more draws would settle "
+                 "them.")
     ratios = [
         ("commercial_to_medicare_volume", "commercial-to-Medicare 3D volume"),
         ("bcbs_share_of_commercial", f"{assumptions.payer} share of commercial 3D services"),

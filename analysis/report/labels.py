@@ -202,6 +202,7 @@ PARAMETER_LABELS = {
     "payer_cost_share": "Payer share of the allowed amount",
     "discount_rate": "Discount rate (present value)",
     "n_draws": "PSA draws",
+    "exposure_draws": "Draws of the exposure estimate",
     "seed": "Random seed",
     "claims": "Claims files",
     "link_window_days": "Link window (days)",

@@ -58,3 +58,12 @@ References
 papermill documentation, "Parameterize" and "Inspect" (parameters cell with typed,
 commented literals); nbconvert ``HTMLExporter`` (``exclude_input``, ``embed_images``).
 """
+
+import sys
+
+# nbformat imports jsonschema, which imports rfc3987_syntax where it is installed (as
+# Jupyter's dependencies install it) to check the "iri" string formats, and builds its
+# ~38 parsers at import: about 2 s in the main process and in every worker of a run
+# (python-jsonschema/jsonschema#1428). No notebook schema has those formats, and this
+# package is never imported by a notebook or a Jupyter server: its processes go without.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]

@@ -56,10 +56,14 @@ _plt.close("all")
 _os.chdir({cwd!r})
 del _os, _plt
 """
-_warm: dict[str, KernelManager] = {}
+_warm: dict[str, Any] = {}
+"""This worker's warm kernel: its manager (``"km"``) and connected client (``"kc"``)."""
 
 
 def _shutdown_warm() -> None:
+    kc = _warm.pop("kc", None)
+    if kc is not None:
+        kc.stop_channels()
     km = _warm.pop("km", None)
     if km is not None:
         try:
@@ -68,13 +72,16 @@ def _shutdown_warm() -> None:
             pass
 
 
-def _warm_kernel(kernel_name: str, cwd: str) -> KernelManager:
-    """This worker's kernel, started on first use (or again if it died), with an empty
-    namespace, no open figure and ``cwd`` as its working folder.
+def _warm_kernel(kernel_name: str, cwd: str) -> tuple[KernelManager, Any]:
+    """This worker's kernel and its client, started on first use (or again if the
+    kernel died), with an empty namespace, no open figure and ``cwd`` as its working
+    folder.
 
     A notebook's imports (pandas, scipy, matplotlib, the package) stay loaded for the
     next one; its variables do not (``%reset -f``). Every notebook is parameterized in
-    full by papermill and reads its inputs itself, so nothing else carries over.
+    full by papermill and reads its inputs itself, so nothing else carries over. The
+    client stays connected too: a new connection waits 0.2 s for the kernel's output
+    channel to fall quiet (``wait_for_ready``), twice per notebook otherwise.
     """
     km = _warm.get("km")
     if km is None or km.kernel_name != kernel_name or not km.is_alive():
@@ -84,18 +91,16 @@ def _warm_kernel(kernel_name: str, cwd: str) -> KernelManager:
         if not _warm:
             atexit.register(_shutdown_warm)  # a worker's kernel ends with the worker
         _warm["km"] = km
-    kc = km.client()
-    kc.start_channels()
-    try:
+        kc = km.client()
+        kc.start_channels()
+        _warm["kc"] = kc
         kc.wait_for_ready(timeout=60)
-        reply = kc.execute_interactive(_RESET.format(cwd=cwd), timeout=60,
-                                       store_history=False, output_hook=lambda msg: None)
-        if reply["content"]["status"] != "ok":
-            raise RuntimeError("could not reset the kernel: "
-                               f"{reply['content'].get('evalue', '')}")
-    finally:
-        kc.stop_channels()
-    return km
+    kc = _warm["kc"]
+    reply = kc.execute_interactive(_RESET.format(cwd=cwd), timeout=60, store_history=False,
+                                   output_hook=lambda msg: None)
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError(f"could not reset the kernel: {reply['content'].get('evalue', '')}")
+    return km, kc
 
 
 class _WarmEngine(NBClientEngine):
@@ -105,17 +110,16 @@ class _WarmEngine(NBClientEngine):
     def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
                                  stdout_file=None, stderr_file=None, start_timeout=60,
                                  execution_timeout=None, **kwargs):
-        km = _warm_kernel(kernel_name, os.getcwd())
+        km, kc = _warm_kernel(kernel_name, os.getcwd())
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
         client = PapermillNotebookClient(
             nb_man, km=km, timeout=execution_timeout, startup_timeout=start_timeout,
             kernel_name=kernel_name, log=pm.log.logger, log_output=log_output,
             stdout_file=stdout_file, stderr_file=stderr_file, **kwargs)
-        try:
-            return client.execute()
-        finally:
-            if client.kc is not None:
-                client.kc.stop_channels()
+        # nbclient connects a client of its own only when it is given none
+        client.kc = kc
+        kc.allow_stdin = False
+        return client.execute()
 
 
 papermill_engines.register(WARM_ENGINE, _WarmEngine)
@@ -141,6 +145,9 @@ def _execute_job(job: dict[str, Any], stage: str) -> dict[str, Any]:
             job["notebook_path"], str(out_ipynb), parameters=params,
             kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
             cwd=str(work), execution_timeout=CELL_TIMEOUT_S,
+            # written once at the end: papermill would write it at every cell's start
+            # and end, images and all (~80 writes of a scorecard)
+            request_save_on_cell_execute=False,
             engine_name=None if os.environ.get("RAD3D_FRESH_KERNELS") == "1" else WARM_ENGINE,
         )
         if not (work / "results.json").is_file():

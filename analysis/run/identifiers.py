@@ -7,7 +7,6 @@ claim identifier of the input; a folder with any hit is not published.
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -17,18 +16,20 @@ import pandas as pd
 __all__ = ["find_substrings", "scan_for_identifiers"]
 
 
-_TOKEN = re.compile(rb"[A-Za-z0-9_.\-]+")
+_ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+# bytes.translate maps every byte outside a token to a space, so that bytes.split()
+# cuts the tokens in C: three times faster than a regular expression on a report folder.
+_TOKENS = bytes(c if c in _ALNUM + b"_.-" else 32 for c in range(256))
+_PIECES = bytes(c if c in _ALNUM else 32 for c in range(256))
 
 
 def _tokens(data: bytes) -> set[bytes]:
+    """The words of letters, digits and ``_.-`` in ``data``, and their ``._-``-separated
+    pieces: an identifier may sit inside a longer word joined by '.', '-' or '_' (file
+    names, keys such as "P0001-2024-03-01")."""
     # shown tables let long words break after "_" with <wbr>: read the word whole
-    found = set(_TOKEN.findall(data.replace(b"<wbr>", b"")))
-    # Identifiers may sit inside longer tokens joined by '.', '-' or '_' (file names,
-    # keys such as "P0001-2024-03-01"): add their pieces too.
-    for token in list(found):
-        if len(token) < 200:
-            found.update(p for p in re.split(rb"[._\-]", token) if p)
-    return found
+    data = data.replace(b"<wbr>", b"")
+    return set(data.translate(_TOKENS).split()) | set(data.translate(_PIECES).split())
 
 
 def _contents(folder: str | Path) -> Iterator[tuple[str, bytes]]:
@@ -79,7 +80,8 @@ def scan_for_identifiers(
     """
     found = [(where, _tokens(data)) for where, data in _contents(folder)]
     if callable(identifiers):
-        candidates = {t.decode("utf-8", "replace") for _, tokens in found for t in tokens
+        candidates = {t.decode("utf-8", "replace")
+                      for t in set().union(*(tokens for _, tokens in found))
                       if len(t) >= min_length}
         identifiers = identifiers(candidates)
     wanted = {str(i).encode() for i in identifiers if i is not None and len(str(i)) >= min_length}
