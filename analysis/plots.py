@@ -187,8 +187,15 @@ def new_figure(*, width: float = 7.0, height: float = 5.0) -> tuple[Figure, Axes
 
 
 def legend_below(fig: Figure, ax: Axes, *, ncol: int = 2) -> None:
-    """Put the Axes' legend under the plot, outside the data area."""
+    """Put the Axes' legend under the plot, outside the data area.
+
+    Labels are wrapped so that ``ncol`` columns fit the figure's width (a legend wider
+    than its figure would widen the saved image, or be cut off the page).
+    """
     handles, labels = ax.get_legend_handles_labels()
+    # 8-point type: about 0.06 inch a character; 0.6 inch for the handle and the gap
+    chars = max(16, int((fig.get_figwidth() / ncol - 0.6) / 0.06))
+    labels = [textwrap.fill(label, chars) for label in labels]
     fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=8, frameon=False)
 
 
