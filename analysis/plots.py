@@ -996,7 +996,7 @@ def convergence_plot(conv) -> Figure:
                ylabel=f"{_METRIC_LABELS.get(conv.metric, 'Total')} (USD)",
                title=title,
                subtitle="Mean and interval of the first n draws; stable = moved by at most "
-                        "the tolerance since n/2 draws")
+                        f"{conv.tolerance:.0%} of the mean since n/2 draws")
     legend_below(fig, ax)
     return fig
 

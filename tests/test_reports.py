@@ -9,6 +9,7 @@ atomic publication, privacy gate) independently of the domain modules.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 
@@ -120,10 +121,20 @@ def test_parameter_papermill_cannot_read_is_an_error(tmp_path):
 
 def test_parameters_read_without_papermill_equal_papermills_reading():
     # The kernel-side reading (ast alone, no papermill import) against papermill's own
-    # inspection, on every notebook of the repository.
+    # inspection (papermill.inspection, as `papermill --help-notebook` shows it), on
+    # every notebook of the repository.
+    from papermill.inspection import _infer_parameters
+    from papermill.iorw import load_notebook_node
+
     for path in sorted(paths.NOTEBOOK_DIR.glob("*.ipynb")):
-        assert (report.notebook_parameters(path, check_papermill=False)
-                == report.notebook_parameters(path)), path.name
+        mine = report.notebook_parameters(path, check_papermill=False)
+        theirs = {p.name: (p.inferred_type_name, p.default, p.help)
+                  for p in _infer_parameters(load_notebook_node(str(path)))}
+        assert list(mine) == list(theirs), path.name
+        for name, p in mine.items():
+            type_name, default, help_text = theirs[name]
+            assert (p.type_name or "None", p.default, p.help) == (
+                type_name, ast.literal_eval(default), help_text), (path.name, name)
 
 
 def test_parameter_papermill_reads_differently_is_an_error(tmp_path):
