@@ -51,6 +51,7 @@ __all__ = [
     "OKABE_ITO",
     "PALETTE",
     "NotebookFigure",
+    "alt_text",
     "convergence_plot",
     "event_study_plot",
     "figure_html",
@@ -155,10 +156,17 @@ def figure_html(fig: Figure, *, alt: str = "") -> str:
     """An ``<img>`` of the figure (PNG inline) for a result's ``_repr_html_``; its
     alternative text is ``alt``, else the figure's title (the finding)."""
     data = base64.b64encode(png_bytes(fig)).decode("ascii")
-    if not alt and fig.axes:
-        alt = " ".join(fig.axes[0].get_title(loc="left").split())
-    return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
-            'style="max-width:100%">')
+    return (f'<img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(alt or alt_text(fig))}" style="max-width:100%">')
+
+
+def alt_text(fig: Figure) -> str:
+    """A figure's alternative text for a page: the title of its first panel (the
+    finding), else the figure's title, else the first panel title found; empty if it
+    has none."""
+    titles = [ax.get_title(loc="left") for ax in fig.axes[:1]] + [fig.get_suptitle()] + [
+        ax.get_title(loc=loc) for ax in fig.axes for loc in ("left", "center")]
+    return next((" ".join(t.split()) for t in titles if t.strip()), "")
 
 
 class NotebookFigure(Figure):

@@ -145,6 +145,23 @@ def test_every_page_opens_with_its_answer_and_ends_with_a_glossary(pages):
 
 
 @pytest.mark.slow
+def test_every_figure_on_a_page_says_what_it_shows(pages):
+    """Each image carries its figure's title as alternative text (a screen reader reads
+    the finding), never nbconvert's placeholder."""
+    figures = 0
+    for page in sorted(pages["out"].rglob("*.html")):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for img in soup.find_all("img"):
+            alt = img.get("alt", "")
+            assert alt.strip() and "No description" not in alt, (page.name, alt)
+            figures += 1
+    assert figures >= 4 + len(PRACTICES)  # at least one figure on each notebook's page
+    brief = (pages["out"] / "base/policy_brief/policy_brief.html").read_text(encoding="utf-8")
+    alts = [i["alt"] for i in BeautifulSoup(brief, "html.parser").find_all("img")]
+    assert any("tornado" in a.lower() or "loss" in a.lower() for a in alts), alts
+
+
+@pytest.mark.slow
 def test_brief_answer_states_cost_interval_flags_and_what_moves_it(pages):
     out = pages["out"]
     results = json.loads((out / "base/policy_brief/results.json").read_text())

@@ -456,15 +456,20 @@ class ReportWriter:
         """Save a matplotlib figure as ``figures/<name>.png``, show it, close it.
 
         The PNG is :func:`analysis.plots.png_bytes` (dollar signs as text); a figure
-        made with pyplot is closed, so that a run of many notebooks holds none.
+        made with pyplot is closed, so that a run of many notebooks holds none. Its
+        alternative text (the output's ``alt`` metadata, which the exported page
+        uses) is the figure's title (:func:`analysis.plots.alt_text`), else the
+        caption.
         """
         _check_name("figure", name)
         data = plots.png_bytes(fig, dpi=dpi)
+        alt = plots.alt_text(fig) or caption or name.replace("_", " ")
         plt.close(fig)
         if self.output_dir is not None:
             write_bytes(self.output_dir / "figures" / f"{name}.png", data)
         self.figures.append(name)
-        IPython.display.display(IPython.display.Image(data=data, format="png"))
+        IPython.display.display(IPython.display.Image(data=data, format="png"),
+                                metadata={"image/png": {"alt": alt}})
         if caption:
             self._display_html(f'<p class="rad3d-caption"><i>{html.escape(caption)}</i></p>')
 

@@ -9,8 +9,10 @@ page's glossary (:func:`analysis.report.glossary.link_first_uses`).
 from __future__ import annotations
 
 import copy
+import html
 import re
 
+import nbformat
 from nbconvert import HTMLExporter
 
 from analysis.report.glossary import link_first_uses
@@ -31,7 +33,24 @@ def _strip_for_html(nb):
     nb.cells = [c for c in nb.cells
                 if "injected-parameters" not in c.get("metadata", {}).get("tags", [])
                 and "parameters" not in c.get("metadata", {}).get("tags", [])]
+    for cell in nb.cells:
+        cell["outputs"] = [_with_alt(o) for o in cell.get("outputs", [])]
     return nb
+
+
+def _with_alt(output):
+    """An image output with ``alt`` metadata (:meth:`analysis.report.ReportWriter.figure`)
+    as the HTML image it shows, with that alternative text: nbconvert's template writes
+    none, and would add a placeholder."""
+    alt = output.get("metadata", {}).get("image/png", {}).get("alt")
+    if output.get("output_type") != "display_data" or not alt \
+            or "image/png" not in output.get("data", {}):
+        return output
+    data = "".join(output["data"]["image/png"].split())
+    return nbformat.from_dict({
+        "output_type": "display_data", "metadata": {},
+        "data": {"text/html": f'<img src="data:image/png;base64,{data}" '
+                              f'alt="{html.escape(alt)}">'}})
 
 
 _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I)
