@@ -9,11 +9,16 @@ Each engine runs in its own fresh process on the same file, in the same run:
   patient within 7 days by an ASOF join; counts per practice) -- no validation;
 - rad3d ``dask`` on a 2-worker ``LocalCluster`` (processes, one thread each);
 - rad3d ``stream`` with its row checks in one process (``stream-1proc``, ``workers=1``);
+- ``checks``: the default engine's row checks and spill alone, in one process (what
+  validation costs; no summary);
+- ``duckdb-checks``: the tests of the row checks as bare SQL in DuckDB (a floor for
+  validation inside the engine, not a second implementation: no repairs or messages);
 - ``report-inputs``: what ``rad3d report`` prepares before its notebooks run
   (:func:`analysis.run.inputs.prepare_inputs`: both summaries and the identifiers).
 
 Peak memory is the largest sum of resident memory of the child and its worker
-processes (sampled every 0.1 s). The rad3d summaries are compared with
+processes (sampled every 0.1 s); CPU time is user plus system time of the child and
+its finished worker processes. The rad3d summaries are compared with
 ``assert_frame_equal(check_exact=True)``; DuckDB's per-practice counts are compared
 with rad3d's on the columns both compute.
 
@@ -49,7 +54,10 @@ import json, sys, time, resource, hashlib
 import pandas as pd
 engine, path, save = sys.argv[1], sys.argv[2], sys.argv[3]
 out = {}
-t = time.perf_counter()
+def cpu():  # user + system seconds of this process and its finished children (workers)
+    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+t, c0 = time.perf_counter(), cpu()
 if engine == "duckdb":
     import duckdb
     from analysis.scale import relevant_codes
@@ -98,9 +106,10 @@ if engine == "duckdb":
     SELECT pe.*, p3.* EXCLUDE (practice_id) FROM pe LEFT JOIN p3 USING (practice_id)
     ORDER BY practice_id
     '''
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu()
     totals = con.execute(sql).df()
     out["seconds"] = round(time.perf_counter() - t, 2)
+    out["cpu_s"] = round(cpu() - c0, 1)
     n = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
     out["rows_in"] = int(n)
 elif engine.startswith("sql-link"):  # the stream engine's SQL pass alone, no row checks
@@ -109,7 +118,7 @@ elif engine.startswith("sql-link"):  # the stream engine's SQL pass alone, no ro
     from analysis.scale import relevant_codes
     from analysis.summary import practice_totals
     limit = engine.split("-")[2] if engine.count("-") == 2 else "20GB"
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu()
     con = q.connect(memory_limit=limit, threads=2)
     keep = ",".join(f"'{c}'" for c in sorted(relevant_codes()))
     con.execute(
@@ -119,17 +128,77 @@ elif engine.startswith("sql-link"):  # the stream engine's SQL pass alone, no ro
     counts = q.build_linked(con, "lines", LinkSettings())
     s = q.summary_from_linked(con, "year")
     out["seconds"] = round(time.perf_counter() - t, 2)
+    out["cpu_s"] = round(cpu() - c0, 1)
     out.update(rows_read=counts.n_lines, rows_filtered_out=0, reconciles=True)
     s.to_parquet(save)
     out["rows_summary"] = len(s)
     totals = practice_totals(s)
+elif engine == "duckdb-checks":  # a floor for validation inside DuckDB (see NOTES)
+    import duckdb
+    from analysis.claims.rules import CONTROL_CHARACTERS, state_codes
+    from analysis.schema import FIELD_PATTERNS as P, NULL_TOKENS
+    text = ["claim_id", "practice_id", "patient_id", "cpt_code", "modifiers",
+            "place_of_service", "payer", "diagnosis_codes", "rendering_npi", "state"]
+    tokens = ", ".join(f"'{x}'" for x in NULL_TOKENS)
+    states = ", ".join(f"'{x}'" for x in sorted(state_codes()))
+    digit = lambda i: f"CAST(substr(rendering_npi, {i}, 1) AS INTEGER)"
+    luhn = " + ".join(f"({digit(i)} * 2) // 10 + ({digit(i)} * 2) % 10" if i % 2 else digit(i)
+                      for i in range(1, 10))
+    tests = [f"regexp_matches({c}, '{CONTROL_CHARACTERS}')" for c in text] + [
+        f"trim({c}) <> {c} OR trim({c}) IN ({tokens}) OR trim({c}) = ''" for c in text] + [
+        "claim_id IS NULL OR line_number IS NULL OR practice_id IS NULL OR patient_id IS NULL "
+        "OR service_date IS NULL OR cpt_code IS NULL OR units IS NULL",
+        f"NOT regexp_full_match(cpt_code, '{P['cpt_code']}')",
+        "service_date < DATE '1990-01-01' OR service_date > DATE '2035-12-31'",
+        "line_number < 1 OR line_number > 999999999", "units < 1 OR units > 999999999",
+        "allowed_usd < 0 OR paid_usd < 0",
+        "allowed_usd > 100000 OR paid_usd > 100000",
+        f"NOT regexp_full_match(modifiers, '{P['modifiers']}')",
+        "NOT regexp_full_match(place_of_service, '0[1-9]|[1-9][0-9]')",
+        f"NOT regexp_full_match(rendering_npi, '{P['rendering_npi']}')",
+        f"(24 + {luhn} + {digit(10)}) % 10 <> 0",
+        f"state NOT IN ({states})",
+        f"NOT regexp_full_match(diagnosis_codes, '{P['diagnosis_codes']}')"]
+    case = " ".join(f"WHEN {x} THEN {i}" for i, x in enumerate(tests))
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    con.execute("SET enable_progress_bar = false")
+    t, c0 = time.perf_counter(), cpu()
+    n = con.execute(f"SELECT count(*) FILTER (reason IS NULL), count(*) FROM (SELECT CASE "
+                    f"{case} END AS reason FROM read_parquet('{path}'))").fetchone()
+    out["seconds"] = round(time.perf_counter() - t, 2)
+    out["cpu_s"] = round(cpu() - c0, 1)
+    out.update(rows_read=int(n[1]), rows_accepted=int(n[0]), reconciles=True,
+               rows_filtered_out=0)
+    totals = None
+elif engine == "checks":  # the row checks and the spill alone, in this one process
+    import tempfile
+    from analysis.claims.pieces import plan_pieces
+    from analysis.claims.sources import expand_paths
+    from analysis.claims.window import check_settings
+    from analysis.scale import relevant_codes
+    from analysis.scale.settings import StreamSettings
+    from analysis.scale.spill import spill_piece
+    t, c0 = time.perf_counter(), cpu()
+    keep, spill_dir = relevant_codes(), tempfile.mkdtemp(prefix="bench-checks-")
+    checks = check_settings(expand_paths(path))
+    parts = [spill_piece(p, spill_dir=spill_dir, n_shards=0, n_key_parts=0, keep_codes=keep,
+                         column_map=None, encoding="utf-8", delimiter=None,
+                         batch_rows=StreamSettings().batch_rows, checks=checks)
+             for p in plan_pieces(path)]
+    out["seconds"] = round(time.perf_counter() - t, 2)
+    out["cpu_s"] = round(cpu() - c0, 1)
+    out.update(rows_read=sum(p["rows_read"] for p in parts), reconciles=True,
+               rows_filtered_out=sum(p["rows_filtered_out"] for p in parts))
+    totals = None
 elif engine == "report-inputs":  # what rad3d report prepares before any notebook runs
     import tempfile
     from analysis.run.inputs import prepare_inputs
     from analysis.summary import practice_totals
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu()
     inputs = prepare_inputs([path], cache_dir=tempfile.mkdtemp(prefix="bench-inputs-"))
     out["seconds"] = round(time.perf_counter() - t, 2)
+    out["cpu_s"] = round(cpu() - c0, 1)
     rep = inputs.info["claims_report"]
     out.update(rows_read=rep["rows_read"], rows_accepted=rep["rows_accepted"],
                rows_filtered_out=rep["rows_filtered_out"], reconciles=True)
@@ -151,9 +220,10 @@ else:
         kw["scheduler"] = client
     elif engine == "stream-1proc":
         kw["workers"] = 1
-    t = time.perf_counter()  # the Dask cluster's start is not timed
+    t, c0 = time.perf_counter(), cpu()  # the Dask cluster's start is not timed
     r = summarize_files(path, engine=engine.split("-")[0], **kw)
     out["seconds"] = round(time.perf_counter() - t, 2)
+    out["cpu_s"] = round(cpu() - c0, 1)
     if engine == "dask":
         import resource as _r
         w = client.run(lambda: _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024)
@@ -172,8 +242,9 @@ else:
     totals = practice_totals(s)
 cols = ["practice_id", "n_encounters", "ct_mr_lines", "ct_mr_units", "n_3d_lines",
         "n_encounters_3d", "n_orphan_3d_lines", "units_3d_76376", "units_3d_76377"]
-tt = totals[cols].fillna(0)
-out["check"] = {c: int(tt[c].sum()) for c in cols[1:]}
+if totals is not None:
+    tt = totals[cols].fillna(0)
+    out["check"] = {c: int(tt[c].sum()) for c in cols[1:]}
 out["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 print(json.dumps(out))
 """
@@ -250,6 +321,14 @@ NOTES = {
               "columns, typed columns read typed), accepted lines spilled to Parquet, then "
               "duplicates, link and summary on DuckDB (1 GB memory limit, 2 threads)",
     "stream-1proc": "the same with the row checks in this one process (`workers=1`)",
+    "duckdb-checks": "a floor for validation inside DuckDB: the tests of the row checks "
+                     "as bare SQL over the Parquet scan (control characters, blanks and "
+                     "null tokens, required fields, each code's pattern, dates, whole "
+                     "numbers, amounts, the NPI check digit, states), the first failing "
+                     "test per row counted, 2 threads; no repairs, no messages, no "
+                     "quarantine file, no output",
+    "checks": "the row checks and the spill of the default engine alone, in one process "
+              "(no duplicates, link or summary): what validating every line costs",
     "memory": "`summarize(load_claims(path).lines)`: every row checked as text",
     "duckdb": "equivalent SQL (filter, encounters, ASOF link, per-practice counts), 2 "
               "threads; no validation, no pricing, no payer attribution",
@@ -257,7 +336,8 @@ NOTES = {
                      "linking once for year and quarter, plus the identifiers file for the "
                      "privacy gate (a second scan of the patient and claim ids)",
     "sql-link": "rad3d's link and summary written as SQL on DuckDB (`analysis/sql_link.py` alone: "
-                "encounters, modal payer, ASOF link, both compliance rules, oncology, "
+                "encounters, modal payer, link within the window, both compliance rules, "
+                "oncology, "
                 "prices, the full summary), 2 threads, no memory limit; no validation",
     "sql-link-1GB": "the same SQL with DuckDB's memory limit at 1 GB (it spills to disk)",
     "dask": "2-worker LocalCluster (processes, 1 thread each; cluster start not timed): "
@@ -311,10 +391,11 @@ def main() -> None:
         same = _same_summaries(saved)
     load_after = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     ok = [e for e in results if "error" not in results[e]]
-    checks = {e: results[e]["check"] for e in ok}
+    checks = {e: results[e]["check"] for e in ok if "check" in results[e]}
     same_counts = len({json.dumps(c, sort_keys=True) for c in checks.values()}) == 1
     any_res = next((results[e] for e in ok if e != "duckdb"), {})
     duck = results.get("duckdb", {}).get("seconds")
+    duck_cpu = results.get("duckdb", {}).get("cpu_s")
     lines = [
         f"## Practice summary of {args.lines / 1e6:g} M claim lines: stream vs memory vs "
         "DuckDB vs Dask (`bench_summarize.py`)",
@@ -327,17 +408,20 @@ def main() -> None:
         f"- Each engine in a fresh process, one after the other, {args.repeat} round(s) "
         "(the fastest run is shown, all runs in brackets; load average when it started); "
         "wall time of the work "
-        "(imports and the Dask cluster's start excluded); peak memory = the largest sum "
+        "(imports and the Dask cluster's start excluded), and the CPU time of that work "
+        "(the process and its finished worker processes; the Dask cluster's workers are "
+        "not counted); peak memory = the largest sum "
         "of resident memory of the process and its worker processes, sampled every "
         "0.1 s (and each process's own maximum).",
         "",
-        "| engine | wall time (s), fastest (all runs) | x DuckDB | "
-        "peak memory, all processes (MB) | load at start | notes |",
-        "|---|---:|---:|---:|---|---|",
+        "| engine | wall time (s), fastest (all runs) | x DuckDB | CPU s (user + system, "
+        "all processes) | x DuckDB's CPU | peak memory, all processes (MB) | load at start "
+        "| notes |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for e, r in results.items():
         if "error" in r:
-            lines.append(f"| {e} | - | - | - | {r['load']} | failed: {r['error']} |")
+            lines.append(f"| {e} | - | - | - | - | - | {r['load']} | failed: {r['error']} |")
             continue
         peak = f"{r['tree_peak_mb']:,}"
         if "worker_peak_mb" in r:
@@ -348,11 +432,13 @@ def main() -> None:
             extra = (f"; {r['n_shards']} shards in {r['n_buckets']} units, largest "
                      f"{r['largest_bucket']:,} lines (the largest practice)")
         ratio = f"{r['seconds'] / duck:.2f}" if duck else "-"
+        cpu_ratio = f"{r['cpu_s'] / duck_cpu:.2f}" if duck_cpu else "-"
         times = f"{r['seconds']:.1f}"
         others = [t for t in r["all_seconds"] if t is not None]
         if len(others) > 1:
             times += " (" + ", ".join(f"{t:.1f}" for t in others) + ")"
-        lines.append(f"| {e} | {times} | {ratio} | {peak} | {r['load']} | "
+        lines.append(f"| {e} | {times} | {ratio} | {r['cpu_s']:.1f} | {cpu_ratio} | {peak} "
+                     f"| {r['load']} | "
                      f"{NOTES[e]}{extra} |")
     lines += [
         "",

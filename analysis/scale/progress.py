@@ -13,8 +13,6 @@ from analysis.claims import (
     ClaimsPiece,
 )
 
-ENGINES: tuple[str, ...] = ("memory", "stream", "dask")
-
 
 class Progress:
     """Progress of a long :func:`summarize_files` run, on a text stream (stderr).

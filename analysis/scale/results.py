@@ -16,8 +16,6 @@ from analysis.claims import (
 from analysis.claims.rules import AMOUNT_COLUMNS
 from analysis.revenue_base import baskets_frame
 
-ENGINES: tuple[str, ...] = ("memory", "stream", "dask")
-
 
 @dataclass(frozen=True)
 class ScaleReport:
@@ -138,7 +136,6 @@ class ScaleResult:
 
 
 # ----------------------------------------------------------------- tasks
-
 
 
 def quarantine_totals(parts, duplicates) -> tuple[dict, dict]:

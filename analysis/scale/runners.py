@@ -12,8 +12,6 @@ import numpy as np
 
 from analysis.errors import InputError
 
-ENGINES: tuple[str, ...] = ("memory", "stream", "dask")
-
 
 def pack(sizes: np.ndarray, n_units: int) -> list[list[int]]:
     """Shards (by size) into at most ``n_units`` units of similar size: largest shard

@@ -15,8 +15,7 @@ from analysis import codes
 from analysis.errors import InputError
 
 ENGINES: tuple[str, ...] = ("memory", "stream", "dask")
-
-ENGINES: tuple[str, ...] = ("memory", "stream", "dask")
+"""The engines of :func:`analysis.scale.summarize_files`."""
 
 
 def relevant_codes(*, ct_mr_include: Iterable[str] = (),

@@ -35,8 +35,6 @@ from analysis.summary import (
     summarize_linked,
 )
 
-ENGINES: tuple[str, ...] = ("memory", "stream", "dask")
-
 _KEY = list(DUPLICATE_KEY)
 
 
@@ -99,7 +97,6 @@ def _summarize_unit(where: Where, *, conflicting_keys: pd.DataFrame | None,
     pa.default_memory_pool().release_unused()  # give the unit's memory back
     return dict(summaries=result, baskets=baskets, accepted=acc_rows,
                 accepted_cents=acc_cents, missing=missing, dup=dup, dup_cents=dict(cents))
-
 
 
 

@@ -21,8 +21,6 @@ from analysis.claims import (
 from analysis.claims.duplicates import key_hash
 from analysis.claims.rules import AMOUNT_COLUMNS
 
-ENGINES: tuple[str, ...] = ("memory", "stream", "dask")
-
 
 def bucket_of(practice_id: pd.Series, n_buckets: int) -> np.ndarray:
     # pandas' hash is keyed and deterministic across processes and machines

@@ -28,8 +28,6 @@ from analysis.summary import (
     empty_summary,
 )
 
-ENGINES: tuple[str, ...] = ("memory", "stream", "dask")
-
 
 def sql_pass(runner, pieces, workdir: str, keep, settings: StreamSettings, start: float,
               *, column_map, encoding, delimiter, periods, link_options,
