@@ -194,4 +194,5 @@ def spill_piece(piece: ClaimsPiece, *, spill_dir: str, n_shards: int,
             spill.add(pa.concat_tables(buffer))
     finally:
         where = spill.close()
+        pa.default_memory_pool().release_unused()  # a worker holds no piece's buffers
     return counts | where
