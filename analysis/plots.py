@@ -60,6 +60,7 @@ __all__ = [
     "legend_below",
     "loss_distribution",
     "new_figure",
+    "png_html",
     "png_bytes",
     "policy_comparison",
     "psa_histogram",
@@ -155,9 +156,13 @@ def png_bytes(fig: Figure, *, dpi: float | None = None) -> bytes:
 def figure_html(fig: Figure, *, alt: str = "") -> str:
     """An ``<img>`` of the figure (PNG inline) for a result's ``_repr_html_``; its
     alternative text is ``alt``, else the figure's title (the finding)."""
-    data = base64.b64encode(png_bytes(fig)).decode("ascii")
-    return (f'<img src="data:image/png;base64,{data}" '
-            f'alt="{html.escape(alt or alt_text(fig))}" style="max-width:100%">')
+    return png_html(base64.b64encode(png_bytes(fig)).decode("ascii"), alt or alt_text(fig))
+
+
+def png_html(png_base64: str, alt: str) -> str:
+    """An inline ``<img>`` of a PNG given in base64, with its alternative text."""
+    return (f'<img src="data:image/png;base64,{png_base64}" alt="{html.escape(alt)}" '
+            'style="max-width:100%">')
 
 
 def alt_text(fig: Figure) -> str:

@@ -9,8 +9,9 @@ this module then does the rest in DuckDB, out of core within a memory limit
    repeats keep one row (``duplicate_line``), keys with two or more contents lose every
    row (``conflicting_duplicate``), as :func:`analysis.claims.resolve_duplicates`;
 2. :func:`build_linked` -- :func:`analysis.encounters.link` in SQL: encounters by
-   group-by, the modal payer, the link to the latest encounter within the window, the two compliance
-   rules, oncology and indication marks, Medicare prices joined from distinct keys;
+   group-by, the modal payer, the link to the latest encounter within the window, the
+   two compliance rules, oncology and indication marks, Medicare prices joined from
+   distinct keys;
 3. :func:`summary_from_linked` -- :func:`analysis.summary.summarize_linked`, dollars
    summed as whole cents, for each calendar period from one link;
 4. :func:`price_baskets` -- :func:`analysis.revenue_engine.price_baskets`: each

@@ -135,8 +135,10 @@ elif engine.startswith("sql-link"):  # the stream engine's SQL pass alone, no ro
     totals = practice_totals(s)
 elif engine == "duckdb-checks":  # a floor for validation inside DuckDB (see NOTES)
     import duckdb
-    from analysis.claims.rules import CONTROL_CHARACTERS, state_codes
-    from analysis.schema import FIELD_PATTERNS as P, NULL_TOKENS
+    from analysis.claims.rules import CONTROL_CHARACTERS, MAX_WHOLE, RULES, state_codes
+    from analysis.defaults import MAX_LINE_USD
+    from analysis.schema import (EARLIEST_DATE, FIELD_PATTERNS as P, LATEST_DATE, NULL_TOKENS,
+                                 REQUIRED_COLUMNS)
     text = ["claim_id", "practice_id", "patient_id", "cpt_code", "modifiers",
             "place_of_service", "payer", "diagnosis_codes", "rendering_npi", "state"]
     tokens = ", ".join(f"'{x}'" for x in NULL_TOKENS)
@@ -146,15 +148,16 @@ elif engine == "duckdb-checks":  # a floor for validation inside DuckDB (see NOT
                       for i in range(1, 10))
     tests = [f"regexp_matches({c}, '{CONTROL_CHARACTERS}')" for c in text] + [
         f"trim({c}) <> {c} OR trim({c}) IN ({tokens}) OR trim({c}) = ''" for c in text] + [
-        "claim_id IS NULL OR line_number IS NULL OR practice_id IS NULL OR patient_id IS NULL "
-        "OR service_date IS NULL OR cpt_code IS NULL OR units IS NULL",
+        " OR ".join(f"{c} IS NULL" for c in REQUIRED_COLUMNS),
         f"NOT regexp_full_match(cpt_code, '{P['cpt_code']}')",
-        "service_date < DATE '1990-01-01' OR service_date > DATE '2035-12-31'",
-        "line_number < 1 OR line_number > 999999999", "units < 1 OR units > 999999999",
+        f"service_date < DATE '{EARLIEST_DATE:%Y-%m-%d}' "
+        f"OR service_date > DATE '{LATEST_DATE:%Y-%m-%d}'",
+        f"line_number < 1 OR line_number > {MAX_WHOLE}",
+        f"units < 1 OR units > {MAX_WHOLE}",
         "allowed_usd < 0 OR paid_usd < 0",
-        "allowed_usd > 100000 OR paid_usd > 100000",
+        f"allowed_usd > {MAX_LINE_USD} OR paid_usd > {MAX_LINE_USD}",
         f"NOT regexp_full_match(modifiers, '{P['modifiers']}')",
-        "NOT regexp_full_match(place_of_service, '0[1-9]|[1-9][0-9]')",
+        f"NOT regexp_full_match(place_of_service, '{RULES['invalid_pos'].pattern}')",
         f"NOT regexp_full_match(rendering_npi, '{P['rendering_npi']}')",
         f"(24 + {luhn} + {digit(10)}) % 10 <> 0",
         f"state NOT IN ({states})",

@@ -146,19 +146,25 @@ def test_every_page_opens_with_its_answer_and_ends_with_a_glossary(pages):
 
 @pytest.mark.slow
 def test_every_figure_on_a_page_says_what_it_shows(pages):
-    """Each image carries its figure's title as alternative text (a screen reader reads
-    the finding), never nbconvert's placeholder."""
-    figures = 0
-    for page in sorted(pages["out"].rglob("*.html")):
-        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        for img in soup.find_all("img"):
-            alt = img.get("alt", "")
-            assert alt.strip() and "No description" not in alt, (page.name, alt)
-            figures += 1
-    assert figures >= 4 + len(PRACTICES)  # at least one figure on each notebook's page
-    brief = (pages["out"] / "base/policy_brief/policy_brief.html").read_text(encoding="utf-8")
-    alts = [i["alt"] for i in BeautifulSoup(brief, "html.parser").find_all("img")]
-    assert any("tornado" in a.lower() or "loss" in a.lower() for a in alts), alts
+    """Each figure a page records (results.json) is one image on it, whose alternative
+    text is the figure's title (a screen reader reads the finding), never nbconvert's
+    placeholder."""
+    for result in sorted(pages["out"].rglob("*/results.json")):
+        figures = json.loads(result.read_text())["figures"]
+        page = next(result.parent.glob("*.html"))
+        alts = [img.get("alt", "") for img in
+                BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").find_all("img")]
+        assert len(alts) == len(figures), (page.name, figures)
+        assert all(a.strip() and "No description" not in a for a in alts), (page.name, alts)
+    # the LCD page's first figure is the funnel; its title states the screen's counts
+    lcd = pages["out"] / "base/lcd_screen"
+    head = {k: v["value"] for k, v in
+            json.loads((lcd / "results.json").read_text())["headline"].items()}
+    funnel = BeautifulSoup((lcd / "lcd_screen.html").read_text(encoding="utf-8"),
+                           "html.parser").find("img")["alt"]
+    assert funnel.startswith(f"{head['n_practices_flagged']} of "
+                             f"{head['n_practices_screened']} practices bill 3D above")
+    assert f"{head['n_practices_beyond_chance']} beyond chance alone" in funnel
 
 
 @pytest.mark.slow

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis.claims.checks import ByValue
@@ -124,9 +123,6 @@ def find_window(sources: Sequence[Source], *, column_map=None, encoding: str = "
                 continue
         for raw in raw_batches(src, FileState(), column_map, encoding, delimiter):
             years += _years(raw.frame["service_date"])
-    # the dates' buffers are free, but Arrow's allocator keeps them for reuse (300 MB
-    # after 10 M lines): give them back before the checks start their own processes
-    pa.default_memory_pool().release_unused()
     return window_of_years(years)
 
 

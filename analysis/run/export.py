@@ -9,12 +9,12 @@ page's glossary (:func:`analysis.report.glossary.link_first_uses`).
 from __future__ import annotations
 
 import copy
-import html
 import re
 
 import nbformat
 from nbconvert import HTMLExporter
 
+from analysis.plots import png_html
 from analysis.report.glossary import link_first_uses
 
 __all__ = ["REPORT_CSS", "export_html"]
@@ -47,10 +47,8 @@ def _with_alt(output):
             or "image/png" not in output.get("data", {}):
         return output
     data = "".join(output["data"]["image/png"].split())
-    return nbformat.from_dict({
-        "output_type": "display_data", "metadata": {},
-        "data": {"text/html": f'<img src="data:image/png;base64,{data}" '
-                              f'alt="{html.escape(alt)}">'}})
+    return nbformat.from_dict({"output_type": "display_data", "metadata": {},
+                               "data": {"text/html": png_html(data, alt)}})
 
 
 _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I)
